@@ -1,0 +1,138 @@
+"""Payment Dashboard: a Flask app for merchants to create and follow payment links."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Flask, g, request, url_for
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from dashboard import auth, errors, payer, payments
+from dashboard.config import ConfigError, Settings, load_settings
+from dashboard.extensions import csrf
+from dashboard.main import routes as main_routes
+from dashboard.payments.service import PaymentService, utc_now
+from dashboard.providers.base import PaymentProvider
+from dashboard.store import Store
+from dashboard.store import init_app as init_store
+from dashboard.templating import register_template_helpers
+
+__version__ = "0.1.0"
+
+
+def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
+    """Create the app from settings (default: the environment), ready to serve."""
+    if not isinstance(settings, Settings):
+        settings = load_settings(settings)
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        static_url_path="/static",
+    )
+    _configure(app, settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    store = init_store(app)
+    auth.routes.init_app(app)
+    csrf.init_app(app)
+    provider = _make_provider(app, settings, store)
+    app.extensions["payment_provider"] = provider
+    app.extensions["payment_service"] = PaymentService(
+        store.payments,
+        provider,
+        return_uri_for=lambda token: url_for("payer.payment_result", token=token, _external=True),
+    )
+
+    app.register_blueprint(main_routes.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(payments.bp)
+    app.register_blueprint(payer.bp)
+    if settings.payment_provider == "sandbox":
+        from dashboard.providers import sandbox_pages
+
+        app.register_blueprint(sandbox_pages.bp)
+
+    errors.register_error_handlers(app)
+    register_template_helpers(app)
+    _register_request_hooks(app, settings)
+    return app
+
+
+def _configure(app: Flask, settings: Settings) -> None:
+    secure = settings.app_env == "production"
+    app.config.update(
+        APP_VERSION=__version__,
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.app_env == "test",
+        SESSION_COOKIE_NAME="pd_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_SECURE=secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        # The CSRF token lives as long as the session, so a tab left open for hours still works.
+        WTF_CSRF_TIME_LIMIT=None,
+        PREFERRED_URL_SCHEME="https" if secure else "http",
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        TEMPLATES_AUTO_RELOAD=settings.app_env == "development",
+    )
+    app.extensions["settings"] = settings
+    if settings.trusted_proxy_count:
+        # Behind a load balancer: trust its X-Forwarded-* headers, so redirect and return URLs
+        # are https and carry the public host.
+        n = settings.trusted_proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+
+
+def _make_provider(app: Flask, settings: Settings, store: Store) -> PaymentProvider:
+    if settings.payment_provider == "truelayer":
+        raise ConfigError(
+            "PAYMENT_PROVIDER=truelayer is not available yet: the TrueLayer client is still to "
+            "be built (see the TrueLayer issue). Use PAYMENT_PROVIDER=sandbox outside production."
+        )
+    if settings.is_production:
+        raise ConfigError("The sandbox payment provider is refused in production.")
+    from dashboard.providers.sandbox import SandboxProvider
+
+    return SandboxProvider(
+        store.sandbox_links,
+        secret=settings.secret_key.encode(),
+        hosted_page_url=lambda link_id: url_for(
+            "sandbox.hosted_page", link_id=link_id, _external=True
+        ),
+        clock=utc_now,
+    )
+
+
+def _register_request_hooks(app: Flask, settings: Settings) -> None:
+    issuer = urlsplit(settings.oidc_issuer)
+    # Sign-out is a form POST that redirects to the provider; Chrome checks form-action on it.
+    form_targets = f"'self' {issuer.scheme}://{issuer.netloc}"
+    csp = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self'; form-action {form_targets}; frame-ancestors 'none'; "
+        "base-uri 'self'; object-src 'none'"
+    )
+
+    @app.before_request
+    def assign_request_id() -> None:
+        g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", csp)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        # The payer's pages carry a secret token in their URL: never send it to other sites.
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        if settings.is_production:
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        return response

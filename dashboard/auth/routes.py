@@ -1,0 +1,160 @@
+"""Routes for signing in and out: /login, /callback, /logout."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlencode, urlsplit
+
+from authlib.integrations.base_client import OAuthError
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import login_user, logout_user
+from requests import RequestException
+
+from dashboard.auth.user import SESSION_KEY, User
+from dashboard.extensions import oauth
+
+log = logging.getLogger(__name__)
+bp = Blueprint("auth", __name__)
+
+_NEXT_KEY = "next_after_login"
+
+
+def safe_next_url(target: str | None) -> str:
+    """Return ``target`` if it is a path on this site, else the payments page (no open redirect)."""
+    if not target:
+        return url_for("payments.list_payments")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("payments.list_payments")
+    if "\\" in target:
+        return url_for("payments.list_payments")
+    return target
+
+
+class SignInUnavailable(Exception):
+    """Raised when the sign-in provider cannot be reached."""
+
+
+@bp.get("/login")
+def login():
+    """Send the browser to the OpenID Connect provider to sign in."""
+    session[_NEXT_KEY] = safe_next_url(request.args.get("next"))
+    try:
+        return oauth.oidc.authorize_redirect(url_for("auth.callback", _external=True))
+    except RequestException as exc:
+        raise SignInUnavailable(str(exc)) from exc
+
+
+@bp.get("/callback")
+def callback():
+    """Finish sign-in: exchange the code, check the user, and start a fresh session."""
+    if "error" in request.args:
+        # The user pressed "Deny" or the provider refused: say so instead of failing.
+        return render_template(
+            "auth/signin_failed.html",
+            reason=request.args.get("error_description") or request.args["error"],
+        ), 400
+    try:
+        # Exchange first: Authlib keeps the state, nonce and PKCE verifier in the session.
+        token = oauth.oidc.authorize_access_token()
+    except OAuthError as exc:
+        log.info("Sign-in callback rejected: %s", exc)
+        return render_template("auth/signin_failed.html", reason=exc.description or exc.error), 400
+    except RequestException as exc:
+        raise SignInUnavailable(str(exc)) from exc
+    claims = token.get("userinfo") or {}
+    if not claims.get("sub"):
+        abort(400)
+    user = User.from_claims(claims)
+    if not _email_domain_allowed(user.email):
+        return render_template(
+            "auth/signin_failed.html",
+            reason="This account is not allowed to sign in to this dashboard.",
+        ), 403
+
+    next_url = session.get(_NEXT_KEY)
+    # A new session for the signed-in user: nothing from before sign-in survives (no fixation),
+    # and no tokens are kept, only who the merchant is.
+    session.clear()
+    session.permanent = True
+    session[SESSION_KEY] = user.to_session()
+    login_user(user)
+    return redirect(safe_next_url(next_url))
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out here, then at the provider, which sends the browser back to the landing page."""
+    logout_user()
+    session.clear()
+    return redirect(_provider_logout_url(url_for("main.landing", _external=True)))
+
+
+def _provider_logout_url(return_to: str) -> str:
+    settings = current_app.extensions["settings"]
+    try:
+        metadata = oauth.oidc.load_server_metadata()
+    except RequestException:
+        log.warning("Sign-in provider unreachable at sign-out; signed out locally only")
+        return return_to
+    end_session = metadata.get("end_session_endpoint")
+    if end_session:
+        query = {"client_id": settings.oidc_client_id, "post_logout_redirect_uri": return_to}
+        return f"{end_session}?{urlencode(query)}"
+    if settings.is_auth0:
+        query = {"client_id": settings.oidc_client_id, "returnTo": return_to}
+        return f"{settings.oidc_issuer.rstrip('/')}/v2/logout?{urlencode(query)}"
+    return return_to
+
+
+def _email_domain_allowed(email: str | None) -> bool:
+    allowed = current_app.extensions["settings"].signin_allowed_email_domains
+    if not allowed:
+        return True
+    domain = (email or "").rpartition("@")[2].lower()
+    return bool(domain) and domain in allowed
+
+
+def init_app(app) -> None:
+    """Register the OIDC client and tell flask-login how to find the signed-in merchant."""
+    from dashboard.extensions import login_manager
+
+    settings = app.extensions["settings"]
+    oauth.init_app(app)
+    oauth.register(
+        "oidc",
+        client_id=settings.oidc_client_id,
+        client_secret=settings.oidc_client_secret,
+        server_metadata_url=settings.oidc_metadata_url,
+        client_kwargs={"scope": "openid email profile", "code_challenge_method": "S256"},
+    )
+    login_manager.init_app(app)
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        stored = session.get(SESSION_KEY)
+        if not stored or stored.get("sub") != user_id:
+            return None
+        return User(**stored)
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        login_url = url_for("auth.login", next=request.full_path.rstrip("?"))
+        if request.headers.get("HX-Request"):
+            # htmx would swap a 302's target page into the fragment; tell it to navigate.
+            current_url = request.headers.get("HX-Current-URL", "")
+            path = urlsplit(current_url).path or "/"
+            return "", 401, {"HX-Redirect": url_for("auth.login", next=path)}
+        if request.accept_mimetypes.best == "application/json":
+            return {"error": "Sign in first."}, 401
+        return redirect(login_url)

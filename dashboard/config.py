@@ -1,0 +1,131 @@
+"""Settings from the environment (and ``.env`` in development), validated at start-up.
+
+Every variable is documented in ``.env.example`` and the README. Production refuses to start
+without a secret key, a real OpenID Connect issuer and a real payment provider.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
+
+ENVIRONMENTS = ("development", "production", "test")
+PROVIDERS = ("sandbox", "truelayer")
+LOCAL_OIDC_ISSUER = "http://127.0.0.1:9400"
+
+
+class ConfigError(Exception):
+    """Raised at start-up when the settings cannot work; the message says what to set."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app reads from its environment, typed, with safe defaults."""
+
+    app_env: str = "development"
+    secret_key: str = ""
+    # DynamoDB
+    aws_region: str = "eu-west-2"
+    dynamodb_endpoint: str | None = None
+    dynamodb_table_prefix: str = ""
+    dynamodb_max_attempts: int = 3
+    # Sign-in (OpenID Connect)
+    oidc_issuer: str = LOCAL_OIDC_ISSUER
+    oidc_client_id: str = "payment-dashboard"
+    oidc_client_secret: str = "local-dev-secret"  # noqa: S105 - the local provider accepts any
+    is_auth0: bool = False
+    signin_allowed_email_domains: tuple[str, ...] = ()
+    # Payments
+    payment_provider: str = "sandbox"
+    truelayer_env: str = "sandbox"
+    # Deployment
+    trusted_proxy_count: int = 0
+
+    @property
+    def is_production(self) -> bool:
+        """Return True when running for real merchants."""
+        return self.app_env == "production"
+
+    @property
+    def oidc_metadata_url(self) -> str:
+        """Return the issuer's discovery document URL."""
+        return self.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+
+def _flag_list(value: str) -> tuple[str, ...]:
+    return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Return validated settings read from ``env`` (default: the process environment)."""
+    env = os.environ if env is None else env
+    app_env = env.get("APP_ENV", "development").strip() or "development"
+    if app_env not in ENVIRONMENTS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, not {app_env!r}")
+
+    auth0_domain = env.get("AUTH0_DOMAIN", "").strip()
+    if auth0_domain:
+        issuer = f"https://{auth0_domain}/"
+        client_id = env.get("AUTH0_CLIENT_ID", "")
+        client_secret = env.get("AUTH0_CLIENT_SECRET", "")
+    else:
+        issuer = env.get("OIDC_ISSUER", "").strip() or LOCAL_OIDC_ISSUER
+        client_id = env.get("OIDC_CLIENT_ID", "").strip() or "payment-dashboard"
+        client_secret = env.get("OIDC_CLIENT_SECRET", "").strip() or "local-dev-secret"
+
+    settings = Settings(
+        app_env=app_env,
+        secret_key=env.get("SECRET_KEY", ""),
+        aws_region=env.get("AWS_REGION", "").strip() or "eu-west-2",
+        dynamodb_endpoint=env.get("DYNAMODB_ENDPOINT", "").strip() or None,
+        dynamodb_table_prefix=env.get("DYNAMODB_TABLE_PREFIX", ""),
+        dynamodb_max_attempts=_int(env, "DYNAMODB_MAX_ATTEMPTS", 3),
+        oidc_issuer=issuer,
+        oidc_client_id=client_id,
+        oidc_client_secret=client_secret,
+        is_auth0=bool(auth0_domain),
+        signin_allowed_email_domains=_flag_list(env.get("SIGNIN_ALLOWED_EMAIL_DOMAINS", "")),
+        payment_provider=env.get("PAYMENT_PROVIDER", "").strip() or "sandbox",
+        truelayer_env=env.get("TRUELAYER_ENV", "").strip() or "sandbox",
+        trusted_proxy_count=_int(env, "TRUSTED_PROXY_COUNT", 0),
+    )
+    _validate(settings)
+    if not settings.secret_key:
+        # Development only (production is refused above): sessions last until a restart.
+        settings = replace(settings, secret_key=secrets.token_hex(32))
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    if settings.payment_provider not in PROVIDERS:
+        raise ConfigError(f"PAYMENT_PROVIDER must be one of {', '.join(PROVIDERS)}")
+    auth0 = settings.is_auth0
+    if auth0 and not (settings.oidc_client_id and settings.oidc_client_secret):
+        raise ConfigError("AUTH0_DOMAIN is set: set AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET too")
+    if not settings.is_production:
+        return
+    problems = []
+    if len(settings.secret_key) < 32:
+        problems.append("SECRET_KEY (at least 32 random characters)")
+    host = urlsplit(settings.oidc_issuer).hostname or ""
+    if not auth0 and (
+        settings.oidc_issuer == LOCAL_OIDC_ISSUER or host in ("127.0.0.1", "localhost")
+    ):
+        problems.append("AUTH0_DOMAIN/AUTH0_CLIENT_ID/AUTH0_CLIENT_SECRET or a real OIDC_ISSUER")
+    if settings.payment_provider == "sandbox":
+        problems.append("PAYMENT_PROVIDER=truelayer (the sandbox provider is for development)")
+    if problems:
+        raise ConfigError("Production needs: " + "; ".join(problems))

@@ -1,0 +1,24 @@
+"""One view renders either the full page or just a fragment of it, for htmx requests."""
+
+from __future__ import annotations
+
+from flask import Response, make_response, render_template, request
+from jinja2_fragments.flask import render_block
+
+
+def request_is_partial() -> bool:
+    """Return True for htmx requests that want a fragment (not history restores)."""
+    return bool(request.headers.get("HX-Request")) and not request.headers.get(
+        "HX-History-Restore-Request"
+    )
+
+
+def render_page_or_block(template: str, block: str, status: int = 200, **context) -> Response:
+    """Return the whole page, or only ``block`` of it for htmx, from the same template."""
+    if request_is_partial():
+        body = render_block(template, block, **context)
+    else:
+        body = render_template(template, **context)
+    response = make_response(body, status)
+    response.vary.add("HX-Request")
+    return response

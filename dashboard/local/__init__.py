@@ -1,0 +1,1 @@
+"""Development-only launchers for the local services (never imported by the app)."""

@@ -1,0 +1,5 @@
+"""The landing page and the health check."""
+
+from dashboard.main.routes import bp
+
+__all__ = ["bp"]

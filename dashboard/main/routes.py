@@ -1,0 +1,32 @@
+"""Routes that anyone may call: the landing page and ``/health``."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask_login import current_user
+
+from dashboard.store.dynamo import StoreUnavailable
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+def landing():
+    """Show the landing page, or go straight to the payments of a signed-in merchant."""
+    if current_user.is_authenticated:
+        return redirect(url_for("payments.list_payments"))
+    return render_template("main/landing.html")
+
+
+@bp.get("/health")
+def health():
+    """Report the app's version and whether DynamoDB and the tables are there (200 or 503)."""
+    store = current_app.extensions["store"]
+    body = {"app": "ok", "version": current_app.config["APP_VERSION"]}
+    try:
+        store.check_tables()
+    except StoreUnavailable as exc:
+        body.update(status="unavailable", dynamodb="unavailable", detail=str(exc))
+        return body, 503
+    body.update(status="ok", dynamodb="ok")
+    return body

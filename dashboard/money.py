@@ -1,0 +1,81 @@
+"""Money at the edges of the app: parsing what people type, minor units in storage, display.
+
+Amounts are stored as integer minor units plus an ISO 4217 currency code. Inside the app they are
+``Decimal``; a float never touches money. Amounts in different currencies are never added up.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from babel.numbers import format_currency, get_currency_symbol
+
+# The currencies a payment link can be made in, with the number of minor-unit digits of each.
+# TrueLayer merchant accounts are per currency; GBP and EUR are the ones this product offers.
+CURRENCY_DIGITS: dict[str, int] = {"GBP": 2, "EUR": 2}
+SUPPORTED_CURRENCIES: tuple[str, ...] = tuple(CURRENCY_DIGITS)
+MAX_AMOUNT = Decimal("1000000.00")
+DISPLAY_LOCALE = "en_GB"
+
+
+class InvalidAmount(ValueError):
+    """Raised when text cannot be read as an amount in the given currency."""
+
+
+def parse_amount(text: str, currency: str) -> Decimal:
+    """Return the amount a person typed, as a Decimal, or raise InvalidAmount saying why.
+
+    Accepts ``12.50``, ``12,50`` (a comma as the decimal mark), ``1,250.00``, and a leading
+    currency symbol of the chosen currency (``£12.50``).
+    """
+    digits = minor_digits(currency)
+    cleaned = text.strip().replace(" ", "").replace("\u00a0", "")
+    symbol = get_currency_symbol(currency, locale=DISPLAY_LOCALE)
+    if cleaned.startswith(symbol):
+        cleaned = cleaned[len(symbol) :]
+    if cleaned.count(",") == 1 and "." not in cleaned and len(cleaned.split(",")[1]) <= digits:
+        # "12,50" is a decimal comma; "1,250" (three digits after it) is a thousands separator.
+        cleaned = cleaned.replace(",", ".")
+    else:
+        cleaned = cleaned.replace(",", "")
+    if not cleaned or not all(c.isdigit() or c == "." for c in cleaned):
+        raise InvalidAmount("Enter an amount such as 12.50.")
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        raise InvalidAmount("Enter an amount such as 12.50.") from None
+    if amount <= 0:
+        raise InvalidAmount("The amount must be more than zero.")
+    if -amount.as_tuple().exponent > digits:
+        raise InvalidAmount(f"{currency} amounts have at most {digits} digits after the point.")
+    if amount > MAX_AMOUNT:
+        raise InvalidAmount(
+            f"The amount can be at most {format_money(to_minor(MAX_AMOUNT, currency), currency)}."
+        )
+    return amount
+
+
+def minor_digits(currency: str) -> int:
+    """Return how many minor-unit digits the currency has; raise ValueError for unknown codes."""
+    try:
+        return CURRENCY_DIGITS[currency]
+    except KeyError:
+        raise ValueError(f"Unsupported currency: {currency!r}") from None
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """Return the amount in integer minor units (pence, cents); it must already be exact."""
+    scaled = amount.scaleb(minor_digits(currency))
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{amount} has more precision than {currency} allows")
+    return int(scaled)
+
+
+def from_minor(amount_minor: int, currency: str) -> Decimal:
+    """Return the Decimal amount for integer minor units."""
+    return Decimal(amount_minor).scaleb(-minor_digits(currency))
+
+
+def format_money(amount_minor: int, currency: str, locale: str = DISPLAY_LOCALE) -> str:
+    """Return the amount formatted for people, e.g. ``£12.50`` or ``€1,000.00``."""
+    return format_currency(from_minor(amount_minor, currency), currency, locale=locale)

@@ -1,0 +1,30 @@
+"""The payer's result page: where the provider sends the payer back (the ``return_uri``)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+
+from dashboard.payments.model import PaymentStatus
+from dashboard.payments.service import PaymentNotFound, utc_now
+
+bp = Blueprint("payer", __name__, url_prefix="/pay")
+
+
+@bp.get("/<token>")
+def payment_result(token: str):
+    """Show the payer the amount, reference and status of their payment, and nothing else."""
+    service = current_app.extensions["payment_service"]
+    try:
+        payment = service.payment_for_payer(token)
+    except PaymentNotFound:
+        return render_template(
+            "errors/error.html",
+            code=404,
+            title="Payment not found",
+            message="This payment link is not valid. Check the link you were sent.",
+        ), 404
+    status = payment.effective_status(utc_now())
+    can_try_again = status in (PaymentStatus.ATTEMPT_FAILED, PaymentStatus.AWAITING_PAYMENT)
+    return render_template(
+        "payer/result.html", payment=payment, status=status, can_try_again=can_try_again
+    )

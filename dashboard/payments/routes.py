@@ -1,0 +1,131 @@
+"""Routes for the merchant's payments. They parse input and render; the service decides."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from dashboard.htmx import render_page_or_block
+from dashboard.payments.forms import (
+    FormExpired,
+    NewPaymentLinkForm,
+    sign_payment_id,
+    unsign_payment_id,
+)
+from dashboard.payments.service import (
+    ActionNotAllowed,
+    PaymentService,
+    new_payment_id,
+    utc_now,
+)
+from dashboard.payments.views import qr_code_svg
+from dashboard.store.payments import PaymentAlreadyExists
+
+bp = Blueprint("payments", __name__, url_prefix="/payments")
+PAGE_SIZE = 25
+
+
+@bp.before_request
+@login_required
+def require_sign_in() -> None:
+    """Every payments page is for the signed-in merchant only."""
+
+
+def payment_service() -> PaymentService:
+    """Return the app's payment service."""
+    return current_app.extensions["payment_service"]
+
+
+@bp.get("")
+def list_payments():
+    """List the merchant's payments, newest first."""
+    page = payment_service().list_payments(current_user.sub, PAGE_SIZE)
+    return render_template("payments/list.html", page=page, now=utc_now())
+
+
+@bp.get("/new")
+def new_payment():
+    """Show the create form, with a fresh payment id minted for this submit."""
+    form = NewPaymentLinkForm()
+    form.payment_token.data = sign_payment_id(new_payment_id(), current_user.sub)
+    return render_template("payments/new.html", form=form)
+
+
+@bp.post("")
+def create_payment():
+    """Create a payment link from the form, or show the form again with what was wrong."""
+    form = NewPaymentLinkForm()
+    try:
+        payment_id = unsign_payment_id(form.payment_token.data or "", current_user.sub)
+    except FormExpired:
+        form.payment_token.data = sign_payment_id(new_payment_id(), current_user.sub)
+        flash("This form was open too long. Check the details and submit again.", "warning")
+        return render_template("payments/new.html", form=form), 422
+    if not form.validate():
+        return render_template("payments/new.html", form=form), 422
+    try:
+        payment = payment_service().create_payment_link(
+            current_user.sub, form.to_request(payment_id)
+        )
+    except PaymentAlreadyExists:
+        abort(409)
+    if payment.link_url:
+        flash("Payment link created. Share it with your payer.", "success")
+    return redirect(url_for("payments.show_payment", payment_id=payment.payment_id), 303)
+
+
+@bp.get("/<payment_id>")
+def show_payment(payment_id: str):
+    """Show one payment; htmx polls ask only for its status panel."""
+    service = payment_service()
+    payment = service.get_payment(current_user.sub, payment_id)
+    return render_page_or_block(
+        "payments/detail.html",
+        "status_panel",
+        payment=payment,
+        now=utc_now(),
+        can_cancel=service.can_cancel(payment),
+        can_retry=payment.status.value == "creation_failed" or service.is_stuck_creating(payment),
+        qr_svg=qr_code_svg(payment.link_url) if payment.link_url else None,
+    )
+
+
+@bp.post("/<payment_id>/cancel")
+def cancel_payment(payment_id: str):
+    """Cancel an unpaid link."""
+    try:
+        payment_service().cancel_payment(current_user.sub, payment_id)
+        flash("The payment link is cancelled; it can no longer be paid.", "success")
+    except ActionNotAllowed as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("payments.show_payment", payment_id=payment_id), 303)
+
+
+@bp.post("/<payment_id>/retry")
+def retry_payment(payment_id: str):
+    """Try again to create the link of a payment whose creation failed."""
+    try:
+        payment = payment_service().retry_link_creation(current_user.sub, payment_id)
+        if payment.link_url:
+            flash("Payment link created. Share it with your payer.", "success")
+        else:
+            flash("The link could still not be created. Try again in a moment.", "error")
+    except ActionNotAllowed as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("payments.show_payment", payment_id=payment_id), 303)
+
+
+@bp.post("/<payment_id>/refresh")
+def refresh_payment(payment_id: str):
+    """Ask the provider for the payment's latest status."""
+    payment_service().refresh_payment(current_user.sub, payment_id)
+    flash("Status refreshed from the payment provider.", "success")
+    return redirect(url_for("payments.show_payment", payment_id=payment_id), 303)

@@ -1,0 +1,283 @@
+"""Payment use cases: create a link, retry, cancel, refresh, and apply what providers report.
+
+Routes call these; these call the repository and the provider. Nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from uuid6 import uuid7
+
+from dashboard.payments.model import (
+    InvalidTransition,
+    Payment,
+    PaymentStatus,
+    ProviderEvent,
+    StatusChange,
+    apply_event,
+)
+from dashboard.providers.base import (
+    LinkRequest,
+    PaymentProvider,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+from dashboard.store.payments import (
+    PaymentAlreadyExists,
+    PaymentPage,
+    PaymentRepository,
+    StaleWrite,
+    link_lookup_key,
+    payer_lookup_key,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LINK_LIFETIME = timedelta(hours=24)  # TrueLayer's default
+MAX_LINK_LIFETIME = timedelta(days=30)
+# A record left in "creating" this long was abandoned mid-request (a crash, a timeout); it may be
+# retried. The provider call is idempotent, so a retry never makes a second link.
+STUCK_CREATION_AFTER = timedelta(minutes=2)
+_MAX_WRITE_ATTEMPTS = 5
+
+
+class PaymentNotFound(Exception):
+    """Raised when the payment does not exist or belongs to another merchant."""
+
+
+class UnknownProviderLink(Exception):
+    """Raised for a provider event about a link we have no record of (yet)."""
+
+
+class ActionNotAllowed(Exception):
+    """Raised when the merchant asks for something the payment's status does not allow."""
+
+
+def utc_now() -> datetime:
+    """Return the current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+def new_payment_id() -> str:
+    """Return a fresh payment id: a UUIDv7, so ids sort in creation order."""
+    return str(uuid7())
+
+
+@dataclass(frozen=True)
+class NewPaymentLink:
+    """What the merchant asked for on the create form, already validated."""
+
+    payment_id: str
+    amount_minor: int
+    currency: str
+    reference: str
+    payer_name: str | None = None
+    payer_email: str | None = None
+    expires_at: datetime | None = None
+
+
+class PaymentService:
+    """The payment use cases of one deployment: one repository, one provider."""
+
+    def __init__(
+        self,
+        repository: PaymentRepository,
+        provider: PaymentProvider,
+        return_uri_for: Callable[[str], str],
+        clock: Callable[[], datetime] = utc_now,
+    ):
+        self._repository = repository
+        self._provider = provider
+        self._return_uri_for = return_uri_for
+        self._now = clock
+
+    # Reading ------------------------------------------------------------------------------
+
+    def get_payment(self, user_id: str, payment_id: str) -> Payment:
+        """Return the merchant's payment; raise PaymentNotFound for unknown or foreign ids."""
+        payment = self._repository.get(user_id, payment_id)
+        if payment is None:
+            raise PaymentNotFound(payment_id)
+        return payment
+
+    def list_payments(self, user_id: str, limit: int, start_key: dict | None = None) -> PaymentPage:
+        """Return one page of the merchant's payments, newest first."""
+        return self._repository.list_newest_first(user_id, limit, start_key)
+
+    def payment_for_payer(self, payer_token: str) -> Payment:
+        """Return the payment behind the payer's token; raise PaymentNotFound if none."""
+        owner = self._repository.find_owner(payer_lookup_key(payer_token))
+        if owner is None:
+            raise PaymentNotFound(payer_token)
+        return self.get_payment(owner.user_id, owner.payment_id)
+
+    # Creating -----------------------------------------------------------------------------
+
+    def create_payment_link(self, user_id: str, request: NewPaymentLink) -> Payment:
+        """Record the payment, ask the provider for its link, and return the payment.
+
+        The record is written first (``creating``), so a link never exists without one. If the
+        provider fails, the payment is stored as ``creation_failed`` and can be retried. A second
+        submit of the same form (same payment id) returns the first payment unchanged.
+        """
+        now = self._now()
+        payment = Payment(
+            user_id=user_id,
+            payment_id=request.payment_id,
+            amount_minor=request.amount_minor,
+            currency=request.currency,
+            reference=request.reference,
+            payer_name=request.payer_name,
+            payer_email=request.payer_email,
+            status=PaymentStatus.CREATING,
+            created_at=now,
+            updated_at=now,
+            expires_at=request.expires_at or now + DEFAULT_LINK_LIFETIME,
+            provider=self._provider.name,
+            payer_token=secrets.token_urlsafe(24),
+        )
+        payment = dataclasses.replace(
+            payment, status_history=(_history_entry(PaymentStatus.CREATING, now),)
+        )
+        try:
+            self._repository.add(payment, [payer_lookup_key(payment.payer_token)])
+        except PaymentAlreadyExists:
+            existing = self._repository.get(user_id, request.payment_id)
+            if existing is None:
+                raise  # the id belongs to another merchant: never show or touch theirs
+            log.info("Repeated submit of payment %s; showing the first one", request.payment_id)
+            return existing
+        return self._request_link(payment)
+
+    def retry_link_creation(self, user_id: str, payment_id: str) -> Payment:
+        """Ask the provider again for a payment whose link could not be created."""
+        payment = self.get_payment(user_id, payment_id)
+        if payment.status is PaymentStatus.CREATION_FAILED:
+            payment = self._save(payment, payment.with_status(PaymentStatus.CREATING, self._now()))
+        elif not self.is_stuck_creating(payment):
+            raise ActionNotAllowed("This payment link does not need to be created again.")
+        return self._request_link(payment)
+
+    def is_stuck_creating(self, payment: Payment) -> bool:
+        """Return True when a creation was abandoned mid-way and may be retried."""
+        return (
+            payment.status is PaymentStatus.CREATING
+            and self._now() - payment.updated_at > STUCK_CREATION_AFTER
+        )
+
+    def _request_link(self, payment: Payment) -> Payment:
+        link_request = LinkRequest(
+            payment_id=payment.payment_id,
+            # Stable for every retry of this payment, so the provider makes at most one link.
+            idempotency_key=f"create-link-{payment.payment_id}",
+            amount_minor=payment.amount_minor,
+            currency=payment.currency,
+            reference=payment.reference,
+            expires_at=payment.expires_at,
+            return_uri=self._return_uri_for(payment.payer_token),
+            payer_name=payment.payer_name,
+            payer_email=payment.payer_email,
+        )
+        try:
+            link = self._provider.create_link(link_request)
+        except (ProviderUnavailable, ProviderRejected) as exc:
+            log.warning("Link creation failed for %s: %s", payment.payment_id, exc)
+            note = (
+                "The payment provider could not be reached."
+                if isinstance(exc, ProviderUnavailable)
+                else f"The payment provider refused the link: {exc}"
+            )
+            failed = payment.with_status(PaymentStatus.CREATION_FAILED, self._now(), note)
+            return self._save(payment, dataclasses.replace(failed, failure_reason=note))
+        live = payment.with_status(PaymentStatus.AWAITING_PAYMENT, self._now())
+        live = dataclasses.replace(
+            live, provider_link_id=link.provider_link_id, link_url=link.url, failure_reason=None
+        )
+        return self._save(
+            payment, live, (link_lookup_key(payment.provider, link.provider_link_id),)
+        )
+
+    # Merchant actions ---------------------------------------------------------------------
+
+    def cancel_payment(self, user_id: str, payment_id: str) -> Payment:
+        """Cancel an unpaid link: the provider stops accepting payments, the record ends."""
+        payment = self.get_payment(user_id, payment_id)
+        if not self.can_cancel(payment):
+            raise ActionNotAllowed(_cannot_cancel_reason(payment, self._now()))
+        if payment.provider_link_id:
+            self._provider.disable_link(payment.provider_link_id)
+        for _ in range(_MAX_WRITE_ATTEMPTS):
+            try:
+                cancelled = payment.with_status(
+                    PaymentStatus.CANCELLED, self._now(), "Cancelled by the merchant."
+                )
+                return self._repository.save(payment, cancelled)
+            except StaleWrite:
+                payment = self.get_payment(user_id, payment_id)
+            except InvalidTransition as exc:
+                # An event landed between the read and the write (e.g. the payer just paid).
+                raise ActionNotAllowed(_cannot_cancel_reason(payment, self._now())) from exc
+        raise StaleWrite(payment_id)
+
+    def can_cancel(self, payment: Payment) -> bool:
+        """Return True when the merchant may cancel the payment now."""
+        effective = payment.effective_status(self._now())
+        return effective in (
+            PaymentStatus.AWAITING_PAYMENT,
+            PaymentStatus.ATTEMPT_FAILED,
+            PaymentStatus.CREATION_FAILED,
+        )
+
+    def refresh_payment(self, user_id: str, payment_id: str) -> Payment:
+        """Ask the provider for the link's current state and apply it; return the payment."""
+        payment = self.get_payment(user_id, payment_id)
+        if not payment.provider_link_id:
+            return payment
+        for event in self._provider.fetch_link_events(payment.provider_link_id):
+            self.apply_provider_event(event)
+        return self.get_payment(user_id, payment_id)
+
+    # Provider events ----------------------------------------------------------------------
+
+    def apply_provider_event(self, event: ProviderEvent) -> Payment:
+        """Apply a provider's status report to our payment and return the payment as stored.
+
+        Finds the payment through the lookup item written with the link (a strongly consistent
+        GetItem). Raises UnknownProviderLink when there is none yet, so a webhook can answer
+        non-2xx and be retried. Repeated, late and out-of-order events change nothing.
+        """
+        owner = self._repository.find_owner(link_lookup_key(event.provider, event.provider_link_id))
+        if owner is None:
+            raise UnknownProviderLink(event.provider_link_id)
+        for _ in range(_MAX_WRITE_ATTEMPTS):
+            payment = self.get_payment(owner.user_id, owner.payment_id)
+            updated = apply_event(payment, event, self._now())
+            if updated is None:
+                return payment
+            try:
+                return self._repository.save(payment, updated)
+            except StaleWrite:
+                continue  # another event won the race; re-read and decide again
+        raise StaleWrite(owner.payment_id)
+
+    def _save(self, before: Payment, after: Payment, lookup_keys: tuple[str, ...] = ()) -> Payment:
+        return self._repository.save(before, after, lookup_keys)
+
+
+def _history_entry(status: PaymentStatus, at: datetime) -> StatusChange:
+    return StatusChange(status.value, at, "")
+
+
+def _cannot_cancel_reason(payment: Payment, now: datetime) -> str:
+    status = payment.effective_status(now)
+    if status is PaymentStatus.PROCESSING:
+        return "The payer is paying right now; wait for the result before cancelling."
+    if status is PaymentStatus.CREATING:
+        return "The link is still being created."
+    return f"A payment that is {status.label.lower()} cannot be cancelled."

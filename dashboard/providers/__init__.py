@@ -1,0 +1,1 @@
+"""Payment providers: the interface, TrueLayer and the development sandbox."""

@@ -1,0 +1,203 @@
+"""The sandbox payment provider: a stand-in for TrueLayer in development and tests.
+
+It keeps its own links (as a real provider would), serves a hosted payment page under
+``/sandbox/`` where a payer can **Pay now** or **Decline**, and reports every step of an attempt
+as a ProviderEvent in TrueLayer v3 statuses, through the same ``apply_provider_event`` path that
+TrueLayer's webhooks use. It is refused in production.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from uuid6 import uuid7
+
+from dashboard.payments.model import AttemptStatus, ProviderEvent, ProviderEventKind
+from dashboard.providers.base import CreatedLink, LinkRequest, ProviderRejected
+from dashboard.store.sandbox_links import (
+    SandboxAttempt,
+    SandboxLink,
+    SandboxLinkConflict,
+    SandboxLinkRepository,
+)
+
+NAME = "sandbox"
+# The reason a declined sandbox attempt fails with, as TrueLayer words it.
+DECLINE_REASON = "provider_rejected"
+_PAY_STEPS = (
+    AttemptStatus.AUTHORIZATION_REQUIRED,
+    AttemptStatus.AUTHORIZING,
+    AttemptStatus.AUTHORIZED,
+    AttemptStatus.EXECUTED,
+)
+_DECLINE_STEPS = (
+    AttemptStatus.AUTHORIZATION_REQUIRED,
+    AttemptStatus.AUTHORIZING,
+    AttemptStatus.FAILED,
+)
+
+
+class LinkNotPayable(Exception):
+    """Raised when a payer tries to pay a link that is paid, disabled or expired."""
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+class SandboxProvider:
+    """Implements PaymentProvider with links stored in DynamoDB and a hosted page of its own."""
+
+    name = NAME
+
+    def __init__(
+        self,
+        links: SandboxLinkRepository,
+        secret: bytes,
+        hosted_page_url: Callable[[str], str],
+        clock: Callable[[], datetime],
+    ):
+        self._links = links
+        self._secret = secret
+        self._hosted_page_url = hosted_page_url
+        self._now = clock
+
+    # PaymentProvider -----------------------------------------------------------------------
+
+    def create_link(self, request: LinkRequest) -> CreatedLink:
+        """Create the link, or return the one made earlier with the same idempotency key."""
+        if request.currency not in ("GBP", "EUR"):
+            raise ProviderRejected(f"currency {request.currency} is not supported")
+        link_id = self._link_id_for(request.idempotency_key)
+        self._links.add_if_new(
+            SandboxLink(
+                link_id=link_id,
+                amount_minor=request.amount_minor,
+                currency=request.currency,
+                reference=request.reference,
+                return_uri=request.return_uri,
+                expires_at=_iso(request.expires_at),
+                created_at=_iso(self._now()),
+            )
+        )
+        return CreatedLink(provider_link_id=link_id, url=self._hosted_page_url(link_id))
+
+    def fetch_link_events(self, provider_link_id: str) -> list[ProviderEvent]:
+        """Return events that describe the link and its attempts as they are now."""
+        link = self._links.get(provider_link_id)
+        if link is None:
+            return []
+        events = [
+            self._attempt_event(link, attempt, AttemptStatus(attempt.status))
+            for attempt in link.attempts
+        ]
+        if link.status == "disabled":
+            events.append(self._disabled_event(link))
+        return events
+
+    def disable_link(self, provider_link_id: str) -> None:
+        """Stop the link from accepting payments."""
+        self._update(provider_link_id, lambda link: _disable(link, "cancelled"))
+
+    # The hosted page ------------------------------------------------------------------------
+
+    def get_link(self, link_id: str) -> SandboxLink | None:
+        """Return the link for the hosted page, or None for an unknown id."""
+        return self._links.get(link_id)
+
+    def is_expired(self, link: SandboxLink) -> bool:
+        """Return True once the link is past its expiry time."""
+        return self._now() >= datetime.fromisoformat(link.expires_at)
+
+    def expire_if_due(self, link_id: str) -> list[ProviderEvent]:
+        """Disable a link that is past its expiry and return the event saying so."""
+        link = self._links.get(link_id)
+        if link is None or link.status != "active" or not self.is_expired(link):
+            return []
+        link = self._update(link_id, lambda current: _disable(current, "expired"))
+        return [self._disabled_event(link)]
+
+    def pay(self, link_id: str) -> list[ProviderEvent]:
+        """Run a successful attempt and return its events, one per status it passed."""
+        return self._run_attempt(link_id, _PAY_STEPS, failure_reason=None)
+
+    def decline(self, link_id: str) -> list[ProviderEvent]:
+        """Run an attempt that the payer's bank declines and return its events."""
+        return self._run_attempt(link_id, _DECLINE_STEPS, failure_reason=DECLINE_REASON)
+
+    def _run_attempt(
+        self, link_id: str, steps: tuple[AttemptStatus, ...], failure_reason: str | None
+    ) -> list[ProviderEvent]:
+        attempt_id = f"sbx-pay-{uuid7()}"
+
+        def add_attempt(link: SandboxLink) -> None:
+            if link.status != "active" or self.is_expired(link):
+                raise LinkNotPayable(link_id)
+            if any(AttemptStatus(a.status).succeeded for a in link.attempts):
+                raise LinkNotPayable(link_id)
+            now = _iso(self._now())
+            link.attempts.append(
+                SandboxAttempt(
+                    payment_id=attempt_id,
+                    status=steps[-1].value,
+                    created_at=now,
+                    updated_at=now,
+                    failure_reason=failure_reason,
+                )
+            )
+
+        link = self._update(link_id, add_attempt)
+        attempt = next(a for a in link.attempts if a.payment_id == attempt_id)
+        return [self._attempt_event(link, attempt, status) for status in steps]
+
+    def _update(self, link_id: str, change: Callable[[SandboxLink], None]) -> SandboxLink:
+        for _ in range(5):
+            link = self._links.get(link_id)
+            if link is None:
+                raise LinkNotPayable(link_id)
+            change(link)
+            try:
+                self._links.save(link)
+                return link
+            except SandboxLinkConflict:
+                continue
+        raise SandboxLinkConflict(link_id)
+
+    def _attempt_event(
+        self, link: SandboxLink, attempt: SandboxAttempt, status: AttemptStatus
+    ) -> ProviderEvent:
+        return ProviderEvent(
+            event_id=f"{attempt.payment_id}:{status.value}",
+            provider=NAME,
+            kind=ProviderEventKind.ATTEMPT_UPDATED,
+            provider_link_id=link.link_id,
+            provider_payment_id=attempt.payment_id,
+            attempt_status=status,
+            failure_reason=attempt.failure_reason if status is AttemptStatus.FAILED else None,
+            occurred_at=datetime.fromisoformat(attempt.updated_at),
+        )
+
+    def _disabled_event(self, link: SandboxLink) -> ProviderEvent:
+        return ProviderEvent(
+            event_id=f"{link.link_id}:disabled",
+            provider=NAME,
+            kind=ProviderEventKind.LINK_DISABLED,
+            provider_link_id=link.link_id,
+            disabled_reason=link.disabled_reason,
+            occurred_at=self._now(),
+        )
+
+    def _link_id_for(self, idempotency_key: str) -> str:
+        # Derived from the idempotency key with a secret: the same request gives the same link,
+        # and nobody can guess a link id (it is the payer's way in to the hosted page).
+        digest = hmac.new(self._secret, idempotency_key.encode(), hashlib.sha256).hexdigest()
+        return f"sbx-link-{digest[:32]}"
+
+
+def _disable(link: SandboxLink, reason: str) -> None:
+    if link.status == "active":
+        link.status = "disabled"
+        link.disabled_reason = reason

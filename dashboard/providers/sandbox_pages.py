@@ -1,0 +1,83 @@
+"""The sandbox provider's hosted payment page (development and tests only).
+
+What TrueLayer's hosted payment page does for real: the payer sees the amount and reference and
+pays or declines. Each step of the attempt is reported to ``apply_provider_event``, exactly as
+TrueLayer's webhooks are.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlencode
+
+from flask import Blueprint, current_app, redirect, render_template, url_for
+
+from dashboard.payments.service import PaymentService
+from dashboard.providers.sandbox import LinkNotPayable, SandboxProvider
+
+log = logging.getLogger(__name__)
+bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+
+
+def _provider() -> SandboxProvider:
+    return current_app.extensions["payment_provider"]
+
+
+def _service() -> PaymentService:
+    return current_app.extensions["payment_service"]
+
+
+def _not_found():
+    return render_template(
+        "errors/error.html",
+        code=404,
+        title="Payment link not found",
+        message="This payment link is not valid. Check the link you were sent.",
+    ), 404
+
+
+@bp.get("/links/<link_id>")
+def hosted_page(link_id: str):
+    """Show the payer the amount and reference, with Pay now and Decline."""
+    provider = _provider()
+    for event in provider.expire_if_due(link_id):
+        _service().apply_provider_event(event)
+    link = provider.get_link(link_id)
+    if link is None:
+        return _not_found()
+    paid = any(a.status in ("executed", "settled") for a in link.attempts)
+    return render_template(
+        "sandbox/hosted.html",
+        link=link,
+        paid=paid,
+        payable=link.status == "active" and not paid and not provider.is_expired(link),
+        failed_attempts=sum(1 for a in link.attempts if a.status == "failed"),
+    )
+
+
+@bp.post("/links/<link_id>/pay")
+def pay(link_id: str):
+    """Run a successful attempt, then send the payer back to the merchant's result page."""
+    return _run(link_id, _provider().pay)
+
+
+@bp.post("/links/<link_id>/decline")
+def decline(link_id: str):
+    """Run an attempt that the payer's bank declines; the link stays payable."""
+    return _run(link_id, _provider().decline)
+
+
+def _run(link_id: str, attempt):
+    provider = _provider()
+    link = provider.get_link(link_id)
+    if link is None:
+        return _not_found()
+    try:
+        events = attempt(link_id)
+    except LinkNotPayable:
+        return redirect(url_for("sandbox.hosted_page", link_id=link_id), 303)
+    for event in events:
+        _service().apply_provider_event(event)
+    separator = "&" if "?" in link.return_uri else "?"
+    query = urlencode({"payment_id": events[-1].provider_payment_id})
+    return redirect(f"{link.return_uri}{separator}{query}", 303)

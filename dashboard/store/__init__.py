@@ -1,0 +1,70 @@
+"""DynamoDB access for the app: the client, the tables, the repositories and ``init-db``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from botocore.exceptions import ClientError
+from flask import Flask, current_app
+
+from dashboard.store.dynamo import (
+    StoreUnavailable,
+    TableNames,
+    error_code,
+    make_client,
+    translate_unavailable,
+)
+from dashboard.store.payments import PaymentRepository
+from dashboard.store.sandbox_links import SandboxLinkRepository
+from dashboard.store.schema import ensure_tables
+
+
+class Store:
+    """The app's DynamoDB client and the repositories built on it."""
+
+    def __init__(self, client: Any, tables: TableNames):
+        self.client = client
+        self.tables = tables
+        self.payments = PaymentRepository(client, tables)
+        self.sandbox_links = SandboxLinkRepository(client, tables)
+
+    def check_tables(self) -> None:
+        """Raise StoreUnavailable unless DynamoDB answers and every table exists."""
+        for table in (self.tables.payments, self.tables.lookups):
+            try:
+                with translate_unavailable():
+                    status = self.client.describe_table(TableName=table)["Table"]["TableStatus"]
+            except ClientError as exc:
+                raise StoreUnavailable(f"{table}: {error_code(exc)}") from exc
+            if status not in ("ACTIVE", "UPDATING"):
+                raise StoreUnavailable(f"{table} is {status}")
+
+    def ensure_tables(self) -> list[str]:
+        """Create or update every table and index; return what was done."""
+        with translate_unavailable():
+            return ensure_tables(self.client, self.tables)
+
+
+def init_app(app: Flask) -> Store:
+    """Create the app's Store from its settings and register the ``init-db`` command."""
+    settings = app.extensions["settings"]
+    client = make_client(
+        settings.aws_region, settings.dynamodb_endpoint, settings.dynamodb_max_attempts
+    )
+    store = Store(client, TableNames.with_prefix(settings.dynamodb_table_prefix))
+    app.extensions["store"] = store
+    app.cli.add_command(init_db_command)
+    return store
+
+
+@click.command("init-db")
+def init_db_command() -> None:
+    """Create or update the DynamoDB tables and indexes, and wait until they are ACTIVE."""
+    store: Store = current_app.extensions["store"]
+    try:
+        done = store.ensure_tables()
+    except StoreUnavailable as exc:
+        raise click.ClickException(f"DynamoDB is not reachable: {exc}") from exc
+    for line in done or ["tables and indexes are up to date"]:
+        click.echo(line)

@@ -1,0 +1,124 @@
+"""The boto3 client for DynamoDB, the table names, and the translation of AWS errors.
+
+One low-level client per app: it is thread-safe, and the low-level API is what
+``TransactWriteItems`` needs anyway.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import BotoCoreError, ClientError
+
+log = logging.getLogger(__name__)
+
+# Errors that mean "the store is not there right now", as opposed to a business answer such as
+# a failed condition. They become StoreUnavailable and a 503.
+_UNAVAILABLE_CODES = frozenset(
+    {
+        "ResourceNotFoundException",
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "UnrecognizedClientException",
+        "AccessDeniedException",
+    }
+)
+
+
+class StoreUnavailable(Exception):
+    """Raised when DynamoDB cannot be reached or refuses to serve us."""
+
+
+@dataclass(frozen=True)
+class TableNames:
+    """The physical table names, with the deployment's prefix."""
+
+    payments: str
+    lookups: str
+
+    @classmethod
+    def with_prefix(cls, prefix: str) -> TableNames:
+        """Return the table names for a prefix such as ``staging-``."""
+        return cls(payments=f"{prefix}Payments", lookups=f"{prefix}Lookups")
+
+
+def make_client(region: str, endpoint_url: str | None, max_attempts: int = 3) -> Any:
+    """Return a DynamoDB client with explicit timeouts and retries.
+
+    ``standard`` retry mode backs off with jitter on throttling and transient errors; the
+    attempt count is stated so a dead endpoint fails fast enough for a clear 503.
+    """
+    config = BotoConfig(
+        region_name=region,
+        retries={"mode": "standard", "max_attempts": max_attempts},
+        connect_timeout=2,
+        read_timeout=5,
+    )
+    kwargs: dict[str, Any] = {"config": config}
+    if endpoint_url:
+        kwargs["endpoint_url"] = endpoint_url
+        # DynamoDB Local accepts any credentials, but boto3 insists on having some.
+        # Letters and digits only: DynamoDB Local rejects other characters in the key id.
+        kwargs.setdefault("aws_access_key_id", "local")
+        kwargs.setdefault("aws_secret_access_key", "local")
+    return boto3.client("dynamodb", **kwargs)
+
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    """Return a DynamoDB item (attribute-value map) for plain values, dropping Nones."""
+    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """Return plain values for a DynamoDB item; numbers come back as int where they are whole."""
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else value
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def error_code(error: ClientError) -> str:
+    """Return the AWS error code of a ClientError."""
+    return error.response.get("Error", {}).get("Code", "")
+
+
+def cancellation_codes(error: ClientError) -> list[str]:
+    """Return the per-item reasons of a cancelled transaction ("None" for items that were fine)."""
+    return [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+
+
+@contextlib.contextmanager
+def translate_unavailable() -> Iterator[None]:
+    """Turn "DynamoDB is not there" errors into StoreUnavailable; let business errors through."""
+    try:
+        yield
+    except BotoCoreError as exc:
+        log.warning("DynamoDB unreachable: %s", exc)
+        raise StoreUnavailable(str(exc)) from exc
+    except ClientError as exc:
+        if error_code(exc) in _UNAVAILABLE_CODES:
+            log.warning("DynamoDB refused the request: %s", exc)
+            raise StoreUnavailable(error_code(exc)) from exc
+        raise

@@ -1,0 +1,305 @@
+"""The payments repository: the only code that builds DynamoDB requests for payments.
+
+Every read is a GetItem or a Query on a key or an index; nothing here scans. Every status write is
+conditional on the version read and on the transition table, so concurrent or replayed changes
+cannot overwrite each other or move a payment backwards.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from dashboard.payments.model import (
+    AttemptStatus,
+    Payment,
+    PaymentAttempt,
+    PaymentStatus,
+    StatusChange,
+    statuses_that_may_become,
+)
+from dashboard.store.dynamo import (
+    TableNames,
+    cancellation_codes,
+    error_code,
+    from_item,
+    to_item,
+    translate_unavailable,
+)
+
+
+class PaymentAlreadyExists(Exception):
+    """Raised when a payment id is already taken (a double submit of the same form)."""
+
+
+class StaleWrite(Exception):
+    """Raised when the payment changed since it was read; read it again and re-decide."""
+
+
+@dataclass(frozen=True)
+class PaymentPage:
+    """One page of payments and the key to continue after it (None on the last page)."""
+
+    payments: list[Payment]
+    last_key: dict[str, Any] | None
+
+
+def _time(value: datetime) -> str:
+    # Fixed-width UTC with microseconds, so that string order is time order in every index.
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def status_sort_key(payment: Payment) -> str:
+    """Return the StatusIndex range key: group first, so one status filter is one Query."""
+    return f"{payment.status.group.value}#{_time(payment.created_at)}"
+
+
+def payment_to_item(payment: Payment) -> dict[str, Any]:
+    """Return the DynamoDB item for a payment."""
+    return to_item(
+        {
+            "userId": payment.user_id,
+            "paymentId": payment.payment_id,
+            "amountMinor": payment.amount_minor,
+            "currency": payment.currency,
+            "reference": payment.reference,
+            "payerName": payment.payer_name,
+            "payerEmail": payment.payer_email,
+            "status": payment.status.value,
+            "statusSort": status_sort_key(payment),
+            "createdAt": _time(payment.created_at),
+            "updatedAt": _time(payment.updated_at),
+            "expiresAt": _time(payment.expires_at),
+            "provider": payment.provider,
+            "providerLinkId": payment.provider_link_id,
+            "linkUrl": payment.link_url,
+            "payerToken": payment.payer_token,
+            "failureReason": payment.failure_reason,
+            "attempts": [
+                {
+                    k: v
+                    for k, v in {
+                        "providerPaymentId": a.provider_payment_id,
+                        "status": a.status.value,
+                        "createdAt": _time(a.created_at),
+                        "updatedAt": _time(a.updated_at),
+                        "failureReason": a.failure_reason,
+                    }.items()
+                    if v is not None
+                }
+                for a in payment.attempts
+            ],
+            "statusHistory": [
+                {"status": c.status, "at": _time(c.at), "note": c.note}
+                for c in payment.status_history
+            ],
+            "version": payment.version,
+        }
+    )
+
+
+def payment_from_item(item: dict[str, Any]) -> Payment:
+    """Return the payment stored in a DynamoDB item."""
+    values = from_item(item)
+    return Payment(
+        user_id=values["userId"],
+        payment_id=values["paymentId"],
+        amount_minor=values["amountMinor"],
+        currency=values["currency"],
+        reference=values["reference"],
+        payer_name=values.get("payerName"),
+        payer_email=values.get("payerEmail"),
+        status=PaymentStatus(values["status"]),
+        created_at=_parse_time(values["createdAt"]),
+        updated_at=_parse_time(values["updatedAt"]),
+        expires_at=_parse_time(values["expiresAt"]),
+        provider=values["provider"],
+        provider_link_id=values.get("providerLinkId"),
+        link_url=values.get("linkUrl"),
+        payer_token=values["payerToken"],
+        failure_reason=values.get("failureReason"),
+        attempts=tuple(
+            PaymentAttempt(
+                provider_payment_id=a["providerPaymentId"],
+                status=AttemptStatus(a["status"]),
+                created_at=_parse_time(a["createdAt"]),
+                updated_at=_parse_time(a["updatedAt"]),
+                failure_reason=a.get("failureReason"),
+            )
+            for a in values.get("attempts", [])
+        ),
+        status_history=tuple(
+            StatusChange(c["status"], _parse_time(c["at"]), c.get("note", ""))
+            for c in values.get("statusHistory", [])
+        ),
+        version=values["version"],
+    )
+
+
+@dataclass(frozen=True)
+class PaymentOwner:
+    """Who owns a payment: what a lookup item points at."""
+
+    user_id: str
+    payment_id: str
+
+
+class PaymentRepository:
+    """Reads and writes payments and the lookup items that lead to them."""
+
+    def __init__(self, client: Any, tables: TableNames):
+        self._client = client
+        self._tables = tables
+
+    # Reads -------------------------------------------------------------------------------
+
+    def get(self, user_id: str, payment_id: str) -> Payment | None:
+        """Return the merchant's payment, or None when it does not exist or is someone else's."""
+        with translate_unavailable():
+            response = self._client.get_item(
+                TableName=self._tables.payments,
+                Key=to_item({"userId": user_id, "paymentId": payment_id}),
+                ConsistentRead=True,
+            )
+        item = response.get("Item")
+        return payment_from_item(item) if item else None
+
+    def list_newest_first(
+        self, user_id: str, limit: int, start_key: dict[str, Any] | None = None
+    ) -> PaymentPage:
+        """Return up to ``limit`` of the merchant's payments, newest first."""
+        request: dict[str, Any] = {
+            "TableName": self._tables.payments,
+            "KeyConditionExpression": "userId = :u",
+            "ExpressionAttributeValues": to_item({":u": user_id}),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start_key:
+            request["ExclusiveStartKey"] = start_key
+        with translate_unavailable():
+            response = self._client.query(**request)
+        return PaymentPage(
+            payments=[payment_from_item(item) for item in response.get("Items", [])],
+            last_key=response.get("LastEvaluatedKey"),
+        )
+
+    def find_owner(self, lookup_key: str) -> PaymentOwner | None:
+        """Return the payment a lookup key (provider link id, payer token) points at."""
+        with translate_unavailable():
+            response = self._client.get_item(
+                TableName=self._tables.lookups,
+                Key=to_item({"lookupKey": lookup_key}),
+                ConsistentRead=True,
+            )
+        item = response.get("Item")
+        if not item:
+            return None
+        values = from_item(item)
+        return PaymentOwner(values["userId"], values["paymentId"])
+
+    # Writes ------------------------------------------------------------------------------
+
+    def add(self, payment: Payment, lookup_keys: list[str]) -> None:
+        """Store a new payment with its lookup items; raise PaymentAlreadyExists if taken."""
+        items = [
+            {
+                "Put": {
+                    "TableName": self._tables.payments,
+                    "Item": payment_to_item(payment),
+                    "ConditionExpression": "attribute_not_exists(paymentId)",
+                }
+            },
+            *(self._lookup_put(key, payment) for key in lookup_keys),
+        ]
+        try:
+            with translate_unavailable():
+                self._client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if error_code(exc) == "TransactionCanceledException" and (
+                cancellation_codes(exc)[0] == "ConditionalCheckFailed"
+            ):
+                raise PaymentAlreadyExists(payment.payment_id) from exc
+            raise
+
+    def save(
+        self, before: Payment, after: Payment, new_lookup_keys: tuple[str, ...] = ()
+    ) -> Payment:
+        """Store ``after`` in place of ``before`` and return it as stored (version + 1).
+
+        The write is conditional on the stored version being ``before``'s, and, when the status
+        changes, on the stored status being one from which the new status may be reached.
+        Raises StaleWrite when either condition fails.
+        """
+        stored = _with_version(after, before.version + 1)
+        condition = "version = :v"
+        values: dict[str, Any] = {":v": before.version}
+        names = {}
+        if after.status != before.status:
+            allowed = sorted(statuses_that_may_become(after.status))
+            placeholders = [f":s{i}" for i in range(len(allowed))]
+            condition += f" AND #status IN ({', '.join(placeholders)})"
+            values.update({p: s.value for p, s in zip(placeholders, allowed, strict=True)})
+            names["#status"] = "status"
+        put: dict[str, Any] = {
+            "TableName": self._tables.payments,
+            "Item": payment_to_item(stored),
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": to_item(values),
+        }
+        if names:
+            put["ExpressionAttributeNames"] = names
+        items = [{"Put": put}, *(self._lookup_put(key, stored) for key in new_lookup_keys)]
+        try:
+            with translate_unavailable():
+                self._client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if error_code(exc) == "TransactionCanceledException" and (
+                cancellation_codes(exc)[0] == "ConditionalCheckFailed"
+            ):
+                raise StaleWrite(before.payment_id) from exc
+            raise
+        return stored
+
+    def _lookup_put(self, lookup_key: str, payment: Payment) -> dict[str, Any]:
+        # A lookup key, once written, points at one payment for good; writing it again for the
+        # same payment is harmless, and it can never be taken over by another payment.
+        return {
+            "Put": {
+                "TableName": self._tables.lookups,
+                "Item": to_item(
+                    {
+                        "lookupKey": lookup_key,
+                        "userId": payment.user_id,
+                        "paymentId": payment.payment_id,
+                    }
+                ),
+                "ConditionExpression": "attribute_not_exists(lookupKey) OR "
+                "(userId = :u AND paymentId = :p)",
+                "ExpressionAttributeValues": to_item(
+                    {":u": payment.user_id, ":p": payment.payment_id}
+                ),
+            }
+        }
+
+
+def _with_version(payment: Payment, version: int) -> Payment:
+    return dataclasses.replace(payment, version=version)
+
+
+def link_lookup_key(provider: str, provider_link_id: str) -> str:
+    """Return the lookup key that leads from a provider's link id to our payment."""
+    return f"link#{provider}#{provider_link_id}"
+
+
+def payer_lookup_key(payer_token: str) -> str:
+    """Return the lookup key that leads from the payer's token to the payment."""
+    return f"payer#{payer_token}"

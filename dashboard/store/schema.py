@@ -1,0 +1,128 @@
+"""Table definitions and ``ensure_tables``: create or update every table and index idempotently.
+
+``Payments``: one item per payment link, keyed by the merchant (``userId`` = OIDC ``sub``) and a
+time-ordered UUIDv7 ``paymentId``, with two indexes:
+
+* ``StatusIndex`` ranges on ``statusSort`` = ``"{group}#{createdAt}"``, so each status filter is
+  one Query, newest first, with ``begins_with``;
+* ``CreatedAtIndex`` ranges on ``createdAt`` for date ranges and exports.
+
+``Lookups``: small items found by a strongly consistent GetItem on one key, for everything that
+arrives with somebody else's id: a provider link id, the payer's token, a provider payment id.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from dashboard.store.dynamo import TableNames, error_code
+
+log = logging.getLogger(__name__)
+
+STATUS_INDEX = "StatusIndex"
+CREATED_AT_INDEX = "CreatedAtIndex"
+
+_PAYMENTS_INDEXES: dict[str, tuple[str, str]] = {
+    STATUS_INDEX: ("userId", "statusSort"),
+    CREATED_AT_INDEX: ("userId", "createdAt"),
+}
+
+
+def table_definitions(names: TableNames) -> list[dict[str, Any]]:
+    """Return the CreateTable requests for every table of the app."""
+    return [
+        {
+            "TableName": names.payments,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [
+                {"AttributeName": "userId", "KeyType": "HASH"},
+                {"AttributeName": "paymentId", "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": [
+                {"AttributeName": name, "AttributeType": "S"}
+                for name in ("userId", "paymentId", "statusSort", "createdAt")
+            ],
+            "GlobalSecondaryIndexes": [
+                _index(name, hash_key, range_key)
+                for name, (hash_key, range_key) in _PAYMENTS_INDEXES.items()
+            ],
+        },
+        {
+            "TableName": names.lookups,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [{"AttributeName": "lookupKey", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "lookupKey", "AttributeType": "S"}],
+        },
+    ]
+
+
+def _index(name: str, hash_key: str, range_key: str) -> dict[str, Any]:
+    return {
+        "IndexName": name,
+        "KeySchema": [
+            {"AttributeName": hash_key, "KeyType": "HASH"},
+            {"AttributeName": range_key, "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+
+
+def ensure_tables(client: Any, names: TableNames, timeout_seconds: float = 120) -> list[str]:
+    """Create missing tables and indexes, wait until all are ACTIVE, and return what was done."""
+    done: list[str] = []
+    for definition in table_definitions(names):
+        table = definition["TableName"]
+        existing = _describe(client, table)
+        if existing is None:
+            client.create_table(**definition)
+            done.append(f"created table {table}")
+        else:
+            done.extend(_add_missing_indexes(client, definition, existing))
+        _wait_until_active(client, table, timeout_seconds)
+    return done
+
+
+def _describe(client: Any, table: str) -> dict[str, Any] | None:
+    try:
+        return client.describe_table(TableName=table)["Table"]
+    except ClientError as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            return None
+        raise
+
+
+def _add_missing_indexes(
+    client: Any, definition: dict[str, Any], existing: dict[str, Any]
+) -> list[str]:
+    have = {index["IndexName"] for index in existing.get("GlobalSecondaryIndexes", [])}
+    done = []
+    for index in definition.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] in have:
+            continue
+        # DynamoDB adds one index per UpdateTable call, and only once the table is ACTIVE.
+        _wait_until_active(client, definition["TableName"], 300)
+        client.update_table(
+            TableName=definition["TableName"],
+            AttributeDefinitions=definition["AttributeDefinitions"],
+            GlobalSecondaryIndexCreates=[{"Create": index}],
+        )
+        done.append(f"added index {index['IndexName']} to {definition['TableName']}")
+    return done
+
+
+def _wait_until_active(client: Any, table: str, timeout_seconds: float) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        description = client.describe_table(TableName=table)["Table"]
+        statuses = [description["TableStatus"]] + [
+            index["IndexStatus"] for index in description.get("GlobalSecondaryIndexes", [])
+        ]
+        if all(status == "ACTIVE" for status in statuses):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{table} is not ACTIVE after {timeout_seconds}s: {statuses}")
+        time.sleep(0.5)

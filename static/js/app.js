@@ -1,0 +1,38 @@
+// Small, CSP-safe behaviour for the dashboard. No inline scripts: everything is wired here.
+(function () {
+  "use strict";
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    // Fallback for plain-http hosts: copy through a temporary, off-screen text area.
+    return new Promise(function (resolve, reject) {
+      var area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.className = "offscreen";
+      document.body.appendChild(area);
+      area.select();
+      var ok = document.execCommand("copy");
+      document.body.removeChild(area);
+      if (ok) { resolve(); } else { reject(new Error("copy failed")); }
+    });
+  }
+
+  // Event delegation, so buttons that htmx swaps in later work too.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy-target]");
+    if (!button) { return; }
+    var target = document.getElementById(button.getAttribute("data-copy-target"));
+    var feedback = button.parentElement.querySelector(".copy-feedback");
+    if (!target) { return; }
+    copyText(target.getAttribute("href") || target.textContent.trim()).then(function () {
+      if (feedback) { feedback.textContent = "Copied"; }
+      button.textContent = "Copied!";
+      window.setTimeout(function () { button.textContent = "Copy link"; if (feedback) { feedback.textContent = ""; } }, 2500);
+    }, function () {
+      if (feedback) { feedback.textContent = "Press Ctrl+C to copy"; }
+    });
+  });
+})();
