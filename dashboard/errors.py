@@ -70,7 +70,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(PaymentNotFound)
     def not_found(_exc):
-        return error_response(404, "Not found", "There is no such payment in your account.")
+        return error_response(404, "Payment not found", "There is no such payment in your account.")
 
     @app.errorhandler(ActionNotAllowed)
     @app.errorhandler(InvalidTransition)

@@ -6,7 +6,8 @@ Amounts are stored as integer minor units plus an ISO 4217 currency code. Inside
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import ROUND_DOWN, Decimal
 
 from babel.numbers import format_currency, get_currency_symbol
 
@@ -16,6 +17,11 @@ CURRENCY_DIGITS: dict[str, int] = {"GBP": 2, "EUR": 2}
 SUPPORTED_CURRENCIES: tuple[str, ...] = tuple(CURRENCY_DIGITS)
 MAX_AMOUNT = Decimal("1000000.00")
 DISPLAY_LOCALE = "en_GB"
+
+# What an amount may look like once spaces and the currency symbol are gone. ASCII digits only.
+_PLAIN = re.compile(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
+_DECIMAL_COMMA = re.compile(r"[0-9]+,[0-9]{1,2}")
+_GROUPED = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?")
 
 
 class InvalidAmount(ValueError):
@@ -33,20 +39,17 @@ def parse_amount(text: str, currency: str) -> Decimal:
     symbol = get_currency_symbol(currency, locale=DISPLAY_LOCALE)
     if cleaned.startswith(symbol):
         cleaned = cleaned[len(symbol) :]
-    if cleaned.count(",") == 1 and "." not in cleaned and len(cleaned.split(",")[1]) <= digits:
-        # "12,50" is a decimal comma; "1,250" (three digits after it) is a thousands separator.
-        cleaned = cleaned.replace(",", ".")
-    else:
-        cleaned = cleaned.replace(",", "")
-    if not cleaned or not all(c.isdigit() or c == "." for c in cleaned):
+    if _DECIMAL_COMMA.fullmatch(cleaned):
+        cleaned = cleaned.replace(",", ".")  # "12,50"
+    elif _GROUPED.fullmatch(cleaned):
+        cleaned = cleaned.replace(",", "")  # "1,250.00": commas only between groups of three
+    elif not _PLAIN.fullmatch(cleaned):
+        # Anything else ("12,50.00", "1,2,3", "1e5") is refused rather than guessed at.
         raise InvalidAmount("Enter an amount such as 12.50.")
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        raise InvalidAmount("Enter an amount such as 12.50.") from None
+    amount = Decimal(cleaned)
     if amount <= 0:
         raise InvalidAmount("The amount must be more than zero.")
-    if -amount.as_tuple().exponent > digits:
+    if amount != amount.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_DOWN):
         raise InvalidAmount(f"{currency} amounts have at most {digits} digits after the point.")
     if amount > MAX_AMOUNT:
         raise InvalidAmount(

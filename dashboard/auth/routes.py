@@ -6,6 +6,7 @@ import logging
 from urllib.parse import urlencode, urlsplit
 
 from authlib.integrations.base_client import OAuthError
+from authlib.integrations.flask_client import OAuth
 from flask import (
     Blueprint,
     abort,
@@ -20,7 +21,6 @@ from flask_login import login_user, logout_user
 from requests import RequestException
 
 from dashboard.auth.user import SESSION_KEY, User
-from dashboard.extensions import oauth
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -40,6 +40,11 @@ def safe_next_url(target: str | None) -> str:
     return target
 
 
+def _oidc():
+    """Return this app's OpenID Connect client."""
+    return current_app.extensions["oidc_client"]
+
+
 class SignInUnavailable(Exception):
     """Raised when the sign-in provider cannot be reached."""
 
@@ -49,7 +54,7 @@ def login():
     """Send the browser to the OpenID Connect provider to sign in."""
     session[_NEXT_KEY] = safe_next_url(request.args.get("next"))
     try:
-        return oauth.oidc.authorize_redirect(url_for("auth.callback", _external=True))
+        return _oidc().authorize_redirect(url_for("auth.callback", _external=True))
     except RequestException as exc:
         raise SignInUnavailable(str(exc)) from exc
 
@@ -65,7 +70,7 @@ def callback():
         ), 400
     try:
         # Exchange first: Authlib keeps the state, nonce and PKCE verifier in the session.
-        token = oauth.oidc.authorize_access_token()
+        token = _oidc().authorize_access_token()
     except OAuthError as exc:
         log.info("Sign-in callback rejected: %s", exc)
         return render_template("auth/signin_failed.html", reason=exc.description or exc.error), 400
@@ -102,7 +107,7 @@ def logout():
 def _provider_logout_url(return_to: str) -> str:
     settings = current_app.extensions["settings"]
     try:
-        metadata = oauth.oidc.load_server_metadata()
+        metadata = _oidc().load_server_metadata()
     except RequestException:
         log.warning("Sign-in provider unreachable at sign-out; signed out locally only")
         return return_to
@@ -129,8 +134,10 @@ def init_app(app) -> None:
     from dashboard.extensions import login_manager
 
     settings = app.extensions["settings"]
-    oauth.init_app(app)
-    oauth.register(
+    # One OAuth registry per app: Authlib caches clients by name, so a shared registry would
+    # hand a second app (tests build many) the first app's issuer.
+    oauth = OAuth(app)
+    app.extensions["oidc_client"] = oauth.register(
         "oidc",
         client_id=settings.oidc_client_id,
         client_secret=settings.oidc_client_secret,

@@ -8,8 +8,15 @@ from decimal import Decimal
 from flask import current_app
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from wtforms import DateTimeLocalField, EmailField, HiddenField, SelectField, StringField
-from wtforms.validators import Email, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms import (
+    DateTimeLocalField,
+    EmailField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from dashboard.money import SUPPORTED_CURRENCIES, InvalidAmount, parse_amount, to_minor
 from dashboard.payments.service import MAX_LINK_LIFETIME, NewPaymentLink
@@ -58,17 +65,17 @@ class NewPaymentLinkForm(FlaskForm):
     amount = StringField(
         "Amount",
         filters=[_strip],
-        validators=[InputRequired("Enter the amount to collect.")],
+        validators=[DataRequired("Enter the amount to collect.")],
         render_kw={"inputmode": "decimal", "autocomplete": "off", "placeholder": "12.50"},
     )
     currency = SelectField(
-        "Currency", choices=[(c, c) for c in SUPPORTED_CURRENCIES], default="GBP"
+        "Currency", choices=[SelectChoice(c, c) for c in SUPPORTED_CURRENCIES], default="GBP"
     )
     reference = StringField(
         "Reference",
         filters=[_strip],
         validators=[
-            InputRequired("Enter a reference the payer will recognise."),
+            DataRequired("Enter a reference the payer will recognise."),
             Length(max=REFERENCE_MAX_LENGTH, message="Use at most 18 characters."),
             Regexp(
                 REFERENCE_PATTERN,

@@ -319,7 +319,11 @@ def _apply_attempt_update(payment: Payment, event: ProviderEvent, now: datetime)
     if not (event.provider_payment_id and event.attempt_status):
         raise ValueError("An attempt event needs the provider payment id and its status")
     existing = payment.attempt(event.provider_payment_id)
-    if existing is not None and event.attempt_status.rank <= existing.status.rank:
+    if existing is not None and (
+        event.attempt_status.rank <= existing.status.rank
+        # Money that moved stays moved: a failure report for an executed attempt is stale.
+        or (existing.status.succeeded and event.attempt_status is AttemptStatus.FAILED)
+    ):
         return None  # a late or repeated report: the attempt is already at least this far
     attempt = PaymentAttempt(
         provider_payment_id=event.provider_payment_id,

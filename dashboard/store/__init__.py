@@ -66,5 +66,7 @@ def init_db_command() -> None:
         done = store.ensure_tables()
     except StoreUnavailable as exc:
         raise click.ClickException(f"DynamoDB is not reachable: {exc}") from exc
+    except TimeoutError as exc:
+        raise click.ClickException(str(exc)) from exc
     for line in done or ["tables and indexes are up to date"]:
         click.echo(line)

@@ -1,0 +1,122 @@
+"""Fixtures shared by every kind of test.
+
+Unit tests run on moto; integration and browser tests on one real DynamoDB Local and one real
+OIDC provider per test session (started here, stopped at the end).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import settings as hypothesis_settings
+
+from dashboard.local.services import (
+    LocalService,
+    free_port,
+    start_dynamodb_local,
+    start_oidc_provider,
+)
+from tests.live import LiveApp
+
+# Bounded property tests: CI and `make test` stay fast; HYPOTHESIS_PROFILE=thorough digs deeper.
+hypothesis_settings.register_profile("default", max_examples=100, deadline=None)
+hypothesis_settings.register_profile("thorough", max_examples=2000, deadline=None)
+hypothesis_settings.load_profile("default")
+
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime | None = None):
+        self.now = now or datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        """Move time forward."""
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A hand-driven clock for services under test."""
+    return FakeClock()
+
+
+@pytest.fixture(autouse=True)
+def _aws_test_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Never reach a real AWS account from a test, whatever the developer's shell holds.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-2")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where logs and screenshots of a test run go."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local(artifacts_dir: Path) -> Iterator[LocalService]:
+    """One real DynamoDB Local, in memory, on a free port, for the whole test session."""
+    service = start_dynamodb_local(free_port(), None, log_path=artifacts_dir / "dynamodb.log")
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(artifacts_dir: Path) -> Iterator[LocalService]:
+    """One real OpenID Connect provider (oidc-provider-mock) for the whole test session."""
+    service = start_oidc_provider(free_port(), log_path=artifacts_dir / "oidc.log")
+    yield service
+    service.stop()
+
+
+_CSRF_FIELD = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf_token" value="([^"]+)"'
+)
+
+
+def csrf_token_from(html: str) -> str:
+    """Return the CSRF token of the first form in a page."""
+    match = _CSRF_FIELD.search(html)
+    assert match, "the page has no CSRF token"
+    return match.group(1) or match.group(2)
+
+
+@pytest.fixture(scope="session")
+def live_settings(dynamodb_local: LocalService, oidc_provider: LocalService) -> dict[str, str]:
+    """Settings for an app on the real local services."""
+    return {
+        "APP_ENV": "test",
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "DYNAMODB_ENDPOINT": dynamodb_local.url,
+        "DYNAMODB_TABLE_PREFIX": "live-",
+        "OIDC_ISSUER": oidc_provider.url,
+        "OIDC_CLIENT_ID": "payment-dashboard-tests",
+        "OIDC_CLIENT_SECRET": "tests-secret",
+        "PAYMENT_PROVIDER": "sandbox",
+    }
+
+
+@pytest.fixture(scope="session")
+def live_app(live_settings: dict[str, str]) -> Iterator[LiveApp]:
+    """The app served on a free port against DynamoDB Local and the OIDC provider."""
+    server = LiveApp(live_settings, free_port())
+    server.start()
+    yield server
+    server.stop()
+    assert server.scans == [], f"requests issued Scans: {server.scans}"

@@ -1,0 +1,116 @@
+"""Sign-in against a real OpenID Connect provider (oidc-provider-mock), the Authlib code path
+Auth0 uses: authorization code with PKCE, state and nonce, then a fresh session."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from flask import Flask
+from flask.testing import FlaskClient
+
+from dashboard import create_app
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def app(live_settings) -> Flask:
+    """The app on the real DynamoDB Local and OIDC provider, with its tables."""
+    app = create_app(live_settings)
+    app.extensions["store"].ensure_tables()
+    return app
+
+
+def _authorize_at_provider(authorize_url: str, subject: str) -> str:
+    """Do what the person does on the provider's page; return the callback URL it sends back."""
+    response = requests.post(
+        authorize_url, data={"sub": subject}, allow_redirects=False, timeout=10
+    )
+    assert response.status_code == 302, response.text
+    return response.headers["Location"]
+
+
+def _sign_in(client: FlaskClient, subject: str, next_path: str = "/payments/abc"):
+    start = client.get(f"/login?next={next_path}")
+    assert start.status_code == 302
+    authorize_url = start.headers["Location"]
+    query = parse_qs(urlsplit(authorize_url).query)
+    assert query["code_challenge_method"] == ["S256"]
+    assert query["state"]
+    assert query["nonce"]
+    callback = urlsplit(_authorize_at_provider(authorize_url, subject))
+    return client.get(f"{callback.path}?{callback.query}")
+
+
+def test_signing_in_lands_on_the_page_asked_for_with_a_fresh_session(app):
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["planted"] = "by an attacker before sign-in"
+
+    response = _sign_in(client, "alice@example.com", "/payments/abc")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/payments/abc"
+    with client.session_transaction() as session:
+        assert "planted" not in session
+        assert session["merchant"] == {
+            "sub": "alice@example.com",
+            "email": "alice@example.com",
+            "name": None,
+        }
+        assert not any("token" in key for key in session)  # no raw tokens are kept
+    assert client.get("/payments").status_code == 200
+
+
+def test_a_forged_callback_is_refused(app):
+    client = app.test_client()
+    start = client.get("/login")
+    callback = urlsplit(_authorize_at_provider(start.headers["Location"], "alice@example.com"))
+    forged_query = callback.query.replace("state=", "state=forged")
+
+    response = client.get(f"{callback.path}?{forged_query}")
+
+    assert response.status_code == 400
+    assert "Sign-in did not work" in response.get_data(as_text=True)
+    assert client.get("/payments").status_code == 302
+
+
+def test_denying_at_the_provider_says_so(app):
+    client = app.test_client()
+    start = client.get("/login")
+    denied = requests.post(
+        start.headers["Location"], data={"action": "deny"}, allow_redirects=False, timeout=10
+    )
+    callback = urlsplit(denied.headers["Location"])
+
+    response = client.get(f"{callback.path}?{callback.query}")
+
+    assert response.status_code == 400
+    assert "Sign-in did not work" in response.get_data(as_text=True)
+
+
+def test_only_allowed_email_domains_may_sign_in(live_settings):
+    app = create_app({**live_settings, "SIGNIN_ALLOWED_EMAIL_DOMAINS": "shop.example"})
+
+    refused = _sign_in(app.test_client(), "eve@elsewhere.example")
+    allowed = _sign_in(app.test_client(), "sam@shop.example")
+
+    assert refused.status_code == 403
+    assert allowed.status_code == 302
+
+
+def test_signing_out_ends_the_session_and_calls_the_providers_logout(app, oidc_provider):
+    client = app.test_client()
+    _sign_in(client, "alice@example.com")
+    page = client.get("/payments").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+
+    response = client.post("/logout", data={"csrf_token": token})
+
+    assert response.status_code == 302
+    logout = urlsplit(response.headers["Location"])
+    assert f"{logout.scheme}://{logout.netloc}" == oidc_provider.url
+    assert parse_qs(logout.query)["post_logout_redirect_uri"] == ["http://localhost/"]
+    assert client.get("/payments").status_code == 302

@@ -1,0 +1,53 @@
+"""The app served for real on a local port, in a thread, so a browser can use it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from dashboard import create_app
+
+
+class LiveApp:
+    """Serves a fresh ``create_app(settings)`` on ``port``; can be stopped and started again."""
+
+    def __init__(self, settings: Mapping[str, str], port: int):
+        self.settings = dict(settings)
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.app: Flask | None = None
+        self.scans: list[str] = []
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Build a new app (nothing kept from a previous one) and serve it."""
+        self.app = create_app(self.settings)
+        self.app.extensions["store"].ensure_tables()
+        # No request may ever Scan: record any attempt, and let the test suite fail on it.
+        self.app.extensions["store"].client.meta.events.register(
+            "before-call.dynamodb.Scan", self._record_scan
+        )
+        self._server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving; the data stays in DynamoDB."""
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(5)
+            self._server = None
+
+    def restart(self) -> None:
+        """Stop the app and start a brand-new instance of it on the same port."""
+        self.stop()
+        self.start()
+
+    def _record_scan(self, model, params, **_kwargs) -> None:
+        self.scans.append(f"Scan {params.get('TableName')}")
+        raise AssertionError("A request issued a DynamoDB Scan")

@@ -1,0 +1,86 @@
+"""Fast fixtures on moto: a Store, the sandbox provider, the payment service, and a Flask app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from moto import mock_aws
+
+from dashboard import create_app
+from dashboard.auth.user import SESSION_KEY
+from dashboard.payments.service import PaymentService
+from dashboard.providers.sandbox import SandboxProvider
+from dashboard.store import Store
+from dashboard.store.dynamo import TableNames, make_client
+from tests.conftest import TEST_SECRET_KEY, FakeClock, csrf_token_from
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    """A Store over moto's DynamoDB, with every table created."""
+    with mock_aws():
+        store = Store(make_client("eu-west-2", None), TableNames.with_prefix("unit-"))
+        store.ensure_tables()
+        yield store
+
+
+@pytest.fixture
+def sandbox(store: Store, clock: FakeClock) -> SandboxProvider:
+    """The sandbox provider, its hosted page at a fixed test address."""
+    return SandboxProvider(
+        store.sandbox_links,
+        secret=b"sandbox-test-secret",
+        hosted_page_url=lambda link_id: f"http://testserver/sandbox/links/{link_id}",
+        clock=clock,
+    )
+
+
+@pytest.fixture
+def service(store: Store, sandbox: SandboxProvider, clock: FakeClock) -> PaymentService:
+    """The payment service over moto and the sandbox, on the test clock."""
+    return PaymentService(
+        store.payments,
+        sandbox,
+        return_uri_for=lambda token: f"http://testserver/pay/{token}",
+        clock=clock,
+    )
+
+
+@pytest.fixture
+def app() -> Iterator[Flask]:
+    """The whole app on moto, configured for tests."""
+    with mock_aws():
+        app = create_app(
+            {"APP_ENV": "test", "SECRET_KEY": TEST_SECRET_KEY, "DYNAMODB_TABLE_PREFIX": "app-"}
+        )
+        app.extensions["store"].ensure_tables()
+        yield app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A browser that is not signed in."""
+    return app.test_client()
+
+
+def sign_in(client: FlaskClient, sub: str = "alice@example.com") -> FlaskClient:
+    """Make ``client`` a signed-in merchant, as the OIDC callback would leave the session."""
+    with client.session_transaction() as session:
+        session[SESSION_KEY] = {"sub": sub, "email": sub, "name": None}
+        session["_user_id"] = sub
+        session["_fresh"] = True
+    return client
+
+
+@pytest.fixture
+def merchant(client: FlaskClient) -> FlaskClient:
+    """A browser signed in as alice@example.com."""
+    return sign_in(client)
+
+
+def csrf_token(client: FlaskClient) -> str:
+    """Return a valid CSRF token for the client's session."""
+    return csrf_token_from(client.get("/payments/new").get_data(as_text=True))

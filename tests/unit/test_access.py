@@ -1,0 +1,91 @@
+"""Every route, enumerated from the app's URL map: who may call it, and CSRF on every POST.
+
+New routes are covered automatically; a route that should be public must be listed here, on
+purpose, with DESIGN.md's exemptions.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flask import session, url_for
+from flask.testing import FlaskClient
+from flask_wtf.csrf import generate_csrf
+
+from dashboard import create_app
+from tests.conftest import TEST_SECRET_KEY
+from tests.unit.conftest import sign_in
+
+# DESIGN.md: landing, sign-in, health, static files, webhooks and the payer's pages are public.
+PUBLIC_ENDPOINTS = {
+    "main.landing",
+    "main.health",
+    "auth.login",
+    "auth.callback",
+    "auth.logout",  # signing out needs no sign-in, but still a CSRF token (below)
+    "static",
+    "payer.payment_result",
+    "sandbox.hosted_page",
+    "sandbox.pay",
+    "sandbox.decline",
+}
+# Requests authenticated otherwise than by the session cookie (signatures, API keys).
+CSRF_EXEMPT_ENDPOINTS: set[str] = set()
+
+
+def _all_routes() -> list[tuple[str, str, str]]:
+    """Return (endpoint, method, url) for every route; building the app touches no DynamoDB."""
+    app = create_app({"APP_ENV": "test", "SECRET_KEY": TEST_SECRET_KEY})
+    routes = []
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            args = dict.fromkeys(rule.arguments, "x")
+            if rule.endpoint == "static":
+                args = {"filename": "css/app.css"}
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                routes.append((rule.endpoint, method, url_for(rule.endpoint, **args)))
+    return routes
+
+
+ROUTES = _all_routes()
+
+
+def _valid_csrf_header(client: FlaskClient) -> dict[str, str]:
+    # Mint a token the way a rendered form would, and give the client the session it belongs to.
+    with client.application.test_request_context():
+        token = generate_csrf()
+        raw = session["csrf_token"]
+    with client.session_transaction() as client_session:
+        client_session["csrf_token"] = raw
+    return {"X-CSRFToken": token}
+
+
+@pytest.mark.parametrize(("endpoint", "method", "url"), ROUTES)
+def test_every_private_route_needs_sign_in(client: FlaskClient, endpoint, method, url):
+    if endpoint in PUBLIC_ENDPOINTS:
+        pytest.skip("public by design")
+
+    response = client.open(url, method=method, headers=_valid_csrf_header(client))
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize(("endpoint", "method", "url"), ROUTES)
+def test_every_post_needs_a_csrf_token(client: FlaskClient, endpoint, method, url):
+    if method == "GET" or endpoint in CSRF_EXEMPT_ENDPOINTS:
+        pytest.skip("not state-changing, or authenticated by a signature")
+    sign_in(client)
+
+    response = client.open(url, method=method)
+
+    assert response.status_code == 400
+    assert b"Form expired" in response.data
+
+
+def test_the_route_list_covers_the_pages_of_the_product():
+    endpoints = {endpoint for endpoint, _, _ in ROUTES}
+    assert {
+        "payments.list_payments",
+        "payments.create_payment",
+        "payments.cancel_payment",
+    } <= endpoints

@@ -1,0 +1,227 @@
+"""The payment pages through Flask's test client, on moto: forms, errors, fragments, headers."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+from flask.testing import FlaskClient
+
+from tests.unit.conftest import csrf_token, sign_in
+
+
+def _new_form_fields(client: FlaskClient) -> dict[str, str]:
+    html = client.get("/payments/new").get_data(as_text=True)
+    token = re.search(
+        r'id="payment_token" name="payment_token" type="hidden" value="([^"]+)"', html
+    )
+    assert token, "the form carries a signed payment id"
+    return {"csrf_token": csrf_token(client), "payment_token": token.group(1)}
+
+
+def _create(client: FlaskClient, **fields) -> str:
+    data = {
+        **_new_form_fields(client),
+        "amount": "12.50",
+        "currency": "GBP",
+        "reference": "Invoice 42",
+    }
+    data.update(fields)
+    response = client.post("/payments", data=data)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return response.headers["Location"]
+
+
+def test_the_list_says_what_to_do_when_there_are_no_payments(merchant):
+    html = merchant.get("/payments").get_data(as_text=True)
+
+    assert "No payment links yet" in html
+    assert 'href="/payments/new"' in html
+
+
+def test_creating_a_payment_link_shows_its_page(merchant):
+    location = _create(merchant)
+
+    html = merchant.get(location).get_data(as_text=True)
+    assert "£12.50" in html
+    assert "Invoice 42" in html
+    assert "Awaiting payment" in html
+    assert "Copy link" in html
+    assert "<svg" in html  # the QR code
+    assert re.search(r'<a href="http://localhost/sandbox/links/sbx-link-[0-9a-f]+"', html)
+
+
+def test_invalid_input_shows_the_form_again_with_messages_and_values(merchant, app):
+    data = {
+        **_new_form_fields(merchant),
+        "amount": "12.555",
+        "currency": "GBP",
+        "reference": "Invoice <42>",
+        "payer_email": "not-an-email",
+    }
+
+    response = merchant.post("/payments", data=data)
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "at most 2 digits after the point" in html
+    assert "Use letters, digits" in html
+    assert "Enter an email address" in html
+    assert 'value="12.555"' in html
+    assert 'value="not-an-email"' in html
+    assert "No payment links yet" in merchant.get("/payments").get_data(as_text=True)
+
+
+def test_a_double_submit_lands_on_the_same_payment(merchant):
+    fields = {
+        **_new_form_fields(merchant),
+        "amount": "5",
+        "currency": "EUR",
+        "reference": "Order 7",
+    }
+
+    first = merchant.post("/payments", data=fields)
+    second = merchant.post("/payments", data=fields)
+
+    assert first.headers["Location"] == second.headers["Location"]
+    html = merchant.get("/payments").get_data(as_text=True)
+    assert html.count("Order 7") == 1
+
+
+def test_a_tampered_payment_id_is_refused_without_writing(merchant):
+    fields = {
+        **_new_form_fields(merchant),
+        "amount": "5",
+        "currency": "EUR",
+        "reference": "Order 7",
+    }
+    fields["payment_token"] = fields["payment_token"][:-2] + "xx"
+
+    response = merchant.post("/payments", data=fields)
+
+    assert response.status_code == 422
+    assert "open too long" in response.get_data(as_text=True)
+    assert "No payment links yet" in merchant.get("/payments").get_data(as_text=True)
+
+
+def test_another_merchants_payment_is_not_found_on_every_route(app, merchant):
+    location = _create(merchant)
+    payment_id = location.rsplit("/", 1)[1]
+    other = sign_in(app.test_client(), "mallory@example.com")
+    token = csrf_token(other)
+
+    assert other.get(location).status_code == 404
+    for action in ("cancel", "retry", "refresh"):
+        response = other.post(f"/payments/{payment_id}/{action}", data={"csrf_token": token})
+        assert response.status_code == 404, action
+    assert "Awaiting payment" in merchant.get(location).get_data(as_text=True)
+
+
+def test_an_unknown_payment_is_not_found(merchant):
+    assert merchant.get("/payments/01900000-0000-7000-8000-000000000000").status_code == 404
+
+
+def test_htmx_polls_get_only_the_status_panel(merchant):
+    location = _create(merchant)
+
+    response = merchant.get(location, headers={"HX-Request": "true"})
+
+    html = response.get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="payment-panel"')
+    assert "<html" not in html
+    assert "HX-Request" in response.headers["Vary"]
+    assert 'hx-trigger="every 3s"' in html
+
+
+def test_a_history_restore_gets_the_full_page(merchant):
+    location = _create(merchant)
+
+    html = merchant.get(
+        location, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    ).get_data(as_text=True)
+
+    assert "<html" in html
+
+
+def test_polling_stops_once_the_payment_is_final(merchant):
+    location = _create(merchant)
+    payment_id = location.rsplit("/", 1)[1]
+    merchant.post(f"/payments/{payment_id}/cancel", data={"csrf_token": csrf_token(merchant)})
+
+    html = merchant.get(location, headers={"HX-Request": "true"}).get_data(as_text=True)
+
+    assert "Cancelled" in html
+    assert "hx-trigger" not in html
+    assert "Cancel link" not in html
+
+
+def test_an_expired_session_sends_htmx_to_sign_in_instead_of_swapping_a_redirect(client):
+    response = client.get(
+        "/payments/abc",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/payments/abc"},
+    )
+
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/login?next=/payments/abc"
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"],
+)
+def test_sign_in_never_redirects_off_site(app, target):
+    from dashboard.auth.routes import safe_next_url
+
+    with app.test_request_context():
+        assert safe_next_url(target) == "/payments"
+        assert safe_next_url("/payments/abc?x=1") == "/payments/abc?x=1"
+
+
+def test_pages_carry_a_strict_content_security_policy(client):
+    response = client.get("/")
+
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_health_reports_dynamodb(client):
+    response = client.get("/health")
+
+    assert response.status_code == 200
+    assert response.json["dynamodb"] == "ok"
+    assert response.json["version"]
+
+
+def test_dynamodb_down_is_a_clear_503_page_not_a_trace(merchant, app, monkeypatch):
+    def unreachable(**_kwargs):
+        raise EndpointConnectionError(endpoint_url="http://127.0.0.1:8000")
+
+    client = app.extensions["store"].client
+    monkeypatch.setattr(client, "query", unreachable)
+    monkeypatch.setattr(client, "describe_table", unreachable)
+
+    page = merchant.get("/payments")
+    health = merchant.get("/health")
+
+    assert page.status_code == 503
+    html = page.get_data(as_text=True)
+    assert "payment store" in html
+    assert "Traceback" not in html
+    assert re.search(r"Reference for support: <code>[0-9a-f]{32}</code>", html)
+    assert health.status_code == 503
+    assert health.json["dynamodb"] == "unavailable"
+
+
+def test_json_clients_get_json_errors(merchant, app, monkeypatch):
+    def unreachable(**_kwargs):
+        raise EndpointConnectionError(endpoint_url="http://127.0.0.1:8000")
+
+    monkeypatch.setattr(app.extensions["store"].client, "query", unreachable)
+
+    response = merchant.get("/payments", headers={"Accept": "application/json"})
+
+    assert response.status_code == 503
+    assert response.json["error"] == "Payment store unavailable"

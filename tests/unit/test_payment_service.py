@@ -1,0 +1,264 @@
+"""The payment use cases on moto: creation, double submit, provider failures, events, cancel."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import pytest
+
+from dashboard.payments.model import (
+    AttemptStatus,
+    PaymentStatus,
+    ProviderEvent,
+    ProviderEventKind,
+)
+from dashboard.payments.service import (
+    ActionNotAllowed,
+    NewPaymentLink,
+    PaymentNotFound,
+    PaymentService,
+    UnknownProviderLink,
+    new_payment_id,
+)
+from dashboard.providers.base import ProviderUnavailable
+from dashboard.store.payments import StaleWrite
+
+
+def a_request(**changes) -> NewPaymentLink:
+    request = NewPaymentLink(
+        payment_id=new_payment_id(), amount_minor=1250, currency="GBP", reference="Invoice 42"
+    )
+    return dataclasses.replace(request, **changes)
+
+
+def test_creating_a_link_stores_an_awaiting_payment_with_a_live_link(service, clock):
+    payment = service.create_payment_link("alice", a_request(payer_email="bob@example.com"))
+
+    assert payment.status is PaymentStatus.AWAITING_PAYMENT
+    assert payment.link_url.startswith("http://testserver/sandbox/links/sbx-link-")
+    assert payment.expires_at == clock.now + timedelta(hours=24)
+    assert [c.status for c in payment.status_history] == ["creating", "awaiting_payment"]
+    stored = service.get_payment("alice", payment.payment_id)
+    assert stored == payment
+    assert stored.payer_email == "bob@example.com"
+
+
+def test_submitting_the_same_form_twice_gives_the_same_payment(service):
+    request = a_request()
+    first = service.create_payment_link("alice", request)
+    second = service.create_payment_link("alice", request)
+
+    assert second.payment_id == first.payment_id
+    assert second.link_url == first.link_url
+    assert len(service.list_payments("alice", 25).payments) == 1
+
+
+def test_a_merchant_cannot_see_another_merchants_payment(service):
+    payment = service.create_payment_link("alice", a_request())
+
+    with pytest.raises(PaymentNotFound):
+        service.get_payment("mallory", payment.payment_id)
+    assert service.list_payments("mallory", 25).payments == []
+
+
+def test_a_provider_outage_leaves_a_retryable_record_without_a_link(service, sandbox, monkeypatch):
+    def unavailable(_request):
+        raise ProviderUnavailable("connection refused")
+
+    monkeypatch.setattr(sandbox, "create_link", unavailable)
+    failed = service.create_payment_link("alice", a_request())
+
+    assert failed.status is PaymentStatus.CREATION_FAILED
+    assert failed.link_url is None
+    assert "could not be reached" in failed.failure_reason
+
+    monkeypatch.undo()
+    retried = service.retry_link_creation("alice", failed.payment_id)
+    assert retried.status is PaymentStatus.AWAITING_PAYMENT
+    assert retried.link_url
+    assert [c.status for c in retried.status_history] == [
+        "creating",
+        "creation_failed",
+        "creating",
+        "awaiting_payment",
+    ]
+
+
+def test_retrying_a_creation_twice_reuses_the_providers_link(service, sandbox):
+    # The idempotency key is derived from the payment id, so the provider gives the same link.
+    payment = service.create_payment_link("alice", a_request())
+    again = sandbox.create_link(
+        dataclasses.replace(_link_request_for(service, payment), amount_minor=1)
+    )
+    assert again.provider_link_id == payment.provider_link_id
+    assert sandbox.get_link(payment.provider_link_id).amount_minor == 1250
+
+
+def _link_request_for(service: PaymentService, payment):
+    from dashboard.providers.base import LinkRequest
+
+    return LinkRequest(
+        payment_id=payment.payment_id,
+        idempotency_key=f"create-link-{payment.payment_id}",
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+        reference=payment.reference,
+        expires_at=payment.expires_at,
+        return_uri="http://testserver/pay/x",
+    )
+
+
+def test_a_declined_attempt_then_a_paid_one_completes_the_payment(service, sandbox):
+    payment = service.create_payment_link("alice", a_request())
+
+    for event in sandbox.decline(payment.provider_link_id):
+        service.apply_provider_event(event)
+    declined = service.get_payment("alice", payment.payment_id)
+    assert declined.status is PaymentStatus.ATTEMPT_FAILED
+    assert declined.failure_reason == "provider_rejected"
+
+    for event in sandbox.pay(payment.provider_link_id):
+        service.apply_provider_event(event)
+    paid = service.get_payment("alice", payment.payment_id)
+    assert paid.status is PaymentStatus.COMPLETED
+    assert sorted(a.status.value for a in paid.attempts) == ["executed", "failed"]
+
+
+def test_replaying_every_event_changes_nothing(service, sandbox):
+    payment = service.create_payment_link("alice", a_request())
+    events = sandbox.pay(payment.provider_link_id)
+    for event in events:
+        service.apply_provider_event(event)
+    settled = service.get_payment("alice", payment.payment_id)
+
+    for event in reversed(events):  # late, repeated and out of order
+        service.apply_provider_event(event)
+
+    assert service.get_payment("alice", payment.payment_id) == settled
+
+
+def test_a_late_authorized_after_executed_changes_nothing(service, sandbox):
+    payment = service.create_payment_link("alice", a_request())
+    executed, authorized = (
+        _attempt_event(payment, AttemptStatus.EXECUTED),
+        _attempt_event(payment, AttemptStatus.AUTHORIZED),
+    )
+    service.apply_provider_event(executed)
+    before = service.get_payment("alice", payment.payment_id)
+
+    after = service.apply_provider_event(authorized)
+
+    assert after == before
+    assert after.status is PaymentStatus.COMPLETED
+    assert after.attempts[0].status is AttemptStatus.EXECUTED
+
+
+def _attempt_event(payment, status: AttemptStatus) -> ProviderEvent:
+    return ProviderEvent(
+        event_id=f"evt-{status.value}",
+        provider="sandbox",
+        kind=ProviderEventKind.ATTEMPT_UPDATED,
+        provider_link_id=payment.provider_link_id,
+        provider_payment_id="sbx-pay-1",
+        attempt_status=status,
+        occurred_at=payment.created_at,
+    )
+
+
+def test_an_event_for_an_unknown_link_is_refused_so_the_provider_retries(service):
+    event = ProviderEvent(
+        event_id="e1",
+        provider="sandbox",
+        kind=ProviderEventKind.LINK_DISABLED,
+        provider_link_id="sbx-link-unknown",
+        occurred_at=service._now(),
+    )
+    with pytest.raises(UnknownProviderLink):
+        service.apply_provider_event(event)
+
+
+def test_cancelling_an_unpaid_link_disables_it_at_the_provider(service, sandbox):
+    payment = service.create_payment_link("alice", a_request())
+
+    cancelled = service.cancel_payment("alice", payment.payment_id)
+
+    assert cancelled.status is PaymentStatus.CANCELLED
+    assert sandbox.get_link(payment.provider_link_id).status == "disabled"
+    assert not service.can_cancel(cancelled)
+
+
+def test_a_completed_payment_cannot_be_cancelled(service, sandbox):
+    payment = service.create_payment_link("alice", a_request())
+    for event in sandbox.pay(payment.provider_link_id):
+        service.apply_provider_event(event)
+
+    with pytest.raises(ActionNotAllowed):
+        service.cancel_payment("alice", payment.payment_id)
+    assert service.get_payment("alice", payment.payment_id).status is PaymentStatus.COMPLETED
+
+
+def test_a_link_past_its_expiry_shows_expired_and_cannot_be_paid(service, sandbox, clock):
+    payment = service.create_payment_link(
+        "alice", a_request(expires_at=clock.now + timedelta(hours=1))
+    )
+    clock.advance(hours=2)
+
+    assert payment.effective_status(clock.now) is PaymentStatus.EXPIRED
+    assert not service.can_cancel(payment)
+    for event in sandbox.expire_if_due(payment.provider_link_id):
+        service.apply_provider_event(event)
+    assert service.get_payment("alice", payment.payment_id).status is PaymentStatus.EXPIRED
+    from dashboard.providers.sandbox import LinkNotPayable
+
+    with pytest.raises(LinkNotPayable):
+        sandbox.pay(payment.provider_link_id)
+
+
+def test_refresh_applies_what_the_provider_knows(service, sandbox):
+    payment = service.create_payment_link("alice", a_request())
+    sandbox.pay(payment.provider_link_id)  # events lost on the way (no webhook arrived)
+    assert service.get_payment("alice", payment.payment_id).status is PaymentStatus.AWAITING_PAYMENT
+
+    refreshed = service.refresh_payment("alice", payment.payment_id)
+
+    assert refreshed.status is PaymentStatus.COMPLETED
+
+
+def test_a_write_based_on_a_stale_read_is_refused(service, store):
+    payment = service.create_payment_link("alice", a_request())
+    store.payments.save(payment, payment.with_status(PaymentStatus.CANCELLED, payment.updated_at))
+
+    with pytest.raises(StaleWrite):
+        store.payments.save(
+            payment, payment.with_status(PaymentStatus.PROCESSING, payment.updated_at)
+        )
+    assert service.get_payment("alice", payment.payment_id).status is PaymentStatus.CANCELLED
+
+
+def test_the_store_refuses_a_status_change_outside_the_transition_table(service, store):
+    payment = service.create_payment_link("alice", a_request())
+    # Bypass the model's own check: the condition expression must still refuse the move.
+    backwards = dataclasses.replace(payment, status=PaymentStatus.CREATING)
+    with pytest.raises(StaleWrite):
+        store.payments.save(payment, backwards)
+
+
+def test_the_payer_token_leads_to_the_payment_and_nothing_else(service):
+    payment = service.create_payment_link("alice", a_request())
+
+    assert service.payment_for_payer(payment.payer_token).payment_id == payment.payment_id
+    with pytest.raises(PaymentNotFound):
+        service.payment_for_payer("not-a-token")
+
+
+def test_payments_are_listed_newest_first(service, clock):
+    references = []
+    for n in range(3):
+        references.append(f"Invoice {n}")
+        service.create_payment_link("alice", a_request(reference=f"Invoice {n}"))
+        clock.advance(minutes=1)
+
+    listed = [p.reference for p in service.list_payments("alice", 25).payments]
+
+    assert listed == list(reversed(references))
