@@ -15,10 +15,13 @@ from dashboard import auth, errors, payer, payments
 from dashboard.config import ConfigError, Settings, load_settings
 from dashboard.extensions import csrf
 from dashboard.main import routes as main_routes
+from dashboard.payments.demo import seed_demo_command
+from dashboard.payments.listing import PaymentListing
 from dashboard.payments.service import PaymentService, utc_now
 from dashboard.providers.base import PaymentProvider
 from dashboard.store import Store
 from dashboard.store import init_app as init_store
+from dashboard.store.cursors import CursorCodec
 from dashboard.templating import register_template_helpers
 
 __version__ = "0.1.0"
@@ -48,6 +51,10 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
         return_uri_for=lambda token: url_for("payer.payment_result", token=token, _external=True),
     )
 
+    app.extensions["payment_listing"] = PaymentListing(
+        store.finder, store.rollups, CursorCodec(settings.secret_key)
+    )
+
     app.register_blueprint(main_routes.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(payments.bp)
@@ -57,6 +64,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
 
         app.register_blueprint(sandbox_pages.bp)
 
+    app.cli.add_command(seed_demo_command)
     errors.register_error_handlers(app)
     register_template_helpers(app)
     _register_request_hooks(app, settings)

@@ -9,6 +9,7 @@ from flask import Flask
 
 from dashboard.money import format_money
 from dashboard.payments.model import AttemptStatus, PaymentStatus, describe_failure_reason
+from dashboard.payments.search import highlight
 
 
 def utc_time(value: datetime | None) -> str:
@@ -43,5 +44,6 @@ def register_template_helpers(app: Flask) -> None:
         status_label=status_label,
         attempt_label=attempt_label,
         failure_words=describe_failure_reason,
+        highlight=highlight,
     )
     app.jinja_env.globals.update(PaymentStatus=PaymentStatus)

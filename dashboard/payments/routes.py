@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
     redirect,
     render_template,
+    request,
+    stream_with_context,
     url_for,
 )
 from flask_login import current_user, login_required
 
 from dashboard.htmx import render_page_or_block
+from dashboard.money import SUPPORTED_CURRENCIES
+from dashboard.payments.export import csv_lines
+from dashboard.payments.filters import PRESET_LABELS, FilterError, PaymentFilters, parse_filters
 from dashboard.payments.forms import (
     FormExpired,
     NewPaymentLinkForm,
     sign_payment_id,
     unsign_payment_id,
 )
+from dashboard.payments.listing import InvalidCursor, PaymentListing
+from dashboard.payments.model import StatusGroup
 from dashboard.payments.service import (
     ActionNotAllowed,
     PaymentService,
@@ -30,7 +40,6 @@ from dashboard.payments.views import qr_code_svg
 from dashboard.store.payments import PaymentAlreadyExists
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
-PAGE_SIZE = 25
 
 
 @bp.before_request
@@ -44,11 +53,65 @@ def payment_service() -> PaymentService:
     return current_app.extensions["payment_service"]
 
 
+def payment_listing() -> PaymentListing:
+    """Return the app's listing service (find, count, export)."""
+    return current_app.extensions["payment_listing"]
+
+
 @bp.get("")
 def list_payments():
-    """List the merchant's payments, newest first."""
-    page = payment_service().list_payments(current_user.sub, PAGE_SIZE)
-    return render_template("payments/list.html", page=page, now=utc_now())
+    """List the merchant's payments: filters, search, status tiles, pages; all in the URL."""
+    now = utc_now()
+    try:
+        filters = parse_filters(request.args, now.date())
+    except FilterError as exc:
+        return _list_response(PaymentFilters(errors=exc.messages), None, None, now, status=400)
+    listing = payment_listing()
+    try:
+        page = listing.find_page(current_user.sub, filters, request.args.get("cursor") or None)
+    except InvalidCursor as exc:
+        errors = {"cursor": f"{exc} Start again from the first page."}
+        return _list_response(
+            dataclasses.replace(filters, errors=errors), None, None, now, status=400
+        )
+    counts = listing.status_counts(current_user.sub, filters)
+    return _list_response(filters, page, counts, now)
+
+
+def _list_response(filters, page, counts, now, status: int = 200):
+    """Render the list: the whole page, the list body (filters/search), or more rows."""
+    context = {
+        "filters": filters,
+        "page": page,
+        "counts": counts,
+        "now": now,
+        "groups": list(StatusGroup),
+        "presets": PRESET_LABELS,
+        "currencies": SUPPORTED_CURRENCIES,
+        "continuing": bool(request.args.get("cursor")),
+    }
+    # "Load more" asks for the next rows only, appended in place of its own button.
+    block = "more_rows" if request.headers.get("HX-Target") == "load-more" else "list_body"
+    return render_page_or_block("payments/list.html", block, status=status, **context)
+
+
+@bp.get("/export.csv")
+def export_payments():
+    """Download every payment matching the filters and search as CSV, streamed."""
+    try:
+        filters = parse_filters(request.args, utc_now().date())
+    except FilterError as exc:
+        return {"error": "Invalid filters", "detail": exc.messages}, 400
+    rows = payment_listing().export(current_user.sub, filters)
+    filename = f"payments-{utc_now():%Y%m%d-%H%M%S}.csv"
+    return Response(
+        stream_with_context(csv_lines(rows)),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @bp.get("/new")

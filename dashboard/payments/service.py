@@ -97,6 +97,14 @@ class PaymentService:
         self._return_uri_for = return_uri_for
         self._now = clock
 
+    def with_clock(
+        self, clock: Callable[[], datetime], provider: PaymentProvider | None = None
+    ) -> PaymentService:
+        """Return the same use cases on another clock (and provider), e.g. to seed demo data."""
+        return PaymentService(
+            self._repository, provider or self._provider, self._return_uri_for, clock
+        )
+
     # Reading ------------------------------------------------------------------------------
 
     def get_payment(self, user_id: str, payment_id: str) -> Payment:

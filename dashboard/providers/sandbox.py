@@ -65,6 +65,10 @@ class SandboxProvider:
         self._hosted_page_url = hosted_page_url
         self._now = clock
 
+    def with_clock(self, clock: Callable[[], datetime]) -> SandboxProvider:
+        """Return the same provider on another clock (demo data lives in the past)."""
+        return SandboxProvider(self._links, self._secret, self._hosted_page_url, clock)
+
     # PaymentProvider -----------------------------------------------------------------------
 
     def create_link(self, request: LinkRequest) -> CreatedLink:

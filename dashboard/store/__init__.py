@@ -15,7 +15,9 @@ from dashboard.store.dynamo import (
     make_client,
     translate_unavailable,
 )
+from dashboard.store.finder import PaymentFinder
 from dashboard.store.payments import PaymentRepository
+from dashboard.store.rollups import RollupRepository
 from dashboard.store.sandbox_links import SandboxLinkRepository
 from dashboard.store.schema import ensure_tables
 
@@ -28,10 +30,12 @@ class Store:
         self.tables = tables
         self.payments = PaymentRepository(client, tables)
         self.sandbox_links = SandboxLinkRepository(client, tables)
+        self.finder = PaymentFinder(client, tables)
+        self.rollups = RollupRepository(client, tables)
 
     def check_tables(self) -> None:
         """Raise StoreUnavailable unless DynamoDB answers and every table exists."""
-        for table in (self.tables.payments, self.tables.lookups):
+        for table in self.tables.all():
             try:
                 with translate_unavailable():
                     status = self.client.describe_table(TableName=table)["Table"]["TableStatus"]

@@ -46,11 +46,18 @@ class TableNames:
 
     payments: str
     lookups: str
+    index: str
 
     @classmethod
     def with_prefix(cls, prefix: str) -> TableNames:
         """Return the table names for a prefix such as ``staging-``."""
-        return cls(payments=f"{prefix}Payments", lookups=f"{prefix}Lookups")
+        return cls(
+            payments=f"{prefix}Payments", lookups=f"{prefix}Lookups", index=f"{prefix}PaymentIndex"
+        )
+
+    def all(self) -> tuple[str, ...]:
+        """Return every table name."""
+        return (self.payments, self.lookups, self.index)
 
 
 def make_client(region: str, endpoint_url: str | None, max_attempts: int = 3) -> Any:

@@ -8,6 +8,8 @@ cannot overwrite each other or move a payment backwards.
 from __future__ import annotations
 
 import dataclasses
+import random
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +32,10 @@ from dashboard.store.dynamo import (
     to_item,
     translate_unavailable,
 )
+from dashboard.store.index_items import rollup_deltas, rollup_updates, search_items
+
+_MAX_CONFLICT_RETRIES = 4
+_CONFLICT_BACKOFF_SECONDS = 0.02
 
 
 class PaymentAlreadyExists(Exception):
@@ -209,7 +215,11 @@ class PaymentRepository:
     # Writes ------------------------------------------------------------------------------
 
     def add(self, payment: Payment, lookup_keys: list[str]) -> None:
-        """Store a new payment with its lookup items; raise PaymentAlreadyExists if taken."""
+        """Store a new payment with its lookup, search and rollup items in one transaction.
+
+        Raises PaymentAlreadyExists when the payment id is taken.
+        """
+        created_at = _time(payment.created_at)
         items = [
             {
                 "Put": {
@@ -219,16 +229,16 @@ class PaymentRepository:
                 }
             },
             *(self._lookup_put(key, payment) for key in lookup_keys),
+            *(
+                {"Put": {"TableName": self._tables.index, "Item": to_item(item)}}
+                for item in search_items(payment, created_at)
+            ),
+            *self._rollup_updates(payment, rollup_deltas(None, payment)),
         ]
         try:
-            with translate_unavailable():
-                self._client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if error_code(exc) == "TransactionCanceledException" and (
-                cancellation_codes(exc)[0] == "ConditionalCheckFailed"
-            ):
-                raise PaymentAlreadyExists(payment.payment_id) from exc
-            raise
+            self._transact(items)
+        except _ConditionFailed as exc:
+            raise PaymentAlreadyExists(payment.payment_id) from exc
 
     def save(
         self, before: Payment, after: Payment, new_lookup_keys: tuple[str, ...] = ()
@@ -236,7 +246,8 @@ class PaymentRepository:
         """Store ``after`` in place of ``before`` and return it as stored (version + 1).
 
         The write is conditional on the stored version being ``before``'s, and, when the status
-        changes, on the stored status being one from which the new status may be reached.
+        changes, on the stored status being one from which the new status may be reached. The
+        rollups move in the same transaction, so a replayed change can never count twice.
         Raises StaleWrite when either condition fails.
         """
         stored = _with_version(after, before.version + 1)
@@ -257,17 +268,51 @@ class PaymentRepository:
         }
         if names:
             put["ExpressionAttributeNames"] = names
-        items = [{"Put": put}, *(self._lookup_put(key, stored) for key in new_lookup_keys)]
+        # A new attempt's provider payment id leads to the payment too (search, webhooks).
+        seen = {a.provider_payment_id for a in before.attempts}
+        attempt_keys = tuple(
+            attempt_lookup_key(after.provider, a.provider_payment_id)
+            for a in after.attempts
+            if a.provider_payment_id not in seen
+        )
+        items = [
+            {"Put": put},
+            *(self._lookup_put(key, stored) for key in (*new_lookup_keys, *attempt_keys)),
+            *self._rollup_updates(after, rollup_deltas(before, after)),
+        ]
         try:
-            with translate_unavailable():
-                self._client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if error_code(exc) == "TransactionCanceledException" and (
-                cancellation_codes(exc)[0] == "ConditionalCheckFailed"
-            ):
-                raise StaleWrite(before.payment_id) from exc
-            raise
+            self._transact(items)
+        except _ConditionFailed as exc:
+            raise StaleWrite(before.payment_id) from exc
         return stored
+
+    def _rollup_updates(self, payment: Payment, deltas: dict[str, int]) -> list[dict[str, Any]]:
+        return rollup_updates(
+            self._tables.index,
+            payment.user_id,
+            _time(payment.created_at),
+            payment.currency,
+            deltas,
+        )
+
+    def _transact(self, items: list[dict[str, Any]]) -> None:
+        """Write ``items`` atomically; retry conflicts, report a failed first condition."""
+        for attempt in range(_MAX_CONFLICT_RETRIES + 1):
+            try:
+                with translate_unavailable():
+                    self._client.transact_write_items(TransactItems=items)
+                return
+            except ClientError as exc:
+                if error_code(exc) != "TransactionCanceledException":
+                    raise
+                reasons = cancellation_codes(exc)
+                if reasons and reasons[0] == "ConditionalCheckFailed":
+                    # A business answer (taken id, stale version, forbidden move): not retried.
+                    raise _ConditionFailed from exc
+                if "TransactionConflict" not in reasons or attempt == _MAX_CONFLICT_RETRIES:
+                    raise
+                # Rollup items are hot: another transaction held one. Back off with jitter.
+                time.sleep(random.uniform(0, _CONFLICT_BACKOFF_SECONDS * 2**attempt))  # noqa: S311
 
     def _lookup_put(self, lookup_key: str, payment: Payment) -> dict[str, Any]:
         # A lookup key, once written, points at one payment for good; writing it again for the
@@ -291,6 +336,10 @@ class PaymentRepository:
         }
 
 
+class _ConditionFailed(Exception):
+    """The transaction's first item (the payment) failed its condition."""
+
+
 def _with_version(payment: Payment, version: int) -> Payment:
     return dataclasses.replace(payment, version=version)
 
@@ -298,6 +347,11 @@ def _with_version(payment: Payment, version: int) -> Payment:
 def link_lookup_key(provider: str, provider_link_id: str) -> str:
     """Return the lookup key that leads from a provider's link id to our payment."""
     return f"link#{provider}#{provider_link_id}"
+
+
+def attempt_lookup_key(provider: str, provider_payment_id: str) -> str:
+    """Return the lookup key that leads from a provider's payment (attempt) id to our payment."""
+    return f"attempt#{provider}#{provider_payment_id}"
 
 
 def payer_lookup_key(payer_token: str) -> str:

@@ -7,6 +7,8 @@ time-ordered UUIDv7 ``paymentId``, with two indexes:
   one Query, newest first, with ``begins_with``;
 * ``CreatedAtIndex`` ranges on ``createdAt`` for date ranges and exports.
 
+``PaymentIndex``: search terms and per-day rollups (see ``index_items``).
+
 ``Lookups``: small items found by a strongly consistent GetItem on one key, for everything that
 arrives with somebody else's id: a provider link id, the payer's token, a provider payment id.
 """
@@ -49,6 +51,18 @@ def table_definitions(names: TableNames) -> list[dict[str, Any]]:
             "GlobalSecondaryIndexes": [
                 _index(name, hash_key, range_key)
                 for name, (hash_key, range_key) in _PAYMENTS_INDEXES.items()
+            ],
+        },
+        {
+            "TableName": names.index,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [
+                {"AttributeName": "userId", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": [
+                {"AttributeName": "userId", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
             ],
         },
         {

@@ -35,4 +35,25 @@
       if (feedback) { feedback.textContent = "Press Ctrl+C to copy"; }
     });
   });
+
+  // Filters: picking a date means "custom dates"; empty fields stay out of the URL.
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (input.matches && input.matches("#filters input[type=date]")) {
+      var range = document.querySelector("#filters select[name=range]");
+      if (range) { range.value = "custom"; }
+    }
+  }, true);
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.verb !== "get") { return; }
+    var parameters = event.detail.parameters;
+    var empty = [];
+    if (typeof parameters.forEach === "function") {
+      parameters.forEach(function (value, key) { if (value === "") { empty.push(key); } });
+      empty.forEach(function (key) { parameters.delete(key); });
+    } else {
+      Object.keys(parameters).forEach(function (key) { if (parameters[key] === "") { delete parameters[key]; } });
+    }
+  });
 })();

@@ -1,0 +1,461 @@
+"""Finding payments: the query planner and a newest-first merge of indexed lookups.
+
+Every filter and search reading becomes a *source*: one Query on the table or an index, newest
+first. The planner picks the most selective key for the filters (StatusIndex for a status,
+CreatedAtIndex for dates, the search items for a search); what no key covers is a filter
+expression on the items read or a check on the page's payments. Several sources (the readings of
+one search) are merged newest first without duplicates. Nothing here scans, and a page costs
+what its matches cost, not what the account holds.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from dashboard.payments.filters import PaymentFilters
+from dashboard.payments.model import Payment
+from dashboard.payments.search import SearchTerms, matches_all_words
+from dashboard.store.dynamo import TableNames, from_item, to_item, translate_unavailable
+from dashboard.store.index_items import amount_prefix, email_prefix, word_prefix
+from dashboard.store.payments import (
+    attempt_lookup_key,
+    link_lookup_key,
+    payment_from_item,
+)
+from dashboard.store.schema import CREATED_AT_INDEX, STATUS_INDEX
+
+MAX_WORDS_PER_PREFIX = 25
+MAX_ID_PREFIX_MATCHES = 100
+PROVIDERS = ("sandbox", "truelayer")
+# Once a page has something to show, stop reading after this many items and offer "Load more".
+READ_BUDGET = 2000
+_DONE = "done"
+
+
+@dataclass
+class Source:
+    """One newest-first Query (or a few fixed items) that yields candidate payments."""
+
+    name: str
+    request: dict[str, Any] = field(default_factory=dict)
+    key_attributes: tuple[str, ...] = ()
+    holds_payments: bool = True  # False: index items, whose payments are fetched by key
+    fixed_items: list[dict[str, Any]] | None = None  # already read (e.g. by GetItem)
+
+
+@dataclass
+class Plan:
+    """The sources for one list request, and the checks every payment must pass."""
+
+    sources: list[Source]
+    description: str
+    expanded_words: tuple[str, ...] = ()
+    words_truncated: bool = False
+
+
+@dataclass
+class FoundPage:
+    """A page of payments, the cursor state that continues it (None at the end), and costs."""
+
+    payments: list[Payment]
+    next_state: dict[str, Any] | None
+    items_read: int
+    plan: Plan
+
+
+def _day_bounds(filters: PaymentFilters) -> tuple[str, str] | None:
+    if not filters.date_from:
+        return None
+    return (
+        f"{filters.date_from.isoformat()}T00:00:00.000000Z",
+        f"{filters.date_to.isoformat()}T23:59:59.999999Z",
+    )
+
+
+def ordering_key(values: dict[str, Any]) -> str:
+    """Return the newest-first merge key of a payment or index item."""
+    return f"{values['createdAt']}#{values['paymentId']}"
+
+
+class PaymentFinder:
+    """Plans and runs list queries for one merchant."""
+
+    def __init__(self, client: Any, tables: TableNames):
+        self._client = client
+        self._tables = tables
+
+    # Planning ---------------------------------------------------------------------------------
+
+    def plan(self, user_id: str, filters: PaymentFilters, terms: SearchTerms) -> Plan:
+        """Return the sources that together list what the filters and search ask for."""
+        if terms.text:
+            return self._plan_search(user_id, filters, terms)
+        bounds = _day_bounds(filters)
+        values: dict[str, Any] = {":u": user_id}
+        if filters.group:
+            index, attribute = STATUS_INDEX, "statusSort"
+            prefix = f"{filters.group.value}#"
+            if bounds:
+                condition = "userId = :u AND statusSort BETWEEN :lo AND :hi"
+                values.update({":lo": prefix + bounds[0], ":hi": prefix + bounds[1]})
+            else:
+                condition = "userId = :u AND begins_with(statusSort, :p)"
+                values[":p"] = prefix
+            description = f"{STATUS_INDEX} (status group{' + dates' if bounds else ''})"
+        elif bounds:
+            index, attribute = CREATED_AT_INDEX, "createdAt"
+            condition = "userId = :u AND createdAt BETWEEN :lo AND :hi"
+            values.update({":lo": bounds[0], ":hi": bounds[1]})
+            description = f"{CREATED_AT_INDEX} (dates)"
+        else:
+            # The index on createdAt, not the table: payment ids are minted when the form opens,
+            # so only createdAt orders every list (and every merge) the same way.
+            index, attribute, condition = CREATED_AT_INDEX, "createdAt", "userId = :u"
+            description = f"{CREATED_AT_INDEX} (newest first)"
+        request = {
+            "TableName": self._tables.payments,
+            "KeyConditionExpression": condition,
+            "ScanIndexForward": False,
+        }
+        request["IndexName"] = index
+        key_attributes = ("userId", "paymentId", attribute)
+        _add_filter_expression(request, values, filters, amount_attribute="amountMinor")
+        request["ExpressionAttributeValues"] = to_item(values)
+        source = Source("list", request, key_attributes)
+        return Plan([source], description + _filter_note(filters))
+
+    def _plan_search(self, user_id: str, filters: PaymentFilters, terms: SearchTerms) -> Plan:
+        sources: list[Source] = []
+        readings = []
+        if terms.email:
+            sources.append(self._index_source("email", email_prefix(terms.email), user_id, filters))
+            readings.append("payer email")
+        if terms.amount_minor is not None:
+            sources.append(
+                self._index_source("amount", amount_prefix(terms.amount_minor), user_id, filters)
+            )
+            readings.append("amount")
+        expanded: tuple[str, ...] = ()
+        truncated = False
+        if terms.driving_word:
+            expanded, truncated = self._words_beginning(user_id, terms.driving_word)
+            for word in expanded:
+                sources.append(self._index_source(f"w:{word}", word_prefix(word), user_id, filters))
+            readings.append(f"{len(expanded)} word(s) beginning “{terms.driving_word}”")
+        if terms.id_prefix:
+            items = self._id_prefix_matches(user_id, terms.id_prefix)
+            sources.append(Source("id-prefix", fixed_items=items))
+            readings.append("payment id prefix")
+        if terms.provider_id:
+            items = self._provider_id_matches(user_id, terms.provider_id)
+            sources.append(Source("provider-id", fixed_items=items))
+            readings.append("provider id")
+        return Plan(sources, "Search: " + ", ".join(readings), expanded, truncated)
+
+    def _index_source(
+        self, name: str, prefix: str, user_id: str, filters: PaymentFilters
+    ) -> Source:
+        bounds = _day_bounds(filters)
+        values: dict[str, Any] = {":u": user_id}
+        if bounds:
+            condition = "userId = :u AND sk BETWEEN :lo AND :hi"
+            values.update({":lo": prefix + bounds[0], ":hi": prefix + bounds[1] + "~"})
+        else:
+            condition = "userId = :u AND begins_with(sk, :p)"
+            values[":p"] = prefix
+        request = {
+            "TableName": self._tables.index,
+            "KeyConditionExpression": condition,
+            "ScanIndexForward": False,
+        }
+        _add_filter_expression(request, values, filters, amount_attribute="amountMinor")
+        request["ExpressionAttributeValues"] = to_item(values)
+        return Source(name, request, ("userId", "sk"), holds_payments=False)
+
+    def _id_prefix_matches(self, user_id: str, prefix: str) -> list[dict[str, Any]]:
+        """Return the payments whose id begins with ``prefix`` (at least 8 characters).
+
+        Ids are UUIDv7, so 8 characters already narrow to about a minute of form openings: the
+        matches are few and are read at once, then merged by creation time like the rest.
+        """
+        with translate_unavailable():
+            response = self._client.query(
+                TableName=self._tables.payments,
+                KeyConditionExpression="userId = :u AND begins_with(paymentId, :p)",
+                ExpressionAttributeValues=to_item({":u": user_id, ":p": prefix}),
+                ScanIndexForward=False,
+                Limit=MAX_ID_PREFIX_MATCHES,
+            )
+        return response.get("Items", [])
+
+    def _words_beginning(self, user_id: str, prefix: str) -> tuple[tuple[str, ...], bool]:
+        """Return the merchant's words that begin with ``prefix`` (one Query on the vocabulary)."""
+        with translate_unavailable():
+            response = self._client.query(
+                TableName=self._tables.index,
+                KeyConditionExpression="userId = :u AND begins_with(sk, :p)",
+                ExpressionAttributeValues=to_item({":u": user_id, ":p": f"v#{prefix}"}),
+                Limit=MAX_WORDS_PER_PREFIX + 1,
+            )
+        words = [from_item(item)["word"] for item in response.get("Items", [])]
+        return tuple(words[:MAX_WORDS_PER_PREFIX]), len(words) > MAX_WORDS_PER_PREFIX
+
+    def _provider_id_matches(self, user_id: str, provider_id: str) -> list[dict[str, Any]]:
+        """Return this merchant's payments behind a provider's link or payment id (GetItems)."""
+        keys = [
+            key(provider, provider_id)
+            for provider in PROVIDERS
+            for key in (link_lookup_key, attempt_lookup_key)
+        ]
+        found = []
+        for lookup_key in keys:
+            with translate_unavailable():
+                item = self._client.get_item(
+                    TableName=self._tables.lookups, Key=to_item({"lookupKey": lookup_key})
+                ).get("Item")
+            if not item:
+                continue
+            owner = from_item(item)
+            if owner["userId"] != user_id:
+                continue  # another merchant's: as if it did not exist
+            with translate_unavailable():
+                payment = self._client.get_item(
+                    TableName=self._tables.payments,
+                    Key=to_item({"userId": user_id, "paymentId": owner["paymentId"]}),
+                ).get("Item")
+            if payment:
+                found.append(payment)
+        return found
+
+    # Running -----------------------------------------------------------------------------------
+
+    def find(
+        self,
+        plan: Plan,
+        filters: PaymentFilters,
+        terms: SearchTerms,
+        state: dict[str, Any] | None,
+        page_size: int,
+    ) -> FoundPage:
+        """Return the next page of the plan's merged results after ``state`` (None: the first)."""
+        state = state or {}
+        watermark = state.get("after")
+        run = _MergeRun(self, plan, state, page_size)
+        page: list[Payment] = []
+        emitted: set[str] = set()
+        while len(page) < page_size:
+            candidates = run.take(page_size - len(page), watermark)
+            if not candidates:
+                break
+            for payment in self._payments_for(candidates):
+                if payment.payment_id in emitted or not _passes(payment, filters, terms):
+                    continue
+                emitted.add(payment.payment_id)
+                page.append(payment)
+            watermark = ordering_key(candidates[-1])
+            if page and run.items_read > READ_BUDGET:
+                break
+        next_state = run.state(watermark)
+        return FoundPage(page, next_state, run.items_read, plan)
+
+    def iterate(
+        self, plan: Plan, filters: PaymentFilters, terms: SearchTerms, batch_size: int = 100
+    ) -> Iterator[Payment]:
+        """Yield every matching payment, newest first, a page at a time (for exports)."""
+        state: dict[str, Any] | None = None
+        while True:
+            page = self.find(plan, filters, terms, state, batch_size)
+            yield from page.payments
+            if page.next_state is None:
+                return
+            state = page.next_state
+
+    def query(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Run one Query request."""
+        with translate_unavailable():
+            return self._client.query(**request)
+
+    def _payments_for(self, candidates: list[dict[str, Any]]) -> list[Payment]:
+        """Return the payments of the candidates, in the candidates' order."""
+        wanted = [c for c in candidates if "status" not in c]
+        fetched: dict[str, dict[str, Any]] = {}
+        if wanted:
+            fetched = self._batch_get(wanted)
+        payments = []
+        for candidate in candidates:
+            raw = (
+                candidate["_item"] if "status" in candidate else fetched.get(candidate["paymentId"])
+            )
+            if raw is not None:
+                payments.append(payment_from_item(raw))
+        return payments
+
+    def _batch_get(self, candidates: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        # A batch of GetItems by primary key (never a Scan), for the index items of one page.
+        keys = {
+            c["paymentId"]: {"userId": c["userId"], "paymentId": c["paymentId"]} for c in candidates
+        }
+        request = {self._tables.payments: {"Keys": [to_item(k) for k in keys.values()]}}
+        found: dict[str, dict[str, Any]] = {}
+        while request:
+            with translate_unavailable():
+                response = self._client.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(self._tables.payments, []):
+                found[item["paymentId"]["S"]] = item
+            request = response.get("UnprocessedKeys") or {}
+        return found
+
+
+class _MergeRun:
+    """The newest-first merge of a plan's sources for one page."""
+
+    def __init__(self, finder: PaymentFinder, plan: Plan, state: dict[str, Any], page_size: int):
+        self._finder = finder
+        self._sources = plan.sources
+        self._start: dict[str, Any] = dict(state.get("sources", {}))
+        self._fetch_size = page_size + 1
+        self._buffers: dict[str, deque[dict[str, Any]]] = {s.name: deque() for s in self._sources}
+        self._next_key: dict[str, Any] = {}
+        self._exhausted: set[str] = {
+            s.name for s in self._sources if self._start.get(s.name) == _DONE
+        }
+        self._consumed: dict[str, dict[str, Any]] = {}
+        self.items_read = 0
+        for source in self._sources:
+            if source.fixed_items is not None and source.name not in self._exhausted:
+                self._buffers[source.name].extend(
+                    sorted(
+                        (_candidate(i, True) for i in source.fixed_items),
+                        key=ordering_key,
+                        reverse=True,
+                    )
+                )
+                self._exhausted.add(source.name)  # nothing more to read for it
+
+    def take(self, count: int, watermark: str | None) -> list[dict[str, Any]]:
+        """Pop up to ``count`` candidates, newest first, each strictly older than ``watermark``."""
+        taken: list[dict[str, Any]] = []
+        while len(taken) < count:
+            heads = self._heads(watermark)
+            if not heads:
+                break
+            newest = max(heads.values(), key=ordering_key)
+            key = ordering_key(newest)
+            for name, head in heads.items():
+                if ordering_key(head) == key:  # the same payment found by several readings
+                    self._consumed[name] = self._buffers[name].popleft()
+            taken.append(newest)
+            watermark = key
+        return taken
+
+    def _heads(self, watermark: str | None) -> dict[str, dict[str, Any]]:
+        heads = {}
+        for source in self._sources:
+            buffer = self._buffers[source.name]
+            while True:
+                # Items at or above the watermark were shown on an earlier page (or just now).
+                while buffer and watermark and ordering_key(buffer[0]) >= watermark:
+                    self._consumed[source.name] = buffer.popleft()
+                if buffer or source.name in self._exhausted:
+                    break
+                self._fetch(source)
+            if buffer:
+                heads[source.name] = buffer[0]
+        return heads
+
+    def _fetch(self, source: Source) -> None:
+        request = dict(source.request, Limit=self._fetch_size)
+        start = self._next_key.get(source.name, self._start.get(source.name))
+        if start:
+            request["ExclusiveStartKey"] = start
+        response = self._finder.query(request)
+        self.items_read += response.get("ScannedCount", len(response.get("Items", [])))
+        items = response.get("Items", [])
+        self._buffers[source.name].extend(_candidate(i, source.holds_payments) for i in items)
+        last_key = response.get("LastEvaluatedKey")
+        if last_key is None:
+            self._exhausted.add(source.name)
+        else:
+            self._next_key[source.name] = last_key
+
+    def state(self, watermark: str | None) -> dict[str, Any] | None:
+        """Return the cursor state that continues after what was taken, or None at the end."""
+        sources: dict[str, Any] = {}
+        for source in self._sources:
+            name = source.name
+            if not self._buffers[name] and name in self._exhausted:
+                sources[name] = _DONE
+            elif name in self._consumed and source.fixed_items is None:
+                raw = self._consumed[name]["_item"]
+                sources[name] = {k: raw[k] for k in source.key_attributes}
+            else:
+                sources[name] = self._start.get(name)
+        if all(value == _DONE for value in sources.values()):
+            return None
+        return {"sources": sources, "after": watermark}
+
+
+def _candidate(item: dict[str, Any], holds_payment: bool) -> dict[str, Any]:
+    candidate = {
+        "userId": item["userId"]["S"],
+        "paymentId": item["paymentId"]["S"],
+        "createdAt": item["createdAt"]["S"],
+        "_item": item,
+    }
+    if holds_payment:
+        candidate["status"] = item["status"]["S"]
+    return candidate
+
+
+def _add_filter_expression(
+    request: dict[str, Any], values: dict[str, Any], filters: PaymentFilters, amount_attribute: str
+) -> None:
+    """Add the filters that no key covers (currency, amount range) as a FilterExpression."""
+    clauses = []
+    names: dict[str, str] = {}
+    if filters.currency:
+        clauses.append("#cur = :cur")
+        names["#cur"] = "currency"
+        values[":cur"] = filters.currency
+    if filters.amount_min is not None:
+        clauses.append("#amt >= :amin")
+        values[":amin"] = filters.amount_min_minor
+    if filters.amount_max is not None:
+        clauses.append("#amt <= :amax")
+        values[":amax"] = filters.amount_max_minor
+    if filters.amount_min is not None or filters.amount_max is not None:
+        names["#amt"] = amount_attribute
+    if clauses:
+        request["FilterExpression"] = " AND ".join(clauses)
+        request["ExpressionAttributeNames"] = names
+
+
+def _filter_note(filters: PaymentFilters) -> str:
+    notes = []
+    if filters.currency:
+        notes.append("currency")
+    if filters.amount_min is not None or filters.amount_max is not None:
+        notes.append("amount")
+    return f"; filter expression on {', '.join(notes)}" if notes else ""
+
+
+def _passes(payment: Payment, filters: PaymentFilters, terms: SearchTerms) -> bool:
+    """Check a payment against every filter (the keys already narrowed most of them)."""
+    if filters.group and payment.status.group is not filters.group:
+        return False
+    if filters.currency and payment.currency != filters.currency:
+        return False
+    if filters.amount_min is not None and payment.amount_minor < filters.amount_min_minor:
+        return False
+    if filters.amount_max is not None and payment.amount_minor > filters.amount_max_minor:
+        return False
+    if filters.date_from:
+        day = payment.created_at.date()
+        if not filters.date_from <= day <= filters.date_to:
+            return False
+    if terms.amount_currency and payment.currency != terms.amount_currency:
+        return False  # "£12.50" is an amount in pounds
+    return matches_all_words(terms.other_words, payment.reference, payment.payer_name)

@@ -1,0 +1,154 @@
+"""Items of the ``PaymentIndex`` table: search terms and per-day rollups, built from payments.
+
+They are written in the same ``TransactWriteItems`` as the payment change they reflect, so the
+index and the counts can never disagree with the payments. Layout (HASH ``userId``, RANGE ``sk``):
+
+* ``w#{word}#{createdAt}#{paymentId}``: a word of the reference or payer name; a Query with
+  ``begins_with`` on ``w#{word}#`` lists its payments newest first.
+* ``v#{word}``: the merchant's vocabulary, so a prefix such as ``inv`` finds its words
+  (``invoice``, ``invited``) with one Query, and each word's payments with one more.
+* ``a#{amountMinor:015d}#{createdAt}#{paymentId}``: the amount; ``e#{email}#…``: the payer email.
+* ``r#day#{YYYY-MM-DD}#{currency}`` and ``r#all#{currency}``: rollups, counts and minor-unit sums
+  per status, plus attempt counts. A payment counts on the UTC day it was created, in the status
+  it has now; a status change moves it from one counter to the other.
+
+Search items hold only what never changes after creation (amount, currency, times), so a status
+change touches the payment and two rollups, nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from dashboard.payments.model import Payment, PaymentStatus
+from dashboard.store.dynamo import to_item
+
+MAX_WORDS_PER_PAYMENT = 8
+MAX_WORD_LENGTH = 40
+_WORD = re.compile(r"[^\W_]+")
+
+
+def normalise_word(word: str) -> str:
+    """Return the form a word is indexed and searched in: case-folded, accents removed."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))[:MAX_WORD_LENGTH]
+
+
+def words_of(text: str | None) -> list[str]:
+    """Return the distinct normalised words of a text, in order."""
+    seen: dict[str, None] = {}
+    for match in _WORD.finditer(text or ""):
+        seen.setdefault(normalise_word(match.group()), None)
+    return list(seen)
+
+
+def searchable_words(payment: Payment) -> list[str]:
+    """Return the words a payment can be found by: its reference's, then its payer's name's."""
+    words = list(dict.fromkeys(words_of(payment.reference) + words_of(payment.payer_name)))
+    return words[:MAX_WORDS_PER_PAYMENT]
+
+
+def _suffix(payment: Payment, created_at: str) -> str:
+    return f"{created_at}#{payment.payment_id}"
+
+
+def search_items(payment: Payment, created_at: str) -> list[dict[str, Any]]:
+    """Return the search items of a new payment (plain values, not yet serialised)."""
+    common = {
+        "userId": payment.user_id,
+        "paymentId": payment.payment_id,
+        "createdAt": created_at,
+        "currency": payment.currency,
+        "amountMinor": payment.amount_minor,
+    }
+    suffix = _suffix(payment, created_at)
+    items = []
+    for word in searchable_words(payment):
+        items.append({**common, "sk": f"w#{word}#{suffix}"})
+        items.append({"userId": payment.user_id, "sk": f"v#{word}", "word": word})
+    items.append({**common, "sk": f"{amount_prefix(payment.amount_minor)}{suffix}"})
+    if payment.payer_email:
+        items.append({**common, "sk": f"{email_prefix(payment.payer_email)}{suffix}"})
+    return items
+
+
+def word_prefix(word: str) -> str:
+    """Return the sort-key prefix of one whole word's items."""
+    return f"w#{word}#"
+
+
+def amount_prefix(amount_minor: int) -> str:
+    """Return the sort-key prefix of one amount's items."""
+    return f"a#{amount_minor:015d}#"
+
+
+def email_prefix(email: str) -> str:
+    """Return the sort-key prefix of one payer email's items."""
+    return f"e#{email.strip().lower()}#"
+
+
+def rollup_keys(user_id: str, created_at: str, currency: str) -> list[dict[str, str]]:
+    """Return the keys of the two rollups a payment counts in: its day's and all time's."""
+    day = created_at[:10]
+    return [
+        {"userId": user_id, "sk": f"r#day#{day}#{currency}"},
+        {"userId": user_id, "sk": f"r#all#{currency}"},
+    ]
+
+
+def day_rollup_key(day: str, currency: str) -> str:
+    """Return the sort key of one day's rollup in one currency."""
+    return f"r#day#{day}#{currency}"
+
+
+def rollup_deltas(before: Payment | None, after: Payment) -> dict[str, int]:
+    """Return how the rollup counters change when ``before`` becomes ``after`` (None: created)."""
+    deltas: dict[str, int] = {}
+
+    def add(name: str, value: int) -> None:
+        deltas[name] = deltas.get(name, 0) + value
+
+    if before is None or before.status != after.status:
+        if before is not None:
+            add(f"n_{before.status.value}", -1)
+            add(f"m_{before.status.value}", -before.amount_minor)
+        add(f"n_{after.status.value}", 1)
+        add(f"m_{after.status.value}", after.amount_minor)
+    known = {a.provider_payment_id: a for a in (before.attempts if before else ())}
+    for attempt in after.attempts:
+        previous = known.get(attempt.provider_payment_id)
+        if previous is None:
+            add("attempts", 1)
+        if attempt.status.succeeded and not (previous and previous.status.succeeded):
+            add("attemptsSucceeded", 1)
+    return {name: value for name, value in deltas.items() if value}
+
+
+def rollup_updates(
+    table: str, user_id: str, created_at: str, currency: str, deltas: dict[str, int]
+) -> list[dict[str, Any]]:
+    """Return the TransactWriteItems Update entries that apply ``deltas`` to both rollups."""
+    if not deltas:
+        return []
+    names = {f"#k{i}": name for i, name in enumerate(deltas)}
+    values = {f":v{i}": value for i, value in enumerate(deltas.values())}
+    expression = "ADD " + ", ".join(f"#k{i} :v{i}" for i in range(len(deltas)))
+    return [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": to_item(key),
+                "UpdateExpression": expression,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": to_item(values),
+            }
+        }
+        for key in rollup_keys(user_id, created_at, currency)
+    ]
+
+
+def counts_by_status(rollup: dict[str, Any]) -> dict[PaymentStatus, int]:
+    """Return the payment count per status held in one rollup item (plain values)."""
+    return {status: int(rollup.get(f"n_{status.value}", 0)) for status in PaymentStatus}

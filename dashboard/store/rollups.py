@@ -1,0 +1,79 @@
+"""Reading the per-day rollups: counts by status for a date range and currency, in few reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from dashboard.money import SUPPORTED_CURRENCIES
+from dashboard.payments.model import PaymentStatus
+from dashboard.store.dynamo import TableNames, from_item, to_item, translate_unavailable
+
+
+@dataclass
+class Rollup:
+    """Counters for one day (or all time) in one currency."""
+
+    day: str  # YYYY-MM-DD, or "all"
+    currency: str
+    counts: dict[PaymentStatus, int] = field(default_factory=dict)
+    amounts_minor: dict[PaymentStatus, int] = field(default_factory=dict)
+    attempts: int = 0
+    attempts_succeeded: int = 0
+
+
+def _rollup_from(values: dict[str, Any]) -> Rollup:
+    _, scope, *rest = values["sk"].split("#")
+    day, currency = (rest[0], rest[1]) if scope == "day" else ("all", rest[0])
+    return Rollup(
+        day=day,
+        currency=currency,
+        counts={s: int(values.get(f"n_{s.value}", 0)) for s in PaymentStatus},
+        amounts_minor={s: int(values.get(f"m_{s.value}", 0)) for s in PaymentStatus},
+        attempts=int(values.get("attempts", 0)),
+        attempts_succeeded=int(values.get("attemptsSucceeded", 0)),
+    )
+
+
+class RollupRepository:
+    """Reads rollup items; they are written with the payments, in PaymentRepository."""
+
+    def __init__(self, client: Any, tables: TableNames):
+        self._client = client
+        self._table = tables.index
+
+    def days(self, user_id: str, first: date, last: date, currency: str | None) -> list[Rollup]:
+        """Return the day rollups from ``first`` to ``last`` (one Query, at most days × 2 items)."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "userId = :u AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": to_item(
+                {
+                    ":u": user_id,
+                    ":lo": f"r#day#{first.isoformat()}#",
+                    ":hi": f"r#day#{last.isoformat()}#~",
+                }
+            ),
+        }
+        rollups = []
+        while True:
+            with translate_unavailable():
+                response = self._client.query(**request)
+            rollups += [_rollup_from(from_item(item)) for item in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return [r for r in rollups if currency is None or r.currency == currency]
+
+    def all_time(self, user_id: str, currency: str | None) -> list[Rollup]:
+        """Return the all-time rollups (one GetItem per currency)."""
+        rollups = []
+        for code in [currency] if currency else SUPPORTED_CURRENCIES:
+            with translate_unavailable():
+                item = self._client.get_item(
+                    TableName=self._table, Key=to_item({"userId": user_id, "sk": f"r#all#{code}"})
+                ).get("Item")
+            if item:
+                rollups.append(_rollup_from(from_item(item)))
+        return rollups
