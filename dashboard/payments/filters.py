@@ -192,11 +192,12 @@ def _parse_dates(
     date_to = _parse_day(args.get("to", ""), "to", "The end date", errors)
     if date_from is None and date_to is None:
         return None, None, None
-    date_from = date_from or date(2000, 1, 1)
+    both_given = date_from is not None and date_to is not None
+    date_from = date_from or date(2000, 1, 1)  # only an end date: everything up to it
     date_to = date_to or today
     if date_from > date_to:
         errors["to"] = "The end date is before the start date."
-    elif (date_to - date_from).days > MAX_RANGE_DAYS:
+    elif both_given and (date_to - date_from).days > MAX_RANGE_DAYS:
         errors["from"] = "Choose a range of at most ten years."
     return "custom", date_from, date_to
 

@@ -61,8 +61,6 @@ def parse_search(text: str) -> SearchTerms:
     words = tuple(words_of(text))[:6] if amount_minor is None or text.isdigit() else ()
     id_prefix = lowered if _ID_PREFIX.fullmatch(lowered) else None
     provider_id = text if _PROVIDER_ID.fullmatch(text) and not text.isdigit() else None
-    if (id_prefix or provider_id) and any(c in text for c in "-_"):
-        words = ()  # an id with dashes is an id, not words to look for
     return SearchTerms(
         text=text,
         id_prefix=id_prefix,

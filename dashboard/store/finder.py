@@ -250,8 +250,12 @@ class PaymentFinder:
             candidates = run.take(page_size - len(page), watermark)
             if not candidates:
                 break
+            found_by = {c["paymentId"]: c["found_by"] for c in candidates}
             for payment in self._payments_for(candidates):
-                if payment.payment_id in emitted or not _passes(payment, filters, terms):
+                only_words = all(n.startswith("w:") for n in found_by[payment.payment_id])
+                if payment.payment_id in emitted or not _passes(
+                    payment, filters, terms, only_words
+                ):
                     continue
                 emitted.add(payment.payment_id)
                 page.append(payment)
@@ -344,10 +348,12 @@ class _MergeRun:
                 break
             newest = max(heads.values(), key=ordering_key)
             key = ordering_key(newest)
+            found_by = []
             for name, head in heads.items():
                 if ordering_key(head) == key:  # the same payment found by several readings
                     self._consumed[name] = self._buffers[name].popleft()
-            taken.append(newest)
+                    found_by.append(name)
+            taken.append({**newest, "found_by": found_by})
             watermark = key
         return taken
 
@@ -442,7 +448,9 @@ def _filter_note(filters: PaymentFilters) -> str:
     return f"; filter expression on {', '.join(notes)}" if notes else ""
 
 
-def _passes(payment: Payment, filters: PaymentFilters, terms: SearchTerms) -> bool:
+def _passes(
+    payment: Payment, filters: PaymentFilters, terms: SearchTerms, found_by_words: bool
+) -> bool:
     """Check a payment against every filter (the keys already narrowed most of them)."""
     if filters.group and payment.status.group is not filters.group:
         return False
@@ -458,4 +466,6 @@ def _passes(payment: Payment, filters: PaymentFilters, terms: SearchTerms) -> bo
             return False
     if terms.amount_currency and payment.currency != terms.amount_currency:
         return False  # "£12.50" is an amount in pounds
+    if not found_by_words:
+        return True  # found by its id, amount or email: the words were another reading
     return matches_all_words(terms.other_words, payment.reference, payment.payer_name)

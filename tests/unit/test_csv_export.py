@@ -1,0 +1,184 @@
+"""A merchant's CSV export: one line per payment, readable, and safe to open in a spreadsheet."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dashboard.payments.export import HEADER, csv_lines, escape_cell, payment_row
+from dashboard.payments.model import Payment, PaymentStatus
+
+CREATED = datetime(2026, 11, 20, 12, 30, 5, tzinfo=UTC)
+
+
+def a_payment(**changes) -> Payment:
+    """Return a stored payment of £12.50 awaiting payment, with ``changes`` applied."""
+    payment = Payment(
+        user_id="alice@example.com",
+        payment_id="01932c4e-7b1a-7c3d-9e4f-0a1b2c3d4e5f",
+        amount_minor=1250,
+        currency="GBP",
+        reference="Invoice 42",
+        status=PaymentStatus.AWAITING_PAYMENT,
+        created_at=CREATED,
+        updated_at=CREATED + timedelta(minutes=1),
+        expires_at=CREATED + timedelta(days=7),
+        provider="sandbox",
+        payer_token="payer-token",
+        payer_name="Chloé Dupont",
+        payer_email="chloe@example.com",
+        link_url="https://pay.example.com/links/abc",
+    )
+    return dataclasses.replace(payment, **changes)
+
+
+def read_back(lines) -> list[list[str]]:
+    """Return the rows a spreadsheet (or the csv module) reads from the exported text."""
+    return list(csv.reader(io.StringIO("".join(lines))))
+
+
+# Escaping cells
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["=SUM(A1:A9)", "+cmd", "-2+3", "@SUM(A1)", "\tTab", "\rReturn", '=HYPERLINK("x")'],
+)
+def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_shown_as_text(value):
+    """One leading quote makes the spreadsheet show the value instead of evaluating it."""
+    assert escape_cell(value) == "'" + value
+
+
+@pytest.mark.parametrize(
+    "value", ["", "Invoice 42", "12.50", "chloe@example.com", "a=b", "O'Brien", " =padded"]
+)
+def test_an_ordinary_cell_is_exported_unchanged(value):
+    """Only a formula-like first character is escaped; everything else is left alone."""
+    assert escape_cell(value) == value
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=30))
+def test_no_escaped_cell_starts_like_a_formula(value):
+    """Whatever a merchant or payer typed, the cell never starts a formula."""
+    escaped = escape_cell(value)
+    assert not escaped.startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert escaped in (value, "'" + value)
+
+
+# The lines of the export
+
+
+def test_the_export_starts_with_the_header_then_one_line_per_payment():
+    """Three payments: a header line and three lines, in the order given."""
+    payments = [a_payment(reference=f"Invoice {n}") for n in (1, 2, 3)]
+    lines = list(csv_lines(payments))
+    assert len(lines) == 4
+    rows = read_back(lines)
+    assert rows[0] == list(HEADER)
+    assert [row[HEADER.index("reference")] for row in rows[1:]] == [
+        "Invoice 1",
+        "Invoice 2",
+        "Invoice 3",
+    ]
+
+
+def test_an_export_with_no_payments_is_just_the_header():
+    """An empty list still gives a file a spreadsheet can open with named columns."""
+    assert read_back(csv_lines([])) == [list(HEADER)]
+
+
+def test_each_payment_line_holds_its_details_in_the_header_order():
+    """Id, ISO times, reference, decimal amount and currency, status, payer and link."""
+    [_, row] = read_back(csv_lines([a_payment()]))
+    assert dict(zip(HEADER, row, strict=True)) == {
+        "payment_id": "01932c4e-7b1a-7c3d-9e4f-0a1b2c3d4e5f",
+        "created_at": "2026-11-20T12:30:05+00:00",
+        "reference": "Invoice 42",
+        "amount": "12.50",
+        "currency": "GBP",
+        "status": "awaiting_payment",
+        "payer_name": "Chloé Dupont",
+        "payer_email": "chloe@example.com",
+        "expires_at": "2026-11-27T12:30:05+00:00",
+        "updated_at": "2026-11-20T12:31:05+00:00",
+        "link_url": "https://pay.example.com/links/abc",
+    }
+
+
+@pytest.mark.parametrize(
+    ("amount_minor", "currency", "shown"),
+    [
+        (1250, "GBP", "12.50"),
+        (1200, "EUR", "12.00"),
+        (5, "GBP", "0.05"),
+        (100_000_000, "EUR", "1000000.00"),
+    ],
+)
+def test_amounts_are_exported_as_decimals_with_their_currency(amount_minor, currency, shown):
+    """Minor units become a plain decimal (no symbol, no grouping) beside the currency code."""
+    row = payment_row(a_payment(amount_minor=amount_minor, currency=currency))
+    assert row[HEADER.index("amount")] == shown
+    assert row[HEADER.index("currency")] == currency
+
+
+def test_missing_payer_details_and_link_are_empty_cells():
+    """A link made without a payer, not yet created at the provider, exports blanks, not 'None'."""
+    row = payment_row(a_payment(payer_name=None, payer_email=None, link_url=None))
+    for column in ("payer_name", "payer_email", "link_url"):
+        assert row[HEADER.index(column)] == ""
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("reference", '=HYPERLINK("x")'), ("payer_name", "+cmd"), ("payer_email", "@evil")],
+)
+def test_a_formula_typed_by_a_merchant_or_payer_is_escaped_in_the_file(field, value):
+    """Parsed back as CSV, the cell starts with a quote, so the spreadsheet shows it as text."""
+    [_, row] = read_back(csv_lines([a_payment(**{field: value})]))
+    assert row[HEADER.index(field)] == "'" + value
+
+
+def test_commas_quotes_and_newlines_stay_inside_their_cell():
+    """The csv module quotes awkward values; each still reads back as one cell."""
+    name = 'Dupont, "Chloé"\nLtd'
+    [_, row] = read_back(csv_lines([a_payment(payer_name=name)]))
+    assert len(row) == len(HEADER)
+    assert row[HEADER.index("payer_name")] == name
+
+
+def test_the_export_streams_without_reading_every_payment_first():
+    """Lines are produced as payments arrive, so a huge export never sits in memory whole."""
+
+    def payments_then_failure() -> Iterator[Payment]:
+        yield a_payment(reference="First")
+        raise RuntimeError("the store went away after the first page")
+
+    lines = csv_lines(payments_then_failure())
+    assert read_back([next(lines)]) == [list(HEADER)]
+    assert read_back([next(lines)])[0][HEADER.index("reference")] == "First"
+    with pytest.raises(RuntimeError, match="went away"):
+        next(lines)
+
+
+def test_nothing_is_read_until_the_first_line_is_asked_for():
+    """Creating the export does not touch the payments at all."""
+    touched = []
+
+    def payments() -> Iterator[Payment]:
+        touched.append(True)
+        yield a_payment()
+
+    lines = csv_lines(payments())
+    assert touched == []
+    next(lines)  # the header needs no payment
+    assert touched == []
+    next(lines)
+    assert touched == [True]
