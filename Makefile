@@ -31,6 +31,11 @@ test: install
 	@scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Timings on DynamoDB Local at 1,000 and 100,000 payments; writes docs/benchmarks.md.
+# The first run bulk-loads the accounts into var/bench-dynamodb (a few minutes), later runs reuse them.
+bench: install
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from flask import Flask, g, request, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from dashboard import auth, errors, payer, payments
+from dashboard import auth, errors, payer, payments, stats
 from dashboard.config import ConfigError, Settings, load_settings
 from dashboard.extensions import csrf
 from dashboard.main import routes as main_routes
@@ -58,6 +58,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(main_routes.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(payments.bp)
+    app.register_blueprint(stats.bp)
     app.register_blueprint(payer.bp)
     if settings.payment_provider == "sandbox":
         from dashboard.providers import sandbox_pages

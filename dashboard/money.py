@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from decimal import ROUND_DOWN, Decimal
 
-from babel.numbers import format_currency, get_currency_symbol
+from babel.numbers import format_compact_currency, format_currency, get_currency_symbol
 
 # The currencies a payment link can be made in, with the number of minor-unit digits of each.
 # TrueLayer merchant accounts are per currency; GBP and EUR are the ones this product offers.
@@ -82,3 +82,10 @@ def from_minor(amount_minor: int, currency: str) -> Decimal:
 def format_money(amount_minor: int, currency: str, locale: str = DISPLAY_LOCALE) -> str:
     """Return the amount formatted for people, e.g. ``£12.50`` or ``€1,000.00``."""
     return format_currency(from_minor(amount_minor, currency), currency, locale=locale)
+
+
+def axis_money(amount_minor: int | Decimal, currency: str, locale: str = DISPLAY_LOCALE) -> str:
+    """Return a short label for a chart axis, e.g. ``£2.5K``."""
+    return format_compact_currency(
+        from_minor(int(amount_minor), currency), currency, locale=locale, fraction_digits=1
+    )

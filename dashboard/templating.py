@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from babel.dates import format_timedelta
+from babel.numbers import format_currency
 from flask import Flask
 
-from dashboard.money import format_money
+from dashboard.money import DISPLAY_LOCALE, format_money
 from dashboard.payments.model import AttemptStatus, PaymentStatus, describe_failure_reason
 from dashboard.payments.search import highlight
 
@@ -35,10 +36,16 @@ def attempt_label(value: str) -> str:
     return AttemptStatus(value).value.replace("_", " ").capitalize()
 
 
+def decimal_money(amount, currency: str) -> str:
+    """Return a Decimal amount formatted for its currency."""
+    return format_currency(amount, currency, locale=DISPLAY_LOCALE)
+
+
 def register_template_helpers(app: Flask) -> None:
     """Make the filters available to every template."""
     app.jinja_env.filters.update(
         money=format_money,
+        decimal_money=decimal_money,
         utc_time=utc_time,
         relative=relative_to_now,
         status_label=status_label,

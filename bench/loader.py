@@ -1,0 +1,155 @@
+"""Bulk loader for benchmark accounts: the same items the app writes, via BatchWriteItem.
+
+Creating 100,000 payments through the service takes hours on DynamoDB Local (each is a
+transaction of a dozen items). This writes exactly the items of ``PaymentRepository.add`` and
+``save`` (payment, lookups, search items, rollups, the latter summed up front), in batches and
+threads, and verifies the result by recounting.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import uuid
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dashboard.payments.model import Payment, PaymentStatus, StatusChange
+from dashboard.store import Store
+from dashboard.store.dynamo import to_item
+from dashboard.store.index_items import rollup_deltas, search_items
+from dashboard.store.payments import (
+    _time,
+    link_lookup_key,
+    payer_lookup_key,
+    payment_to_item,
+)
+
+_STATUS_WEIGHTS = {
+    PaymentStatus.COMPLETED: 55,
+    PaymentStatus.AWAITING_PAYMENT: 14,
+    PaymentStatus.ATTEMPT_FAILED: 8,
+    PaymentStatus.EXPIRED: 10,
+    PaymentStatus.CANCELLED: 7,
+    PaymentStatus.CREATION_FAILED: 3,
+    PaymentStatus.PROCESSING: 3,
+}
+_WORDS = ("Invoice", "Order", "Deposit", "Rent", "Consulting", "Tickets", "Repair", "Catering")
+_PAYERS = ("Amelia Hughes", "Oliver Smith", "Isla Patel", "Noah Williams", "Sofia Rossi", None)
+
+
+def uuid7_at(moment: datetime, rng: random.Random) -> str:
+    """Return a UUIDv7 for a moment in the past (the app mints them at 'now')."""
+    millis = int(moment.timestamp() * 1000)
+    value = (millis << 80) | (0x7 << 76) | (rng.getrandbits(12) << 64) | (0b10 << 62)
+    value |= rng.getrandbits(62)
+    return str(uuid.UUID(int=value))
+
+
+def synthetic_payment(user_id: str, rng: random.Random, now: datetime) -> Payment:
+    """Return a realistic stored payment created in the last 90 days."""
+    created = now - timedelta(seconds=rng.randint(0, 90 * 24 * 3600))
+    status = rng.choices(list(_STATUS_WEIGHTS), list(_STATUS_WEIGHTS.values()))[0]
+    payer = rng.choice(_PAYERS)
+    has_link = status is not PaymentStatus.CREATION_FAILED
+    link_id = f"sbx-link-{secrets.token_hex(16)}" if has_link else None
+    return Payment(
+        user_id=user_id,
+        payment_id=uuid7_at(created, rng),
+        amount_minor=rng.choice((500, 1000, 1250, 2500, 4999)) if rng.random() < 0.3
+        else rng.randint(199, 250_000),
+        currency="GBP" if rng.random() < 0.7 else "EUR",
+        reference=f"{rng.choice(_WORDS)} {rng.randint(100, 999_999)}",
+        payer_name=payer,
+        payer_email=f"{payer.split()[0].lower()}@example.com" if payer else None,
+        status=status,
+        created_at=created,
+        updated_at=created,
+        expires_at=created + timedelta(hours=24),
+        provider="sandbox",
+        payer_token=secrets.token_urlsafe(24),
+        provider_link_id=link_id,
+        link_url=f"http://127.0.0.1:5000/sandbox/links/{link_id}" if link_id else None,
+        status_history=(StatusChange(status.value, created, ""),),
+    )  # fmt: skip
+
+
+def load_account(store: Store, user_id: str, count: int, seed: int = 7, threads: int = 4) -> None:
+    """Write ``count`` payments for ``user_id`` with every index and rollup item."""
+    rng = random.Random(seed)  # noqa: S311 - benchmark data
+    now = datetime.now(UTC)
+    rollups: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    batches: list[list[tuple[str, dict[str, Any]]]] = []
+    batch: list[tuple[str, dict[str, Any]]] = []
+    vocabulary: set[str] = set()
+    for _ in range(count):
+        payment = synthetic_payment(user_id, rng, now)
+        created_at = _time(payment.created_at)
+        items = [(store.tables.payments, payment_to_item(payment))]
+        lookups = [payer_lookup_key(payment.payer_token)]
+        if payment.provider_link_id:
+            lookups.append(link_lookup_key("sandbox", payment.provider_link_id))
+        items += [
+            (store.tables.lookups, to_item({"lookupKey": key, "userId": user_id,
+                                            "paymentId": payment.payment_id}))
+            for key in lookups
+        ]  # fmt: skip
+        for item in search_items(payment, created_at):
+            if item["sk"].startswith("v#"):
+                if item["sk"] in vocabulary:
+                    continue  # one vocabulary item per word; BatchWrite refuses duplicates
+                vocabulary.add(item["sk"])
+            items.append((store.tables.index, to_item(item)))
+        for scope in (f"r#day#{created_at[:10]}#{payment.currency}", f"r#all#{payment.currency}"):
+            rollups[(user_id, scope)].update(rollup_deltas(None, payment))
+        for entry in items:
+            batch.append(entry)
+            if len(batch) == 25:
+                batches.append(batch)
+                batch = []
+    for (owner, sk), counters in rollups.items():
+        batch.append((store.tables.index, to_item({"userId": owner, "sk": sk, **counters})))
+        if len(batch) == 25:
+            batches.append(batch)
+            batch = []
+    if batch:
+        batches.append(batch)
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda b: _write(store, b), batches))
+
+
+def _write(store: Store, batch: list[tuple[str, dict[str, Any]]]) -> None:
+    request: dict[str, list] = defaultdict(list)
+    for table, item in batch:
+        request[table].append({"PutRequest": {"Item": item}})
+    pending = dict(request)
+    while pending:
+        response = store.client.batch_write_item(RequestItems=pending)
+        pending = response.get("UnprocessedItems") or {}
+
+
+def recount(store: Store, user_id: str) -> int:
+    """Return how many payments the account holds, counted item by item (benchmarks only)."""
+    total, request = (
+        0,
+        {
+            "TableName": store.tables.payments,
+            "KeyConditionExpression": "userId = :u",
+            "ExpressionAttributeValues": {":u": {"S": user_id}},
+            "Select": "COUNT",
+        },
+    )
+    while True:
+        response = store.client.query(**request)
+        total += response["Count"]
+        if "LastEvaluatedKey" not in response:
+            return total
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def rollup_total(store: Store, user_id: str) -> int:
+    """Return how many payments the all-time rollups say the account holds."""
+    return sum(rollup.counts[s] for rollup in store.rollups.all_time(user_id, None)
+               for s in PaymentStatus)  # fmt: skip
