@@ -19,7 +19,7 @@ from typing import Any
 from dashboard.payments.model import Payment, PaymentStatus, StatusChange
 from dashboard.store import Store
 from dashboard.store.dynamo import to_item
-from dashboard.store.index_items import rollup_deltas, search_items
+from dashboard.store.index_items import merchant_registry_item, rollup_deltas, search_items
 from dashboard.store.payments import (
     _time,
     link_lookup_key,
@@ -109,6 +109,7 @@ def load_account(store: Store, user_id: str, count: int, seed: int = 7, threads:
             if len(batch) == 25:
                 batches.append(batch)
                 batch = []
+    batch.append((store.tables.index, to_item(merchant_registry_item(user_id))))
     for (owner, sk), counters in rollups.items():
         batch.append((store.tables.index, to_item({"userId": owner, "sk": sk, **counters})))
         if len(batch) == 25:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from dashboard.payments.model import PaymentStatus
 from dashboard.payments.service import NewPaymentLink, PaymentService, new_payment_id
@@ -146,6 +147,7 @@ def _apply(service: PaymentService, events) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--user", "user_id", required=True, help="The merchant: an OIDC subject.")
 @click.option("--count", default=200, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--seed", default=None, type=int, help="Random seed, for repeatable data.")

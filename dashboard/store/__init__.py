@@ -7,6 +7,7 @@ from typing import Any
 import click
 from botocore.exceptions import ClientError
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from dashboard.store.dynamo import (
     StoreUnavailable,
@@ -63,6 +64,7 @@ def init_app(app: Flask) -> Store:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create or update the DynamoDB tables and indexes, and wait until they are ACTIVE."""
     store: Store = current_app.extensions["store"]

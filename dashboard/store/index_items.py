@@ -8,6 +8,8 @@ index and the counts can never disagree with the payments. Layout (HASH ``userId
 * ``v#{word}``: the merchant's vocabulary, so a prefix such as ``inv`` finds its words
   (``invoice``, ``invited``) with one Query, and each word's payments with one more.
 * ``a#{amountMinor:015d}#{createdAt}#{paymentId}``: the amount; ``e#{email}#…``: the payer email.
+* ``#merchants`` / ``m#{userId}``: every merchant that ever created a payment, so maintenance
+  commands can visit them all with a Query instead of a Scan.
 * ``r#day#{YYYY-MM-DD}#{currency}`` and ``r#all#{currency}``: rollups, counts and minor-unit sums
   per status, plus attempt counts. A payment counts on the UTC day it was created, in the status
   it has now; a status change moves it from one counter to the other.
@@ -72,6 +74,14 @@ def search_items(payment: Payment, created_at: str) -> list[dict[str, Any]]:
     if payment.payer_email:
         items.append({**common, "sk": f"{email_prefix(payment.payer_email)}{suffix}"})
     return items
+
+
+MERCHANTS_PARTITION = "#merchants"
+
+
+def merchant_registry_item(user_id: str) -> dict[str, str]:
+    """Return the item that lists a merchant among all merchants (for maintenance commands)."""
+    return {"userId": MERCHANTS_PARTITION, "sk": f"m#{user_id}", "merchant": user_id}
 
 
 def word_prefix(word: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +33,12 @@ from dashboard.store.dynamo import (
     to_item,
     translate_unavailable,
 )
-from dashboard.store.index_items import rollup_deltas, rollup_updates, search_items
+from dashboard.store.index_items import (
+    merchant_registry_item,
+    rollup_deltas,
+    rollup_updates,
+    search_items,
+)
 
 _MAX_CONFLICT_RETRIES = 4
 _CONFLICT_BACKOFF_SECONDS = 0.02
@@ -234,11 +240,32 @@ class PaymentRepository:
                 for item in search_items(payment, created_at)
             ),
             *self._rollup_updates(payment, rollup_deltas(None, payment)),
+            {
+                "Put": {
+                    "TableName": self._tables.index,
+                    "Item": to_item(merchant_registry_item(payment.user_id)),
+                }
+            },
         ]
         try:
             self._transact(items)
         except _ConditionFailed as exc:
             raise PaymentAlreadyExists(payment.payment_id) from exc
+
+    def each_payment(self, user_id: str) -> Iterator[Payment]:
+        """Yield every payment of a merchant, page by page (maintenance commands, not pages)."""
+        request: dict[str, Any] = {
+            "TableName": self._tables.payments,
+            "KeyConditionExpression": "userId = :u",
+            "ExpressionAttributeValues": to_item({":u": user_id}),
+        }
+        while True:
+            with translate_unavailable():
+                response = self._client.query(**request)
+            yield from (payment_from_item(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def save(
         self, before: Payment, after: Payment, new_lookup_keys: tuple[str, ...] = ()

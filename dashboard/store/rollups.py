@@ -9,6 +9,7 @@ from typing import Any
 from dashboard.money import SUPPORTED_CURRENCIES
 from dashboard.payments.model import PaymentStatus
 from dashboard.store.dynamo import TableNames, from_item, to_item, translate_unavailable
+from dashboard.store.index_items import MERCHANTS_PARTITION
 
 
 @dataclass
@@ -65,6 +66,52 @@ class RollupRepository:
                 break
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return [r for r in rollups if currency is None or r.currency == currency]
+
+    def every_rollup(self, user_id: str) -> list[Rollup]:
+        """Return every rollup item of a merchant, days and all time (maintenance only)."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "userId = :u AND begins_with(sk, :p)",
+            "ExpressionAttributeValues": to_item({":u": user_id, ":p": "r#"}),
+        }
+        rollups = []
+        while True:
+            with translate_unavailable():
+                response = self._client.query(**request)
+            rollups += [_rollup_from(from_item(item)) for item in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                return rollups
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def add_to(self, user_id: str, day: str, currency: str, deltas: dict[str, int]) -> None:
+        """Add ``deltas`` to one rollup (``day`` may be "all"), as a single atomic update."""
+        sk = f"r#all#{currency}" if day == "all" else f"r#day#{day}#{currency}"
+        names = {f"#k{i}": name for i, name in enumerate(deltas)}
+        values = {f":v{i}": value for i, value in enumerate(deltas.values())}
+        with translate_unavailable():
+            self._client.update_item(
+                TableName=self._table,
+                Key=to_item({"userId": user_id, "sk": sk}),
+                UpdateExpression="ADD " + ", ".join(f"#k{i} :v{i}" for i in range(len(deltas))),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_item(values),
+            )
+
+    def merchants(self) -> list[str]:
+        """Return every merchant that ever created a payment (one Query, no Scan)."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "userId = :u",
+            "ExpressionAttributeValues": to_item({":u": MERCHANTS_PARTITION}),
+        }
+        found = []
+        while True:
+            with translate_unavailable():
+                response = self._client.query(**request)
+            found += [from_item(item)["merchant"] for item in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                return found
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def all_time(self, user_id: str, currency: str | None) -> list[Rollup]:
         """Return the all-time rollups (one GetItem per currency)."""

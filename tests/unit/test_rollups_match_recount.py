@@ -27,6 +27,7 @@ from dashboard.payments.service import (
     new_payment_id,
 )
 from dashboard.providers.sandbox import LinkNotPayable, SandboxProvider
+from dashboard.stats.rebuild import recount_rollups
 from dashboard.store import Store
 from dashboard.store.dynamo import TableNames, make_client
 from dashboard.store.payments import payment_from_item
@@ -138,6 +139,8 @@ class RollupMachine(RuleBasedStateMachine):
         if not hasattr(self, "store"):
             return
         assert rollup_totals(self.store) == recount(self.store)
+        # Attempt counters and the all-time rollups too, as rebuild-stats would recount them.
+        assert recount_rollups(self.store.payments, self.store.rollups, USER) == []
 
 
 RollupMachine.TestCase.settings = settings(max_examples=25, stateful_step_count=15, deadline=None)

@@ -1,0 +1,209 @@
+"""Statistics from rollups: the range, the figures per currency, the page, and rebuild-stats."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from dashboard.payments.model import StatusGroup
+from dashboard.payments.service import NewPaymentLink, new_payment_id
+from dashboard.stats.charts import bar_chart, nice_ceiling, stacked_chart
+from dashboard.stats.rebuild import recount_rollups
+from dashboard.stats.service import (
+    StatsRange,
+    StatsRangeError,
+    parse_stats_range,
+    payment_statistics,
+)
+from tests.unit.conftest import sign_in
+
+TODAY = date(2026, 11, 20)
+
+
+@pytest.mark.parametrize(
+    ("args", "first", "days"),
+    [
+        ({}, date(2026, 10, 22), 30),
+        ({"days": "7"}, date(2026, 11, 14), 7),
+        ({"days": "90"}, date(2026, 8, 23), 90),
+        ({"from": "2026-11-01", "to": "2026-11-10"}, date(2026, 11, 1), 10),
+        ({"from": "2026-11-01"}, date(2026, 11, 1), 20),
+    ],
+)
+def test_the_range_is_read_from_the_url(args, first, days):
+    period = parse_stats_range(args, TODAY)
+
+    assert period.first == first
+    assert period.days == days
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"days": "5"}, "Choose 7, 14, 30 or 90 days"),
+        ({"days": "abc"}, "Choose 7, 14, 30 or 90 days"),
+        ({"from": "2026-11-10", "to": "2026-11-01"}, "before the start"),
+        ({"from": "2025-01-01", "to": "2026-11-01"}, "at most 366 days"),
+        ({"from": "22/11/2026"}, "look like 2026-11-22"),
+        ({"to": "2026-11-01"}, "Choose a start date"),
+    ],
+)
+def test_bad_ranges_say_what_is_wrong(args, message):
+    with pytest.raises(StatsRangeError, match=message):
+        parse_stats_range(args, TODAY)
+
+
+def test_the_previous_period_has_the_same_length_and_ends_the_day_before():
+    period = StatsRange(date(2026, 11, 14), date(2026, 11, 20))
+
+    assert period.previous == StatsRange(date(2026, 11, 7), date(2026, 11, 13))
+
+
+def _create(service, clock, amount, currency="GBP"):
+    return service.create_payment_link(
+        "alice", NewPaymentLink(new_payment_id(), amount, currency, "Invoice 1")
+    )
+
+
+def _pay(service, sandbox, payment):
+    for event in sandbox.pay(payment.provider_link_id):
+        service.apply_provider_event(event)
+
+
+def test_figures_are_per_currency_with_conversion_success_and_average(
+    service, sandbox, clock, store
+):
+    paid = [_create(service, clock, amount) for amount in (1000, 2001)]
+    for payment in paid:
+        _pay(service, sandbox, payment)
+    declined = _create(service, clock, 500)
+    for event in sandbox.decline(declined.provider_link_id):
+        service.apply_provider_event(event)
+    _create(service, clock, 4200, "EUR")
+    period = StatsRange(clock.now.date() - timedelta(days=6), clock.now.date())
+
+    stats = payment_statistics(store.rollups, "alice", period, clock.now)
+
+    gbp, eur = stats.currencies
+    assert gbp.currency == "GBP"
+    assert gbp.current.completed_minor == 3001
+    assert gbp.conversion == Decimal("0.6667")
+    assert gbp.attempt_success == Decimal("0.6667")  # 2 of 3 attempts
+    assert gbp.average_completed == Decimal("15.00")  # 30.01 / 2, to the penny (half-even)
+    assert gbp.current.by_group()[StatusGroup.FAILED] == 1
+    assert eur.current.completed_minor == 0
+    assert eur.current.by_group()[StatusGroup.PENDING] == 1
+    assert eur.conversion == Decimal("0")
+    assert eur.average_completed is None
+
+
+def test_days_without_payments_are_zero_not_missing(service, sandbox, clock, store):
+    _pay(service, sandbox, _create(service, clock, 1000))
+    period = StatsRange(clock.now.date() - timedelta(days=6), clock.now.date())
+
+    stats = payment_statistics(store.rollups, "alice", period, clock.now)
+
+    volume = stats.currencies[0].volume_by_day
+    assert len(volume) == 7
+    assert volume[-1] == (clock.now.date(), 1000)
+    assert all(value == 0 for _, value in volume[:-1])
+
+
+def test_the_change_compares_with_the_period_before(service, sandbox, clock, store):
+    _pay(service, sandbox, _create(service, clock, 1000))
+    clock.advance(days=7)
+    _pay(service, sandbox, _create(service, clock, 1500))
+    period = StatsRange(clock.now.date() - timedelta(days=6), clock.now.date())
+
+    gbp = payment_statistics(store.rollups, "alice", period, clock.now).currencies[0]
+
+    assert gbp.previous.completed_minor == 1000
+    assert gbp.volume_change == Decimal("0.5000")
+    assert gbp.count_change == Decimal("0")
+
+
+def test_charts_scale_to_round_numbers_and_keep_every_day():
+    series = [(date(2026, 11, d), v) for d, v in ((1, 0), (2, 730), (3, 0))]
+
+    chart = bar_chart(series, str)
+
+    assert nice_ceiling(730) == 1000
+    assert len(chart.bars) == 3
+    assert chart.bars[0].height == 0
+    assert [t.text for t in chart.y_ticks] == ["0", "500.0", "1000"]
+    stacked = stacked_chart(
+        [(date(2026, 11, 1), {"completed": 3, "failed": 1})], ["completed", "failed"]
+    )
+    assert [b.css_class for b in stacked.bars] == ["seg-completed", "seg-failed"]
+    assert stacked.bars[1].y < stacked.bars[0].y  # failed sits on top of completed
+
+
+def test_the_page_shows_figures_and_a_table_with_the_same_numbers(app, client):
+    sign_in(client)
+    with app.test_request_context():
+        service = app.extensions["payment_service"]
+        payment = service.create_payment_link(
+            "alice@example.com", NewPaymentLink(new_payment_id(), 1250, "GBP", "Invoice 1")
+        )
+        for event in app.extensions["payment_provider"].pay(payment.provider_link_id):
+            service.apply_provider_event(event)
+
+    html = client.get("/stats?days=7").get_data(as_text=True)
+
+    assert "Completed volume" in html
+    assert html.count("£12.50") >= 2  # the figure, and the day's row in the data table
+    assert re.search(r"<svg class=\"chart\"[^>]*role=\"img\"", html)
+    assert "in the status it has now" in html
+    for days in ("7 days", "14 days", "30 days", "90 days"):
+        assert days in html
+
+
+def test_an_empty_account_gets_a_friendly_empty_state(client):
+    sign_in(client)
+
+    html = client.get("/stats").get_data(as_text=True)
+
+    assert "No payments in this period yet" in html
+    assert 'href="/payments/new"' in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "days=5",
+        "from=2026-13-01",
+        "from=2026-11-10&to=2026-11-01",
+        "currency=USD",
+        "from=2024-01-01&to=2026-01-01",
+    ],
+)
+def test_bad_input_is_a_400_fragment_with_a_message(client, query):
+    sign_in(client)
+
+    response = client.get(f"/stats?{query}", headers={"HX-Request": "true"})
+
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'class="filter-errors"' in html
+    assert "<html" not in html
+
+
+def test_rebuild_stats_finds_and_repairs_a_broken_rollup(app, client):
+    with app.test_request_context():
+        service = app.extensions["payment_service"]
+        payment = service.create_payment_link(
+            "alice@example.com", NewPaymentLink(new_payment_id(), 1250, "GBP", "Invoice 1")
+        )
+    store = app.extensions["store"]
+    day = payment.created_at.date().isoformat()
+    store.rollups.add_to("alice@example.com", day, "GBP", {"n_awaiting_payment": 5})
+    assert recount_rollups(store.payments, store.rollups, "alice@example.com")
+
+    result = app.test_cli_runner().invoke(args=["rebuild-stats"])
+
+    assert "repaired 1 rollup(s)" in result.output, result.output
+    assert "n_awaiting_payment': -5" in result.output
+    assert recount_rollups(store.payments, store.rollups, "alice@example.com") == []
