@@ -57,14 +57,7 @@ class RollupRepository:
                 }
             ),
         }
-        rollups = []
-        while True:
-            with translate_unavailable():
-                response = self._client.query(**request)
-            rollups += [_rollup_from(from_item(item)) for item in response.get("Items", [])]
-            if "LastEvaluatedKey" not in response:
-                break
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        rollups = [_rollup_from(values) for values in self._query_all(request)]
         return [r for r in rollups if currency is None or r.currency == currency]
 
     def every_rollup(self, user_id: str) -> list[Rollup]:
@@ -74,14 +67,7 @@ class RollupRepository:
             "KeyConditionExpression": "userId = :u AND begins_with(sk, :p)",
             "ExpressionAttributeValues": to_item({":u": user_id, ":p": "r#"}),
         }
-        rollups = []
-        while True:
-            with translate_unavailable():
-                response = self._client.query(**request)
-            rollups += [_rollup_from(from_item(item)) for item in response.get("Items", [])]
-            if "LastEvaluatedKey" not in response:
-                return rollups
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return [_rollup_from(values) for values in self._query_all(request)]
 
     def add_to(self, user_id: str, day: str, currency: str, deltas: dict[str, int]) -> None:
         """Add ``deltas`` to one rollup (``day`` may be "all"), as a single atomic update."""
@@ -104,14 +90,18 @@ class RollupRepository:
             "KeyConditionExpression": "userId = :u",
             "ExpressionAttributeValues": to_item({":u": MERCHANTS_PARTITION}),
         }
+        return [values["merchant"] for values in self._query_all(request)]
+
+    def _query_all(self, request: dict[str, Any]) -> list[dict[str, Any]]:
+        """Return every item of a Query, following its pages."""
         found = []
         while True:
             with translate_unavailable():
                 response = self._client.query(**request)
-            found += [from_item(item)["merchant"] for item in response.get("Items", [])]
+            found += [from_item(item) for item in response.get("Items", [])]
             if "LastEvaluatedKey" not in response:
                 return found
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+            request = {**request, "ExclusiveStartKey": response["LastEvaluatedKey"]}
 
     def all_time(self, user_id: str, currency: str | None) -> list[Rollup]:
         """Return the all-time rollups (one GetItem per currency)."""
