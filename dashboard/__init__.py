@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from flask import Flask, g, request, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from dashboard import auth, errors, payer, payments, stats
+from dashboard import auth, errors, payer, payments, stats, webhooks
 from dashboard.config import ConfigError, Settings, load_settings
 from dashboard.extensions import csrf
 from dashboard.main import routes as main_routes
@@ -24,6 +24,7 @@ from dashboard.store import Store
 from dashboard.store import init_app as init_store
 from dashboard.store.cursors import CursorCodec
 from dashboard.templating import register_template_helpers
+from dashboard.webhooks.verification import TRUELAYER_JKUS, JwksCache, WebhookVerifier
 
 __version__ = "0.1.0"
 
@@ -61,6 +62,10 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(payments.bp)
     app.register_blueprint(stats.bp)
     app.register_blueprint(payer.bp)
+    app.register_blueprint(webhooks.bp)
+    app.extensions["truelayer_webhook_verifier"] = WebhookVerifier(
+        TRUELAYER_JKUS + settings.truelayer_extra_webhook_jkus, JwksCache()
+    )
     if settings.payment_provider == "sandbox":
         from dashboard.providers import sandbox_pages
 
@@ -102,9 +107,25 @@ def _configure(app: Flask, settings: Settings) -> None:
 
 def _make_provider(app: Flask, settings: Settings, store: Store) -> PaymentProvider:
     if settings.payment_provider == "truelayer":
-        raise ConfigError(
-            "PAYMENT_PROVIDER=truelayer is not available yet: the TrueLayer client is still to "
-            "be built (see the TrueLayer issue). Use PAYMENT_PROVIDER=sandbox outside production."
+        from dashboard.providers.truelayer import (
+            ENVIRONMENTS,
+            TrueLayerProvider,
+            TrueLayerSettings,
+        )
+
+        auth_url, api_url = ENVIRONMENTS[settings.truelayer_env]
+        with open(settings.truelayer_signing_private_key_path) as key_file:
+            private_key = key_file.read()
+        return TrueLayerProvider(
+            TrueLayerSettings(
+                auth_url=settings.truelayer_auth_url or auth_url,
+                api_url=settings.truelayer_api_url or api_url,
+                client_id=settings.truelayer_client_id,
+                client_secret=settings.truelayer_client_secret,
+                signing_key_id=settings.truelayer_signing_key_id,
+                signing_private_key_pem=private_key,
+                merchant_accounts=dict(settings.truelayer_merchant_accounts),
+            )
         )
     if settings.is_production:
         raise ConfigError("The sandbox payment provider is refused in production.")

@@ -41,6 +41,15 @@ class Settings:
     # Payments
     payment_provider: str = "sandbox"
     truelayer_env: str = "sandbox"
+    truelayer_client_id: str = ""
+    truelayer_client_secret: str = ""
+    truelayer_signing_key_id: str = ""
+    truelayer_signing_private_key_path: str = ""
+    truelayer_merchant_accounts: tuple[tuple[str, str], ...] = ()
+    # Overrides of TrueLayer's hosts and webhook key URLs: for local stand-ins in tests only.
+    truelayer_auth_url: str = ""
+    truelayer_api_url: str = ""
+    truelayer_extra_webhook_jkus: tuple[str, ...] = ()
     # Deployment
     trusted_proxy_count: int = 0
 
@@ -57,6 +66,15 @@ class Settings:
 
 def _flag_list(value: str) -> tuple[str, ...]:
     return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+
+
+def _merchant_accounts(raw: str) -> tuple[tuple[str, str], ...]:
+    from dashboard.providers.truelayer import parse_merchant_accounts
+
+    try:
+        return tuple(parse_merchant_accounts(raw).items())
+    except ValueError as exc:
+        raise ConfigError(f"TRUELAYER_MERCHANT_ACCOUNTS: {exc}") from None
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -100,6 +118,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         signin_allowed_email_domains=_flag_list(env.get("SIGNIN_ALLOWED_EMAIL_DOMAINS", "")),
         payment_provider=env.get("PAYMENT_PROVIDER", "").strip() or "sandbox",
         truelayer_env=env.get("TRUELAYER_ENV", "").strip() or "sandbox",
+        truelayer_client_id=env.get("TRUELAYER_CLIENT_ID", "").strip(),
+        truelayer_client_secret=env.get("TRUELAYER_CLIENT_SECRET", "").strip(),
+        truelayer_signing_key_id=env.get("TRUELAYER_SIGNING_KEY_ID", "").strip(),
+        truelayer_signing_private_key_path=env.get(
+            "TRUELAYER_SIGNING_PRIVATE_KEY_PATH", ""
+        ).strip(),
+        truelayer_merchant_accounts=_merchant_accounts(env.get("TRUELAYER_MERCHANT_ACCOUNTS", "")),
+        truelayer_auth_url=env.get("TRUELAYER_AUTH_URL", "").strip().rstrip("/"),
+        truelayer_api_url=env.get("TRUELAYER_API_URL", "").strip().rstrip("/"),
+        truelayer_extra_webhook_jkus=tuple(
+            u.strip() for u in env.get("TRUELAYER_EXTRA_WEBHOOK_JKUS", "").split(",") if u.strip()
+        ),
         trusted_proxy_count=_int(env, "TRUSTED_PROXY_COUNT", 0),
     )
     _validate(settings)
@@ -115,6 +145,8 @@ def _validate(settings: Settings) -> None:
     auth0 = settings.is_auth0
     if auth0 and not (settings.oidc_client_id and settings.oidc_client_secret):
         raise ConfigError("AUTH0_DOMAIN is set: set AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET too")
+    if settings.payment_provider == "truelayer":
+        _validate_truelayer(settings)
     if not settings.is_production:
         return
     problems = []
@@ -127,5 +159,28 @@ def _validate(settings: Settings) -> None:
         problems.append("AUTH0_DOMAIN/AUTH0_CLIENT_ID/AUTH0_CLIENT_SECRET or a real OIDC_ISSUER")
     if settings.payment_provider == "sandbox":
         problems.append("PAYMENT_PROVIDER=truelayer (the sandbox provider is for development)")
+    if settings.truelayer_extra_webhook_jkus or settings.truelayer_api_url:
+        problems.append("no TRUELAYER_EXTRA_WEBHOOK_JKUS / TRUELAYER_API_URL (test stand-ins)")
     if problems:
         raise ConfigError("Production needs: " + "; ".join(problems))
+
+
+def _validate_truelayer(settings: Settings) -> None:
+    if settings.truelayer_env not in ("sandbox", "production"):
+        raise ConfigError("TRUELAYER_ENV must be sandbox or production")
+    missing = [
+        name
+        for name, value in (
+            ("TRUELAYER_CLIENT_ID", settings.truelayer_client_id),
+            ("TRUELAYER_CLIENT_SECRET", settings.truelayer_client_secret),
+            ("TRUELAYER_SIGNING_KEY_ID", settings.truelayer_signing_key_id),
+            ("TRUELAYER_SIGNING_PRIVATE_KEY_PATH", settings.truelayer_signing_private_key_path),
+            ("TRUELAYER_MERCHANT_ACCOUNTS", settings.truelayer_merchant_accounts),
+        )
+        if not value
+    ]
+    if missing:
+        raise ConfigError("PAYMENT_PROVIDER=truelayer needs " + ", ".join(missing))
+    key_path = settings.truelayer_signing_private_key_path
+    if not os.path.isfile(key_path):
+        raise ConfigError(f"TRUELAYER_SIGNING_PRIVATE_KEY_PATH: no file at {key_path}")

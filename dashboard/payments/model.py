@@ -98,13 +98,9 @@ ALLOWED_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
             PaymentStatus.CANCELLED,
         }
     ),
-    PaymentStatus.PROCESSING: frozenset(
-        {
-            PaymentStatus.ATTEMPT_FAILED,
-            PaymentStatus.COMPLETED,
-            PaymentStatus.EXPIRED,
-        }
-    ),
+    # Not expired while processing: the payer's bank is still deciding, and its answer must
+    # land (an expired payment is final). The link shows as expired once the attempt ends.
+    PaymentStatus.PROCESSING: frozenset({PaymentStatus.ATTEMPT_FAILED, PaymentStatus.COMPLETED}),
     PaymentStatus.ATTEMPT_FAILED: frozenset(
         {
             PaymentStatus.PROCESSING,
@@ -283,7 +279,7 @@ class ProviderEvent:
     event_id: str
     provider: str
     kind: ProviderEventKind
-    provider_link_id: str
+    provider_link_id: str | None  # None: TrueLayer's payment webhooks name only the payment
     occurred_at: datetime
     provider_payment_id: str | None = None
     attempt_status: AttemptStatus | None = None
@@ -305,14 +301,12 @@ def apply_event(payment: Payment, event: ProviderEvent, now: datetime) -> Paymen
 
 def _apply_link_disabled(payment: Payment, event: ProviderEvent, now: datetime) -> Payment | None:
     # A link that was paid or cancelled stays so; only a still-unpaid link ends as expired.
+    # A link disabled for another reason (e.g. its payment completing) waits for that news.
+    if event.disabled_reason not in (None, "expired"):
+        return None
     if not can_transition(payment.status, PaymentStatus.EXPIRED):
         return None
-    note = (
-        "The link expired unpaid."
-        if event.disabled_reason in (None, "expired")
-        else (f"The provider disabled the link ({event.disabled_reason}).")
-    )
-    return payment.with_status(PaymentStatus.EXPIRED, now, note)
+    return payment.with_status(PaymentStatus.EXPIRED, now, "The link expired unpaid.")
 
 
 def _apply_attempt_update(payment: Payment, event: ProviderEvent, now: datetime) -> Payment | None:

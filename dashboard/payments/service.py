@@ -33,6 +33,7 @@ from dashboard.store.payments import (
     PaymentPage,
     PaymentRepository,
     StaleWrite,
+    attempt_lookup_key,
     link_lookup_key,
     payer_lookup_key,
 )
@@ -256,13 +257,18 @@ class PaymentService:
     def apply_provider_event(self, event: ProviderEvent) -> Payment:
         """Apply a provider's status report to our payment and return the payment as stored.
 
-        Finds the payment through the lookup item written with the link (a strongly consistent
-        GetItem). Raises UnknownProviderLink when there is none yet, so a webhook can answer
-        non-2xx and be retried. Repeated, late and out-of-order events change nothing.
+        Finds the payment through the lookup item written with the link, or with the attempt for
+        events that name only the provider's payment (a strongly consistent GetItem). Raises
+        UnknownProviderLink when there is none yet, so a webhook can answer non-2xx and be
+        retried. Repeated, late and out-of-order events change nothing.
         """
-        owner = self._repository.find_owner(link_lookup_key(event.provider, event.provider_link_id))
+        if event.provider_link_id:
+            key = link_lookup_key(event.provider, event.provider_link_id)
+        else:
+            key = attempt_lookup_key(event.provider, event.provider_payment_id or "")
+        owner = self._repository.find_owner(key)
         if owner is None:
-            raise UnknownProviderLink(event.provider_link_id)
+            raise UnknownProviderLink(event.provider_link_id or event.provider_payment_id)
         for _ in range(_MAX_WRITE_ATTEMPTS):
             payment = self.get_payment(owner.user_id, owner.payment_id)
             updated = apply_event(payment, event, self._now())

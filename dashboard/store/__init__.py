@@ -21,6 +21,7 @@ from dashboard.store.payments import PaymentRepository
 from dashboard.store.rollups import RollupRepository
 from dashboard.store.sandbox_links import SandboxLinkRepository
 from dashboard.store.schema import ensure_tables
+from dashboard.store.webhook_events import WebhookEventLog
 
 
 class Store:
@@ -33,6 +34,7 @@ class Store:
         self.sandbox_links = SandboxLinkRepository(client, tables)
         self.finder = PaymentFinder(client, tables)
         self.rollups = RollupRepository(client, tables)
+        self.webhook_events = WebhookEventLog(client, tables)
 
     def check_tables(self) -> None:
         """Raise StoreUnavailable unless DynamoDB answers and every table exists."""

@@ -27,9 +27,10 @@ PUBLIC_ENDPOINTS = {
     "sandbox.hosted_page",
     "sandbox.pay",
     "sandbox.decline",
+    "webhooks.truelayer_webhook",  # authenticated by TrueLayer's signature
 }
 # Requests authenticated otherwise than by the session cookie (signatures, API keys).
-CSRF_EXEMPT_ENDPOINTS: set[str] = set()
+CSRF_EXEMPT_ENDPOINTS = {"webhooks.truelayer_webhook"}
 
 
 def _all_routes() -> list[tuple[str, str, str]]:
@@ -89,3 +90,12 @@ def test_the_route_list_covers_the_pages_of_the_product():
         "payments.create_payment",
         "payments.cancel_payment",
     } <= endpoints
+
+
+def test_a_webhook_without_a_valid_signature_is_refused(client):
+    response = client.post(
+        "/webhooks/truelayer", json={"type": "payment_executed", "event_id": "e"}
+    )
+
+    assert response.status_code == 401
+    assert response.json["error"] == "Unauthorized"

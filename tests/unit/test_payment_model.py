@@ -192,7 +192,8 @@ def test_the_statuses_that_may_become_completed_are_the_live_ones():
         PaymentStatus.ATTEMPT_FAILED,
     }
     assert statuses_that_may_become(PaymentStatus.COMPLETED) == live
-    assert statuses_that_may_become(PaymentStatus.EXPIRED) == live
+    # Not while processing: the bank's answer must still be able to land.
+    assert statuses_that_may_become(PaymentStatus.EXPIRED) == live - {PaymentStatus.PROCESSING}
     assert statuses_that_may_become(PaymentStatus.CREATING) == {PaymentStatus.CREATION_FAILED}
 
 
@@ -358,13 +359,17 @@ def test_the_provider_disabling_an_unpaid_link_expires_it():
     assert expired.status_history[-1].note == "The link expired unpaid."
 
 
-def test_the_provider_disabling_a_link_for_another_reason_says_so_on_the_timeline():
-    """The merchant sees why the provider closed the link."""
-    expired = apply_event(make_payment(), link_disabled_event("merchant_request"), at(9))
+def test_a_link_disabled_for_another_reason_than_expiry_waits_for_the_payments_own_news():
+    """E.g. a link closed because its payment completed: the payment webhook decides."""
+    assert apply_event(make_payment(), link_disabled_event("payment_completed"), at(9)) is None
 
-    assert expired is not None
-    assert expired.status is PaymentStatus.EXPIRED
-    assert "merchant_request" in expired.status_history[-1].note
+
+def test_a_link_expiring_while_the_payer_is_at_their_bank_changes_nothing():
+    """An expired payment is final; the bank's answer must still be able to complete it."""
+    processing = apply_all(make_payment(), attempt_event("a1", AttemptStatus.AUTHORIZING))
+
+    assert processing.status is PaymentStatus.PROCESSING
+    assert apply_event(processing, link_disabled_event("expired"), at(9)) is None
 
 
 def test_the_provider_disabling_a_paid_link_changes_nothing():
