@@ -19,6 +19,7 @@ from dashboard.payments.demo import seed_demo_command
 from dashboard.payments.listing import PaymentListing
 from dashboard.payments.service import PaymentService, utc_now
 from dashboard.providers.base import PaymentProvider
+from dashboard.providers.commands import truelayer_check_command
 from dashboard.stats.rebuild import rebuild_stats_command
 from dashboard.store import Store
 from dashboard.store import init_app as init_store
@@ -73,6 +74,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(rebuild_stats_command)
+    app.cli.add_command(truelayer_check_command)
     errors.register_error_handlers(app)
     register_template_helpers(app)
     _register_request_hooks(app, settings)
