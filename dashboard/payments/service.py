@@ -9,7 +9,7 @@ import dataclasses
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from uuid6 import uuid7
@@ -19,6 +19,7 @@ from dashboard.payments.model import (
     Payment,
     PaymentStatus,
     ProviderEvent,
+    ProviderEventKind,
     StatusChange,
     apply_event,
 )
@@ -280,8 +281,58 @@ class PaymentService:
                 continue  # another event won the race; re-read and decide again
         raise StaleWrite(owner.payment_id)
 
+    # Safety net ---------------------------------------------------------------------------
+
+    def sync_open_payments(self, updated_before: datetime) -> SyncSummary:
+        """Poll the provider for every live link not heard of since ``updated_before``.
+
+        Applies what the provider reports through ``apply_provider_event`` and records links
+        past their expiry as expired. Webhooks are the main path; this catches what they missed.
+        """
+        summary = SyncSummary()
+        for payment in self._repository.open_payments(updated_before):
+            if payment.provider != self._provider.name or not payment.provider_link_id:
+                summary.skipped += 1
+                continue
+            summary.checked += 1
+            try:
+                synced = self.refresh_payment(payment.user_id, payment.payment_id)
+                unpaid = synced.status in (
+                    PaymentStatus.AWAITING_PAYMENT,
+                    PaymentStatus.ATTEMPT_FAILED,
+                )
+                if unpaid and self._now() >= synced.expires_at:
+                    # The link is past its expiry and nobody is paying: record it as expired.
+                    synced = self.apply_provider_event(_expiry_event(synced, self._now()))
+                if synced.status != payment.status:
+                    summary.changed.append((payment.payment_id, payment.status, synced.status))
+            except (ProviderUnavailable, ProviderRejected, StaleWrite) as exc:
+                summary.errors.append((payment.payment_id, str(exc)))
+        return summary
+
     def _save(self, before: Payment, after: Payment, lookup_keys: tuple[str, ...] = ()) -> Payment:
         return self._repository.save(before, after, lookup_keys)
+
+
+@dataclass
+class SyncSummary:
+    """What one sync run did."""
+
+    checked: int = 0
+    skipped: int = 0
+    changed: list[tuple[str, PaymentStatus, PaymentStatus]] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _expiry_event(payment: Payment, now: datetime) -> ProviderEvent:
+    return ProviderEvent(
+        event_id=f"sync:{payment.payment_id}:expired",
+        provider=payment.provider,
+        kind=ProviderEventKind.LINK_DISABLED,
+        provider_link_id=payment.provider_link_id,
+        disabled_reason="expired",
+        occurred_at=now,
+    )
 
 
 def _history_entry(status: PaymentStatus, at: datetime) -> StatusChange:

@@ -18,6 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from dashboard.payments.model import (
+    LIVE_STATUSES,
     AttemptStatus,
     Payment,
     PaymentAttempt,
@@ -39,7 +40,9 @@ from dashboard.store.index_items import (
     rollup_updates,
     search_items,
 )
+from dashboard.store.schema import OPEN_PAYMENTS_INDEX
 
+OPEN_SHARD = "open"
 _MAX_CONFLICT_RETRIES = 4
 _CONFLICT_BACKOFF_SECONDS = 0.02
 
@@ -87,6 +90,7 @@ def payment_to_item(payment: Payment) -> dict[str, Any]:
             "payerEmail": payment.payer_email,
             "status": payment.status.value,
             "statusSort": status_sort_key(payment),
+            "openShard": OPEN_SHARD if payment.status in LIVE_STATUSES else None,
             "createdAt": _time(payment.created_at),
             "updatedAt": _time(payment.updated_at),
             "expiresAt": _time(payment.expires_at),
@@ -251,6 +255,22 @@ class PaymentRepository:
             self._transact(items)
         except _ConditionFailed as exc:
             raise PaymentAlreadyExists(payment.payment_id) from exc
+
+    def open_payments(self, updated_before: datetime) -> Iterator[Payment]:
+        """Yield every merchant's payments with a live link, not updated since the given time."""
+        request: dict[str, Any] = {
+            "TableName": self._tables.payments,
+            "IndexName": OPEN_PAYMENTS_INDEX,
+            "KeyConditionExpression": "openShard = :o AND updatedAt < :t",
+            "ExpressionAttributeValues": to_item({":o": OPEN_SHARD, ":t": _time(updated_before)}),
+        }
+        while True:
+            with translate_unavailable():
+                response = self._client.query(**request)
+            yield from (payment_from_item(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def each_payment(self, user_id: str) -> Iterator[Payment]:
         """Yield every payment of a merchant, page by page (maintenance commands, not pages)."""

@@ -5,7 +5,8 @@ time-ordered UUIDv7 ``paymentId``, with two indexes:
 
 * ``StatusIndex`` ranges on ``statusSort`` = ``"{group}#{createdAt}"``, so each status filter is
   one Query, newest first, with ``begins_with``;
-* ``CreatedAtIndex`` ranges on ``createdAt`` for date ranges and exports.
+* ``CreatedAtIndex`` ranges on ``createdAt`` for date ranges and exports;
+* ``OpenPaymentsIndex`` (sparse) holds only payments whose link is live, by ``updatedAt``.
 
 ``PaymentIndex``: search terms and per-day rollups (see ``index_items``).
 
@@ -27,10 +28,14 @@ log = logging.getLogger(__name__)
 
 STATUS_INDEX = "StatusIndex"
 CREATED_AT_INDEX = "CreatedAtIndex"
+OPEN_PAYMENTS_INDEX = "OpenPaymentsIndex"
 
 _PAYMENTS_INDEXES: dict[str, tuple[str, str]] = {
     STATUS_INDEX: ("userId", "statusSort"),
     CREATED_AT_INDEX: ("userId", "createdAt"),
+    # Sparse: only payments whose link is live carry ``openShard``, so the sync command finds
+    # every merchant's unfinished payments with a Query, never a Scan.
+    OPEN_PAYMENTS_INDEX: ("openShard", "updatedAt"),
 }
 
 
@@ -46,7 +51,14 @@ def table_definitions(names: TableNames) -> list[dict[str, Any]]:
             ],
             "AttributeDefinitions": [
                 {"AttributeName": name, "AttributeType": "S"}
-                for name in ("userId", "paymentId", "statusSort", "createdAt")
+                for name in (
+                    "userId",
+                    "paymentId",
+                    "statusSort",
+                    "createdAt",
+                    "openShard",
+                    "updatedAt",
+                )
             ],
             "GlobalSecondaryIndexes": [
                 _index(name, hash_key, range_key)

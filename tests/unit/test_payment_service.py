@@ -262,3 +262,21 @@ def test_payments_are_listed_newest_first(service, clock):
     listed = [p.reference for p in service.list_payments("alice", 25).payments]
 
     assert listed == list(reversed(references))
+
+
+def test_sync_applies_what_the_provider_knows_and_expires_old_links(service, sandbox, clock):
+    paid_quietly = service.create_payment_link("alice", a_request(reference="Paid 1"))
+    forgotten = service.create_payment_link("bob", a_request(reference="Old 1"))
+    sandbox.pay(paid_quietly.provider_link_id)  # its events were lost on the way
+    clock.advance(hours=25)
+    fresh = service.create_payment_link("alice", a_request(reference="New 1"))
+
+    summary = service.sync_open_payments(updated_before=clock.now - timedelta(minutes=10))
+
+    assert summary.checked == 2  # the fresh one was updated too recently to poll
+    assert service.get_payment("alice", paid_quietly.payment_id).status is PaymentStatus.COMPLETED
+    assert service.get_payment("bob", forgotten.payment_id).status is PaymentStatus.EXPIRED
+    assert service.get_payment("alice", fresh.payment_id).status is PaymentStatus.AWAITING_PAYMENT
+    assert {c[0] for c in summary.changed} == {paid_quietly.payment_id, forgotten.payment_id}
+    later = clock.now + timedelta(minutes=1)
+    assert service.sync_open_payments(later).checked == 1  # only the fresh one is still open

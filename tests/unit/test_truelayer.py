@@ -410,3 +410,18 @@ def test_unknown_event_types_are_acknowledged(app, standin):
 
     assert response.status_code == 200
     assert response.json == {"status": "ignored"}
+
+
+def test_the_sync_command_polls_truelayer_for_open_payments(app, standin):
+    payment = create_payment(app)
+    standin.payments["pay-9"] = {
+        "id": "pay-9",
+        "payment_link_id": payment.provider_link_id,
+        "status": "executed",
+    }
+
+    result = app.test_cli_runner().invoke(args=["sync-payments", "--older-than", "0s"])
+
+    assert result.exit_code == 0, result.output
+    assert "Awaiting payment → Completed" in result.output
+    assert stored(app, payment).status is PaymentStatus.COMPLETED

@@ -1,0 +1,42 @@
+"""``flask --app app sync-payments``: the polling safety net behind the webhooks."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from dashboard.payments.service import utc_now
+
+_DURATION = re.compile(r"(\d+)([smhd])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """Return ``10m``, ``2h``, ``1d`` or ``30s`` as a timedelta."""
+    match = _DURATION.fullmatch(text.strip())
+    if not match:
+        raise click.BadParameter("use a number and s, m, h or d, e.g. 10m")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+@click.command("sync-payments")
+@click.option("--older-than", default="10m", show_default=True, help="Skip payments updated since.")
+@with_appcontext
+def sync_payments_command(older_than: str) -> None:
+    """Poll the provider for unfinished payments of every merchant and apply what changed."""
+    cutoff = utc_now() - parse_duration(older_than)
+    summary = current_app.extensions["payment_service"].sync_open_payments(cutoff)
+    for payment_id, before, after in summary.changed:
+        click.echo(f"  {payment_id}: {before.label} → {after.label}")
+    for payment_id, error in summary.errors:
+        click.echo(f"  {payment_id}: could not sync ({error})", err=True)
+    click.echo(
+        f"Checked {summary.checked} open payment(s): {len(summary.changed)} changed, "
+        f"{len(summary.errors)} failed, {summary.skipped} of another provider skipped."
+    )
+    if summary.errors:
+        raise SystemExit(1)
