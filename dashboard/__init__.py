@@ -21,6 +21,7 @@ from dashboard.payments.service import PaymentService, utc_now
 from dashboard.payments.sync import sync_payments_command
 from dashboard.providers.base import PaymentProvider
 from dashboard.providers.commands import truelayer_check_command
+from dashboard.providers.sandbox_webhooks import SANDBOX_JKU, SandboxWebhookSigner
 from dashboard.stats.rebuild import rebuild_stats_command
 from dashboard.store import Store
 from dashboard.store import init_app as init_store
@@ -65,9 +66,14 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(stats.bp)
     app.register_blueprint(payer.bp)
     app.register_blueprint(webhooks.bp)
-    app.extensions["truelayer_webhook_verifier"] = WebhookVerifier(
-        TRUELAYER_JKUS + settings.truelayer_extra_webhook_jkus, JwksCache()
-    )
+    jwks, trusted_jkus = JwksCache(), TRUELAYER_JKUS + settings.truelayer_extra_webhook_jkus
+    if settings.payment_provider == "sandbox":
+        # The sandbox signs its webhooks with a key made at start-up (never in production).
+        signer = SandboxWebhookSigner()
+        app.extensions["sandbox_webhooks"] = signer
+        jwks.add_local(SANDBOX_JKU, signer.jwks)
+        trusted_jkus += (SANDBOX_JKU,)
+    app.extensions["truelayer_webhook_verifier"] = WebhookVerifier(trusted_jkus, jwks)
     if settings.payment_provider == "sandbox":
         from dashboard.providers import sandbox_pages
 

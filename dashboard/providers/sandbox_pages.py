@@ -1,8 +1,8 @@
 """The sandbox provider's hosted payment page (development and tests only).
 
 What TrueLayer's hosted payment page does for real: the payer sees the amount and reference and
-pays or declines. Each step of the attempt is reported to ``apply_provider_event``, exactly as
-TrueLayer's webhooks are.
+pays or declines. Each step of the attempt goes out as a signed, TrueLayer-shaped webhook through
+the same pipeline as TrueLayer's (verification, deduplication, ``apply_provider_event``).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, redirect, render_template, url_for
 
-from dashboard.payments.service import PaymentService
 from dashboard.providers.sandbox import LinkNotPayable, SandboxProvider
+from dashboard.providers.sandbox_webhooks import SANDBOX_WEBHOOK_PATH
+from dashboard.webhooks.routes import process_webhook
 
 log = logging.getLogger(__name__)
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
@@ -21,10 +22,6 @@ bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
 def _provider() -> SandboxProvider:
     return current_app.extensions["payment_provider"]
-
-
-def _service() -> PaymentService:
-    return current_app.extensions["payment_service"]
 
 
 def _not_found():
@@ -36,12 +33,32 @@ def _not_found():
     ), 404
 
 
+@bp.get("/jwks")
+def jwks():
+    """Publish the public key that signs the sandbox's webhooks."""
+    return current_app.extensions["sandbox_webhooks"].jwks
+
+
+def _deliver(events) -> None:
+    """Send the events as signed, TrueLayer-shaped webhooks through the webhook pipeline."""
+    signer = current_app.extensions["sandbox_webhooks"]
+    for event in events:
+        webhook = signer.webhook(event)
+        if webhook is None:
+            continue  # TrueLayer sends no webhook for this step either
+        body, headers = webhook
+        answer, status = process_webhook(
+            "sandbox", headers["Tl-Signature"], SANDBOX_WEBHOOK_PATH, headers, body
+        )
+        if status >= 300:
+            log.warning("Sandbox webhook %s was answered %s: %s", event.event_id, status, answer)
+
+
 @bp.get("/links/<link_id>")
 def hosted_page(link_id: str):
     """Show the payer the amount and reference, with Pay now and Decline."""
     provider = _provider()
-    for event in provider.expire_if_due(link_id):
-        _service().apply_provider_event(event)
+    _deliver(provider.expire_if_due(link_id))
     link = provider.get_link(link_id)
     if link is None:
         return _not_found()
@@ -76,8 +93,7 @@ def _run(link_id: str, attempt):
         events = attempt(link_id)
     except LinkNotPayable:
         return redirect(url_for("sandbox.hosted_page", link_id=link_id), 303)
-    for event in events:
-        _service().apply_provider_event(event)
+    _deliver(events)
     separator = "&" if "?" in link.return_uri else "?"
     query = urlencode({"payment_id": events[-1].provider_payment_id})
     return redirect(f"{link.return_uri}{separator}{query}", 303)

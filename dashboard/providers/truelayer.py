@@ -274,6 +274,7 @@ def attempt_event(
     failure_reason: str | None,
     occurred_at: datetime,
     event_id: str,
+    provider: str = NAME,
 ) -> ProviderEvent | None:
     """Return the event for a TrueLayer payment status, or None for a status we do not track."""
     attempt_status = _ATTEMPT_STATUSES.get(status)
@@ -282,7 +283,7 @@ def attempt_event(
         return None
     return ProviderEvent(
         event_id=event_id,
-        provider=NAME,
+        provider=provider,
         kind=ProviderEventKind.ATTEMPT_UPDATED,
         provider_link_id=provider_link_id,
         provider_payment_id=provider_payment_id,

@@ -30,8 +30,12 @@ def _time(value: Any) -> datetime:
     return datetime.now(UTC)
 
 
-def provider_events(payload: dict[str, Any]) -> list[ProviderEvent] | None:
-    """Return the events a webhook reports, or None for a type this app does not track."""
+def provider_events(payload: dict[str, Any], provider: str = NAME) -> list[ProviderEvent] | None:
+    """Return the events a webhook reports, or None for a type this app does not track.
+
+    ``provider`` names whose ids the payload carries: TrueLayer's, or the sandbox's, which
+    sends TrueLayer-shaped webhooks through the same pipeline.
+    """
     kind = payload.get("type")
     event_id = str(payload.get("event_id") or "")
     try:
@@ -39,21 +43,21 @@ def provider_events(payload: dict[str, Any]) -> list[ProviderEvent] | None:
             payment = payload["payment"]
             event = attempt_event(
                 payload["payment_link_id"], payment["id"], "authorization_required", None,
-                _time(payment.get("created_at")), event_id,
+                _time(payment.get("created_at")), event_id, provider,
             )  # fmt: skip
             return [event] if event else []
         if kind in _PAYMENT_EVENTS:
             status, time_field = _PAYMENT_EVENTS[kind]
             event = attempt_event(
                 None, payload["payment_id"], status, payload.get("failure_reason"),
-                _time(payload.get(time_field)), event_id,
+                _time(payload.get(time_field)), event_id, provider,
             )  # fmt: skip
             return [event] if event else []
         if kind == "payment_link_disabled":
             return [
                 ProviderEvent(
                     event_id=event_id,
-                    provider=NAME,
+                    provider=provider,
                     kind=ProviderEventKind.LINK_DISABLED,
                     provider_link_id=payload["payment_link_id"],
                     disabled_reason=payload.get("disabled_reason") or "expired",

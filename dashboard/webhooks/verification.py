@@ -34,9 +34,16 @@ class JwksCache:
         self._session = session or requests.Session()
         self._lock = threading.Lock()
         self._keys: dict[str, tuple[float, dict]] = {}
+        self._local: dict[str, dict] = {}
+
+    def add_local(self, jku: str, keys: dict) -> None:
+        """Know the keys of a local signer (the sandbox) without ever fetching them."""
+        self._local[jku] = keys
 
     def get(self, jku: str, refresh: bool = False) -> dict:
         """Return the key set at ``jku``; fetch it when missing, stale or ``refresh`` is asked."""
+        if jku in self._local:
+            return self._local[jku]
         with self._lock:
             cached = self._keys.get(jku)
             if cached and not refresh and time.monotonic() - cached[0] < _JWKS_TTL_SECONDS:

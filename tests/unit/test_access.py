@@ -27,6 +27,7 @@ PUBLIC_ENDPOINTS = {
     "sandbox.hosted_page",
     "sandbox.pay",
     "sandbox.decline",
+    "sandbox.jwks",  # the public key that signs the sandbox's webhooks
     "webhooks.truelayer_webhook",  # authenticated by TrueLayer's signature
 }
 # Requests authenticated otherwise than by the session cookie (signatures, API keys).

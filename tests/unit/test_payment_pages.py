@@ -8,6 +8,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from flask.testing import FlaskClient
 
+from tests.conftest import csrf_token_from
 from tests.unit.conftest import csrf_token, sign_in
 
 
@@ -225,3 +226,26 @@ def test_json_clients_get_json_errors(merchant, app, monkeypatch):
 
     assert response.status_code == 503
     assert response.json["error"] == "Payment store unavailable"
+
+
+def test_the_sandbox_reports_through_the_signed_webhook_pipeline(merchant, app, client):
+    location = _create(merchant)
+    html = merchant.get(location).get_data(as_text=True)
+    link_path = re.search(r'href="http://localhost(/sandbox/links/[^"]+)"', html).group(1)
+    payer = app.test_client()
+    token = csrf_token_from(payer.get(link_path).get_data(as_text=True))
+
+    paid = payer.post(f"{link_path}/pay", data={"csrf_token": token})
+
+    assert paid.status_code == 303
+    assert "Completed" in merchant.get(location).get_data(as_text=True)
+    store = app.extensions["store"]
+    link_id = link_path.rsplit("/", 1)[1]
+    attempt_id = store.sandbox_links.get(link_id).attempts[0].payment_id
+    from dashboard.payments.service import utc_now
+
+    # Each webhook was verified and recorded for deduplication, like TrueLayer's.
+    assert store.webhook_events.seen(f"sandbox:{attempt_id}:executed", utc_now())
+    assert store.webhook_events.seen(f"sandbox:{attempt_id}:authorization_required", utc_now())
+    keys = client.get("/sandbox/jwks").json["keys"]
+    assert keys[0]["crv"] == "P-521"
