@@ -9,7 +9,6 @@ threads, and verifies the result by recounting.
 from __future__ import annotations
 
 import random
-import secrets
 import uuid
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -54,7 +53,7 @@ def synthetic_payment(user_id: str, rng: random.Random, now: datetime) -> Paymen
     status = rng.choices(list(_STATUS_WEIGHTS), list(_STATUS_WEIGHTS.values()))[0]
     payer = rng.choice(_PAYERS)
     has_link = status is not PaymentStatus.CREATION_FAILED
-    link_id = f"sbx-link-{secrets.token_hex(16)}" if has_link else None
+    link_id = f"sbx-link-{rng.getrandbits(128):032x}" if has_link else None
     return Payment(
         user_id=user_id,
         payment_id=uuid7_at(created, rng),
@@ -69,56 +68,74 @@ def synthetic_payment(user_id: str, rng: random.Random, now: datetime) -> Paymen
         updated_at=created,
         expires_at=created + timedelta(hours=24),
         provider="sandbox",
-        payer_token=secrets.token_urlsafe(24),
+        payer_token=f"{rng.getrandbits(192):048x}",
         provider_link_id=link_id,
         link_url=f"http://127.0.0.1:5000/sandbox/links/{link_id}" if link_id else None,
         status_history=(StatusChange(status.value, created, ""),),
     )  # fmt: skip
 
 
-def load_account(store: Store, user_id: str, count: int, seed: int = 7, threads: int = 4) -> None:
-    """Write ``count`` payments for ``user_id`` with every index and rollup item."""
+def load_account(
+    store: Store, user_id: str, count: int, seed: int = 7, threads: int = 3, progress=None
+) -> None:
+    """Write ``count`` payments for ``user_id`` with every index and rollup item.
+
+    The data is a function of ``seed`` (and the day), so a load that was interrupted can simply
+    run again: it writes the same items over the ones already there.
+    """
     rng = random.Random(seed)  # noqa: S311 - benchmark data
-    now = datetime.now(UTC)
-    rollups: dict[tuple[str, str], Counter] = defaultdict(Counter)
-    batches: list[list[tuple[str, dict[str, Any]]]] = []
-    batch: list[tuple[str, dict[str, Any]]] = []
+    now = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    rollups: dict[str, Counter] = defaultdict(Counter)
     vocabulary: set[str] = set()
-    for _ in range(count):
-        payment = synthetic_payment(user_id, rng, now)
-        created_at = _time(payment.created_at)
-        items = [(store.tables.payments, payment_to_item(payment))]
-        lookups = [payer_lookup_key(payment.payer_token)]
-        if payment.provider_link_id:
-            lookups.append(link_lookup_key("sandbox", payment.provider_link_id))
-        items += [
-            (store.tables.lookups, to_item({"lookupKey": key, "userId": user_id,
-                                            "paymentId": payment.payment_id}))
-            for key in lookups
-        ]  # fmt: skip
-        for item in search_items(payment, created_at):
-            if item["sk"].startswith("v#"):
-                if item["sk"] in vocabulary:
-                    continue  # one vocabulary item per word; BatchWrite refuses duplicates
-                vocabulary.add(item["sk"])
-            items.append((store.tables.index, to_item(item)))
-        for scope in (f"r#day#{created_at[:10]}#{payment.currency}", f"r#all#{payment.currency}"):
-            rollups[(user_id, scope)].update(rollup_deltas(None, payment))
-        for entry in items:
-            batch.append(entry)
-            if len(batch) == 25:
-                batches.append(batch)
-                batch = []
-    batch.append((store.tables.index, to_item(merchant_registry_item(user_id))))
-    for (owner, sk), counters in rollups.items():
-        batch.append((store.tables.index, to_item({"userId": owner, "sk": sk, **counters})))
-        if len(batch) == 25:
-            batches.append(batch)
-            batch = []
-    if batch:
-        batches.append(batch)
     with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(lambda b: _write(store, b), batches))
+        pending = []
+        for start in range(0, count, 1000):
+            entries = []
+            for _ in range(min(1000, count - start)):
+                payment = synthetic_payment(user_id, rng, now)
+                entries += _items_of(store, payment, vocabulary)
+                created_at = _time(payment.created_at)
+                for scope in (
+                    f"r#day#{created_at[:10]}#{payment.currency}",
+                    f"r#all#{payment.currency}",
+                ):
+                    rollups[scope].update(rollup_deltas(None, payment))
+            batches = [entries[i : i + 25] for i in range(0, len(entries), 25)]
+            pending = [f for f in pending if not f.done()]
+            while len(pending) > threads * 8:  # keep memory flat: wait for the writers
+                pending.pop(0).result()
+            pending += [pool.submit(_write, store, batch) for batch in batches]
+            if progress:
+                progress(min(start + 1000, count))
+        for future in pending:
+            future.result()
+    finals = [(store.tables.index, to_item(merchant_registry_item(user_id)))]
+    finals += [
+        (store.tables.index, to_item({"userId": user_id, "sk": sk, **counters}))
+        for sk, counters in rollups.items()
+    ]
+    for i in range(0, len(finals), 25):
+        _write(store, finals[i : i + 25])
+
+
+def _items_of(store: Store, payment: Payment, vocabulary: set[str]) -> list[tuple[str, dict]]:
+    created_at = _time(payment.created_at)
+    items = [(store.tables.payments, payment_to_item(payment))]
+    lookups = [payer_lookup_key(payment.payer_token)]
+    if payment.provider_link_id:
+        lookups.append(link_lookup_key("sandbox", payment.provider_link_id))
+    items += [
+        (store.tables.lookups, to_item({"lookupKey": key, "userId": payment.user_id,
+                                        "paymentId": payment.payment_id}))
+        for key in lookups
+    ]  # fmt: skip
+    for item in search_items(payment, created_at):
+        if item["sk"].startswith("v#"):
+            if item["sk"] in vocabulary:
+                continue  # one vocabulary item per word; BatchWrite refuses duplicates
+            vocabulary.add(item["sk"])
+        items.append((store.tables.index, to_item(item)))
+    return items
 
 
 def _write(store: Store, batch: list[tuple[str, dict[str, Any]]]) -> None:

@@ -60,7 +60,9 @@ class TableNames:
         return (self.payments, self.lookups, self.index)
 
 
-def make_client(region: str, endpoint_url: str | None, max_attempts: int = 3) -> Any:
+def make_client(
+    region: str, endpoint_url: str | None, max_attempts: int = 3, read_timeout: float = 5
+) -> Any:
     """Return a DynamoDB client with explicit timeouts and retries.
 
     ``standard`` retry mode backs off with jitter on throttling and transient errors; the
@@ -70,7 +72,7 @@ def make_client(region: str, endpoint_url: str | None, max_attempts: int = 3) ->
         region_name=region,
         retries={"mode": "standard", "max_attempts": max_attempts},
         connect_timeout=2,
-        read_timeout=5,
+        read_timeout=read_timeout,
     )
     kwargs: dict[str, Any] = {"config": config}
     if endpoint_url:
