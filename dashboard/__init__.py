@@ -66,7 +66,8 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(stats.bp)
     app.register_blueprint(payer.bp)
     app.register_blueprint(webhooks.bp)
-    jwks, trusted_jkus = JwksCache(), TRUELAYER_JKUS + settings.truelayer_extra_webhook_jkus
+    jwks = JwksCache()
+    trusted_jkus = (TRUELAYER_JKUS[settings.truelayer_env], *settings.truelayer_extra_webhook_jkus)
     if settings.payment_provider == "sandbox":
         # The sandbox signs its webhooks with a key made at start-up (never in production).
         signer = SandboxWebhookSigner()

@@ -140,6 +140,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
 
 def _validate(settings: Settings) -> None:
+    if settings.truelayer_env not in ("sandbox", "production"):
+        raise ConfigError("TRUELAYER_ENV must be sandbox or production")
     if settings.payment_provider not in PROVIDERS:
         raise ConfigError(f"PAYMENT_PROVIDER must be one of {', '.join(PROVIDERS)}")
     auth0 = settings.is_auth0
@@ -159,8 +161,12 @@ def _validate(settings: Settings) -> None:
         problems.append("AUTH0_DOMAIN/AUTH0_CLIENT_ID/AUTH0_CLIENT_SECRET or a real OIDC_ISSUER")
     if settings.payment_provider == "sandbox":
         problems.append("PAYMENT_PROVIDER=truelayer (the sandbox provider is for development)")
-    if settings.truelayer_extra_webhook_jkus or settings.truelayer_api_url:
-        problems.append("no TRUELAYER_EXTRA_WEBHOOK_JKUS / TRUELAYER_API_URL (test stand-ins)")
+    if (
+        settings.truelayer_extra_webhook_jkus
+        or settings.truelayer_api_url
+        or settings.truelayer_auth_url
+    ):
+        problems.append("no TRUELAYER_EXTRA_WEBHOOK_JKUS / _API_URL / _AUTH_URL (test stand-ins)")
     if problems:
         raise ConfigError("Production needs: " + "; ".join(problems))
 

@@ -134,7 +134,7 @@ def _add_missing_indexes(
         client.update_table(
             TableName=definition["TableName"],
             AttributeDefinitions=definition["AttributeDefinitions"],
-            GlobalSecondaryIndexCreates=[{"Create": index}],
+            GlobalSecondaryIndexUpdates=[{"Create": index}],
         )
         done.append(f"added index {index['IndexName']} to {definition['TableName']}")
     return done

@@ -15,10 +15,11 @@ import requests
 from truelayer_signing import HttpMethod, extract_jws_header, verify_with_jwks
 from truelayer_signing.errors import TlSigningException
 
-TRUELAYER_JKUS = (
-    "https://webhooks.truelayer.com/.well-known/jwks",
-    "https://webhooks.truelayer-sandbox.com/.well-known/jwks",
-)
+# TrueLayer's webhook key URLs, per environment: a production app trusts production keys only.
+TRUELAYER_JKUS = {
+    "production": "https://webhooks.truelayer.com/.well-known/jwks",
+    "sandbox": "https://webhooks.truelayer-sandbox.com/.well-known/jwks",
+}
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 _JWKS_TTL_SECONDS = 600
 
