@@ -86,6 +86,8 @@ def seed_demo_payments(
         created = start - timedelta(seconds=rng.randint(0, 90 * 24 * 3600))
         clock.now = created
         outcome = rng.choices(outcomes, weights)[0]
+        if outcome == "processing" and created < start - timedelta(hours=1):
+            outcome = "paid"  # a bank answers within the hour
         payer = rng.choice(_PAYERS) if rng.random() < 0.7 else None
         request = NewPaymentLink(
             payment_id=new_payment_id(),
@@ -100,6 +102,10 @@ def seed_demo_payments(
         )
         payment = _create(service, sandbox, user_id, request, outcome == "creation_failed")
         _play_outcome(service, sandbox, clock, payment, outcome, created)
+        if start >= payment.expires_at:
+            # An unpaid link from before yesterday has expired by now, as the sync would record.
+            clock.now = start
+            _apply(service, sandbox.expire_if_due(payment.provider_link_id or ""))
         final = service.get_payment(user_id, payment.payment_id)
         made[final.status.value] = made.get(final.status.value, 0) + 1
         if progress:

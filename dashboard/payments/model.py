@@ -231,7 +231,9 @@ class Payment:
 
         The stored status follows when the provider's event or the sync command records it.
         """
-        if self.status in LIVE_STATUSES and now >= self.expires_at:
+        # Not while processing: the payer's bank may still complete it.
+        unpaid = self.status in (PaymentStatus.AWAITING_PAYMENT, PaymentStatus.ATTEMPT_FAILED)
+        if unpaid and now >= self.expires_at:
             return PaymentStatus.EXPIRED
         return self.status
 

@@ -206,16 +206,19 @@ def test_statuses_that_may_become_agrees_with_the_transition_table(source, targe
 # What the merchant sees
 
 
-def test_a_live_payment_past_its_expiry_shows_as_expired():
+def test_an_unpaid_payment_past_its_expiry_shows_as_expired():
     """The link stops being offered the moment it expires, before the provider says so."""
-    for status in (
-        PaymentStatus.AWAITING_PAYMENT,
-        PaymentStatus.PROCESSING,
-        PaymentStatus.ATTEMPT_FAILED,
-    ):
+    for status in (PaymentStatus.AWAITING_PAYMENT, PaymentStatus.ATTEMPT_FAILED):
         payment = make_payment(status)
         assert payment.effective_status(EXPIRES - timedelta(seconds=1)) is status
         assert payment.effective_status(EXPIRES) is PaymentStatus.EXPIRED
+
+
+def test_a_payment_at_the_payers_bank_is_not_shown_expired():
+    """The bank may still complete it after the link's expiry."""
+    payment = make_payment(PaymentStatus.PROCESSING)
+
+    assert payment.effective_status(EXPIRES + timedelta(hours=1)) is PaymentStatus.PROCESSING
 
 
 @pytest.mark.parametrize(
