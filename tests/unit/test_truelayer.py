@@ -3,10 +3,12 @@ and webhooks signed with a test key whose JWKS the stand-in serves."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from moto import mock_aws
+from werkzeug import Response
 
 from dashboard import create_app
 from dashboard.payments.model import PaymentStatus
@@ -425,3 +427,33 @@ def test_the_sync_command_polls_truelayer_for_open_payments(app, standin):
     assert result.exit_code == 0, result.output
     assert "Awaiting payment → Completed" in result.output
     assert stored(app, payment).status is PaymentStatus.COMPLETED
+
+
+def test_rate_limiting_is_waited_out_then_reported(provider, standin, monkeypatch):
+    waits = []
+    monkeypatch.setattr(truelayer_module.time, "sleep", waits.append)
+    standin.failures_to_serve = [429, 429, 429]
+
+    with pytest.raises(ProviderUnavailable, match="429"):
+        provider.fetch_link_events("tl-link-1")
+    assert len(waits) == 2  # two retries of an idempotent read, then a clear error
+
+
+def test_a_slow_answer_times_out_as_unavailable(provider, httpserver, monkeypatch):
+    import time as real_time
+
+    monkeypatch.setattr(truelayer_module, "_TIMEOUT", (1, 0.3))
+    monkeypatch.setattr(truelayer_module.time, "sleep", lambda _s: None)
+    provider._token.get()  # a token first, so only the slow call is timed
+    httpserver.clear_all_handlers()
+
+    def slow(_request):
+        threading.Event().wait(1.0)  # time.sleep is patched out above
+        return Response("{}", content_type="application/json")
+
+    httpserver.expect_request("/v3/payment-links/slow").respond_with_handler(slow)
+
+    started = real_time.monotonic()
+    with pytest.raises(ProviderUnavailable, match="unreachable"):
+        provider.fetch_link_events("slow")
+    assert real_time.monotonic() - started < 4
