@@ -31,7 +31,6 @@ from dashboard.providers.base import (
 )
 from dashboard.store.payments import (
     PaymentAlreadyExists,
-    PaymentPage,
     PaymentRepository,
     StaleWrite,
     attempt_lookup_key,
@@ -115,10 +114,6 @@ class PaymentService:
         if payment is None:
             raise PaymentNotFound(payment_id)
         return payment
-
-    def list_payments(self, user_id: str, limit: int, start_key: dict | None = None) -> PaymentPage:
-        """Return one page of the merchant's payments, newest first."""
-        return self._repository.list_newest_first(user_id, limit, start_key)
 
     def payment_for_payer(self, payer_token: str) -> Payment:
         """Return the payment behind the payer's token; raise PaymentNotFound if none."""

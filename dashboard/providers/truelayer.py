@@ -249,7 +249,7 @@ class TrueLayerProvider:
 
 def _retry_after(response: requests.Response, attempt: int) -> float:
     try:
-        return min(float(response.headers.get("Retry-After", "")), 5.0)
+        return min(int(response.headers.get("Retry-After", "")), 5)
     except ValueError:
         return 0.2 * 2**attempt
 

@@ -55,14 +55,6 @@ class StaleWrite(Exception):
     """Raised when the payment changed since it was read; read it again and re-decide."""
 
 
-@dataclass(frozen=True)
-class PaymentPage:
-    """One page of payments and the key to continue after it (None on the last page)."""
-
-    payments: list[Payment]
-    last_key: dict[str, Any] | None
-
-
 def _time(value: datetime) -> str:
     # Fixed-width UTC with microseconds, so that string order is time order in every index.
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -188,26 +180,6 @@ class PaymentRepository:
         item = response.get("Item")
         return payment_from_item(item) if item else None
 
-    def list_newest_first(
-        self, user_id: str, limit: int, start_key: dict[str, Any] | None = None
-    ) -> PaymentPage:
-        """Return up to ``limit`` of the merchant's payments, newest first."""
-        request: dict[str, Any] = {
-            "TableName": self._tables.payments,
-            "KeyConditionExpression": "userId = :u",
-            "ExpressionAttributeValues": to_item({":u": user_id}),
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if start_key:
-            request["ExclusiveStartKey"] = start_key
-        with translate_unavailable():
-            response = self._client.query(**request)
-        return PaymentPage(
-            payments=[payment_from_item(item) for item in response.get("Items", [])],
-            last_key=response.get("LastEvaluatedKey"),
-        )
-
     def find_owner(self, lookup_key: str) -> PaymentOwner | None:
         """Return the payment a lookup key (provider link id, payer token) points at."""
         with translate_unavailable():
@@ -264,13 +236,7 @@ class PaymentRepository:
             "KeyConditionExpression": "openShard = :o AND updatedAt < :t",
             "ExpressionAttributeValues": to_item({":o": OPEN_SHARD, ":t": _time(updated_before)}),
         }
-        while True:
-            with translate_unavailable():
-                response = self._client.query(**request)
-            yield from (payment_from_item(item) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        yield from self._each_page(request)
 
     def each_payment(self, user_id: str) -> Iterator[Payment]:
         """Yield every payment of a merchant, page by page (maintenance commands, not pages)."""
@@ -279,13 +245,7 @@ class PaymentRepository:
             "KeyConditionExpression": "userId = :u",
             "ExpressionAttributeValues": to_item({":u": user_id}),
         }
-        while True:
-            with translate_unavailable():
-                response = self._client.query(**request)
-            yield from (payment_from_item(item) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        yield from self._each_page(request)
 
     def save(
         self, before: Payment, after: Payment, new_lookup_keys: tuple[str, ...] = ()
@@ -332,6 +292,16 @@ class PaymentRepository:
         except _ConditionFailed as exc:
             raise StaleWrite(before.payment_id) from exc
         return stored
+
+    def _each_page(self, request: dict[str, Any]) -> Iterator[Payment]:
+        """Yield the payments of a Query, following its pages."""
+        while True:
+            with translate_unavailable():
+                response = self._client.query(**request)
+            yield from (payment_from_item(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return
+            request = {**request, "ExclusiveStartKey": response["LastEvaluatedKey"]}
 
     def _rollup_updates(self, payment: Payment, deltas: dict[str, int]) -> list[dict[str, Any]]:
         return rollup_updates(
