@@ -47,14 +47,14 @@ def parse_amount(text: str, currency: str) -> Decimal:
         # Anything else ("12,50.00", "1,2,3", "1e5") is refused rather than guessed at.
         raise InvalidAmount("Enter an amount such as 12.50.")
     amount = Decimal(cleaned)
-    if amount <= 0:
-        raise InvalidAmount("The amount must be more than zero.")
-    if amount != amount.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_DOWN):
-        raise InvalidAmount(f"{currency} amounts have at most {digits} digits after the point.")
     if amount > MAX_AMOUNT:
         raise InvalidAmount(
             f"The amount can be at most {format_money(to_minor(MAX_AMOUNT, currency), currency)}."
         )
+    if amount <= 0:
+        raise InvalidAmount("The amount must be more than zero.")
+    if amount != amount.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_DOWN):
+        raise InvalidAmount(f"{currency} amounts have at most {digits} digits after the point.")
     return amount
 
 

@@ -35,7 +35,7 @@ def safe_next_url(target: str | None) -> str:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return url_for("payments.list_payments")
-    if "\\" in target:
+    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
         return url_for("payments.list_payments")
     return target
 
@@ -80,7 +80,7 @@ def callback():
     if not claims.get("sub"):
         abort(400)
     user = User.from_claims(claims)
-    if not _email_domain_allowed(user.email):
+    if not _email_domain_allowed(user.email, claims.get("email_verified")):
         return render_template(
             "auth/signin_failed.html",
             reason="This account is not allowed to sign in to this dashboard.",
@@ -121,10 +121,12 @@ def _provider_logout_url(return_to: str) -> str:
     return return_to
 
 
-def _email_domain_allowed(email: str | None) -> bool:
+def _email_domain_allowed(email: str | None, verified: object) -> bool:
     allowed = current_app.extensions["settings"].signin_allowed_email_domains
     if not allowed:
         return True
+    if verified is False:
+        return False  # anyone can type an address they do not own; the provider says so
     domain = (email or "").rpartition("@")[2].lower()
     return bool(domain) and domain in allowed
 

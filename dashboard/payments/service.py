@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ MAX_LINK_LIFETIME = timedelta(days=30)
 # retried. The provider call is idempotent, so a retry never makes a second link.
 STUCK_CREATION_AFTER = timedelta(minutes=2)
 _MAX_WRITE_ATTEMPTS = 5
+_PAYMENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class PaymentNotFound(Exception):
@@ -110,6 +112,8 @@ class PaymentService:
 
     def get_payment(self, user_id: str, payment_id: str) -> Payment:
         """Return the merchant's payment; raise PaymentNotFound for unknown or foreign ids."""
+        if not _PAYMENT_ID.fullmatch(payment_id):
+            raise PaymentNotFound(payment_id[:64])  # not even an id: no need to ask DynamoDB
         payment = self._repository.get(user_id, payment_id)
         if payment is None:
             raise PaymentNotFound(payment_id)
@@ -117,6 +121,8 @@ class PaymentService:
 
     def payment_for_payer(self, payer_token: str) -> Payment:
         """Return the payment behind the payer's token; raise PaymentNotFound if none."""
+        if len(payer_token) > 64:
+            raise PaymentNotFound(payer_token[:64])
         owner = self._repository.find_owner(payer_lookup_key(payer_token))
         if owner is None:
             raise PaymentNotFound(payer_token)

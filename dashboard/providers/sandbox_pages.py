@@ -58,6 +58,8 @@ def _deliver(events) -> None:
 def hosted_page(link_id: str):
     """Show the payer the amount and reference, with Pay now and Decline."""
     provider = _provider()
+    if len(link_id) > 64:
+        return _not_found()
     _deliver(provider.expire_if_due(link_id))
     link = provider.get_link(link_id)
     if link is None:
@@ -86,7 +88,7 @@ def decline(link_id: str):
 
 def _run(link_id: str, attempt):
     provider = _provider()
-    link = provider.get_link(link_id)
+    link = provider.get_link(link_id) if len(link_id) <= 64 else None
     if link is None:
         return _not_found()
     try:

@@ -130,6 +130,8 @@ class TrueLayerProvider:
             },
         }
         answer = self._call("POST", "/v3/payment-links", body, request.idempotency_key)
+        if not answer.get("id") or not answer.get("uri"):
+            raise ProviderUnavailable("TrueLayer created a link but did not say its id and uri")
         return CreatedLink(provider_link_id=answer["id"], url=answer["uri"])
 
     def fetch_link_events(self, provider_link_id: str) -> list[ProviderEvent]:
@@ -213,7 +215,12 @@ class TrueLayerProvider:
 
         # GETs and POSTs with an idempotency key may be sent again safely.
         response = self._send(send, retry=method == "GET" or idempotency_key is not None)
-        return response.json() if response.content else {}
+        if not response.content:
+            return {}
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ProviderUnavailable(f"TrueLayer answered {path} with something not JSON") from exc
 
     def _sign(self, path: str, payload: str, idempotency_key: str | None) -> str:
         signer = (
@@ -249,7 +256,7 @@ class TrueLayerProvider:
 
 def _retry_after(response: requests.Response, attempt: int) -> float:
     try:
-        return min(int(response.headers.get("Retry-After", "")), 5)
+        return max(0, min(int(response.headers.get("Retry-After", "")), 5))
     except ValueError:
         return 0.2 * 2**attempt
 

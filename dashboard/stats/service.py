@@ -16,6 +16,7 @@ from dashboard.store.rollups import Rollup, RollupRepository
 
 PRESET_DAYS = (7, 14, 30, 90)
 MAX_DAYS = 366
+EARLIEST_DAY = date(2000, 1, 1)
 # Links that never reached the payer are not "links created" for conversion.
 _NOT_A_LINK = (PaymentStatus.CREATION_FAILED, PaymentStatus.CREATING)
 
@@ -60,6 +61,8 @@ def parse_stats_range(args, today: date) -> StatsRange:
             raise StatsRangeError("Dates must look like 2026-11-22.") from None
         if first is None:
             raise StatsRangeError("Choose a start date.")
+        if first < EARLIEST_DAY:
+            raise StatsRangeError(f"Choose a start date from {EARLIEST_DAY.isoformat()} on.")
         if first > last:
             raise StatsRangeError("The end date is before the start date.")
         if (last - first).days + 1 > MAX_DAYS:

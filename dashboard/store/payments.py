@@ -323,10 +323,11 @@ class PaymentRepository:
                 if error_code(exc) != "TransactionCanceledException":
                     raise
                 reasons = cancellation_codes(exc)
-                if reasons and reasons[0] == "ConditionalCheckFailed":
+                if "ConditionalCheckFailed" in reasons:
                     # A business answer (taken id, stale version, forbidden move): not retried.
                     raise _ConditionFailed from exc
-                if "TransactionConflict" not in reasons or attempt == _MAX_CONFLICT_RETRIES:
+                retryable = {"TransactionConflict", "ThrottlingError"} & set(reasons)
+                if not retryable or attempt == _MAX_CONFLICT_RETRIES:
                     raise
                 # Rollup items are hot: another transaction held one. Back off with jitter.
                 time.sleep(random.uniform(0, _CONFLICT_BACKOFF_SECONDS * 2**attempt))  # noqa: S311

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -249,3 +250,49 @@ def test_the_sandbox_reports_through_the_signed_webhook_pipeline(merchant, app, 
     assert store.webhook_events.seen(f"sandbox:{attempt_id}:authorization_required", utc_now())
     keys = client.get("/sandbox/jwks").json["keys"]
     assert keys[0]["crv"] == "P-521"
+
+
+def test_absurd_input_is_a_clear_answer_never_a_500(merchant):
+    huge = "9" * 40
+
+    assert merchant.get(f"/payments?q={huge}").status_code == 200
+    assert merchant.get(f"/payments?min={huge}").status_code == 400
+    assert merchant.get("/stats?from=0001-01-01&to=0001-01-03").status_code == 400
+    assert merchant.get("/payments/" + "x" * 3000).status_code == 404
+    assert merchant.get("/pay/" + "t" * 3000).status_code == 404
+    fields = {**_new_form_fields(merchant), "amount": huge, "currency": "GBP", "reference": "A"}
+    response = merchant.post("/payments", data=fields)
+    assert response.status_code == 422
+    assert "at most £1,000,000.00" in response.get_data(as_text=True)
+
+
+def test_health_does_not_tell_the_public_where_dynamodb_is(client, app, monkeypatch):
+    def unreachable(**_kwargs):
+        raise EndpointConnectionError(endpoint_url="http://internal-db.example:8000")
+
+    monkeypatch.setattr(app.extensions["store"].client, "describe_table", unreachable)
+
+    response = client.get("/health")
+
+    assert response.status_code == 503
+    assert "internal-db" not in response.get_data(as_text=True)
+
+
+def test_a_next_address_with_control_characters_falls_back_to_payments(app):
+    from dashboard.auth.routes import safe_next_url
+
+    with app.test_request_context():
+        assert safe_next_url("/a\nb") == "/payments"
+
+
+def test_an_unverified_email_does_not_pass_the_domain_allow_list(app):
+    from dashboard.auth.routes import _email_domain_allowed
+
+    app.extensions["settings"] = dataclasses.replace(
+        app.extensions["settings"], signin_allowed_email_domains=("shop.example",)
+    )
+    with app.app_context():
+        assert _email_domain_allowed("ceo@shop.example", True)
+        assert _email_domain_allowed("ceo@shop.example", None)  # providers that do not say
+        assert not _email_domain_allowed("ceo@shop.example", False)
+        assert not _email_domain_allowed("ceo@elsewhere.example", True)
