@@ -30,8 +30,10 @@ from dashboard.store.schema import CREATED_AT_INDEX, STATUS_INDEX
 MAX_WORDS_PER_PREFIX = 25
 MAX_ID_PREFIX_MATCHES = 100
 PROVIDERS = ("sandbox", "truelayer")
-# Once a page has something to show, stop reading after this many items and offer "Load more".
+# Once a page has something to show, stop reading after this many items and offer "Load more";
+# while it has nothing, read up to the larger budget, then say so and offer to keep searching.
 READ_BUDGET = 2000
+EMPTY_PAGE_BUDGET = 10_000
 _DONE = "done"
 
 
@@ -240,30 +242,27 @@ class PaymentFinder:
         state: dict[str, Any] | None,
         page_size: int,
     ) -> FoundPage:
-        """Return the next page of the plan's merged results after ``state`` (None: the first)."""
-        state = state or {}
-        watermark = state.get("after")
-        run = _MergeRun(self, plan, state, page_size)
+        """Return the next page of the plan's merged results after ``state`` (None: the first).
+
+        A page holds ``page_size`` payments unless the matches run out, or reading has cost
+        more than the budget (``READ_BUDGET`` once something was found, ``EMPTY_PAGE_BUDGET``
+        while nothing was): then the page ends early with a cursor to keep searching.
+        """
+        run = _MergeRun(self, plan, state or {}, page_size)
         page: list[Payment] = []
-        emitted: set[str] = set()
         while len(page) < page_size:
-            candidates = run.take(page_size - len(page), watermark)
+            run.budget = READ_BUDGET if page else EMPTY_PAGE_BUDGET
+            candidates = run.take(page_size - len(page))
             if not candidates:
                 break
             found_by = {c["paymentId"]: c["found_by"] for c in candidates}
             for payment in self._payments_for(candidates):
-                only_words = all(n.startswith("w:") for n in found_by[payment.payment_id])
-                if payment.payment_id in emitted or not _passes(
-                    payment, filters, terms, only_words
-                ):
-                    continue
-                emitted.add(payment.payment_id)
-                page.append(payment)
-            watermark = ordering_key(candidates[-1])
-            if page and run.items_read > READ_BUDGET:
+                by_words = all(n.startswith("w:") for n in found_by[payment.payment_id])
+                if _passes(payment, filters, terms, by_words):
+                    page.append(payment)
+            if run.items_read > run.budget:
                 break
-        next_state = run.state(watermark)
-        return FoundPage(page, next_state, run.items_read, plan)
+        return FoundPage(page, run.state(), run.items_read, plan)
 
     def iterate(
         self, plan: Plan, filters: PaymentFilters, terms: SearchTerms, batch_size: int = 100
@@ -314,12 +313,20 @@ class PaymentFinder:
 
 
 class _MergeRun:
-    """The newest-first merge of a plan's sources for one page."""
+    """The newest-first merge of a plan's sources for one page.
+
+    The *watermark* is where the previous page stopped: a creation time, and the ids already
+    shown with exactly that time (indexes give no order among equal times, so an id set, not a
+    tie-break, keeps such payments from being skipped or shown twice).
+    """
 
     def __init__(self, finder: PaymentFinder, plan: Plan, state: dict[str, Any], page_size: int):
         self._finder = finder
         self._sources = plan.sources
         self._start: dict[str, Any] = dict(state.get("sources", {}))
+        after = state.get("after") or {}
+        self._watermark: str | None = after.get("c")
+        self._shown_at_watermark: set[str] = set(after.get("ids", []))
         self._fetch_size = page_size + 1
         self._buffers: dict[str, deque[dict[str, Any]]] = {s.name: deque() for s in self._sources}
         self._next_key: dict[str, Any] = {}
@@ -328,44 +335,49 @@ class _MergeRun:
         }
         self._consumed: dict[str, dict[str, Any]] = {}
         self.items_read = 0
+        self.budget = EMPTY_PAGE_BUDGET
         for source in self._sources:
             if source.fixed_items is not None and source.name not in self._exhausted:
-                self._buffers[source.name].extend(
-                    sorted(
-                        (_candidate(i, True) for i in source.fixed_items),
-                        key=ordering_key,
-                        reverse=True,
-                    )
-                )
+                candidates = [_candidate(item, True) for item in source.fixed_items]
+                candidates.sort(key=ordering_key, reverse=True)
+                self._buffers[source.name].extend(candidates)
                 self._exhausted.add(source.name)  # nothing more to read for it
 
-    def take(self, count: int, watermark: str | None) -> list[dict[str, Any]]:
-        """Pop up to ``count`` candidates, newest first, each strictly older than ``watermark``."""
+    def take(self, count: int) -> list[dict[str, Any]]:
+        """Pop up to ``count`` candidates not shown yet, newest first."""
         taken: list[dict[str, Any]] = []
         while len(taken) < count:
-            heads = self._heads(watermark)
+            heads = self._heads()
             if not heads:
                 break
             newest = max(heads.values(), key=ordering_key)
-            key = ordering_key(newest)
             found_by = []
             for name, head in heads.items():
-                if ordering_key(head) == key:  # the same payment found by several readings
+                if head["paymentId"] == newest["paymentId"]:  # found by several readings
                     self._consumed[name] = self._buffers[name].popleft()
                     found_by.append(name)
             taken.append({**newest, "found_by": found_by})
-            watermark = key
+            if newest["createdAt"] != self._watermark:
+                self._watermark, self._shown_at_watermark = newest["createdAt"], set()
+            self._shown_at_watermark.add(newest["paymentId"])
         return taken
 
-    def _heads(self, watermark: str | None) -> dict[str, dict[str, Any]]:
+    def _already_shown(self, candidate: dict[str, Any]) -> bool:
+        if self._watermark is None:
+            return False
+        created = candidate["createdAt"]
+        return created > self._watermark or (
+            created == self._watermark and candidate["paymentId"] in self._shown_at_watermark
+        )
+
+    def _heads(self) -> dict[str, dict[str, Any]]:
         heads = {}
         for source in self._sources:
             buffer = self._buffers[source.name]
             while True:
-                # Items at or above the watermark were shown on an earlier page (or just now).
-                while buffer and watermark and ordering_key(buffer[0]) >= watermark:
+                while buffer and self._already_shown(buffer[0]):
                     self._consumed[source.name] = buffer.popleft()
-                if buffer or source.name in self._exhausted:
+                if buffer or source.name in self._exhausted or self.items_read > self.budget:
                     break
                 self._fetch(source)
             if buffer:
@@ -387,21 +399,27 @@ class _MergeRun:
         else:
             self._next_key[source.name] = last_key
 
-    def state(self, watermark: str | None) -> dict[str, Any] | None:
+    def state(self) -> dict[str, Any] | None:
         """Return the cursor state that continues after what was taken, or None at the end."""
         sources: dict[str, Any] = {}
         for source in self._sources:
             name = source.name
-            if not self._buffers[name] and name in self._exhausted:
+            buffer = self._buffers[name]
+            if not buffer and name in self._exhausted:
                 sources[name] = _DONE
-            elif name in self._consumed and source.fixed_items is None:
+            elif source.fixed_items is not None:
+                sources[name] = None  # re-read on the next page; the watermark skips the shown
+            elif not buffer and name in self._next_key:
+                sources[name] = self._next_key[name]  # all that was read is behind us
+            elif name in self._consumed:
                 raw = self._consumed[name]["_item"]
                 sources[name] = {k: raw[k] for k in source.key_attributes}
             else:
                 sources[name] = self._start.get(name)
         if all(value == _DONE for value in sources.values()):
             return None
-        return {"sources": sources, "after": watermark}
+        after = {"c": self._watermark, "ids": sorted(self._shown_at_watermark)}
+        return {"sources": sources, "after": after}
 
 
 def _candidate(item: dict[str, Any], holds_payment: bool) -> dict[str, Any]:

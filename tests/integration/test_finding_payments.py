@@ -268,3 +268,41 @@ def test_a_reference_with_dashes_is_found_as_typed(service, clock, merchant, lis
     found = listing.find_page(merchant, filters(q="INV-2026-001"))
 
     assert [p.payment_id for p in found.payments] == [dashed.payment_id]
+
+
+def test_payments_created_at_the_same_instant_are_each_listed_once(
+    service, clock, merchant, listing
+):
+    made = [
+        service.create_payment_link(
+            merchant, NewPaymentLink(new_payment_id(), 100 + n, "GBP", f"Tie {n}")
+        )
+        for n in range(30)
+    ]  # the clock does not move: every createdAt is the same
+    assert len({p.created_at for p in made}) == 1
+
+    pages = all_pages(listing, merchant, filters(), page_size=7)
+
+    listed = [p.payment_id for page in pages for p in page.payments]
+    assert sorted(listed) == sorted(p.payment_id for p in made)
+    assert len(listed) == 30
+
+
+def test_a_long_fruitless_search_stops_and_offers_to_keep_searching(
+    service, clock, merchant, listing, monkeypatch
+):
+    from dashboard.store import finder
+
+    monkeypatch.setattr(finder, "EMPTY_PAGE_BUDGET", 20)
+    wanted = make(service, clock, merchant, days_ago=30, currency="EUR")
+    for _ in range(60):
+        make(service, clock, merchant, currency="GBP")
+
+    first = listing.find_page(merchant, filters(currency="EUR"), page_size=10)
+
+    assert first.payments == []
+    assert first.next_cursor is not None
+    assert first.items_read < 60
+    found = [p.payment_id for page in all_pages(listing, merchant, filters(currency="EUR"), 10)
+             for p in page.payments]  # fmt: skip
+    assert found == [wanted.payment_id]
