@@ -54,7 +54,6 @@ class Plan:
 
     sources: list[Source]
     description: str
-    expanded_words: tuple[str, ...] = ()
     words_truncated: bool = False
 
 
@@ -155,7 +154,7 @@ class PaymentFinder:
             items = self._provider_id_matches(user_id, terms.provider_id)
             sources.append(Source("provider-id", fixed_items=items))
             readings.append("provider id")
-        return Plan(sources, "Search: " + ", ".join(readings), expanded, truncated)
+        return Plan(sources, "Search: " + ", ".join(readings), truncated)
 
     def _index_source(
         self, name: str, prefix: str, user_id: str, filters: PaymentFilters
