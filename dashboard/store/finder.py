@@ -19,7 +19,7 @@ from dashboard.payments.filters import PaymentFilters
 from dashboard.payments.model import Payment
 from dashboard.payments.search import SearchTerms, matches_all_words
 from dashboard.store.dynamo import TableNames, from_item, to_item, translate_unavailable
-from dashboard.store.index_items import amount_prefix, email_prefix, word_prefix
+from dashboard.store.index_items import amount_prefix, email_prefix, prefix_range, word_prefix
 from dashboard.store.payments import (
     attempt_lookup_key,
     link_lookup_key,
@@ -103,8 +103,8 @@ class PaymentFinder:
                 condition = "userId = :u AND statusSort BETWEEN :lo AND :hi"
                 values.update({":lo": prefix + bounds[0], ":hi": prefix + bounds[1]})
             else:
-                condition = "userId = :u AND begins_with(statusSort, :p)"
-                values[":p"] = prefix
+                condition = "userId = :u AND statusSort BETWEEN :lo AND :hi"
+                values.update(prefix_range(prefix))
             description = f"{STATUS_INDEX} (status group{' + dates' if bounds else ''})"
         elif bounds:
             index, attribute = CREATED_AT_INDEX, "createdAt"
@@ -163,10 +163,10 @@ class PaymentFinder:
         values: dict[str, Any] = {":u": user_id}
         if bounds:
             condition = "userId = :u AND sk BETWEEN :lo AND :hi"
-            values.update({":lo": prefix + bounds[0], ":hi": prefix + bounds[1] + "~"})
+            values.update({":lo": prefix + bounds[0], ":hi": prefix + bounds[1] + "\U0010ffff"})
         else:
-            condition = "userId = :u AND begins_with(sk, :p)"
-            values[":p"] = prefix
+            condition = "userId = :u AND sk BETWEEN :lo AND :hi"
+            values.update(prefix_range(prefix))
         request = {
             "TableName": self._tables.index,
             "KeyConditionExpression": condition,
@@ -185,8 +185,8 @@ class PaymentFinder:
         with translate_unavailable():
             response = self._client.query(
                 TableName=self._tables.payments,
-                KeyConditionExpression="userId = :u AND begins_with(paymentId, :p)",
-                ExpressionAttributeValues=to_item({":u": user_id, ":p": prefix}),
+                KeyConditionExpression="userId = :u AND paymentId BETWEEN :lo AND :hi",
+                ExpressionAttributeValues=to_item({":u": user_id, **prefix_range(prefix)}),
                 ScanIndexForward=False,
                 Limit=MAX_ID_PREFIX_MATCHES,
             )
@@ -197,8 +197,8 @@ class PaymentFinder:
         with translate_unavailable():
             response = self._client.query(
                 TableName=self._tables.index,
-                KeyConditionExpression="userId = :u AND begins_with(sk, :p)",
-                ExpressionAttributeValues=to_item({":u": user_id, ":p": f"v#{prefix}"}),
+                KeyConditionExpression="userId = :u AND sk BETWEEN :lo AND :hi",
+                ExpressionAttributeValues=to_item({":u": user_id, **prefix_range(f"v#{prefix}")}),
                 Limit=MAX_WORDS_PER_PREFIX + 1,
             )
         words = [from_item(item)["word"] for item in response.get("Items", [])]

@@ -64,8 +64,10 @@ class RollupRepository:
         """Return every rollup item of a merchant, days and all time (maintenance only)."""
         request: dict[str, Any] = {
             "TableName": self._table,
-            "KeyConditionExpression": "userId = :u AND begins_with(sk, :p)",
-            "ExpressionAttributeValues": to_item({":u": user_id, ":p": "r#"}),
+            "KeyConditionExpression": "userId = :u AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": to_item(
+                {":u": user_id, ":lo": "r#", ":hi": "r#\U0010ffff"}
+            ),
         }
         return [_rollup_from(values) for values in self._query_all(request)]
 

@@ -4,7 +4,7 @@
 time-ordered UUIDv7 ``paymentId``, with two indexes:
 
 * ``StatusIndex`` ranges on ``statusSort`` = ``"{group}#{createdAt}"``, so each status filter is
-  one Query, newest first, with ``begins_with``;
+  one Query, newest first, on the key range of its prefix;
 * ``CreatedAtIndex`` ranges on ``createdAt`` for date ranges and exports;
 * ``OpenPaymentsIndex`` (sparse) holds only payments whose link is live, by ``updatedAt``.
 
