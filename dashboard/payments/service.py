@@ -182,8 +182,9 @@ class PaymentService:
             and self._now() - payment.updated_at > STUCK_CREATION_AFTER
         )
 
-    def _request_link(self, payment: Payment) -> Payment:
-        link_request = LinkRequest(
+    def link_request(self, payment: Payment) -> LinkRequest:
+        """Return what the provider is asked for to create this payment's link."""
+        return LinkRequest(
             payment_id=payment.payment_id,
             # Stable for every retry of this payment, so the provider makes at most one link.
             idempotency_key=f"create-link-{payment.payment_id}",
@@ -195,6 +196,9 @@ class PaymentService:
             payer_name=payment.payer_name,
             payer_email=payment.payer_email,
         )
+
+    def _request_link(self, payment: Payment) -> Payment:
+        link_request = self.link_request(payment)
         try:
             link = self._provider.create_link(link_request)
         except (ProviderUnavailable, ProviderRejected) as exc:

@@ -17,7 +17,6 @@ from dashboard.payments.service import (
     ActionNotAllowed,
     NewPaymentLink,
     PaymentNotFound,
-    PaymentService,
     UnknownProviderLink,
     new_payment_id,
 )
@@ -88,25 +87,9 @@ def test_a_provider_outage_leaves_a_retryable_record_without_a_link(service, san
 def test_retrying_a_creation_twice_reuses_the_providers_link(service, sandbox):
     # The idempotency key is derived from the payment id, so the provider gives the same link.
     payment = service.create_payment_link("alice", a_request())
-    again = sandbox.create_link(
-        dataclasses.replace(_link_request_for(service, payment), amount_minor=1)
-    )
+    again = sandbox.create_link(dataclasses.replace(service.link_request(payment), amount_minor=1))
     assert again.provider_link_id == payment.provider_link_id
     assert sandbox.get_link(payment.provider_link_id).amount_minor == 1250
-
-
-def _link_request_for(service: PaymentService, payment):
-    from dashboard.providers.base import LinkRequest
-
-    return LinkRequest(
-        payment_id=payment.payment_id,
-        idempotency_key=f"create-link-{payment.payment_id}",
-        amount_minor=payment.amount_minor,
-        currency=payment.currency,
-        reference=payment.reference,
-        expires_at=payment.expires_at,
-        return_uri="http://testserver/pay/x",
-    )
 
 
 def test_a_declined_attempt_then_a_paid_one_completes_the_payment(service, sandbox):
