@@ -15,6 +15,7 @@ from dashboard import auth, errors, payer, payments, stats, webhooks
 from dashboard.config import ConfigError, Settings, load_settings
 from dashboard.extensions import csrf
 from dashboard.main import routes as main_routes
+from dashboard.orders.service import OrderService
 from dashboard.payments.demo import seed_demo_command
 from dashboard.payments.listing import PaymentListing
 from dashboard.payments.service import PaymentService, utc_now
@@ -56,8 +57,10 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
         return_uri_for=lambda token: url_for("payer.payment_result", token=token, _external=True),
     )
 
-    app.extensions["payment_listing"] = PaymentListing(
-        store.finder, store.rollups, CursorCodec(settings.secret_key)
+    cursors = CursorCodec(settings.secret_key)
+    app.extensions["payment_listing"] = PaymentListing(store.finder, store.rollups, cursors)
+    app.extensions["order_service"] = OrderService(
+        store.orders, app.extensions["payment_service"], cursors
     )
 
     app.register_blueprint(main_routes.bp)

@@ -222,6 +222,7 @@ class Payment:
     provider_link_id: str | None = None
     link_url: str | None = None
     failure_reason: str | None = None
+    order_id: str | None = None  # set when the link was requested for one of the merchant's orders
     attempts: tuple[PaymentAttempt, ...] = ()
     status_history: tuple[StatusChange, ...] = ()
     version: int = 1

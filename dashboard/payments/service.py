@@ -83,6 +83,7 @@ class NewPaymentLink:
     payer_name: str | None = None
     payer_email: str | None = None
     expires_at: datetime | None = None
+    order_id: str | None = None  # the merchant's order this link settles, if any
 
 
 class PaymentService:
@@ -152,6 +153,7 @@ class PaymentService:
             expires_at=request.expires_at or now + DEFAULT_LINK_LIFETIME,
             provider=self._provider.name,
             payer_token=secrets.token_urlsafe(24),
+            order_id=request.order_id,
         )
         payment = dataclasses.replace(
             payment, status_history=(_history_entry(PaymentStatus.CREATING, now),)

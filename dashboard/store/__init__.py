@@ -17,6 +17,7 @@ from dashboard.store.dynamo import (
     translate_unavailable,
 )
 from dashboard.store.finder import PaymentFinder
+from dashboard.store.orders import OrderRepository
 from dashboard.store.payments import PaymentRepository
 from dashboard.store.rollups import RollupRepository
 from dashboard.store.sandbox_links import SandboxLinkRepository
@@ -35,6 +36,7 @@ class Store:
         self.finder = PaymentFinder(client, tables)
         self.rollups = RollupRepository(client, tables)
         self.webhook_events = WebhookEventLog(client, tables)
+        self.orders = OrderRepository(client, tables)
 
     def check_tables(self) -> None:
         """Raise StoreUnavailable unless DynamoDB answers and every table exists."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -47,17 +49,23 @@ class TableNames:
     payments: str
     lookups: str
     index: str
+    orders: str
+    api_keys: str
 
     @classmethod
     def with_prefix(cls, prefix: str) -> TableNames:
         """Return the table names for a prefix such as ``staging-``."""
         return cls(
-            payments=f"{prefix}Payments", lookups=f"{prefix}Lookups", index=f"{prefix}PaymentIndex"
+            payments=f"{prefix}Payments",
+            lookups=f"{prefix}Lookups",
+            index=f"{prefix}PaymentIndex",
+            orders=f"{prefix}Orders",
+            api_keys=f"{prefix}ApiKeys",
         )
 
     def all(self) -> tuple[str, ...]:
         """Return every table name."""
-        return (self.payments, self.lookups, self.index)
+        return (self.payments, self.lookups, self.index, self.orders, self.api_keys)
 
 
 def make_client(
@@ -131,3 +139,44 @@ def translate_unavailable() -> Iterator[None]:
             log.warning("DynamoDB refused the request: %s", exc)
             raise StoreUnavailable(error_code(exc)) from exc
         raise
+
+
+_MAX_CONFLICT_RETRIES = 4
+_CONFLICT_BACKOFF_SECONDS = 0.02
+
+
+class ConditionFailed(Exception):
+    """A transaction was cancelled because a condition failed: a business answer, not an error.
+
+    ``reasons`` holds one code per item of the transaction ("None" for the items that were fine),
+    so the caller can tell which condition failed.
+    """
+
+    def __init__(self, reasons: list[str]):
+        super().__init__(", ".join(reasons))
+        self.reasons = reasons
+
+
+def transact_write(client: Any, items: list[dict[str, Any]]) -> None:
+    """Write ``items`` atomically; retry conflicts, raise ConditionFailed for a failed condition.
+
+    Rollup and order items are hot: another transaction may hold one (real DynamoDB cancels with
+    ``TransactionConflict``; DynamoDB Local never does), so those cancellations are retried with
+    jittered backoff. A failed condition is an answer (a taken id, a stale version, a forbidden
+    move) and is never retried.
+    """
+    for attempt in range(_MAX_CONFLICT_RETRIES + 1):
+        try:
+            with translate_unavailable():
+                client.transact_write_items(TransactItems=items)
+            return
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            reasons = cancellation_codes(exc)
+            if "ConditionalCheckFailed" in reasons:
+                raise ConditionFailed(reasons) from exc
+            retryable = {"TransactionConflict", "ThrottlingError"} & set(reasons)
+            if not retryable or attempt == _MAX_CONFLICT_RETRIES:
+                raise
+            time.sleep(random.uniform(0, _CONFLICT_BACKOFF_SECONDS * 2**attempt))  # noqa: S311

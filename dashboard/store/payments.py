@@ -8,15 +8,13 @@ cannot overwrite each other or move a payment backwards.
 from __future__ import annotations
 
 import dataclasses
-import random
-import time
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from dashboard.orders.model import order_status_for_payment
 from dashboard.payments.model import (
     LIVE_STATUSES,
     AttemptStatus,
@@ -27,11 +25,11 @@ from dashboard.payments.model import (
     statuses_that_may_become,
 )
 from dashboard.store.dynamo import (
+    ConditionFailed,
     TableNames,
-    cancellation_codes,
-    error_code,
     from_item,
     to_item,
+    transact_write,
     translate_unavailable,
 )
 from dashboard.store.index_items import (
@@ -40,11 +38,12 @@ from dashboard.store.index_items import (
     rollup_updates,
     search_items,
 )
+from dashboard.store.orders import order_follows_payment
 from dashboard.store.schema import OPEN_PAYMENTS_INDEX
 
+log = logging.getLogger(__name__)
+
 OPEN_SHARD = "open"
-_MAX_CONFLICT_RETRIES = 4
-_CONFLICT_BACKOFF_SECONDS = 0.02
 
 
 class PaymentAlreadyExists(Exception):
@@ -91,6 +90,7 @@ def payment_to_item(payment: Payment) -> dict[str, Any]:
             "linkUrl": payment.link_url,
             "payerToken": payment.payer_token,
             "failureReason": payment.failure_reason,
+            "orderId": payment.order_id,
             "attempts": [
                 {
                     k: v
@@ -134,6 +134,7 @@ def payment_from_item(item: dict[str, Any]) -> Payment:
         link_url=values.get("linkUrl"),
         payer_token=values["payerToken"],
         failure_reason=values.get("failureReason"),
+        order_id=values.get("orderId"),
         attempts=tuple(
             PaymentAttempt(
                 provider_payment_id=a["providerPaymentId"],
@@ -224,8 +225,8 @@ class PaymentRepository:
             },
         ]
         try:
-            self._transact(items)
-        except _ConditionFailed as exc:
+            transact_write(self._client, items)
+        except ConditionFailed as exc:
             raise PaymentAlreadyExists(payment.payment_id) from exc
 
     def open_payments(self, updated_before: datetime) -> Iterator[Payment]:
@@ -287,11 +288,38 @@ class PaymentRepository:
             *(self._lookup_put(key, stored) for key in (*new_lookup_keys, *attempt_keys)),
             *self._rollup_updates(after, rollup_deltas(before, after)),
         ]
+        order_update = self._order_update(before, stored)
         try:
-            self._transact(items)
-        except _ConditionFailed as exc:
-            raise StaleWrite(before.payment_id) from exc
+            transact_write(self._client, [*items, *order_update])
+        except ConditionFailed as exc:
+            if exc.reasons[0] == "ConditionalCheckFailed" or not order_update:
+                raise StaleWrite(before.payment_id) from exc
+            # Only the order refused: it asked for payment again or was deleted, so it no longer
+            # follows this link. The payment's own change must still land.
+            log.info("Order of payment %s no longer follows it", before.payment_id)
+            try:
+                transact_write(self._client, items)
+            except ConditionFailed as again:
+                raise StaleWrite(before.payment_id) from again
         return stored
+
+    def _order_update(self, before: Payment, after: Payment) -> list[dict[str, Any]]:
+        """Return the item that moves the payment's order along with it, if its status moves."""
+        if not after.order_id:
+            return []
+        was, becomes = (order_status_for_payment(p.status) for p in (before, after))
+        if was is becomes:
+            return []
+        return [
+            order_follows_payment(
+                self._tables.orders,
+                after.user_id,
+                after.order_id,
+                after.payment_id,
+                becomes,
+                after.updated_at,
+            )
+        ]
 
     def _each_page(self, request: dict[str, Any]) -> Iterator[Payment]:
         """Yield the payments of a Query, following its pages."""
@@ -311,26 +339,6 @@ class PaymentRepository:
             payment.currency,
             deltas,
         )
-
-    def _transact(self, items: list[dict[str, Any]]) -> None:
-        """Write ``items`` atomically; retry conflicts, report a failed first condition."""
-        for attempt in range(_MAX_CONFLICT_RETRIES + 1):
-            try:
-                with translate_unavailable():
-                    self._client.transact_write_items(TransactItems=items)
-                return
-            except ClientError as exc:
-                if error_code(exc) != "TransactionCanceledException":
-                    raise
-                reasons = cancellation_codes(exc)
-                if "ConditionalCheckFailed" in reasons:
-                    # A business answer (taken id, stale version, forbidden move): not retried.
-                    raise _ConditionFailed from exc
-                retryable = {"TransactionConflict", "ThrottlingError"} & set(reasons)
-                if not retryable or attempt == _MAX_CONFLICT_RETRIES:
-                    raise
-                # Rollup items are hot: another transaction held one. Back off with jitter.
-                time.sleep(random.uniform(0, _CONFLICT_BACKOFF_SECONDS * 2**attempt))  # noqa: S311
 
     def _lookup_put(self, lookup_key: str, payment: Payment) -> dict[str, Any]:
         # A lookup key, once written, points at one payment for good; writing it again for the
@@ -352,10 +360,6 @@ class PaymentRepository:
                 ),
             }
         }
-
-
-class _ConditionFailed(Exception):
-    """The transaction's first item (the payment) failed its condition."""
 
 
 def _with_version(payment: Payment, version: int) -> Payment:

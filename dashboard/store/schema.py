@@ -10,6 +10,13 @@ time-ordered UUIDv7 ``paymentId``, with two indexes:
 
 ``PaymentIndex``: search terms and per-day rollups (see ``index_items``).
 
+``Orders``: the merchant's orders and what leads to them (HASH ``userId``, RANGE ``sk``; see
+``store/orders.py``), with ``OrderStatusIndex`` ranging on ``statusSort`` = ``"{status}#{orderId}"``
+(sparse: only order items carry it), so each status filter is one Query, newest first.
+
+``ApiKeys``: one item per API key, found by the key's public prefix with a GetItem when a request
+arrives (HASH ``keyId``), and listed per merchant through ``MerchantKeysIndex``.
+
 ``Lookups``: small items found by a strongly consistent GetItem on one key, for everything that
 arrives with somebody else's id: a provider link id, the payer's token, a provider payment id.
 """
@@ -29,6 +36,8 @@ log = logging.getLogger(__name__)
 STATUS_INDEX = "StatusIndex"
 CREATED_AT_INDEX = "CreatedAtIndex"
 OPEN_PAYMENTS_INDEX = "OpenPaymentsIndex"
+ORDER_STATUS_INDEX = "OrderStatusIndex"
+MERCHANT_KEYS_INDEX = "MerchantKeysIndex"
 
 _PAYMENTS_INDEXES: dict[str, tuple[str, str]] = {
     STATUS_INDEX: ("userId", "statusSort"),
@@ -76,6 +85,29 @@ def table_definitions(names: TableNames) -> list[dict[str, Any]]:
                 {"AttributeName": "userId", "AttributeType": "S"},
                 {"AttributeName": "sk", "AttributeType": "S"},
             ],
+        },
+        {
+            "TableName": names.orders,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [
+                {"AttributeName": "userId", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": [
+                {"AttributeName": name, "AttributeType": "S"}
+                for name in ("userId", "sk", "statusSort")
+            ],
+            "GlobalSecondaryIndexes": [_index(ORDER_STATUS_INDEX, "userId", "statusSort")],
+        },
+        {
+            "TableName": names.api_keys,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [{"AttributeName": "keyId", "KeyType": "HASH"}],
+            "AttributeDefinitions": [
+                {"AttributeName": name, "AttributeType": "S"}
+                for name in ("keyId", "userId", "createdAt")
+            ],
+            "GlobalSecondaryIndexes": [_index(MERCHANT_KEYS_INDEX, "userId", "createdAt")],
         },
         {
             "TableName": names.lookups,

@@ -1,0 +1,364 @@
+"""Order use cases: create, find, change, cancel and delete orders, and request their payment.
+
+Routes and the JSON API call these; these call the orders repository and the payment service.
+Nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from dashboard.money import to_minor
+from dashboard.orders.model import (
+    InvalidOrder,
+    Order,
+    OrderFields,
+    OrderStatus,
+    check_order_fields,
+    check_total,
+)
+from dashboard.payments.model import Payment, PaymentStatus
+from dashboard.payments.service import (
+    ActionNotAllowed,
+    NewPaymentLink,
+    PaymentNotFound,
+    PaymentService,
+    new_payment_id,
+    utc_now,
+)
+from dashboard.store.cursors import CursorCodec
+from dashboard.store.index_items import words_of
+from dashboard.store.orders import OrderAlreadyExists, OrderRepository, StaleOrder
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 25
+# A search reads at most this many word items: its cost follows its matches, not the account.
+MAX_SEARCH_MATCHES = 500
+_ORDER_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_ORDER_NUMBER = re.compile(r"(?:ord-?)?(\d{1,9})", re.IGNORECASE)
+_MAX_WRITE_ATTEMPTS = 5
+
+
+class OrderNotFound(Exception):
+    """Raised when the order does not exist or belongs to another merchant."""
+
+
+@dataclass(frozen=True)
+class OrderQuery:
+    """Which of the merchant's orders to list: a status, a search, or all."""
+
+    status: OrderStatus | None = None
+    search: str = ""
+
+    def fingerprint(self) -> str:
+        """Return what a cursor is bound to, so it cannot continue another list."""
+        return f"orders|{self.status or ''}|{self.search.strip().casefold()}"
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    """One page of orders, newest first, and the cursor of the next page (None at the end)."""
+
+    orders: list[Order]
+    next_cursor: str | None
+
+
+class OrderService:
+    """The order use cases of one deployment."""
+
+    def __init__(
+        self,
+        repository: OrderRepository,
+        payments: PaymentService,
+        cursors: CursorCodec,
+        clock: Callable[[], datetime] = utc_now,
+    ):
+        self._repository = repository
+        self._payments = payments
+        self._cursors = cursors
+        self._now = clock
+
+    # Reading ------------------------------------------------------------------------------
+
+    def get_order(self, user_id: str, order_id: str) -> Order:
+        """Return the merchant's order; raise OrderNotFound for unknown or foreign ids."""
+        if not _ORDER_ID.fullmatch(order_id):
+            raise OrderNotFound(order_id[:64])  # not even an id: no need to ask DynamoDB
+        order = self._repository.get(user_id, order_id)
+        if order is None:
+            raise OrderNotFound(order_id)
+        return order
+
+    def order_payment(self, order: Order) -> Payment | None:
+        """Return the payment link that settles the order, if one was requested and exists."""
+        if not order.payment_id:
+            return None
+        try:
+            return self._payments.get_payment(order.user_id, order.payment_id)
+        except PaymentNotFound:
+            return None  # the request was cut short before the payment was written
+
+    def list_orders(
+        self, user_id: str, query: OrderQuery, cursor: str | None = None, page_size: int = PAGE_SIZE
+    ) -> OrderPage:
+        """Return a page of the merchant's orders, newest first; raise InvalidCursor if bad."""
+        fingerprint = query.fingerprint()
+        state = self._cursors.decode(cursor, user_id, fingerprint) if cursor else {}
+        if query.search.strip():
+            orders, next_state = self._search(user_id, query, state, page_size)
+        else:
+            orders, next_state = self._browse(user_id, query.status, state, page_size)
+        next_cursor = self._cursors.encode(next_state, user_id, fingerprint) if next_state else None
+        return OrderPage(orders, next_cursor)
+
+    def _browse(
+        self, user_id: str, status: OrderStatus | None, state: dict, page_size: int
+    ) -> tuple[list[Order], dict | None]:
+        # One more than a page, so "Load more" only shows when there really is more.
+        found = self._repository.newest_first(user_id, status, page_size + 1, state.get("key"))
+        orders = found.orders[:page_size]
+        if len(found.orders) <= page_size and not found.last_key:
+            return orders, None
+        last = orders[-1]
+        key = {"userId": {"S": user_id}, "sk": {"S": f"order#{last.order_id}"}}
+        if status is not None:
+            key["statusSort"] = {"S": f"{last.status.value}#{last.order_id}"}
+        return orders, {"key": key}
+
+    def _search(
+        self, user_id: str, query: OrderQuery, state: dict, page_size: int
+    ) -> tuple[list[Order], dict | None]:
+        candidates, words = self._candidates(user_id, query.search)
+        before = state.get("before")
+        ids = sorted((i for i in candidates if before is None or i < before), reverse=True)
+        matches: list[Order] = []
+        for start in range(0, len(ids), page_size):
+            chunk = ids[start : start + page_size]
+            fetched = {o.order_id: o for o in self._repository.get_many(user_id, chunk)}
+            for order_id in chunk:
+                order = fetched.get(order_id)
+                if order and _matches(order, query.status, words):
+                    matches.append(order)
+                    if len(matches) == page_size + 1:
+                        return matches[:page_size], {"before": matches[page_size - 1].order_id}
+        return matches, None
+
+    def _candidates(self, user_id: str, search: str) -> tuple[set[str], list[str]]:
+        """Return the ids a search may match, and the words each of them must still have."""
+        number = _ORDER_NUMBER.fullmatch(search.strip())
+        if number:
+            order_id = self._repository.id_by_number(user_id, int(number.group(1)))
+            if order_id:
+                return {order_id}, []
+        words = words_of(search)
+        if not words:
+            return set(), []
+        # The longest word narrows most; the others are checked on the orders it finds.
+        driver = max(words, key=len)
+        ids = self._repository.ids_by_word_prefix(user_id, driver, MAX_SEARCH_MATCHES)
+        return set(ids), words
+
+    # Creating and changing ----------------------------------------------------------------
+
+    def create_order(self, user_id: str, order_id: str, fields: OrderFields) -> Order:
+        """Create an order numbered from the merchant's counter; raise InvalidOrder if invalid.
+
+        A second submit of the same form (same order id) returns the first order unchanged.
+        """
+        errors = check_order_fields(fields, complete=True)
+        unit_price_minor = 0
+        if not errors:
+            unit_price_minor = to_minor(fields.unit_price, fields.currency)
+            errors = check_total(fields.quantity, unit_price_minor, fields.currency)
+        if errors:
+            raise InvalidOrder(errors)
+        existing = self._repository.get(user_id, order_id)
+        if existing is not None:
+            return existing
+        now = self._now()
+        order = Order(
+            user_id=user_id,
+            order_id=order_id,
+            order_number=self._repository.next_order_number(user_id),
+            customer_name=fields.customer_name.strip(),
+            customer_email=fields.customer_email.strip().lower(),
+            product_name=fields.product_name.strip(),
+            quantity=fields.quantity,
+            unit_price_minor=unit_price_minor,
+            currency=fields.currency,
+            status=OrderStatus.PENDING,
+            created_at=now,
+            updated_at=now,
+            shipping_address=(fields.shipping_address or "").strip() or None,
+        )
+        try:
+            self._repository.add(order)
+        except OrderAlreadyExists:
+            existing = self._repository.get(user_id, order_id)
+            if existing is None:
+                raise  # the id is another merchant's: never show or touch theirs
+            return existing
+        return order
+
+    def update_order(self, user_id: str, order_id: str, changes: OrderFields) -> Order:
+        """Change the customer, shipping address or quantity of an unpaid order.
+
+        The product, unit price and currency are fixed once the order exists. The quantity may
+        only change while no live payment link carries the order's total.
+        """
+        fixed = {"product_name": changes.product_name, "unit_price": changes.unit_price}
+        errors = {name: "This cannot be changed." for name, value in fixed.items() if value}
+        if changes.currency:
+            errors["currency"] = "This cannot be changed."
+        errors.update(check_order_fields(changes, complete=False))
+        if errors:
+            raise InvalidOrder(errors)
+        for _ in range(_MAX_WRITE_ATTEMPTS):
+            order = self.get_order(user_id, order_id)
+            updated = self._changed(order, changes)
+            if updated == order:
+                return order
+            try:
+                return self._repository.save(order, updated)
+            except StaleOrder:
+                continue  # the payment moved the order meanwhile; decide again on what is stored
+        raise StaleOrder(order_id)
+
+    def _changed(self, order: Order, changes: OrderFields) -> Order:
+        if not order.status.is_unpaid:
+            raise ActionNotAllowed(f"A {order.status.label.lower()} order cannot be changed.")
+        quantity = order.quantity if changes.quantity is None else changes.quantity
+        if quantity != order.quantity:
+            if not order.can_change_quantity:
+                raise ActionNotAllowed(
+                    "The quantity cannot change while the payment link for this order is live."
+                )
+            errors = check_total(quantity, order.unit_price_minor, order.currency)
+            if errors:
+                raise InvalidOrder(errors)
+        address = order.shipping_address
+        if changes.shipping_address is not None:
+            address = changes.shipping_address.strip() or None
+        return dataclasses.replace(
+            order,
+            customer_name=(changes.customer_name or order.customer_name).strip(),
+            customer_email=(changes.customer_email or order.customer_email).strip().lower(),
+            shipping_address=address,
+            quantity=quantity,
+            updated_at=self._now(),
+        )
+
+    # Payment ------------------------------------------------------------------------------
+
+    def request_payment(self, user_id: str, order_id: str) -> Payment:
+        """Create the payment link for the order's total and return it.
+
+        The order first records the new payment's id (a conditional write), then the payment is
+        created with the order number as reference and the customer as payer. Asking again while
+        a link is live returns that link; a request cut short before its payment was written is
+        finished by the next one, with the same payment id, so there is never a second link.
+        """
+        order = self.get_order(user_id, order_id)
+        if order.status is OrderStatus.PAYMENT_REQUESTED and order.payment_id:
+            existing = self.order_payment(order)
+            if existing is not None:
+                return existing
+            return self._create_link(order)
+        if not order.can_request_payment:
+            raise ActionNotAllowed(
+                f"Payment cannot be requested for a {order.status.label.lower()} order."
+            )
+        self._end_previous_link(order)
+        requested = dataclasses.replace(
+            order,
+            status=OrderStatus.PAYMENT_REQUESTED,
+            payment_id=new_payment_id(),
+            updated_at=self._now(),
+        )
+        try:
+            requested = self._repository.save(order, requested)
+        except StaleOrder:
+            # Another request won the race (a double click): hand back what it made.
+            return self.request_payment(user_id, order_id)
+        return self._create_link(requested)
+
+    def _create_link(self, order: Order) -> Payment:
+        return self._payments.create_payment_link(
+            order.user_id,
+            NewPaymentLink(
+                payment_id=order.payment_id,
+                amount_minor=order.total_minor,
+                currency=order.currency,
+                reference=order.number_label,
+                payer_name=order.customer_name,
+                payer_email=order.customer_email,
+                order_id=order.order_id,
+            ),
+        )
+
+    def _end_previous_link(self, order: Order) -> None:
+        """Cancel a failed order's earlier link if it could still come back to life.
+
+        A link whose creation failed may be retried from its payment page; once the order has a
+        new link, the old one must never be paid as well.
+        """
+        previous = self.order_payment(order)
+        if previous is not None and previous.status is PaymentStatus.CREATION_FAILED:
+            self._payments.cancel_payment(order.user_id, previous.payment_id)
+
+    # Ending -------------------------------------------------------------------------------
+
+    def cancel_order(self, user_id: str, order_id: str) -> Order:
+        """Cancel an unpaid order; a live payment link for it is cancelled first."""
+        order = self.get_order(user_id, order_id)
+        if not order.status.is_unpaid:
+            raise ActionNotAllowed(f"A {order.status.label.lower()} order cannot be cancelled.")
+        payment = self.order_payment(order)
+        if payment is not None and self._payments.can_cancel(payment):
+            # Raises ActionNotAllowed if the payer started paying meanwhile: the order waits.
+            self._payments.cancel_payment(user_id, payment.payment_id)
+            order = self.get_order(user_id, order_id)
+        elif payment is not None and payment.effective_status(self._now()) in (
+            PaymentStatus.CREATING,
+            PaymentStatus.PROCESSING,
+        ):
+            raise ActionNotAllowed(
+                "The payment link is being created or paid right now; "
+                "wait for the result before cancelling."
+            )
+        cancelled = dataclasses.replace(order, status=OrderStatus.CANCELLED, updated_at=self._now())
+        try:
+            return self._repository.save(order, cancelled)
+        except StaleOrder as exc:
+            raise ActionNotAllowed("The order changed meanwhile; look again and retry.") from exc
+
+    def delete_order(self, user_id: str, order_id: str) -> None:
+        """Delete an order that was never paid and has no live payment link.
+
+        A paid order is a record of money received and is never deleted.
+        """
+        order = self.get_order(user_id, order_id)
+        if order.status is OrderStatus.PAID:
+            raise ActionNotAllowed("A paid order is a record of a payment and cannot be deleted.")
+        if order.status is OrderStatus.PAYMENT_REQUESTED:
+            raise ActionNotAllowed(
+                "This order has a live payment link. Cancel the order first, then delete it."
+            )
+        try:
+            self._repository.delete(order)
+        except StaleOrder as exc:
+            raise ActionNotAllowed("The order changed meanwhile; look again and retry.") from exc
+
+
+def _matches(order: Order, status: OrderStatus | None, words: list[str]) -> bool:
+    """Return True when the order has the status asked for and a word for every search word."""
+    if status is not None and order.status is not status:
+        return False
+    own = words_of(f"{order.customer_name} {order.customer_email} {order.product_name}")
+    return all(any(w.startswith(word) for w in own) for word in words)

@@ -1,0 +1,353 @@
+"""The orders repository: the only code that builds DynamoDB requests for orders.
+
+Table ``Orders`` (HASH ``userId`` = the merchant, RANGE ``sk``) holds, per merchant:
+
+* ``order#{orderId}``: the order (``orderId`` is a UUIDv7, so key order is creation order and a
+  Query backwards lists newest first); it carries ``statusSort`` = ``"{status}#{orderId}"`` for
+  ``OrderStatusIndex``, so a status filter is one Query too;
+* ``counter``: the merchant's last order number (an atomic ``ADD``);
+* ``number#{n:010d}``: leads from an order number to its order (search by ``ORD-1042``);
+* ``word#{word}#{orderId}``: one per word of the customer's name and email and of the product,
+  so a search reads the orders its word matches, never the whole account.
+
+An order and its number and word items are written in one transaction. The order's status follows
+its payment: the payments repository adds ``order_follows_payment`` to the payment's own
+transaction, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from dashboard.orders.model import FIRST_ORDER_NUMBER, Order, OrderStatus
+from dashboard.store.dynamo import (
+    ConditionFailed,
+    TableNames,
+    from_item,
+    to_item,
+    transact_write,
+    translate_unavailable,
+)
+from dashboard.store.index_items import words_of
+from dashboard.store.schema import ORDER_STATUS_INDEX
+
+MAX_WORDS_PER_ORDER = 12
+# Past the last character any normalised word can hold, so a key range covers a whole prefix.
+_END = "\U0010ffff"
+
+
+class OrderAlreadyExists(Exception):
+    """Raised when an order id is taken (a double submit of the same form)."""
+
+
+class StaleOrder(Exception):
+    """Raised when the order changed (or left the status a write expects) since it was read."""
+
+
+def _time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def order_key(user_id: str, order_id: str) -> dict[str, Any]:
+    """Return the DynamoDB key of an order item."""
+    return to_item({"userId": user_id, "sk": f"order#{order_id}"})
+
+
+def _status_sort(status: OrderStatus, order_id: str) -> str:
+    return f"{status.value}#{order_id}"
+
+
+def order_words(order: Order) -> list[str]:
+    """Return the words an order can be found by: customer name and email, then product."""
+    text = f"{order.customer_name} {order.customer_email} {order.product_name}"
+    return words_of(text)[:MAX_WORDS_PER_ORDER]
+
+
+def order_to_item(order: Order) -> dict[str, Any]:
+    """Return the DynamoDB item for an order."""
+    return to_item(
+        {
+            "userId": order.user_id,
+            "sk": f"order#{order.order_id}",
+            "orderId": order.order_id,
+            "orderNumber": order.order_number,
+            "customerName": order.customer_name,
+            "customerEmail": order.customer_email,
+            "productName": order.product_name,
+            "quantity": order.quantity,
+            "unitPriceMinor": order.unit_price_minor,
+            "totalMinor": order.total_minor,
+            "currency": order.currency,
+            "status": order.status.value,
+            "statusSort": _status_sort(order.status, order.order_id),
+            "createdAt": _time(order.created_at),
+            "updatedAt": _time(order.updated_at),
+            "shippingAddress": order.shipping_address,
+            "paymentId": order.payment_id,
+            "version": order.version,
+        }
+    )
+
+
+def order_from_item(item: dict[str, Any]) -> Order:
+    """Return the order stored in a DynamoDB item."""
+    values = from_item(item)
+    return Order(
+        user_id=values["userId"],
+        order_id=values["orderId"],
+        order_number=values["orderNumber"],
+        customer_name=values["customerName"],
+        customer_email=values["customerEmail"],
+        product_name=values["productName"],
+        quantity=values["quantity"],
+        unit_price_minor=values["unitPriceMinor"],
+        currency=values["currency"],
+        status=OrderStatus(values["status"]),
+        created_at=_parse_time(values["createdAt"]),
+        updated_at=_parse_time(values["updatedAt"]),
+        shipping_address=values.get("shippingAddress"),
+        payment_id=values.get("paymentId"),
+        version=values["version"],
+    )
+
+
+def order_follows_payment(
+    table: str, user_id: str, order_id: str, payment_id: str, status: OrderStatus, now: datetime
+) -> dict[str, Any]:
+    """Return the transaction item that moves an order to the status its payment implies.
+
+    Conditional on the order still being settled by this payment and not cancelled: an order
+    that asked for payment again, was cancelled or deleted no longer follows its earlier link.
+    """
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": order_key(user_id, order_id),
+            "UpdateExpression": "SET #status = :s, statusSort = :ss, updatedAt = :t "
+            "ADD version :one",
+            "ConditionExpression": "paymentId = :p AND #status <> :cancelled",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": to_item(
+                {
+                    ":s": status.value,
+                    ":ss": _status_sort(status, order_id),
+                    ":t": _time(now),
+                    ":one": 1,
+                    ":p": payment_id,
+                    ":cancelled": OrderStatus.CANCELLED.value,
+                }
+            ),
+        }
+    }
+
+
+@dataclass(frozen=True)
+class OrderQueryPage:
+    """Orders read by one Query, and the key to continue after the last of them."""
+
+    orders: list[Order]
+    last_key: dict[str, Any] | None
+
+
+class OrderRepository:
+    """Reads and writes one table of orders."""
+
+    def __init__(self, client: Any, tables: TableNames):
+        self._client = client
+        self._table = tables.orders
+
+    # Reads -------------------------------------------------------------------------------
+
+    def get(self, user_id: str, order_id: str) -> Order | None:
+        """Return the merchant's order, or None when it does not exist or is someone else's."""
+        with translate_unavailable():
+            response = self._client.get_item(
+                TableName=self._table, Key=order_key(user_id, order_id), ConsistentRead=True
+            )
+        item = response.get("Item")
+        return order_from_item(item) if item else None
+
+    def get_many(self, user_id: str, order_ids: Iterable[str]) -> list[Order]:
+        """Return the merchant's orders among ``order_ids`` (BatchGetItem), in no set order."""
+        keys = [order_key(user_id, order_id) for order_id in dict.fromkeys(order_ids)]
+        found: list[Order] = []
+        for start in range(0, len(keys), 100):  # BatchGetItem takes 100 keys at most
+            request = {self._table: {"Keys": keys[start : start + 100]}}
+            while request:
+                with translate_unavailable():
+                    response = self._client.batch_get_item(RequestItems=request)
+                found.extend(order_from_item(i) for i in response["Responses"].get(self._table, []))
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def newest_first(
+        self,
+        user_id: str,
+        status: OrderStatus | None,
+        limit: int,
+        start_key: dict[str, Any] | None = None,
+    ) -> OrderQueryPage:
+        """Return up to ``limit`` orders, newest first, of one status (or all) after a key."""
+        if status is None:
+            request: dict[str, Any] = {
+                "KeyConditionExpression": "userId = :u AND sk BETWEEN :lo AND :hi",
+                "ExpressionAttributeValues": to_item(
+                    {":u": user_id, ":lo": "order#", ":hi": "order#" + _END}
+                ),
+            }
+        else:
+            prefix = f"{status.value}#"
+            request = {
+                "IndexName": ORDER_STATUS_INDEX,
+                "KeyConditionExpression": "userId = :u AND statusSort BETWEEN :lo AND :hi",
+                "ExpressionAttributeValues": to_item(
+                    {":u": user_id, ":lo": prefix, ":hi": prefix + _END}
+                ),
+            }
+        request.update(TableName=self._table, ScanIndexForward=False, Limit=limit)
+        if start_key:
+            request["ExclusiveStartKey"] = start_key
+        with translate_unavailable():
+            response = self._client.query(**request)
+        return OrderQueryPage(
+            [order_from_item(item) for item in response.get("Items", [])],
+            response.get("LastEvaluatedKey"),
+        )
+
+    def ids_by_word_prefix(self, user_id: str, prefix: str, max_items: int) -> list[str]:
+        """Return the ids of orders with a word starting with ``prefix`` (at most ``max_items``)."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "userId = :u AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": to_item(
+                {":u": user_id, ":lo": f"word#{prefix}", ":hi": f"word#{prefix}{_END}"}
+            ),
+            "ProjectionExpression": "orderId",
+            "Limit": max_items,
+        }
+        with translate_unavailable():
+            response = self._client.query(**request)
+        return [from_item(item)["orderId"] for item in response.get("Items", [])]
+
+    def id_by_number(self, user_id: str, number: int) -> str | None:
+        """Return the id of the merchant's order with this number, if there is one."""
+        with translate_unavailable():
+            response = self._client.get_item(
+                TableName=self._table,
+                Key=to_item({"userId": user_id, "sk": f"number#{number:010d}"}),
+            )
+        item = response.get("Item")
+        return from_item(item)["orderId"] if item else None
+
+    # Writes ------------------------------------------------------------------------------
+
+    def next_order_number(self, user_id: str) -> int:
+        """Return a new order number for the merchant, from an atomic counter.
+
+        A number taken by an order that then fails to be written is not reused: numbers are
+        unique and increasing, and may have gaps.
+        """
+        with translate_unavailable():
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=to_item({"userId": user_id, "sk": "counter"}),
+                UpdateExpression="ADD lastNumber :one",
+                ExpressionAttributeValues=to_item({":one": 1}),
+                ReturnValues="UPDATED_NEW",
+            )
+        return FIRST_ORDER_NUMBER - 1 + int(response["Attributes"]["lastNumber"]["N"])
+
+    def add(self, order: Order) -> None:
+        """Store a new order with its number and word items; raise OrderAlreadyExists if taken."""
+        items = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": order_to_item(order),
+                    "ConditionExpression": "attribute_not_exists(sk)",
+                }
+            },
+            self._put(order.user_id, f"number#{order.order_number:010d}", order.order_id),
+            *self._word_puts(order, order_words(order)),
+        ]
+        if not self._transact(items):
+            raise OrderAlreadyExists(order.order_id)
+
+    def save(self, before: Order, after: Order) -> Order:
+        """Store ``after`` in place of ``before`` (same status or a move the caller checked).
+
+        Conditional on the stored version and status being ``before``'s; word items follow the
+        changed customer and product. Returns the order as stored; raises StaleOrder.
+        """
+        stored = dataclasses.replace(after, version=before.version + 1)
+        old_words, new_words = set(order_words(before)), order_words(stored)
+        items = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": order_to_item(stored),
+                    "ConditionExpression": "version = :v AND #status = :s",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": to_item(
+                        {":v": before.version, ":s": before.status.value}
+                    ),
+                }
+            },
+            *self._word_puts(stored, [w for w in new_words if w not in old_words]),
+            *(
+                self._delete(before.user_id, f"word#{word}#{before.order_id}")
+                for word in old_words - set(new_words)
+            ),
+        ]
+        if not self._transact(items):
+            raise StaleOrder(before.order_id)
+        return stored
+
+    def delete(self, order: Order) -> None:
+        """Delete an order (as read) with its number and word items; raise StaleOrder."""
+        items = [
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": order_key(order.user_id, order.order_id),
+                    "ConditionExpression": "version = :v",
+                    "ExpressionAttributeValues": to_item({":v": order.version}),
+                }
+            },
+            self._delete(order.user_id, f"number#{order.order_number:010d}"),
+            *(
+                self._delete(order.user_id, f"word#{word}#{order.order_id}")
+                for word in order_words(order)
+            ),
+        ]
+        if not self._transact(items):
+            raise StaleOrder(order.order_id)
+
+    def _transact(self, items: list[dict[str, Any]]) -> bool:
+        """Write ``items`` atomically; return False when the order's own condition failed."""
+        try:
+            transact_write(self._client, items)
+        except ConditionFailed:
+            return False
+        return True
+
+    def _put(self, user_id: str, sk: str, order_id: str) -> dict[str, Any]:
+        item = to_item({"userId": user_id, "sk": sk, "orderId": order_id})
+        return {"Put": {"TableName": self._table, "Item": item}}
+
+    def _delete(self, user_id: str, sk: str) -> dict[str, Any]:
+        return {"Delete": {"TableName": self._table, "Key": to_item({"userId": user_id, "sk": sk})}}
+
+    def _word_puts(self, order: Order, words: Iterable[str]) -> list[dict[str, Any]]:
+        return [
+            self._put(order.user_id, f"word#{word}#{order.order_id}", order.order_id)
+            for word in words
+        ]

@@ -1,0 +1,341 @@
+"""Order use cases on moto: numbering, totals, finding, changing, and following the payment."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from dashboard.orders.model import InvalidOrder, OrderFields, OrderStatus
+from dashboard.orders.service import OrderNotFound, OrderQuery, OrderService
+from dashboard.payments.model import PaymentStatus
+from dashboard.payments.service import ActionNotAllowed, new_payment_id
+from dashboard.providers.base import ProviderUnavailable
+from dashboard.store.cursors import CursorCodec, InvalidCursor
+from tests.conftest import TEST_SECRET_KEY
+
+
+@pytest.fixture
+def orders(store, service, clock) -> OrderService:
+    """The order use cases over moto, the sandbox-backed payment service and the test clock."""
+    return OrderService(store.orders, service, CursorCodec(TEST_SECRET_KEY), clock)
+
+
+def fields(**changes) -> OrderFields:
+    values = {
+        "customer_name": "Ada Lovelace",
+        "customer_email": "Ada@Example.com",
+        "product_name": "Analytical engine manual",
+        "quantity": 3,
+        "unit_price": Decimal("12.50"),
+        "currency": "GBP",
+    }
+    return OrderFields(**{**values, **changes})
+
+
+def place(orders: OrderService, user: str = "alice", **changes):
+    return orders.create_order(user, new_payment_id(), fields(**changes))
+
+
+def test_orders_are_numbered_per_merchant_and_the_total_is_computed(orders):
+    first = place(orders)
+    second = place(orders)
+    other = place(orders, user="bob")
+
+    assert (first.number_label, second.number_label, other.number_label) == (
+        "ORD-1001",
+        "ORD-1002",
+        "ORD-1001",
+    )
+    assert first.total_minor == 3750
+    assert first.customer_email == "ada@example.com"
+    assert first.status is OrderStatus.PENDING
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"customer_name": "  "}, "customer_name"),
+        ({"customer_email": "not-an-email"}, "customer_email"),
+        ({"quantity": 0}, "quantity"),
+        ({"unit_price": Decimal("-1")}, "unit_price"),
+        ({"currency": "USD"}, "currency"),
+        ({"quantity": 2, "unit_price": Decimal("600000")}, "quantity"),  # total over 1,000,000
+    ],
+)
+def test_an_invalid_order_is_refused_with_the_field_named_and_nothing_written(
+    orders, store, changes, field
+):
+    with pytest.raises(InvalidOrder) as refused:
+        place(orders, **changes)
+
+    assert field in refused.value.errors
+    assert orders.list_orders("alice", OrderQuery()).orders == []
+    assert store.orders.next_order_number("alice") == 1001  # no number was used up
+
+
+def test_submitting_the_same_order_form_twice_gives_one_order(orders):
+    order_id = new_payment_id()
+    first = orders.create_order("alice", order_id, fields())
+    second = orders.create_order("alice", order_id, fields())
+
+    assert second == first
+    assert len(orders.list_orders("alice", OrderQuery()).orders) == 1
+
+
+def test_a_merchant_cannot_see_another_merchants_order(orders):
+    order = place(orders)
+
+    with pytest.raises(OrderNotFound):
+        orders.get_order("mallory", order.order_id)
+    assert orders.list_orders("mallory", OrderQuery(search="ada")).orders == []
+
+
+def test_the_list_is_newest_first_and_pages_to_the_end(orders, clock):
+    placed = []
+    for _ in range(7):
+        placed.append(place(orders).order_id)
+        clock.advance(seconds=1)
+
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = orders.list_orders("alice", OrderQuery(), cursor, page_size=3)
+        seen += [o.order_id for o in page.orders]
+        pages += 1
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+
+    assert seen == list(reversed(placed))
+    assert pages == 3
+
+
+def test_a_page_that_ends_exactly_offers_no_more(orders):
+    for _ in range(3):
+        place(orders)
+
+    page = orders.list_orders("alice", OrderQuery(), page_size=3)
+
+    assert len(page.orders) == 3
+    assert page.next_cursor is None
+
+
+def test_a_cursor_cannot_continue_another_list(orders):
+    for _ in range(3):
+        place(orders)
+    cursor = orders.list_orders("alice", OrderQuery(), page_size=2).next_cursor
+
+    with pytest.raises(InvalidCursor):
+        orders.list_orders("alice", OrderQuery(status=OrderStatus.PAID), cursor)
+    with pytest.raises(InvalidCursor):
+        orders.list_orders("bob", OrderQuery(), cursor)
+
+
+@pytest.mark.parametrize(
+    ("search", "expected"),
+    [
+        ("grace", ["ORD-1003", "ORD-1002"]),
+        ("Gra", ["ORD-1003", "ORD-1002"]),  # a prefix, any case
+        ("engine", ["ORD-1003", "ORD-1001"]),
+        ("engine hopper", ["ORD-1003"]),  # every word must match
+        ("ORD-1002", ["ORD-1002"]),
+        ("1003", ["ORD-1003"]),
+        ("example.org", ["ORD-1002"]),  # the customer's email
+        ("nobody", []),
+    ],
+)
+def test_searching_by_customer_product_or_order_number(orders, search, expected):
+    place(orders)
+    place(
+        orders,
+        customer_name="Grace Hopper",
+        customer_email="grace@example.org",
+        product_name="Compiler",
+    )
+    place(orders, customer_name="Grace Hopper", product_name="Difference engine")
+
+    found = orders.list_orders("alice", OrderQuery(search=search)).orders
+
+    assert [o.number_label for o in found] == expected
+
+
+def test_search_pages_to_the_end(orders):
+    for _ in range(5):
+        place(orders)
+
+    first = orders.list_orders("alice", OrderQuery(search="ada"), page_size=2)
+    second = orders.list_orders("alice", OrderQuery(search="ada"), first.next_cursor, page_size=2)
+    third = orders.list_orders("alice", OrderQuery(search="ada"), second.next_cursor, page_size=2)
+
+    numbers = [o.order_number for page in (first, second, third) for o in page.orders]
+    assert numbers == [1005, 1004, 1003, 1002, 1001]
+    assert third.next_cursor is None
+
+
+def test_requesting_payment_makes_a_link_for_the_total_with_the_order_number(orders):
+    order = place(orders)
+
+    payment = orders.request_payment("alice", order.order_id)
+
+    assert payment.amount_minor == 3750
+    assert payment.currency == "GBP"
+    assert payment.reference == "ORD-1001"
+    assert (payment.payer_name, payment.payer_email) == ("Ada Lovelace", "ada@example.com")
+    assert payment.order_id == order.order_id
+    assert payment.status is PaymentStatus.AWAITING_PAYMENT
+    requested = orders.get_order("alice", order.order_id)
+    assert requested.status is OrderStatus.PAYMENT_REQUESTED
+    assert requested.payment_id == payment.payment_id
+
+
+def test_requesting_payment_twice_gives_the_same_link(orders, store):
+    order = place(orders)
+
+    first = orders.request_payment("alice", order.order_id)
+    second = orders.request_payment("alice", order.order_id)
+
+    assert second.payment_id == first.payment_id
+    assert len(list(store.payments.each_payment("alice"))) == 1
+
+
+def test_the_order_is_paid_when_its_payment_completes(orders, service, sandbox):
+    order = place(orders)
+    payment = orders.request_payment("alice", order.order_id)
+
+    for event in sandbox.decline(payment.provider_link_id):
+        service.apply_provider_event(event)
+    assert orders.get_order("alice", order.order_id).status is OrderStatus.PAYMENT_REQUESTED
+
+    for event in sandbox.pay(payment.provider_link_id):
+        service.apply_provider_event(event)
+    paid = orders.get_order("alice", order.order_id)
+    assert paid.status is OrderStatus.PAID
+    assert orders.list_orders("alice", OrderQuery(status=OrderStatus.PAID)).orders == [paid]
+
+
+def test_an_order_whose_link_failed_can_request_payment_again(
+    orders, service, sandbox, monkeypatch
+):
+    order = place(orders)
+
+    def unavailable(_request):
+        raise ProviderUnavailable("connection refused")
+
+    monkeypatch.setattr(sandbox, "create_link", unavailable)
+    failed = orders.request_payment("alice", order.order_id)
+    assert failed.status is PaymentStatus.CREATION_FAILED
+    assert orders.get_order("alice", order.order_id).status is OrderStatus.FAILED
+
+    monkeypatch.undo()
+    again = orders.request_payment("alice", order.order_id)
+
+    assert again.payment_id != failed.payment_id
+    assert again.status is PaymentStatus.AWAITING_PAYMENT
+    # The first link can never come back to life and be paid as well.
+    assert service.get_payment("alice", failed.payment_id).status is PaymentStatus.CANCELLED
+    assert orders.get_order("alice", order.order_id).payment_id == again.payment_id
+    assert orders.get_order("alice", order.order_id).status is OrderStatus.PAYMENT_REQUESTED
+
+
+def test_an_expired_link_fails_the_order(orders, service, clock):
+    order = place(orders)
+    payment = orders.request_payment("alice", order.order_id)
+
+    clock.advance(hours=25)
+    service.sync_open_payments(clock.now)
+
+    assert service.get_payment("alice", payment.payment_id).status is PaymentStatus.EXPIRED
+    assert orders.get_order("alice", order.order_id).status is OrderStatus.FAILED
+
+
+def test_cancelling_an_order_cancels_its_live_link(orders, service):
+    order = place(orders)
+    payment = orders.request_payment("alice", order.order_id)
+
+    cancelled = orders.cancel_order("alice", order.order_id)
+
+    assert cancelled.status is OrderStatus.CANCELLED
+    assert service.get_payment("alice", payment.payment_id).status is PaymentStatus.CANCELLED
+    with pytest.raises(ActionNotAllowed):
+        orders.request_payment("alice", order.order_id)
+
+
+def test_a_paid_order_can_be_neither_cancelled_changed_nor_deleted(orders, service, sandbox):
+    order = place(orders)
+    payment = orders.request_payment("alice", order.order_id)
+    for event in sandbox.pay(payment.provider_link_id):
+        service.apply_provider_event(event)
+
+    with pytest.raises(ActionNotAllowed, match="cannot be deleted"):
+        orders.delete_order("alice", order.order_id)
+    with pytest.raises(ActionNotAllowed):
+        orders.cancel_order("alice", order.order_id)
+    with pytest.raises(ActionNotAllowed):
+        orders.update_order("alice", order.order_id, OrderFields(customer_name="Someone"))
+    assert orders.get_order("alice", order.order_id).status is OrderStatus.PAID
+
+
+def test_changing_an_order_updates_its_search_words(orders):
+    order = place(orders)
+
+    changed = orders.update_order(
+        "alice",
+        order.order_id,
+        OrderFields(customer_name="Charles Babbage", quantity=4, shipping_address="1 Dorset St"),
+    )
+
+    assert changed.total_minor == 5000
+    assert changed.shipping_address == "1 Dorset St"
+    assert changed.version == order.version + 1
+    assert [
+        o.order_id for o in orders.list_orders("alice", OrderQuery(search="babbage")).orders
+    ] == [order.order_id]
+    assert orders.list_orders("alice", OrderQuery(search="lovelace")).orders == []
+
+
+def test_the_quantity_is_fixed_while_a_link_for_the_total_is_live(orders):
+    order = place(orders)
+    orders.request_payment("alice", order.order_id)
+
+    with pytest.raises(ActionNotAllowed, match="quantity"):
+        orders.update_order("alice", order.order_id, OrderFields(quantity=5))
+    renamed = orders.update_order("alice", order.order_id, OrderFields(customer_name="Ada King"))
+    assert renamed.customer_name == "Ada King"
+
+
+def test_the_product_and_price_cannot_be_changed(orders):
+    order = place(orders)
+
+    with pytest.raises(InvalidOrder) as refused:
+        orders.update_order("alice", order.order_id, OrderFields(unit_price=Decimal("1.00")))
+
+    assert "unit_price" in refused.value.errors
+
+
+def test_deleting_an_unpaid_order_removes_it_from_lists_and_search(orders):
+    order = place(orders)
+
+    orders.delete_order("alice", order.order_id)
+
+    with pytest.raises(OrderNotFound):
+        orders.get_order("alice", order.order_id)
+    assert orders.list_orders("alice", OrderQuery(search="ada")).orders == []
+    assert orders.list_orders("alice", OrderQuery(search="ORD-1001")).orders == []
+
+
+def test_an_order_with_a_live_link_must_be_cancelled_before_it_is_deleted(orders):
+    order = place(orders)
+    orders.request_payment("alice", order.order_id)
+
+    with pytest.raises(ActionNotAllowed, match="Cancel the order first"):
+        orders.delete_order("alice", order.order_id)
+
+
+def test_a_deleted_orders_payment_still_takes_its_events(orders, service, sandbox):
+    order = place(orders)
+    payment = orders.request_payment("alice", order.order_id)
+    orders.cancel_order("alice", order.order_id)
+    orders.delete_order("alice", order.order_id)
+
+    # The cancelled link takes no payment, but a late event for it must not break anything.
+    assert service.get_payment("alice", payment.payment_id).status is PaymentStatus.CANCELLED
