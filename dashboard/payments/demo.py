@@ -10,15 +10,19 @@ from __future__ import annotations
 import os
 import random
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from dashboard.orders.model import OrderFields
+from dashboard.orders.service import OrderService
 from dashboard.payments.model import PaymentStatus
 from dashboard.payments.service import NewPaymentLink, PaymentService, new_payment_id
 from dashboard.providers.base import ProviderUnavailable
 from dashboard.providers.sandbox import SandboxProvider
+from dashboard.store.cursors import CursorCodec
 
 _REFERENCES = (
     "Invoice {n}",
@@ -147,6 +151,50 @@ def _play_outcome(service, sandbox, clock, payment, outcome: str, created: datet
         _apply(service, sandbox.expire_if_due(link))
 
 
+_PRODUCTS = (
+    ("Ceramic mug", "9.50"), ("Linen apron", "24.00"), ("Walnut chopping board", "48.00"),
+    ("Espresso beans 1kg", "27.90"), ("Wool throw", "89.00"), ("Gift card", "50.00"),
+    ("Cast-iron pan", "64.50"), ("Notebook set", "12.00"),
+)  # fmt: skip
+# What becomes of a demo order: left pending, link sent and unpaid, paid, or cancelled.
+_ORDER_OUTCOMES = (("pending", 15), ("requested", 20), ("paid", 55), ("cancelled", 10))
+
+
+def seed_demo_orders(
+    orders: OrderService, service: PaymentService, sandbox: SandboxProvider, clock: _DemoClock,
+    user_id: str, count: int, rng: random.Random,
+) -> int:  # fmt: skip
+    """Create ``count`` orders over the last 30 days, most of them paid through their link."""
+    start = datetime.now(UTC)
+    outcomes, weights = zip(*_ORDER_OUTCOMES, strict=True)
+    for _ in range(count):
+        clock.now = start - timedelta(seconds=rng.randint(3600, 30 * 24 * 3600))
+        product, price = rng.choice(_PRODUCTS)
+        customer = rng.choice(_PAYERS)
+        order = orders.create_order(
+            user_id,
+            new_payment_id(),
+            OrderFields(
+                customer_name=customer,
+                customer_email=f"{customer.split()[0].lower()}@example.com",
+                product_name=product,
+                quantity=rng.choice((1, 1, 1, 2, 3, 5)),
+                unit_price=Decimal(price),
+                currency="GBP" if rng.random() < 0.8 else "EUR",
+            ),
+        )
+        outcome = rng.choices(outcomes, weights)[0]
+        if outcome in ("requested", "paid"):
+            clock.now += timedelta(minutes=10)
+            payment = orders.request_payment(user_id, order.order_id)
+            if outcome == "paid":
+                clock.now += timedelta(minutes=30)
+                _apply(service, sandbox.pay(payment.provider_link_id))
+        elif outcome == "cancelled":
+            orders.cancel_order(user_id, order.order_id)
+    return count
+
+
 def _apply(service: PaymentService, events) -> None:
     for event in events:
         service.apply_provider_event(event)
@@ -156,9 +204,10 @@ def _apply(service: PaymentService, events) -> None:
 @with_appcontext
 @click.option("--user", "user_id", required=True, help="The merchant: an OIDC subject.")
 @click.option("--count", default=200, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--orders", "order_count", default=20, show_default=True, type=click.IntRange(0))
 @click.option("--seed", default=None, type=int, help="Random seed, for repeatable data.")
-def seed_demo_command(user_id: str, count: int, seed: int | None) -> None:
-    """Create realistic demo payments for a merchant (development only)."""
+def seed_demo_command(user_id: str, count: int, order_count: int, seed: int | None) -> None:
+    """Create realistic demo payments and orders for a merchant (development only)."""
     provider = current_app.extensions["payment_provider"]
     if not isinstance(provider, SandboxProvider):
         raise click.ClickException("seed-demo needs PAYMENT_PROVIDER=sandbox.")
@@ -174,5 +223,13 @@ def seed_demo_command(user_id: str, count: int, seed: int | None) -> None:
     ):
         rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
         made = seed_demo_payments(service, sandbox, clock, user_id, count, rng, progress)
+        orders = OrderService(
+            current_app.extensions["store"].orders,
+            service,
+            CursorCodec(current_app.config["SECRET_KEY"]),
+            clock,
+        )
+        seed_demo_orders(orders, service, sandbox, clock, user_id, order_count, rng)
     for status, number in sorted(made.items()):
         click.echo(f"{number:7d}  {PaymentStatus(status).label}")
+    click.echo(f"{order_count:7d}  orders (each paid one adds a completed payment)")
