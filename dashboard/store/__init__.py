@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from dashboard.store.api_keys import ApiKeyRepository
 from dashboard.store.dynamo import (
     StoreUnavailable,
     TableNames,
@@ -37,6 +38,7 @@ class Store:
         self.rollups = RollupRepository(client, tables)
         self.webhook_events = WebhookEventLog(client, tables)
         self.orders = OrderRepository(client, tables)
+        self.api_keys = ApiKeyRepository(client, tables)
 
     def check_tables(self) -> None:
         """Raise StoreUnavailable unless DynamoDB answers and every table exists."""

@@ -27,10 +27,16 @@
     var target = document.getElementById(button.getAttribute("data-copy-target"));
     var feedback = button.parentElement.querySelector(".copy-feedback");
     if (!target) { return; }
-    copyText(target.getAttribute("href") || target.textContent.trim()).then(function () {
+    // Form fields (a read-only API key) copy their value; links their address; the rest, text.
+    var text = target.matches("input, textarea") ? target.value
+      : (target.getAttribute("href") || target.textContent.trim());
+    // The button's own words come back afterwards ("Copy link", "Copy key", ...).
+    if (!button.hasAttribute("data-copy-label")) { button.setAttribute("data-copy-label", button.textContent); }
+    var label = button.getAttribute("data-copy-label");
+    copyText(text).then(function () {
       if (feedback) { feedback.textContent = "Copied"; }
       button.textContent = "Copied!";
-      window.setTimeout(function () { button.textContent = "Copy link"; if (feedback) { feedback.textContent = ""; } }, 2500);
+      window.setTimeout(function () { button.textContent = label; if (feedback) { feedback.textContent = ""; } }, 2500);
     }, function () {
       if (feedback) { feedback.textContent = "Press Ctrl+C to copy"; }
     });

@@ -1,0 +1,92 @@
+"""Routes for the merchant's settings (API keys). They parse input and render; services decide."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from dashboard.apikeys.service import (
+    MAX_ACTIVE_KEYS,
+    ApiKeyLimitReached,
+    ApiKeyNotFound,
+    ApiKeyService,
+    InvalidKeyName,
+)
+from dashboard.errors import error_response
+from dashboard.settings.forms import NewApiKeyForm
+
+bp = Blueprint("settings", __name__, url_prefix="/settings")
+
+# Built by the JSON API; linked by path so this page does not depend on that blueprint.
+API_DOCS_PATH = "/api/v1/docs"
+
+
+@bp.before_request
+@login_required
+def require_sign_in() -> None:
+    """Every settings page is for the signed-in merchant only."""
+
+
+@bp.errorhandler(ApiKeyNotFound)
+def key_not_found(_exc):
+    """An unknown key and another merchant's key get the same 404."""
+    return error_response(404, "API key not found", "There is no such API key in your account.")
+
+
+def api_key_service() -> ApiKeyService:
+    """Return the app's API key service."""
+    return current_app.extensions["api_keys"]
+
+
+def _settings_page(form: NewApiKeyForm, status: int = 200, limit_reached: bool = False):
+    keys = api_key_service().list_keys(current_user.sub)
+    return render_template(
+        "settings/index.html",
+        form=form,
+        keys=keys,
+        active_count=sum(1 for key in keys if key.is_active),
+        max_active=MAX_ACTIVE_KEYS,
+        limit_reached=limit_reached,
+        docs_url=API_DOCS_PATH,
+    ), status
+
+
+@bp.get("")
+def settings_page():
+    """Show the settings: the merchant's API keys and the form to create one."""
+    return _settings_page(NewApiKeyForm())
+
+
+@bp.post("/api-keys")
+def create_api_key():
+    """Create a key and show it, this once; or show the form again with what was wrong."""
+    form = NewApiKeyForm()
+    if not form.validate():
+        return _settings_page(form, 422)
+    try:
+        key, full_key = api_key_service().create_key(current_user.sub, form.name.data)
+    except InvalidKeyName as exc:
+        form.name.errors = [str(exc)]
+        return _settings_page(form, 422)
+    except ApiKeyLimitReached:
+        return _settings_page(form, 422, limit_reached=True)
+    # Rendered, not redirected: a redirect would have to carry the key in the session cookie.
+    response = current_app.make_response(
+        render_template(
+            "settings/key_created.html",
+            key=key,
+            full_key=full_key,
+            api_url=request.url_root + "api/v1/payments",
+            docs_url=API_DOCS_PATH,
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/api-keys/<key_id>/revoke")
+def revoke_api_key(key_id: str):
+    """Revoke a key at once; requests that present it are refused from now on."""
+    key = api_key_service().revoke_key(current_user.sub, key_id)
+    flash(f"API key “{key.name}” is revoked. Requests that use it are refused.", "success")
+    return redirect(url_for("settings.settings_page"), 303)

@@ -1,0 +1,179 @@
+"""The API keys repository: the only code that builds DynamoDB requests for API keys.
+
+One item per key in the ApiKeys table, keyed by the key's public id (``keyId``), so a request
+presenting a key is one strongly consistent GetItem. ``MerchantKeysIndex`` (HASH ``userId``, RANGE
+``createdAt``) lists a merchant's keys newest first. Items hold a hash of the secret, never the
+secret itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from dashboard.apikeys.model import ApiKey
+from dashboard.store.dynamo import (
+    TableNames,
+    error_code,
+    from_item,
+    to_item,
+    translate_unavailable,
+)
+from dashboard.store.schema import MERCHANT_KEYS_INDEX
+
+# "name" is a DynamoDB reserved word; the listing never reads the hash, so it is left out.
+_LISTED_ATTRIBUTES = "keyId, userId, #name, createdAt, lastUsedAt, revokedAt"
+
+
+class KeyIdTaken(Exception):
+    """Raised when a freshly drawn key id already exists (astronomically rare: draw again)."""
+
+
+@dataclass(frozen=True)
+class StoredApiKey:
+    """A key as read for authentication: the record and the hash of its secret."""
+
+    key: ApiKey
+    secret_hash: str
+
+
+def _time(value: datetime) -> str:
+    # Fixed-width UTC with microseconds, so that string order is time order in the index and in
+    # the ``lastUsedAt < :cutoff`` condition.
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+class ApiKeyRepository:
+    """Reads and writes API key items; knows nothing of HTTP or of how secrets are made."""
+
+    def __init__(self, client: Any, tables: TableNames):
+        self._client = client
+        self._table = tables.api_keys
+
+    def add(self, key: ApiKey, secret_hash: str) -> None:
+        """Store a new key; raise KeyIdTaken if its id is already used."""
+        item = {
+            "keyId": key.key_id,
+            "userId": key.user_id,
+            "name": key.name,
+            "secretHash": secret_hash,
+            "createdAt": _time(key.created_at),
+        }
+        try:
+            with translate_unavailable():
+                self._client.put_item(
+                    TableName=self._table,
+                    Item=to_item(item),
+                    ConditionExpression="attribute_not_exists(keyId)",
+                )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise KeyIdTaken(key.key_id) from exc
+            raise
+
+    def get(self, key_id: str) -> StoredApiKey | None:
+        """Return the key and its secret's hash, read strongly consistently, or None."""
+        with translate_unavailable():
+            item = self._client.get_item(
+                TableName=self._table, Key=to_item({"keyId": key_id}), ConsistentRead=True
+            ).get("Item")
+        if not item:
+            return None
+        return StoredApiKey(key=_key_from_item(item), secret_hash=item["secretHash"]["S"])
+
+    def list_for_merchant(self, user_id: str) -> list[ApiKey]:
+        """Return every key of the merchant, revoked ones too, newest first."""
+        pages = self._merchant_pages(
+            user_id,
+            ScanIndexForward=False,
+            ProjectionExpression=_LISTED_ATTRIBUTES,
+            ExpressionAttributeNames={"#name": "name"},
+        )
+        return [_key_from_item(item) for page in pages for item in page.get("Items", [])]
+
+    def revoke(self, user_id: str, key_id: str, now: datetime) -> ApiKey | None:
+        """Mark the merchant's key revoked (keeping the first revocation time) and return it.
+
+        Return None when no such key belongs to this merchant: another merchant's key and an
+        unknown id look the same, so key ids cannot be probed.
+        """
+        try:
+            with translate_unavailable():
+                response = self._client.update_item(
+                    TableName=self._table,
+                    Key=to_item({"keyId": key_id}),
+                    UpdateExpression="SET revokedAt = if_not_exists(revokedAt, :now)",
+                    ConditionExpression="userId = :user",
+                    ExpressionAttributeValues=to_item({":now": _time(now), ":user": user_id}),
+                    ReturnValues="ALL_NEW",
+                )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return _key_from_item(response["Attributes"])
+
+    def record_use(self, key_id: str, now: datetime, unless_used_since: datetime) -> bool:
+        """Set the key's ``lastUsedAt`` to now unless it was set at or after ``unless_used_since``.
+
+        Return False when the condition kept the write from happening (another request recorded
+        a use recently, or the key is gone or revoked): that is normal, not an error.
+        """
+        try:
+            with translate_unavailable():
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=to_item({"keyId": key_id}),
+                    UpdateExpression="SET lastUsedAt = :now",
+                    ConditionExpression=(
+                        "attribute_exists(keyId) AND attribute_not_exists(revokedAt) AND "
+                        "(attribute_not_exists(lastUsedAt) OR lastUsedAt < :cutoff)"
+                    ),
+                    ExpressionAttributeValues=to_item(
+                        {":now": _time(now), ":cutoff": _time(unless_used_since)}
+                    ),
+                )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def _merchant_pages(self, user_id: str, **extra: Any) -> Iterator[dict[str, Any]]:
+        """Yield the Query responses over the merchant's keys in the index, page after page."""
+        request = {
+            "TableName": self._table,
+            "IndexName": MERCHANT_KEYS_INDEX,
+            "KeyConditionExpression": "userId = :user",
+            "ExpressionAttributeValues": to_item({":user": user_id}),
+            **extra,
+        }
+        while True:
+            with translate_unavailable():
+                response = self._client.query(**request)
+            yield response
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _key_from_item(item: dict[str, Any]) -> ApiKey:
+    values = from_item(item)
+    return ApiKey(
+        key_id=values["keyId"],
+        user_id=values["userId"],
+        name=values["name"],
+        created_at=_parse_time(values["createdAt"]),
+        last_used_at=_parse_time(values.get("lastUsedAt")),
+        revoked_at=_parse_time(values.get("revokedAt")),
+    )

@@ -1,0 +1,152 @@
+"""The Settings page: a merchant creates an API key, sees it once, and revokes it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from dashboard.apikeys.service import MAX_ACTIVE_KEYS, ApiKeyService
+from tests.conftest import csrf_token_from
+from tests.unit.conftest import sign_in
+
+_SHOWN_KEY = re.compile(
+    r'id="new-api-key"[^>]*value="(pdk_[^"]+)"|value="(pdk_[^"]+)"[^>]*id="new-api-key"'
+)
+
+
+@pytest.fixture
+def api_keys(app: Flask) -> ApiKeyService:
+    """The app's own API key service."""
+    return app.extensions["api_keys"]
+
+
+def _settings_token(client: FlaskClient) -> str:
+    return csrf_token_from(client.get("/settings").get_data(as_text=True))
+
+
+def _create(client: FlaskClient, name: str):
+    return client.post(
+        "/settings/api-keys", data={"csrf_token": _settings_token(client), "name": name}
+    )
+
+
+def _shown_key(html: str) -> str:
+    match = _SHOWN_KEY.search(html)
+    assert match, "the page shows no API key"
+    return match.group(1) or match.group(2)
+
+
+def test_a_merchant_without_keys_learns_what_they_are_for(merchant):
+    response = merchant.get("/settings")
+    html = response.get_data(as_text=True)
+
+    assert response.status_code == 200
+    assert "<h1>Settings</h1>" in html
+    assert "API keys" in html
+    assert "No API keys yet" in html
+    assert "through the JSON API" in html
+    assert 'href="/api/v1/docs"' in html
+    assert ">Create API key</button>" in html
+    assert re.search(r'href="/settings"\s+aria-current="page">Settings</a>', html)
+
+
+def test_a_created_key_is_shown_once_and_then_only_by_its_prefix(merchant, api_keys):
+    response = _create(merchant, "Web shop")
+    html = response.get_data(as_text=True)
+    full_key = _shown_key(html)
+
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "This is the only time the key is shown" in html
+    assert 'data-copy-target="new-api-key">Copy key</button>' in html
+    assert "curl http://localhost/api/v1/payments" in html
+    assert f"Authorization: Bearer {full_key}" in html
+    with merchant.session_transaction() as session:
+        assert full_key not in repr(dict(session))  # never in the cookie, flashes included
+    principal = api_keys.authenticate(full_key)
+    assert principal is not None
+    assert principal.user_id == "alice@example.com"
+
+    listed = merchant.get("/settings").get_data(as_text=True)
+    key_id = principal.key_id
+    assert "Web shop" in listed
+    assert f"pdk_{key_id}_…" in listed
+    assert full_key not in listed
+    # pdk_<keyId>_<secret>: the secret (which may itself hold "_") is everything after the id.
+    assert full_key.split("_", 2)[2] not in listed
+    assert "No API keys yet" not in listed
+    assert "Active" in listed
+
+
+def test_the_list_says_when_each_key_was_last_used(merchant, api_keys):
+    full_key = _shown_key(_create(merchant, "Invoicing").get_data(as_text=True))
+    assert ">never<" in merchant.get("/settings").get_data(as_text=True)
+
+    api_keys.authenticate(full_key)
+
+    assert ">never<" not in merchant.get("/settings").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [("x" * 61, "Use at most 60 characters."), ("   ", "Enter a name")],
+)
+def test_a_bad_name_shows_the_form_again_with_what_was_typed(merchant, api_keys, typed, message):
+    response = _create(merchant, typed)
+    html = response.get_data(as_text=True)
+
+    assert response.status_code == 422
+    assert message in html
+    assert f'value="{typed}"' in html
+    assert 'aria-invalid="true"' in html
+    assert "This is the only time" not in html
+    assert api_keys.list_keys("alice@example.com") == []
+
+
+def test_a_merchant_at_the_key_limit_is_told_to_revoke_one_first(merchant, api_keys):
+    for n in range(MAX_ACTIVE_KEYS):
+        api_keys.create_key("alice@example.com", f"Key {n}")
+
+    response = _create(merchant, "One more")
+    html = response.get_data(as_text=True)
+
+    assert response.status_code == 422
+    assert "the most allowed" in html
+    assert 'value="One more"' in html
+    assert len(api_keys.list_keys("alice@example.com")) == MAX_ACTIVE_KEYS
+
+
+def test_a_merchant_revokes_a_key(merchant, api_keys):
+    full_key = _shown_key(_create(merchant, "Old script").get_data(as_text=True))
+    key_id = full_key.split("_")[1]
+
+    response = merchant.post(
+        f"/settings/api-keys/{key_id}/revoke", data={"csrf_token": _settings_token(merchant)}
+    )
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/settings"
+    page = merchant.get("/settings").get_data(as_text=True)
+    assert "API key “Old script” is revoked." in page
+    assert "Revoked" in page
+    assert f"/settings/api-keys/{key_id}/revoke" not in page  # nothing left to revoke
+    assert api_keys.authenticate(full_key) is None
+
+
+def test_a_merchant_cannot_revoke_another_merchants_key(app, merchant, api_keys):
+    bobs_key, bobs_full_key = api_keys.create_key("bob@example.com", "Bob shop")
+
+    response = merchant.post(
+        f"/settings/api-keys/{bobs_key.key_id}/revoke",
+        data={"csrf_token": _settings_token(merchant)},
+    )
+
+    assert response.status_code == 404
+    assert "API key not found" in response.get_data(as_text=True)
+    assert api_keys.authenticate(bobs_full_key) is not None
+    bob = sign_in(app.test_client(), "bob@example.com")
+    assert "Bob shop" in bob.get("/settings").get_data(as_text=True)
+    assert "Bob shop" not in merchant.get("/settings").get_data(as_text=True)
