@@ -67,6 +67,17 @@ def order_status_for_payment(status: PaymentStatus) -> OrderStatus:
     return OrderStatus.PAYMENT_REQUESTED
 
 
+def shown_order_status(order: Order, payment_status: PaymentStatus | None) -> OrderStatus:
+    """Return the status to show for an order, given its payment's status as shown.
+
+    An order waiting on a link that has lapsed shows as failed at once, as its payment shows as
+    expired at once, before the provider's event or the sync records either.
+    """
+    if order.status is OrderStatus.PAYMENT_REQUESTED and payment_status is not None:
+        return order_status_for_payment(payment_status)
+    return order.status
+
+
 def format_order_number(number: int) -> str:
     """Return the order number as merchants and payers read it: ``ORD-1042``."""
     return f"{ORDER_NUMBER_PREFIX}{number}"

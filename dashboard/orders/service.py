@@ -267,9 +267,14 @@ class OrderService:
         order = self.get_order(user_id, order_id)
         if order.status is OrderStatus.PAYMENT_REQUESTED and order.payment_id:
             existing = self.order_payment(order)
-            if existing is not None:
+            if existing is None:
+                return self._create_link(order)
+            if existing.effective_status(self._now()) is not PaymentStatus.EXPIRED:
                 return existing
-            return self._create_link(order)
+            # The link lapsed unpaid, but no event has said so yet: record it, which fails the
+            # order, and go on to a new link.
+            self._payments.record_expiry_if_due(existing)
+            order = self.get_order(user_id, order_id)
         if not order.can_request_payment:
             raise ActionNotAllowed(
                 f"Payment cannot be requested for a {order.status.label.lower()} order."

@@ -25,33 +25,44 @@ from dashboard.payments.service import MAX_LINK_LIFETIME, NewPaymentLink
 REFERENCE_PATTERN = r"^[A-Za-z0-9 \-./?:(),'+]+$"
 REFERENCE_MAX_LENGTH = 18
 _PAYMENT_ID_SALT = "new-payment-id"
-# How long a rendered form's payment id stays usable. A tab left open longer gets a new id and
-# a message, never a second payment for one submit.
-_PAYMENT_ID_MAX_AGE_SECONDS = 24 * 3600
+# How long a rendered form's new id stays usable. A tab left open longer gets a new id and a
+# message, never a second record for one submit.
+_NEW_ID_MAX_AGE_SECONDS = 24 * 3600
 
 
 class FormExpired(Exception):
-    """Raised when the form's signed payment id is missing, tampered with or too old."""
+    """Raised when the form's signed id is missing, tampered with or too old."""
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=_PAYMENT_ID_SALT)
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    # The purpose is the salt: a payment form's token never passes as an order form's.
+    return URLSafeTimedSerializer(current_app.secret_key, salt=purpose)
 
 
-def sign_payment_id(payment_id: str, user_id: str) -> str:
-    """Return the hidden-field value that carries a payment id minted for this merchant."""
-    return _serializer().dumps({"p": payment_id, "u": user_id})
+def sign_new_id(new_id: str, user_id: str, purpose: str) -> str:
+    """Return the hidden-field value that carries an id minted for this merchant and form."""
+    return _serializer(purpose).dumps({"p": new_id, "u": user_id})
 
 
-def unsign_payment_id(token: str, user_id: str) -> str:
-    """Return the payment id in a signed token, or raise FormExpired."""
+def unsign_new_id(token: str, user_id: str, purpose: str) -> str:
+    """Return the id in a token signed for this merchant and purpose, or raise FormExpired."""
     try:
-        data = _serializer().loads(token, max_age=_PAYMENT_ID_MAX_AGE_SECONDS)
+        data = _serializer(purpose).loads(token, max_age=_NEW_ID_MAX_AGE_SECONDS)
     except BadSignature:
         raise FormExpired from None
     if not isinstance(data, dict) or data.get("u") != user_id or not data.get("p"):
         raise FormExpired
     return data["p"]
+
+
+def sign_payment_id(payment_id: str, user_id: str) -> str:
+    """Return the hidden-field value that carries a payment id minted for this merchant."""
+    return sign_new_id(payment_id, user_id, _PAYMENT_ID_SALT)
+
+
+def unsign_payment_id(token: str, user_id: str) -> str:
+    """Return the payment id in a signed token, or raise FormExpired."""
+    return unsign_new_id(token, user_id, _PAYMENT_ID_SALT)
 
 
 def _strip(value: str | None) -> str | None:

@@ -20,6 +20,7 @@ from flask_login import current_user, login_required
 
 from dashboard.htmx import render_page_or_block
 from dashboard.money import SUPPORTED_CURRENCIES
+from dashboard.orders.service import OrderNotFound
 from dashboard.payments.export import csv_lines
 from dashboard.payments.filters import PRESET_LABELS, FilterError, PaymentFilters, parse_filters
 from dashboard.payments.forms import (
@@ -158,7 +159,18 @@ def show_payment(payment_id: str):
         can_cancel=service.can_cancel(payment),
         can_retry=payment.status.value == "creation_failed" or service.is_stuck_creating(payment),
         qr_svg=qr_code_svg(payment.link_url) if payment.link_url else None,
+        order=_order_of(payment),
     )
+
+
+def _order_of(payment):
+    """Return the order the payment settles, or None if it has none or it was deleted."""
+    if not payment.order_id:
+        return None
+    try:
+        return current_app.extensions["order_service"].get_order(payment.user_id, payment.order_id)
+    except OrderNotFound:
+        return None
 
 
 @bp.post("/<payment_id>/cancel")

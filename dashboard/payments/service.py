@@ -304,18 +304,23 @@ class PaymentService:
             summary.checked += 1
             try:
                 synced = self.refresh_payment(payment.user_id, payment.payment_id)
-                unpaid = synced.status in (
-                    PaymentStatus.AWAITING_PAYMENT,
-                    PaymentStatus.ATTEMPT_FAILED,
-                )
-                if unpaid and self._now() >= synced.expires_at:
-                    # The link is past its expiry and nobody is paying: record it as expired.
-                    synced = self.apply_provider_event(_expiry_event(synced, self._now()))
+                synced = self.record_expiry_if_due(synced)
                 if synced.status != payment.status:
                     summary.changed.append((payment.payment_id, payment.status, synced.status))
             except (ProviderUnavailable, ProviderRejected, StaleWrite) as exc:
                 summary.errors.append((payment.payment_id, str(exc)))
         return summary
+
+    def record_expiry_if_due(self, payment: Payment) -> Payment:
+        """Store a link that is past its expiry, with nobody paying, as expired; return it.
+
+        The provider's own event does the same later; recording it now lets what depends on the
+        payment (its order, the tiles) move on without waiting for that event or the sync.
+        """
+        unpaid = payment.status in (PaymentStatus.AWAITING_PAYMENT, PaymentStatus.ATTEMPT_FAILED)
+        if unpaid and self._now() >= payment.expires_at:
+            return self.apply_provider_event(_expiry_event(payment, self._now()))
+        return payment
 
     def _save(self, before: Payment, after: Payment, lookup_keys: tuple[str, ...] = ()) -> Payment:
         return self._repository.save(before, after, lookup_keys)

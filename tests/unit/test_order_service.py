@@ -339,3 +339,16 @@ def test_a_deleted_orders_payment_still_takes_its_events(orders, service, sandbo
 
     # The cancelled link takes no payment, but a late event for it must not break anything.
     assert service.get_payment("alice", payment.payment_id).status is PaymentStatus.CANCELLED
+
+
+def test_an_order_whose_link_lapsed_can_ask_again_before_any_event_says_so(orders, service, clock):
+    order = place(orders)
+    first = orders.request_payment("alice", order.order_id)
+    clock.advance(hours=25)  # past the link's expiry; no webhook, no sync yet
+
+    again = orders.request_payment("alice", order.order_id)
+
+    assert again.payment_id != first.payment_id
+    assert again.status is PaymentStatus.AWAITING_PAYMENT
+    assert service.get_payment("alice", first.payment_id).status is PaymentStatus.EXPIRED
+    assert orders.get_order("alice", order.order_id).payment_id == again.payment_id
