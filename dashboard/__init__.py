@@ -11,10 +11,13 @@ from urllib.parse import urlsplit
 from flask import Flask, g, request, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from dashboard import api as json_api
 from dashboard import auth, errors, payer, payments, stats, webhooks
+from dashboard.apikeys.service import ApiKeyService
 from dashboard.config import ConfigError, Settings, load_settings
 from dashboard.extensions import csrf
 from dashboard.main import routes as main_routes
+from dashboard.orders import routes as order_routes
 from dashboard.orders.service import OrderService
 from dashboard.payments.demo import seed_demo_command
 from dashboard.payments.listing import PaymentListing
@@ -23,6 +26,7 @@ from dashboard.payments.sync import sync_payments_command
 from dashboard.providers.base import PaymentProvider
 from dashboard.providers.commands import truelayer_check_command
 from dashboard.providers.sandbox_webhooks import SANDBOX_JKU, SandboxWebhookSigner
+from dashboard.settings import routes as settings_routes
 from dashboard.stats.rebuild import rebuild_stats_command
 from dashboard.store import Store
 from dashboard.store import init_app as init_store
@@ -62,13 +66,17 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.extensions["order_service"] = OrderService(
         store.orders, app.extensions["payment_service"], cursors
     )
+    app.extensions["api_keys"] = ApiKeyService(store.api_keys)
 
     app.register_blueprint(main_routes.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(payments.bp)
+    app.register_blueprint(order_routes.bp)
     app.register_blueprint(stats.bp)
     app.register_blueprint(payer.bp)
     app.register_blueprint(webhooks.bp)
+    json_api.init_app(app)  # /api/v1: blueprint, rate limit, idempotency, OpenAPI
+    app.register_blueprint(settings_routes.bp)
     jwks = JwksCache()
     trusted_jkus = (TRUELAYER_JKUS[settings.truelayer_env], *settings.truelayer_extra_webhook_jkus)
     if settings.payment_provider == "sandbox":

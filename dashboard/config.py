@@ -52,6 +52,8 @@ class Settings:
     truelayer_extra_webhook_jkus: tuple[str, ...] = ()
     # Deployment
     trusted_proxy_count: int = 0
+    # JSON API: requests per API key (or signed-in merchant) per window, Flask-Limiter syntax.
+    api_rate_limit: str = "120 per minute"
 
     @property
     def is_production(self) -> bool:
@@ -85,6 +87,18 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _rate_limit(raw: str) -> str:
+    from limits import parse_many
+
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(
+            f"API_RATE_LIMIT must read like '120 per minute' or '10/second', not {raw!r}"
+        ) from None
+    return raw
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -131,6 +145,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             u.strip() for u in env.get("TRUELAYER_EXTRA_WEBHOOK_JKUS", "").split(",") if u.strip()
         ),
         trusted_proxy_count=_int(env, "TRUSTED_PROXY_COUNT", 0),
+        api_rate_limit=_rate_limit(env.get("API_RATE_LIMIT", "").strip() or "120 per minute"),
     )
     _validate(settings)
     if not settings.secret_key:

@@ -8,7 +8,9 @@ from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from dashboard.api.problems import http_problem, is_api_request
 from dashboard.auth.routes import SignInUnavailable
+from dashboard.orders.service import OrderNotFound
 from dashboard.payments.model import InvalidTransition
 from dashboard.payments.service import ActionNotAllowed, PaymentNotFound
 from dashboard.providers.base import ProviderRejected, ProviderUnavailable
@@ -72,6 +74,10 @@ def register_error_handlers(app: Flask) -> None:
     def not_found(_exc):
         return error_response(404, "Payment not found", "There is no such payment in your account.")
 
+    @app.errorhandler(OrderNotFound)
+    def order_not_found(_exc):
+        return error_response(404, "Order not found", "There is no such order in your account.")
+
     @app.errorhandler(ActionNotAllowed)
     @app.errorhandler(InvalidTransition)
     def not_allowed(exc):
@@ -94,6 +100,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if is_api_request():
+            # No API route matched (404, 405): the API's own handlers never saw it.
+            return http_problem(exc)
         return error_response(exc.code or 500, exc.name, exc.description or "")
 
     @app.errorhandler(Exception)

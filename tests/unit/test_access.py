@@ -29,6 +29,9 @@ PUBLIC_ENDPOINTS = {
     "sandbox.decline",
     "sandbox.jwks",  # the public key that signs the sandbox's webhooks
     "webhooks.truelayer_webhook",  # authenticated by TrueLayer's signature
+    "api.health",
+    "api.openapi_document",  # the API's OpenAPI document and its docs page
+    "api.docs",
 }
 # Requests authenticated otherwise than by the session cookie (signatures, API keys).
 CSRF_EXEMPT_ENDPOINTS = {"webhooks.truelayer_webhook"}
@@ -68,6 +71,12 @@ def test_every_private_route_needs_sign_in(client: FlaskClient, endpoint, method
 
     response = client.open(url, method=method, headers=_valid_csrf_header(client))
 
+    if endpoint.startswith("api."):
+        # The JSON API answers scripts with a 401 problem, never the browser's redirect.
+        assert response.status_code == 401
+        assert response.mimetype == "application/problem+json"
+        assert "Location" not in response.headers
+        return
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=")
 
@@ -80,8 +89,31 @@ def test_every_post_needs_a_csrf_token(client: FlaskClient, endpoint, method, ur
 
     response = client.open(url, method=method)
 
+    if endpoint.startswith("api."):
+        # Session-authenticated API writes need the token too, refused as a problem.
+        assert response.status_code == 403
+        assert response.json["type"].endswith("#problem-csrf-failed")
+        return
     assert response.status_code == 400
     assert b"Form expired" in response.data
+
+
+API_WRITES = [r for r in ROUTES if r[0].startswith("api.") and r[1] != "GET"]
+
+
+@pytest.mark.parametrize(("endpoint", "method", "url"), API_WRITES)
+def test_api_writes_with_an_api_key_need_no_csrf_token(app, client, endpoint, method, url):
+    _key, presented = app.extensions["api_keys"].create_key("alice@example.com", "Shop")
+
+    response = client.open(url, method=method, headers={"Authorization": f"Bearer {presented}"})
+
+    # Past authentication and CSRF: the route itself answered (no body: 415; no such id: 404).
+    assert response.status_code in (404, 415)
+    assert "csrf" not in response.json["type"]
+
+
+def test_the_api_has_writes_to_check():
+    assert {e for e, _, _ in API_WRITES} >= {"api.create_payment", "api.cancel_payment"}
 
 
 def test_the_route_list_covers_the_pages_of_the_product():

@@ -1,0 +1,69 @@
+"""The JSON API under ``/api/v1``: payments, statistics and health, for scripts and other systems.
+
+How a request goes
+    ``blueprint.py`` authenticates every request (``auth.py``: an API key as
+    ``Authorization: Bearer``, or the browser session, whose writes need the CSRF token) and
+    maps every error to RFC 9457 problem details (``problems.py``). Flask-Limiter counts requests
+    per API key or merchant (``API_RATE_LIMIT``). Routes parse input, call a service, answer JSON.
+
+Adding an endpoint (the orders endpoints, say)
+    1. Write the routes in a resource module, e.g. ``dashboard/api/orders.py``, on ``bp`` from
+       ``dashboard.api.blueprint``. Use ``current_caller().user_id`` as the merchant and
+       ``inputs.json_request_body()`` / ``inputs.page_size()`` to read bodies and ``limit``; raise
+       ``ValidationProblem(errors)`` for refused input, ``Problem(...)`` for other answers, or
+       let the service's domain exceptions through and map them once in ``problems.HANDLERS``
+       (e.g. ``(OrderNotFound, ...)`` answering a 404 problem).
+    2. Put ``@idempotent`` (``dashboard.api.idempotency``) under the route decorator of every
+       POST (``/orders``, ``/orders/{id}/payment-link``): it honours ``Idempotency-Key``. It
+       works for PATCH and DELETE too; pass ``idempotent=True`` to ``endpoint`` wherever used.
+    3. In the same module define ``OPENAPI_TAG`` ({"name", "description"}),
+       ``openapi_schemas()`` (component schemas by name, e.g. Order, OrderList, NewOrder) and
+       ``openapi_endpoints()``: one ``openapi.endpoint(method, path, operationId, summary,
+       tag=..., parameters=..., body=json_body(...), responses={...}, idempotent=True)`` per
+       route, with the path below /api/v1 in OpenAPI form (``/orders/{order_id}``).
+       ``endpoint`` adds the shared answers (401, 403, 413, 429, 503, Idempotency-Key).
+    4. Add the module to ``RESOURCES`` below. ``tests/unit/test_api_openapi.py`` then checks that
+       the document and the URL map agree, and the docs page (``/api/v1/docs``) lists it.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request
+from flask_limiter import Limiter
+
+from dashboard.api import payments, stats, system
+from dashboard.api.auth import rate_limit_key
+from dashboard.api.blueprint import bp
+from dashboard.api.idempotency import IdempotencyKeys
+from dashboard.api.openapi import build_spec
+from dashboard.payments.service import utc_now
+from dashboard.store.idempotency import IdempotencyRepository
+
+# The modules whose routes and OpenAPI entries make up the API, in the document's order.
+RESOURCES = (payments, stats, system)
+
+__all__ = ["RESOURCES", "bp", "init_app"]
+
+
+def init_app(app: Flask) -> None:
+    """Register the API blueprint, its rate limit, idempotency records and OpenAPI document."""
+    settings = app.extensions["settings"]
+    store = app.extensions["store"]
+    app.config.setdefault("API_RATE_LIMIT", settings.api_rate_limit)
+    app.extensions["api_idempotency"] = IdempotencyKeys(
+        IdempotencyRepository(store.client, store.tables), utc_now
+    )
+    app.extensions["api_openapi"] = build_spec(RESOURCES, app.config["APP_VERSION"])
+    # In-memory counters: right for one process. Several processes (gunicorn workers, hosts)
+    # each count on their own, so the effective limit multiplies; use a shared storage_uri
+    # (Redis, Memcached) before relying on the limit across processes.
+    limiter = Limiter(
+        key_func=rate_limit_key, app=app, storage_uri="memory://", strategy="fixed-window"
+    )
+    limiter.shared_limit(
+        lambda: current_app.config["API_RATE_LIMIT"],
+        scope="api",
+        exempt_when=lambda: request.endpoint == "api.health",  # load balancers poll it
+    )(bp)
+    app.extensions["api_limiter"] = limiter
+    app.register_blueprint(bp)

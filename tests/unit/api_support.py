@@ -1,0 +1,40 @@
+"""Helpers shared by the JSON API tests: keys, headers, and what a problem answer must hold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from werkzeug.test import TestResponse
+
+ALICE = "alice@example.com"
+BOB = "bob@example.com"
+NEW_PAYMENT = {"amount": "12.50", "currency": "GBP", "reference": "Invoice 42"}
+
+
+def api_key_for(app: Flask, sub: str = ALICE, name: str = "Shop") -> str:
+    """Return a new API key of the merchant, made through the API key service."""
+    _key, presented = app.extensions["api_keys"].create_key(sub, name)
+    return presented
+
+
+def bearer(key: str) -> dict[str, str]:
+    """Return the Authorization header that presents ``key``."""
+    return {"Authorization": f"Bearer {key}"}
+
+
+def assert_problem(
+    response: TestResponse, status: int, problem_type: str | None = None
+) -> dict[str, Any]:
+    """Check that the response is RFC 9457 problem details with this status; return its body."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json(force=True)
+    assert body["status"] == status
+    assert body["title"]
+    assert body["detail"]
+    if problem_type is None:
+        assert body["type"] == "about:blank"
+    else:
+        assert body["type"].endswith(f"/api/v1/docs#problem-{problem_type}")
+    return body

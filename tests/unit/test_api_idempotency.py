@@ -1,0 +1,186 @@
+"""Idempotency-Key: a script that retries a POST never creates a payment twice."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.api.idempotency import IdempotencyKeys
+from dashboard.store.dynamo import StoreUnavailable
+from tests.unit.api_support import ALICE, BOB, NEW_PAYMENT, api_key_for, assert_problem, bearer
+
+
+@pytest.fixture
+def alice(app):
+    """Alice's API key headers."""
+    return bearer(api_key_for(app, ALICE))
+
+
+@pytest.fixture
+def keys(app, clock) -> IdempotencyKeys:
+    """The app's idempotency records, aged by the test clock."""
+    keys = app.extensions["api_idempotency"]
+    keys.clock = clock
+    return keys
+
+
+def _post(client, headers, key, body=NEW_PAYMENT, url="/api/v1/payments"):
+    return client.post(url, json=body, headers={**headers, "Idempotency-Key": key})
+
+
+def _payment_count(client, headers) -> int:
+    return len(client.get("/api/v1/payments", headers=headers).json["data"])
+
+
+def test_a_retry_with_the_same_key_and_body_replays_the_first_answer(client, alice, keys):
+    first = _post(client, alice, "order-1042-attempt")
+    retry = _post(client, alice, "order-1042-attempt")
+
+    assert first.status_code == retry.status_code == 201
+    assert retry.json == first.json
+    assert retry.headers["Location"] == first.headers["Location"]
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert _payment_count(client, alice) == 1
+
+
+def test_the_same_body_in_another_key_order_is_the_same_request(client, alice, keys):
+    _post(client, alice, "k1", {"currency": "GBP", "reference": "R 1", "amount": "5.00"})
+    retry = _post(client, alice, "k1", {"amount": "5.00", "reference": "R 1", "currency": "GBP"})
+
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert _payment_count(client, alice) == 1
+
+
+def test_the_same_key_with_another_body_is_a_422(client, alice, keys):
+    _post(client, alice, "k1")
+
+    response = _post(client, alice, "k1", {**NEW_PAYMENT, "amount": "99.00"})
+
+    assert_problem(response, 422, "idempotency-key-reused")
+    assert _payment_count(client, alice) == 1
+
+
+def test_the_same_key_on_another_endpoint_is_a_422(client, alice, keys):
+    payment = _post(client, alice, "k1").json
+
+    response = _post(client, alice, "k1", None, f"/api/v1/payments/{payment['id']}/cancel")
+
+    assert_problem(response, 422, "idempotency-key-reused")
+
+
+def test_a_key_still_in_progress_is_a_409(app, client, alice, keys, clock):
+    from dashboard.api.idempotency import request_fingerprint
+
+    with app.test_request_context("/api/v1/payments", method="POST", json=NEW_PAYMENT):
+        fingerprint = request_fingerprint()
+    assert keys.repository.claim(ALICE, "k1", fingerprint, clock()).token  # a request running
+
+    response = _post(client, alice, "k1")
+
+    assert_problem(response, 409, "idempotency-key-in-use")
+    assert response.headers["Retry-After"] == "1"
+    assert _payment_count(client, alice) == 0
+
+
+def test_a_claim_abandoned_by_a_crash_can_be_taken_over_after_its_lease(
+    app, client, alice, keys, clock
+):
+    from dashboard.api.idempotency import request_fingerprint
+
+    with app.test_request_context("/api/v1/payments", method="POST", json=NEW_PAYMENT):
+        keys.repository.claim(ALICE, "k1", request_fingerprint(), clock())
+    clock.advance(minutes=3)
+
+    response = _post(client, alice, "k1")
+
+    assert response.status_code == 201
+
+
+def test_keys_expire_after_24_hours(client, alice, keys, clock):
+    _post(client, alice, "k1")
+    clock.advance(hours=23, minutes=59)
+    assert _post(client, alice, "k1").headers["Idempotent-Replayed"] == "true"
+
+    clock.advance(minutes=2)
+    again = _post(client, alice, "k1")
+    other_body = _post(client, alice, "k2")
+    clock.advance(hours=25)
+    reused = _post(client, alice, "k2", {**NEW_PAYMENT, "amount": "1.00"})
+
+    assert again.status_code == 201
+    assert "Idempotent-Replayed" not in again.headers
+    assert other_body.status_code == reused.status_code == 201
+    assert _payment_count(client, alice) == 4
+
+
+def test_keys_belong_to_one_merchant(app, client, alice, keys):
+    bob = bearer(api_key_for(app, BOB))
+
+    alices = _post(client, alice, "shared-key")
+    bobs = _post(client, bob, "shared-key")
+
+    assert bobs.status_code == 201
+    assert "Idempotent-Replayed" not in bobs.headers
+    assert bobs.json["id"] != alices.json["id"]
+
+
+def test_a_validation_answer_is_kept_and_replayed(client, alice, keys):
+    first = _post(client, alice, "k1", {**NEW_PAYMENT, "currency": "USD"})
+    retry = _post(client, alice, "k1", {**NEW_PAYMENT, "currency": "USD"})
+
+    assert_problem(first, 422, "validation-error")
+    assert_problem(retry, 422, "validation-error")
+    assert retry.headers["Idempotent-Replayed"] == "true"
+
+
+def test_a_server_error_releases_the_key_so_a_retry_runs(app, client, alice, keys, monkeypatch):
+    service = app.extensions["payment_service"]
+    real_create = service.create_payment_link
+
+    def unavailable(*_args, **_kwargs):
+        raise StoreUnavailable("throttled")
+
+    monkeypatch.setattr(service, "create_payment_link", unavailable)
+    failed = _post(client, alice, "k1")
+    monkeypatch.setattr(service, "create_payment_link", real_create)
+    retry = _post(client, alice, "k1")
+
+    assert_problem(failed, 503, "unavailable")
+    assert retry.status_code == 201
+    assert "Idempotent-Replayed" not in retry.headers
+
+
+def test_a_conflict_is_not_kept_either(client, alice, keys):
+    payment = _post(client, alice, "create").json
+    url = f"/api/v1/payments/{payment['id']}/cancel"
+    client.post(url, headers=alice)
+
+    refused = _post(client, alice, "cancel", None, url)
+
+    assert_problem(refused, 409, "conflict")
+    assert "Idempotent-Replayed" not in _post(client, alice, "cancel", None, url).headers
+
+
+def test_cancel_replays_its_first_answer(client, alice, keys):
+    payment = _post(client, alice, "create").json
+    url = f"/api/v1/payments/{payment['id']}/cancel"
+
+    first = _post(client, alice, "cancel-1", None, url)
+    retry = _post(client, alice, "cancel-1", None, url)
+
+    assert first.status_code == retry.status_code == 200
+    assert retry.json["status"] == "cancelled"
+    assert retry.headers["Idempotent-Replayed"] == "true"
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "naïve"])
+def test_a_key_that_is_not_1_to_255_printable_characters_is_a_400(client, alice, key):
+    response = client.post(
+        "/api/v1/payments",
+        json=NEW_PAYMENT,
+        headers={**alice, "Idempotency-Key": key.encode().decode("latin-1")},
+    )
+
+    problem = assert_problem(response, 400, "validation-error")
+    assert "Idempotency-Key" in problem["errors"]
+    assert _payment_count(client, alice) == 0

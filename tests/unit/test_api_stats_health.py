@@ -1,0 +1,127 @@
+"""Statistics and health over the JSON API, and the rate limit that protects it."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.store.dynamo import StoreUnavailable
+from tests.unit.api_support import ALICE, BOB, NEW_PAYMENT, api_key_for, assert_problem, bearer
+
+
+@pytest.fixture
+def alice(app):
+    """Alice's API key headers."""
+    return bearer(api_key_for(app, ALICE))
+
+
+def test_statistics_count_the_merchants_payments_per_currency(app, client, alice):
+    for amount in ("10.00", "2.50"):
+        client.post("/api/v1/payments", json={**NEW_PAYMENT, "amount": amount}, headers=alice)
+    bob = bearer(api_key_for(app, BOB))
+    client.post("/api/v1/payments", json=NEW_PAYMENT, headers=bob)
+
+    stats = client.get("/api/v1/stats?days=7", headers=alice).json
+
+    assert stats["days"] == 7
+    assert [c["currency"] for c in stats["currencies"]] == ["GBP", "EUR"]
+    gbp = stats["currencies"][0]
+    assert gbp["payments"] == 2
+    assert gbp["links_created"] == 2
+    assert gbp["by_group"]["pending"] == 2
+    assert gbp["by_status"]["awaiting_payment"] == 2
+    assert gbp["completed"] == 0
+    assert gbp["completed_volume"] == "0.00"
+    assert gbp["conversion"] == "0.0000"
+    assert gbp["attempt_success"] is None
+    assert len(gbp["daily"]) == 7
+    assert sum(d["by_group"]["pending"] for d in gbp["daily"]) == 2
+
+
+def test_statistics_for_one_currency_and_custom_dates(client, alice):
+    stats = client.get(
+        "/api/v1/stats?from=2026-01-01&to=2026-01-31&currency=eur", headers=alice
+    ).json
+
+    assert (stats["from"], stats["to"], stats["days"]) == ("2026-01-01", "2026-01-31", 31)
+    assert (stats["previous_from"], stats["previous_to"]) == ("2025-12-01", "2025-12-31")
+    assert [c["currency"] for c in stats["currencies"]] == ["EUR"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("days=5", "days"),
+        ("from=2026-02-01&to=2026-01-01", "from"),
+        ("from=1999-12-31&to=2000-01-02", "from"),
+        ("from=yesterday", "from"),
+        ("currency=USD", "currency"),
+    ],
+)
+def test_a_range_the_page_would_refuse_is_a_400(client, alice, query, field):
+    response = client.get(f"/api/v1/stats?{query}", headers=alice)
+
+    assert field in assert_problem(response, 400, "validation-error")["errors"]
+
+
+def test_health_reports_the_version_and_dynamodb(client):
+    response = client.get("/api/v1/health")
+
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "app": "ok", "dynamodb": "ok", "version": "0.1.0"}
+
+
+def test_health_is_a_503_problem_when_dynamodb_is_away(app, client, monkeypatch):
+    def away():
+        raise StoreUnavailable("http://internal-endpoint:8000 refused")
+
+    monkeypatch.setattr(app.extensions["store"], "check_tables", away)
+    response = client.get("/api/v1/health")
+
+    problem = assert_problem(response, 503, "unavailable")
+    assert "internal-endpoint" not in response.get_data(as_text=True)
+    assert problem["detail"] == "DynamoDB or its tables are not available."
+
+
+def test_over_the_rate_limit_a_key_gets_429_with_retry_after(app, client, alice):
+    app.config["API_RATE_LIMIT"] = "3 per minute"
+    other_key = bearer(api_key_for(app, ALICE, "Another system"))
+
+    answers = [client.get("/api/v1/payments", headers=alice).status_code for _ in range(3)]
+    limited = client.get("/api/v1/payments", headers=alice)
+
+    assert answers == [200, 200, 200]
+    problem = assert_problem(limited, 429, "rate-limited")
+    assert "3 per 1 minute" in problem["detail"]
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    # Counted per key: another key (even of the same merchant) has its own allowance.
+    assert client.get("/api/v1/payments", headers=other_key).status_code == 200
+    # Health stays reachable for load balancers.
+    assert client.get("/api/v1/health").status_code == 200
+
+
+def test_refused_keys_are_counted_by_address(app, client):
+    app.config["API_RATE_LIMIT"] = "2 per minute"
+    wrong = {"Authorization": "Bearer wrong"}
+
+    answers = [client.get("/api/v1/payments", headers=wrong).status_code for _ in range(3)]
+
+    assert answers == [401, 401, 429]
+
+
+def test_the_session_is_limited_per_merchant(app, client):
+    from tests.unit.conftest import sign_in
+
+    app.config["API_RATE_LIMIT"] = "1 per minute"
+    sign_in(client, ALICE)
+
+    assert client.get("/api/v1/stats").status_code == 200
+    assert_problem(client.get("/api/v1/payments"), 429, "rate-limited")
+
+
+def test_the_rate_limit_comes_from_the_environment_and_is_checked_at_start_up():
+    from dashboard.config import ConfigError, load_settings
+
+    assert load_settings({}).api_rate_limit == "120 per minute"
+    assert load_settings({"API_RATE_LIMIT": "10/second"}).api_rate_limit == "10/second"
+    with pytest.raises(ConfigError, match="API_RATE_LIMIT"):
+        load_settings({"API_RATE_LIMIT": "lots"})
