@@ -167,8 +167,12 @@ def seed_demo_orders(
     """Create ``count`` orders over the last 30 days, most of them paid through their link."""
     start = datetime.now(UTC)
     outcomes, weights = zip(*_ORDER_OUTCOMES, strict=True)
-    for _ in range(count):
-        clock.now = start - timedelta(seconds=rng.randint(3600, 30 * 24 * 3600))
+    # Oldest first: an order id is minted now, and ids must sort as the orders' times do.
+    moments = sorted(
+        start - timedelta(seconds=rng.randint(3600, 30 * 24 * 3600)) for _ in range(count)
+    )
+    for moment in moments:
+        clock.now = moment
         product, price = rng.choice(_PRODUCTS)
         customer = rng.choice(_PAYERS)
         order = orders.create_order(
@@ -190,6 +194,10 @@ def seed_demo_orders(
             if outcome == "paid":
                 clock.now += timedelta(minutes=30)
                 _apply(service, sandbox.pay(payment.provider_link_id))
+            elif start >= payment.expires_at:
+                # An unpaid link from before yesterday has expired, and its order failed with it.
+                clock.now = start
+                _apply(service, sandbox.expire_if_due(payment.provider_link_id))
         elif outcome == "cancelled":
             orders.cancel_order(user_id, order.order_id)
     return count

@@ -16,6 +16,7 @@ def test_seed_demo_makes_orders_whose_status_follows_their_payment(app):
     listed = orders.list_orders("demo", OrderQuery(), page_size=50).orders
     assert len(listed) == 12
     assert [o.order_number for o in listed] == list(range(1012, 1000, -1))
+    assert [o.created_at for o in listed] == sorted((o.created_at for o in listed), reverse=True)
     assert OrderStatus.PAID in {o.status for o in listed}
     for order in listed:
         payment = orders.order_payment(order)
