@@ -31,7 +31,7 @@ from __future__ import annotations
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 
-from dashboard.api import payments, stats, system
+from dashboard.api import orders, payments, stats, system
 from dashboard.api.auth import rate_limit_key
 from dashboard.api.blueprint import bp
 from dashboard.api.idempotency import IdempotencyKeys
@@ -40,7 +40,7 @@ from dashboard.payments.service import utc_now
 from dashboard.store.idempotency import IdempotencyRepository
 
 # The modules whose routes and OpenAPI entries make up the API, in the document's order.
-RESOURCES = (payments, stats, system)
+RESOURCES = (orders, payments, stats, system)
 
 __all__ = ["RESOURCES", "bp", "init_app"]
 

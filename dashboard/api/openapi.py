@@ -193,10 +193,11 @@ def build_spec(resources: Iterable[ModuleType], version: str) -> dict[str, Any]:
 
 
 _INTRO = (
-    "Payment links and statistics of the signed-in merchant. Authenticate with an API key "
+    "Orders, payment links and statistics of the signed-in merchant. Authenticate with an API key "
     "created on the Settings page (`Authorization: Bearer <API key>`), or with the browser "
     "session (writes then need the `X-CSRFToken` header). Errors are RFC 9457 problem details. "
-    'Amounts are strings (`"12.50"`) with the integer `amount_minor` beside them.'
+    'Amounts are strings (`"12.50"`) with their integer minor units beside them '
+    "(`amount_minor`, `total_minor`)."
 )
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",

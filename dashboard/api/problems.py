@@ -21,8 +21,15 @@ from werkzeug.exceptions import HTTPException
 
 from dashboard.payments.model import InvalidTransition
 from dashboard.payments.service import ActionNotAllowed, PaymentNotFound
+
+# isort: split
+# The payments package imports its routes, which import dashboard.orders, which imports
+# dashboard.payments: payments first, or that cycle meets a half-imported orders module.
+from dashboard.orders.model import InvalidOrder
+from dashboard.orders.service import OrderNotFound
 from dashboard.providers.base import ProviderRejected, ProviderUnavailable
 from dashboard.store.dynamo import StoreUnavailable
+from dashboard.store.orders import OrderAlreadyExists, StaleOrder
 from dashboard.store.payments import PaymentAlreadyExists, StaleWrite
 
 log = logging.getLogger(__name__)
@@ -126,6 +133,18 @@ def _payment_not_found(_exc: PaymentNotFound) -> Response:
     )  # fmt: skip
 
 
+def _order_not_found(_exc: OrderNotFound) -> Response:
+    return problem_response(
+        Problem(404, "Order not found", "There is no such order in your account.",
+                problem_type="not-found")
+    )  # fmt: skip
+
+
+def _invalid_order(exc: InvalidOrder) -> Response:
+    # The order's own rules (e.g. the total's maximum), only checkable once fields combine.
+    return problem_response(ValidationProblem(exc.errors))
+
+
 def _conflict(exc: Exception) -> Response:
     if isinstance(exc, ActionNotAllowed | InvalidTransition):
         detail = str(exc)  # says why, in the merchant's words
@@ -179,10 +198,14 @@ def _unexpected(_exc: Exception) -> Response:
 HANDLERS: list[tuple[type[Exception], Callable[[Any], Response]]] = [
     (Problem, problem_response),
     (PaymentNotFound, _payment_not_found),
+    (OrderNotFound, _order_not_found),
+    (InvalidOrder, _invalid_order),
     (ActionNotAllowed, _conflict),
     (InvalidTransition, _conflict),
     (StaleWrite, _conflict),
     (PaymentAlreadyExists, _conflict),
+    (StaleOrder, _conflict),
+    (OrderAlreadyExists, _conflict),
     (StoreUnavailable, _unavailable),
     (ProviderUnavailable, _unavailable),
     (ProviderRejected, _provider_rejected),
