@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from email_validator import EmailNotValidError, validate_email
 
-from dashboard.money import MAX_AMOUNT, SUPPORTED_CURRENCIES, format_money, to_minor
+from dashboard.money import MAX_AMOUNT, SUPPORTED_CURRENCIES, format_money, minor_digits, to_minor
 from dashboard.payments.model import PaymentStatus
 
 ORDER_NUMBER_PREFIX = "ORD-"
@@ -21,6 +21,7 @@ ORDER_NUMBER_PREFIX = "ORD-"
 FIRST_ORDER_NUMBER = 1001
 MAX_QUANTITY = 100_000
 MAX_NAME_LENGTH = 140
+MAX_EMAIL_LENGTH = 254
 MAX_ADDRESS_LENGTH = 500
 
 
@@ -165,8 +166,12 @@ def check_order_fields(fields: OrderFields, *, complete: bool) -> dict[str, str]
             errors["currency"] = "This field is required."
     _check_text(errors, "customer_name", fields.customer_name, MAX_NAME_LENGTH)
     _check_text(errors, "product_name", fields.product_name, MAX_NAME_LENGTH)
-    if fields.shipping_address is not None and len(fields.shipping_address) > MAX_ADDRESS_LENGTH:
+    _check_text(errors, "customer_email", fields.customer_email, MAX_EMAIL_LENGTH)
+    address = fields.shipping_address
+    if address is not None and len(address) > MAX_ADDRESS_LENGTH:
         errors["shipping_address"] = f"Use at most {MAX_ADDRESS_LENGTH} characters."
+    elif address is not None and not all(c.isprintable() or c in "\r\n" for c in address):
+        errors["shipping_address"] = "Use letters, digits, spaces, punctuation and new lines only."
     if fields.customer_email and "customer_email" not in errors:
         try:
             validate_email(fields.customer_email, check_deliverability=False)
@@ -174,11 +179,33 @@ def check_order_fields(fields: OrderFields, *, complete: bool) -> dict[str, str]
             errors["customer_email"] = "Enter an email address such as name@example.com."
     if fields.currency is not None and fields.currency not in SUPPORTED_CURRENCIES:
         errors["currency"] = f"Choose one of {', '.join(SUPPORTED_CURRENCIES)}."
-    if fields.quantity is not None and not 1 <= fields.quantity <= MAX_QUANTITY:
+    quantity = fields.quantity
+    if quantity is not None and (
+        type(quantity) is not int or not 1 <= quantity <= MAX_QUANTITY  # bool is not a count
+    ):
         errors["quantity"] = f"Enter a whole number from 1 to {MAX_QUANTITY:,}."
-    if fields.unit_price is not None and fields.unit_price <= 0:
-        errors["unit_price"] = "The unit price must be more than zero."
+    if fields.unit_price is not None:
+        problem = _unit_price_problem(fields.unit_price, fields.currency)
+        if problem:
+            errors["unit_price"] = problem
     return errors
+
+
+def _unit_price_problem(price: Decimal, currency: str | None) -> str | None:
+    if not isinstance(price, Decimal) or not price.is_finite():
+        return "Enter an amount such as 12.50."
+    if price <= 0:
+        return "The unit price must be more than zero."
+    if price > MAX_AMOUNT:
+        return f"The unit price can be at most {MAX_AMOUNT:,}."
+    if currency in SUPPORTED_CURRENCIES:
+        try:
+            to_minor(price, currency)
+        except ValueError:
+            return (
+                f"{currency} amounts have at most {minor_digits(currency)} digits after the point."
+            )
+    return None
 
 
 def check_total(quantity: int, unit_price_minor: int, currency: str) -> dict[str, str]:
@@ -195,5 +222,11 @@ def _blank(fields: OrderFields, name: str) -> bool:
 
 
 def _check_text(errors: dict[str, str], name: str, value: str | None, limit: int) -> None:
-    if value is not None and len(value) > limit:
+    if value is None:
+        return
+    if not value.strip():
+        errors[name] = "This field is required."
+    elif len(value) > limit:
         errors[name] = f"Use at most {limit} characters."
+    elif not value.isprintable():
+        errors[name] = "Use letters, digits, spaces and punctuation only."

@@ -9,14 +9,13 @@ from dashboard.htmx import render_page_or_block
 from dashboard.orders.forms import EditOrderForm, NewOrderForm, sign_order_id, unsign_order_id
 from dashboard.orders.model import InvalidOrder, OrderStatus, shown_order_status
 from dashboard.orders.service import OrderQuery, OrderService
+from dashboard.payments.filters import MAX_SEARCH_LENGTH
 from dashboard.payments.forms import FormExpired
 from dashboard.payments.service import ActionNotAllowed, new_payment_id, utc_now
 from dashboard.store.cursors import InvalidCursor
 from dashboard.store.orders import OrderAlreadyExists, StaleOrder
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
-
-MAX_SEARCH_LENGTH = 200
 
 
 @bp.before_request
@@ -122,6 +121,7 @@ def show_order(order_id: str):
         "order_panel",
         order=order,
         order_status=shown_order_status(order, payment_status),
+        can_request_payment=service.can_request_payment(order, payment, now),
         payment=payment,
         payment_status=payment_status,
         now=now,

@@ -24,6 +24,7 @@ from dashboard.orders.model import (
 )
 from dashboard.payments.model import Payment, PaymentStatus
 from dashboard.payments.service import (
+    RECORD_ID,
     ActionNotAllowed,
     NewPaymentLink,
     PaymentNotFound,
@@ -33,14 +34,13 @@ from dashboard.payments.service import (
 )
 from dashboard.store.cursors import CursorCodec
 from dashboard.store.index_items import words_of
-from dashboard.store.orders import OrderAlreadyExists, OrderRepository, StaleOrder
+from dashboard.store.orders import OrderAlreadyExists, OrderRepository, StaleOrder, order_words
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 25
 # A search reads at most this many word items: its cost follows its matches, not the account.
 MAX_SEARCH_MATCHES = 500
-_ORDER_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _ORDER_NUMBER = re.compile(r"(?:ord-?)?(\d{1,9})", re.IGNORECASE)
 _MAX_WRITE_ATTEMPTS = 5
 
@@ -67,6 +67,8 @@ class OrderPage:
 
     orders: list[Order]
     next_cursor: str | None
+    # True when a search matched more orders than one search reads: the oldest were left out.
+    search_truncated: bool = False
 
 
 class OrderService:
@@ -88,7 +90,7 @@ class OrderService:
 
     def get_order(self, user_id: str, order_id: str) -> Order:
         """Return the merchant's order; raise OrderNotFound for unknown or foreign ids."""
-        if not _ORDER_ID.fullmatch(order_id):
+        if not RECORD_ID.fullmatch(order_id):
             raise OrderNotFound(order_id[:64])  # not even an id: no need to ask DynamoDB
         order = self._repository.get(user_id, order_id)
         if order is None:
@@ -110,12 +112,13 @@ class OrderService:
         """Return a page of the merchant's orders, newest first; raise InvalidCursor if bad."""
         fingerprint = query.fingerprint()
         state = self._cursors.decode(cursor, user_id, fingerprint) if cursor else {}
+        truncated = False
         if query.search.strip():
-            orders, next_state = self._search(user_id, query, state, page_size)
+            orders, next_state, truncated = self._search(user_id, query, state, page_size)
         else:
             orders, next_state = self._browse(user_id, query.status, state, page_size)
         next_cursor = self._cursors.encode(next_state, user_id, fingerprint) if next_state else None
-        return OrderPage(orders, next_cursor)
+        return OrderPage(orders, next_cursor, truncated)
 
     def _browse(
         self, user_id: str, status: OrderStatus | None, state: dict, page_size: int
@@ -133,8 +136,8 @@ class OrderService:
 
     def _search(
         self, user_id: str, query: OrderQuery, state: dict, page_size: int
-    ) -> tuple[list[Order], dict | None]:
-        candidates, words = self._candidates(user_id, query.search)
+    ) -> tuple[list[Order], dict | None, bool]:
+        candidates, words, truncated = self._candidates(user_id, query.search)
         before = state.get("before")
         ids = sorted((i for i in candidates if before is None or i < before), reverse=True)
         matches: list[Order] = []
@@ -146,23 +149,25 @@ class OrderService:
                 if order and _matches(order, query.status, words):
                     matches.append(order)
                     if len(matches) == page_size + 1:
-                        return matches[:page_size], {"before": matches[page_size - 1].order_id}
-        return matches, None
+                        next_state = {"before": matches[page_size - 1].order_id}
+                        return matches[:page_size], next_state, truncated
+        return matches, None, truncated
 
-    def _candidates(self, user_id: str, search: str) -> tuple[set[str], list[str]]:
-        """Return the ids a search may match, and the words each of them must still have."""
+    def _candidates(self, user_id: str, search: str) -> tuple[set[str], list[str], bool]:
+        """Return the ids a search may match, the words each must still have, and whether
+        more ids matched than one search reads."""
         number = _ORDER_NUMBER.fullmatch(search.strip())
         if number:
             order_id = self._repository.id_by_number(user_id, int(number.group(1)))
             if order_id:
-                return {order_id}, []
+                return {order_id}, [], False
         words = words_of(search)
         if not words:
-            return set(), []
+            return set(), [], False
         # The longest word narrows most; the others are checked on the orders it finds.
         driver = max(words, key=len)
-        ids = self._repository.ids_by_word_prefix(user_id, driver, MAX_SEARCH_MATCHES)
-        return set(ids), words
+        found = self._repository.ids_by_word_prefix(user_id, driver, MAX_SEARCH_MATCHES)
+        return set(found.order_ids), words, found.truncated
 
     # Creating and changing ----------------------------------------------------------------
 
@@ -200,9 +205,10 @@ class OrderService:
         try:
             self._repository.add(order)
         except OrderAlreadyExists:
+            # A double submit won the race; its order (under this merchant's key) is the answer.
             existing = self._repository.get(user_id, order_id)
             if existing is None:
-                raise  # the id is another merchant's: never show or touch theirs
+                raise  # ...unless it was deleted in the meantime
             return existing
         return order
 
@@ -224,6 +230,10 @@ class OrderService:
             updated = self._changed(order, changes)
             if updated == order:
                 return order
+            if updated.total_minor != order.total_minor:
+                # The earlier link asked for the old total: it must never come back and settle
+                # the order for that amount.
+                self._end_previous_link(order)
             try:
                 return self._repository.save(order, updated)
             except StaleOrder:
@@ -269,6 +279,10 @@ class OrderService:
             existing = self.order_payment(order)
             if existing is None:
                 return self._create_link(order)
+            if self._payments.is_stuck_creating(existing):
+                # The request that made it was cut short mid-way: finish it (the same link, as
+                # the provider call is idempotent).
+                return self._payments.retry_link_creation(user_id, existing.payment_id)
             if existing.effective_status(self._now()) is not PaymentStatus.EXPIRED:
                 return existing
             # The link lapsed unpaid, but no event has said so yet: record it, which fails the
@@ -292,6 +306,20 @@ class OrderService:
             # Another request won the race (a double click): hand back what it made.
             return self.request_payment(user_id, order_id)
         return self._create_link(requested)
+
+    def can_request_payment(
+        self, order: Order, payment: Payment | None, now: datetime | None = None
+    ) -> bool:
+        """Return True when Request payment does something for the order (now, or at ``now``).
+
+        That is: no link yet, or only a failed or lapsed one, or a link whose creation was cut
+        short and can be finished.
+        """
+        if order.status is OrderStatus.PAYMENT_REQUESTED:
+            if payment is None or self._payments.is_stuck_creating(payment):
+                return True
+            return payment.effective_status(now or self._now()) is PaymentStatus.EXPIRED
+        return order.can_request_payment
 
     def _create_link(self, order: Order) -> Payment:
         return self._payments.create_payment_link(
@@ -325,6 +353,12 @@ class OrderService:
         if not order.status.is_unpaid:
             raise ActionNotAllowed(f"A {order.status.label.lower()} order cannot be cancelled.")
         payment = self.order_payment(order)
+        if payment is None and order.status is OrderStatus.PAYMENT_REQUESTED:
+            # The order holds a payment id whose payment is not written yet: a request for
+            # payment is running (or was cut short; Request payment finishes it).
+            raise ActionNotAllowed(
+                "The payment link is being created. Wait a moment, then cancel the order."
+            )
         if payment is not None and self._payments.can_cancel(payment):
             # Raises ActionNotAllowed if the payer started paying meanwhile: the order waits.
             self._payments.cancel_payment(user_id, payment.payment_id)
@@ -355,6 +389,9 @@ class OrderService:
             raise ActionNotAllowed(
                 "This order has a live payment link. Cancel the order first, then delete it."
             )
+        # A link whose creation failed could be retried from its payment's page: end it, so a
+        # deleted order's link can never be paid.
+        self._end_previous_link(order)
         try:
             self._repository.delete(order)
         except StaleOrder as exc:
@@ -365,5 +402,5 @@ def _matches(order: Order, status: OrderStatus | None, words: list[str]) -> bool
     """Return True when the order has the status asked for and a word for every search word."""
     if status is not None and order.status is not status:
         return False
-    own = words_of(f"{order.customer_name} {order.customer_email} {order.product_name}")
+    own = order_words(order)
     return all(any(w.startswith(word) for w in own) for word in words)

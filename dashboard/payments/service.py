@@ -47,7 +47,8 @@ MAX_LINK_LIFETIME = timedelta(days=30)
 # retried. The provider call is idempotent, so a retry never makes a second link.
 STUCK_CREATION_AFTER = timedelta(minutes=2)
 _MAX_WRITE_ATTEMPTS = 5
-_PAYMENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# What a payment or order id (a UUIDv7) looks like: anything else is not looked up at all.
+RECORD_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class PaymentNotFound(Exception):
@@ -113,7 +114,7 @@ class PaymentService:
 
     def get_payment(self, user_id: str, payment_id: str) -> Payment:
         """Return the merchant's payment; raise PaymentNotFound for unknown or foreign ids."""
-        if not _PAYMENT_ID.fullmatch(payment_id):
+        if not RECORD_ID.fullmatch(payment_id):
             raise PaymentNotFound(payment_id[:64])  # not even an id: no need to ask DynamoDB
         payment = self._repository.get(user_id, payment_id)
         if payment is None:

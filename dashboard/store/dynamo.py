@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -92,6 +93,22 @@ def make_client(
     return boto3.client("dynamodb", **kwargs)
 
 
+_STORED_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def store_time(value: datetime) -> str:
+    """Return a time as stored: fixed-width UTC with microseconds.
+
+    Fixed width, so that string order is time order in every key and index.
+    """
+    return value.astimezone(UTC).strftime(_STORED_TIME)
+
+
+def parse_store_time(value: str) -> datetime:
+    """Return the timezone-aware UTC time of a stored time string."""
+    return datetime.strptime(value, _STORED_TIME).replace(tzinfo=UTC)
+
+
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -143,6 +160,28 @@ def translate_unavailable() -> Iterator[None]:
 
 _MAX_CONFLICT_RETRIES = 4
 _CONFLICT_BACKOFF_SECONDS = 0.02
+
+
+def batch_get(client: Any, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the items stored under ``keys`` (BatchGetItem, 100 keys a call), in no set order.
+
+    Keys DynamoDB leaves unprocessed (it is busy) are asked for again after a jittered pause,
+    so a throttled table is not hammered.
+    """
+    items: list[dict[str, Any]] = []
+    for start in range(0, len(keys), 100):
+        request = {table: {"Keys": keys[start : start + 100]}}
+        for attempt in range(_MAX_CONFLICT_RETRIES + 8):
+            with translate_unavailable():
+                response = client.batch_get_item(RequestItems=request)
+            items.extend(response.get("Responses", {}).get(table, []))
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(random.uniform(0, _CONFLICT_BACKOFF_SECONDS * 2**attempt))  # noqa: S311
+        else:
+            raise StoreUnavailable(f"{table}: keys left unprocessed after repeated tries")
+    return items
 
 
 class ConditionFailed(Exception):

@@ -18,7 +18,13 @@ from typing import Any
 from dashboard.payments.filters import PaymentFilters
 from dashboard.payments.model import Payment
 from dashboard.payments.search import SearchTerms, matches_all_words
-from dashboard.store.dynamo import TableNames, from_item, to_item, translate_unavailable
+from dashboard.store.dynamo import (
+    TableNames,
+    batch_get,
+    from_item,
+    to_item,
+    translate_unavailable,
+)
 from dashboard.store.index_items import amount_prefix, email_prefix, prefix_range, word_prefix
 from dashboard.store.payments import (
     attempt_lookup_key,
@@ -300,15 +306,8 @@ class PaymentFinder:
         keys = {
             c["paymentId"]: {"userId": c["userId"], "paymentId": c["paymentId"]} for c in candidates
         }
-        request = {self._tables.payments: {"Keys": [to_item(k) for k in keys.values()]}}
-        found: dict[str, dict[str, Any]] = {}
-        while request:
-            with translate_unavailable():
-                response = self._client.batch_get_item(RequestItems=request)
-            for item in response.get("Responses", {}).get(self._tables.payments, []):
-                found[item["paymentId"]["S"]] = item
-            request = response.get("UnprocessedKeys") or {}
-        return found
+        items = batch_get(self._client, self._tables.payments, [to_item(k) for k in keys.values()])
+        return {item["paymentId"]["S"]: item for item in items}
 
 
 class _MergeRun:

@@ -20,24 +20,25 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from dashboard.orders.model import FIRST_ORDER_NUMBER, Order, OrderStatus
 from dashboard.store.dynamo import (
     ConditionFailed,
     TableNames,
+    batch_get,
     from_item,
+    parse_store_time,
+    store_time,
     to_item,
     transact_write,
     translate_unavailable,
 )
-from dashboard.store.index_items import words_of
+from dashboard.store.index_items import prefix_range, words_of
 from dashboard.store.schema import ORDER_STATUS_INDEX
 
 MAX_WORDS_PER_ORDER = 12
-# Past the last character any normalised word can hold, so a key range covers a whole prefix.
-_END = "\U0010ffff"
 
 
 class OrderAlreadyExists(Exception):
@@ -46,14 +47,6 @@ class OrderAlreadyExists(Exception):
 
 class StaleOrder(Exception):
     """Raised when the order changed (or left the status a write expects) since it was read."""
-
-
-def _time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse_time(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 def order_key(user_id: str, order_id: str) -> dict[str, Any]:
@@ -88,8 +81,8 @@ def order_to_item(order: Order) -> dict[str, Any]:
             "currency": order.currency,
             "status": order.status.value,
             "statusSort": _status_sort(order.status, order.order_id),
-            "createdAt": _time(order.created_at),
-            "updatedAt": _time(order.updated_at),
+            "createdAt": store_time(order.created_at),
+            "updatedAt": store_time(order.updated_at),
             "shippingAddress": order.shipping_address,
             "paymentId": order.payment_id,
             "version": order.version,
@@ -111,21 +104,36 @@ def order_from_item(item: dict[str, Any]) -> Order:
         unit_price_minor=values["unitPriceMinor"],
         currency=values["currency"],
         status=OrderStatus(values["status"]),
-        created_at=_parse_time(values["createdAt"]),
-        updated_at=_parse_time(values["updatedAt"]),
+        created_at=parse_store_time(values["createdAt"]),
+        updated_at=parse_store_time(values["updatedAt"]),
         shipping_address=values.get("shippingAddress"),
         payment_id=values.get("paymentId"),
         version=values["version"],
     )
 
 
+@dataclass(frozen=True)
+class PaymentOfOrder:
+    """What an order must still agree with to follow a payment: which one, and for how much."""
+
+    payment_id: str
+    amount_minor: int
+    currency: str
+
+
 def order_follows_payment(
-    table: str, user_id: str, order_id: str, payment_id: str, status: OrderStatus, now: datetime
+    table: str,
+    user_id: str,
+    order_id: str,
+    payment: PaymentOfOrder,
+    status: OrderStatus,
+    now: datetime,
 ) -> dict[str, Any]:
     """Return the transaction item that moves an order to the status its payment implies.
 
-    Conditional on the order still being settled by this payment and not cancelled: an order
-    that asked for payment again, was cancelled or deleted no longer follows its earlier link.
+    Conditional on the order still being settled by this payment, for this amount, and not
+    cancelled: an order that asked for payment again, changed its total, was cancelled or was
+    deleted no longer follows its earlier link, so an old link can never mark it paid.
     """
     return {
         "Update": {
@@ -133,15 +141,18 @@ def order_follows_payment(
             "Key": order_key(user_id, order_id),
             "UpdateExpression": "SET #status = :s, statusSort = :ss, updatedAt = :t "
             "ADD version :one",
-            "ConditionExpression": "paymentId = :p AND #status <> :cancelled",
+            "ConditionExpression": "paymentId = :p AND totalMinor = :amount "
+            "AND currency = :currency AND #status <> :cancelled",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": to_item(
                 {
                     ":s": status.value,
                     ":ss": _status_sort(status, order_id),
-                    ":t": _time(now),
+                    ":t": store_time(now),
                     ":one": 1,
-                    ":p": payment_id,
+                    ":p": payment.payment_id,
+                    ":amount": payment.amount_minor,
+                    ":currency": payment.currency,
                     ":cancelled": OrderStatus.CANCELLED.value,
                 }
             ),
@@ -155,6 +166,14 @@ class OrderQueryPage:
 
     orders: list[Order]
     last_key: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class WordMatches:
+    """The orders a word prefix matches, and whether there were more than were read."""
+
+    order_ids: list[str]
+    truncated: bool
 
 
 class OrderRepository:
@@ -178,15 +197,7 @@ class OrderRepository:
     def get_many(self, user_id: str, order_ids: Iterable[str]) -> list[Order]:
         """Return the merchant's orders among ``order_ids`` (BatchGetItem), in no set order."""
         keys = [order_key(user_id, order_id) for order_id in dict.fromkeys(order_ids)]
-        found: list[Order] = []
-        for start in range(0, len(keys), 100):  # BatchGetItem takes 100 keys at most
-            request = {self._table: {"Keys": keys[start : start + 100]}}
-            while request:
-                with translate_unavailable():
-                    response = self._client.batch_get_item(RequestItems=request)
-                found.extend(order_from_item(i) for i in response["Responses"].get(self._table, []))
-                request = response.get("UnprocessedKeys") or {}
-        return found
+        return [order_from_item(item) for item in batch_get(self._client, self._table, keys)]
 
     def newest_first(
         self,
@@ -199,17 +210,14 @@ class OrderRepository:
         if status is None:
             request: dict[str, Any] = {
                 "KeyConditionExpression": "userId = :u AND sk BETWEEN :lo AND :hi",
-                "ExpressionAttributeValues": to_item(
-                    {":u": user_id, ":lo": "order#", ":hi": "order#" + _END}
-                ),
+                "ExpressionAttributeValues": to_item({":u": user_id, **prefix_range("order#")}),
             }
         else:
-            prefix = f"{status.value}#"
             request = {
                 "IndexName": ORDER_STATUS_INDEX,
                 "KeyConditionExpression": "userId = :u AND statusSort BETWEEN :lo AND :hi",
                 "ExpressionAttributeValues": to_item(
-                    {":u": user_id, ":lo": prefix, ":hi": prefix + _END}
+                    {":u": user_id, **prefix_range(f"{status.value}#")}
                 ),
             }
         request.update(TableName=self._table, ScanIndexForward=False, Limit=limit)
@@ -222,20 +230,24 @@ class OrderRepository:
             response.get("LastEvaluatedKey"),
         )
 
-    def ids_by_word_prefix(self, user_id: str, prefix: str, max_items: int) -> list[str]:
-        """Return the ids of orders with a word starting with ``prefix`` (at most ``max_items``)."""
+    def ids_by_word_prefix(self, user_id: str, prefix: str, max_items: int) -> WordMatches:
+        """Return the ids of orders with a word starting with ``prefix``, at most ``max_items``.
+
+        Read backwards, so that for one word the newest orders come first and a search that
+        matches more than ``max_items`` loses the oldest, not the newest.
+        """
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "userId = :u AND sk BETWEEN :lo AND :hi",
-            "ExpressionAttributeValues": to_item(
-                {":u": user_id, ":lo": f"word#{prefix}", ":hi": f"word#{prefix}{_END}"}
-            ),
+            "ExpressionAttributeValues": to_item({":u": user_id, **prefix_range(f"word#{prefix}")}),
             "ProjectionExpression": "orderId",
+            "ScanIndexForward": False,
             "Limit": max_items,
         }
         with translate_unavailable():
             response = self._client.query(**request)
-        return [from_item(item)["orderId"] for item in response.get("Items", [])]
+        ids = [from_item(item)["orderId"] for item in response.get("Items", [])]
+        return WordMatches(ids, truncated="LastEvaluatedKey" in response)
 
     def id_by_number(self, user_id: str, number: int) -> str | None:
         """Return the id of the merchant's order with this number, if there is one."""

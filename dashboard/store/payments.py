@@ -11,7 +11,7 @@ import dataclasses
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from dashboard.orders.model import order_status_for_payment
@@ -28,6 +28,8 @@ from dashboard.store.dynamo import (
     ConditionFailed,
     TableNames,
     from_item,
+    parse_store_time,
+    store_time,
     to_item,
     transact_write,
     translate_unavailable,
@@ -38,7 +40,7 @@ from dashboard.store.index_items import (
     rollup_updates,
     search_items,
 )
-from dashboard.store.orders import order_follows_payment
+from dashboard.store.orders import PaymentOfOrder, order_follows_payment
 from dashboard.store.schema import OPEN_PAYMENTS_INDEX
 
 log = logging.getLogger(__name__)
@@ -54,18 +56,9 @@ class StaleWrite(Exception):
     """Raised when the payment changed since it was read; read it again and re-decide."""
 
 
-def _time(value: datetime) -> str:
-    # Fixed-width UTC with microseconds, so that string order is time order in every index.
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse_time(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
 def status_sort_key(payment: Payment) -> str:
     """Return the StatusIndex range key: group first, so one status filter is one Query."""
-    return f"{payment.status.group.value}#{_time(payment.created_at)}"
+    return f"{payment.status.group.value}#{store_time(payment.created_at)}"
 
 
 def payment_to_item(payment: Payment) -> dict[str, Any]:
@@ -82,9 +75,9 @@ def payment_to_item(payment: Payment) -> dict[str, Any]:
             "status": payment.status.value,
             "statusSort": status_sort_key(payment),
             "openShard": OPEN_SHARD if payment.status in LIVE_STATUSES else None,
-            "createdAt": _time(payment.created_at),
-            "updatedAt": _time(payment.updated_at),
-            "expiresAt": _time(payment.expires_at),
+            "createdAt": store_time(payment.created_at),
+            "updatedAt": store_time(payment.updated_at),
+            "expiresAt": store_time(payment.expires_at),
             "provider": payment.provider,
             "providerLinkId": payment.provider_link_id,
             "linkUrl": payment.link_url,
@@ -97,8 +90,8 @@ def payment_to_item(payment: Payment) -> dict[str, Any]:
                     for k, v in {
                         "providerPaymentId": a.provider_payment_id,
                         "status": a.status.value,
-                        "createdAt": _time(a.created_at),
-                        "updatedAt": _time(a.updated_at),
+                        "createdAt": store_time(a.created_at),
+                        "updatedAt": store_time(a.updated_at),
                         "failureReason": a.failure_reason,
                     }.items()
                     if v is not None
@@ -106,7 +99,7 @@ def payment_to_item(payment: Payment) -> dict[str, Any]:
                 for a in payment.attempts
             ],
             "statusHistory": [
-                {"status": c.status, "at": _time(c.at), "note": c.note}
+                {"status": c.status, "at": store_time(c.at), "note": c.note}
                 for c in payment.status_history
             ],
             "version": payment.version,
@@ -126,9 +119,9 @@ def payment_from_item(item: dict[str, Any]) -> Payment:
         payer_name=values.get("payerName"),
         payer_email=values.get("payerEmail"),
         status=PaymentStatus(values["status"]),
-        created_at=_parse_time(values["createdAt"]),
-        updated_at=_parse_time(values["updatedAt"]),
-        expires_at=_parse_time(values["expiresAt"]),
+        created_at=parse_store_time(values["createdAt"]),
+        updated_at=parse_store_time(values["updatedAt"]),
+        expires_at=parse_store_time(values["expiresAt"]),
         provider=values["provider"],
         provider_link_id=values.get("providerLinkId"),
         link_url=values.get("linkUrl"),
@@ -139,14 +132,14 @@ def payment_from_item(item: dict[str, Any]) -> Payment:
             PaymentAttempt(
                 provider_payment_id=a["providerPaymentId"],
                 status=AttemptStatus(a["status"]),
-                created_at=_parse_time(a["createdAt"]),
-                updated_at=_parse_time(a["updatedAt"]),
+                created_at=parse_store_time(a["createdAt"]),
+                updated_at=parse_store_time(a["updatedAt"]),
                 failure_reason=a.get("failureReason"),
             )
             for a in values.get("attempts", [])
         ),
         status_history=tuple(
-            StatusChange(c["status"], _parse_time(c["at"]), c.get("note", ""))
+            StatusChange(c["status"], parse_store_time(c["at"]), c.get("note", ""))
             for c in values.get("statusHistory", [])
         ),
         version=values["version"],
@@ -202,7 +195,7 @@ class PaymentRepository:
 
         Raises PaymentAlreadyExists when the payment id is taken.
         """
-        created_at = _time(payment.created_at)
+        created_at = store_time(payment.created_at)
         items = [
             {
                 "Put": {
@@ -235,7 +228,9 @@ class PaymentRepository:
             "TableName": self._tables.payments,
             "IndexName": OPEN_PAYMENTS_INDEX,
             "KeyConditionExpression": "openShard = :o AND updatedAt < :t",
-            "ExpressionAttributeValues": to_item({":o": OPEN_SHARD, ":t": _time(updated_before)}),
+            "ExpressionAttributeValues": to_item(
+                {":o": OPEN_SHARD, ":t": store_time(updated_before)}
+            ),
         }
         yield from self._each_page(request)
 
@@ -294,9 +289,17 @@ class PaymentRepository:
         except ConditionFailed as exc:
             if exc.reasons[0] == "ConditionalCheckFailed" or not order_update:
                 raise StaleWrite(before.payment_id) from exc
-            # Only the order refused: it asked for payment again or was deleted, so it no longer
-            # follows this link. The payment's own change must still land.
-            log.info("Order of payment %s no longer follows it", before.payment_id)
+            # Only the order refused: it asked for payment again, changed its total, was
+            # cancelled or deleted, so it no longer follows this link. The payment's own change
+            # must still land; money arriving on such a link needs a person to look at it.
+            level = logging.WARNING if after.status is PaymentStatus.COMPLETED else logging.INFO
+            log.log(
+                level,
+                "Payment %s is now %s; its order %s no longer follows it",
+                before.payment_id,
+                after.status.value,
+                after.order_id,
+            )
             try:
                 transact_write(self._client, items)
             except ConditionFailed as again:
@@ -315,7 +318,7 @@ class PaymentRepository:
                 self._tables.orders,
                 after.user_id,
                 after.order_id,
-                after.payment_id,
+                PaymentOfOrder(after.payment_id, after.amount_minor, after.currency),
                 becomes,
                 after.updated_at,
             )
@@ -335,7 +338,7 @@ class PaymentRepository:
         return rollup_updates(
             self._tables.index,
             payment.user_id,
-            _time(payment.created_at),
+            store_time(payment.created_at),
             payment.currency,
             deltas,
         )

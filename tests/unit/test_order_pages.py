@@ -491,3 +491,14 @@ def test_an_order_whose_link_lapsed_offers_to_request_payment_again(merchant, mo
 
     assert "Payment failed" in page
     assert "Request payment again" in page
+
+
+def test_a_search_that_matches_too_much_says_only_the_newest_are_shown(merchant, app, monkeypatch):
+    monkeypatch.setattr("dashboard.orders.service.MAX_SEARCH_MATCHES", 2)
+    for _ in range(3):
+        _place(app)
+
+    page = merchant.get("/orders?q=ada").get_data(as_text=True)
+
+    assert "only the newest are shown" in page
+    assert page.count('class="order-number"') == 2  # the two newest of three matches

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import pytest
 
+from dashboard.orders import service as order_service_module
 from dashboard.orders.model import InvalidOrder, OrderFields, OrderStatus
 from dashboard.orders.service import OrderNotFound, OrderQuery, OrderService
 from dashboard.payments.model import PaymentStatus
@@ -352,3 +354,143 @@ def test_an_order_whose_link_lapsed_can_ask_again_before_any_event_says_so(order
     assert again.status is PaymentStatus.AWAITING_PAYMENT
     assert service.get_payment("alice", first.payment_id).status is PaymentStatus.EXPIRED
     assert orders.get_order("alice", order.order_id).payment_id == again.payment_id
+
+
+def _failed_link(orders, sandbox, monkeypatch):
+    """An order whose payment link the provider could not create (the order is failed)."""
+    order = place(orders)
+
+    def unavailable(_request):
+        raise ProviderUnavailable("connection refused")
+
+    monkeypatch.setattr(sandbox, "create_link", unavailable)
+    failed = orders.request_payment("alice", order.order_id)
+    monkeypatch.undo()
+    assert failed.status is PaymentStatus.CREATION_FAILED
+    return order, failed
+
+
+def test_a_new_total_ends_the_old_link_so_it_can_never_settle_the_order(
+    orders, service, sandbox, monkeypatch
+):
+    order, failed = _failed_link(orders, sandbox, monkeypatch)
+
+    changed = orders.update_order("alice", order.order_id, OrderFields(quantity=10))
+
+    assert changed.total_minor == 12500
+    assert service.get_payment("alice", failed.payment_id).status is PaymentStatus.CANCELLED
+    with pytest.raises(ActionNotAllowed):
+        service.retry_link_creation("alice", failed.payment_id)  # Retry on its payment page
+    assert orders.request_payment("alice", order.order_id).amount_minor == 12500
+
+
+def test_a_deleted_orders_failed_link_cannot_be_revived(orders, service, sandbox, monkeypatch):
+    order, failed = _failed_link(orders, sandbox, monkeypatch)
+
+    orders.delete_order("alice", order.order_id)
+
+    with pytest.raises(ActionNotAllowed):
+        service.retry_link_creation("alice", failed.payment_id)
+
+
+def test_an_order_never_follows_a_payment_for_another_amount(orders, service, sandbox, store):
+    order = place(orders)
+    payment = orders.request_payment("alice", order.order_id)
+    # Whatever path led here, the stored order now asks for another total than its link.
+    requested = orders.get_order("alice", order.order_id)
+    store.orders.save(requested, dataclasses.replace(requested, quantity=9))
+
+    for event in sandbox.pay(payment.provider_link_id):
+        service.apply_provider_event(event)
+
+    assert service.get_payment("alice", payment.payment_id).status is PaymentStatus.COMPLETED
+    assert orders.get_order("alice", order.order_id).status is OrderStatus.PAYMENT_REQUESTED
+
+
+def test_a_search_that_matches_too_much_shows_the_newest_and_says_so(orders, clock, monkeypatch):
+    monkeypatch.setattr(order_service_module, "MAX_SEARCH_MATCHES", 3)
+    placed = []
+    for _ in range(5):
+        placed.append(place(orders).order_id)
+        clock.advance(seconds=1)
+
+    page = orders.list_orders("alice", OrderQuery(search="ada"))
+
+    assert [o.order_id for o in page.orders] == placed[:1:-1]  # the newest three
+    assert page.search_truncated
+    assert not orders.list_orders("alice", OrderQuery(search="ORD-1001")).search_truncated
+
+
+def test_a_request_for_payment_cut_short_is_finished_by_the_next(orders, service, store, clock):
+    order = place(orders)
+    # A request that crashed after the order recorded its payment id, before the payment existed.
+    requested = dataclasses.replace(
+        order, status=OrderStatus.PAYMENT_REQUESTED, payment_id=new_payment_id()
+    )
+    store.orders.save(order, requested)
+
+    with pytest.raises(ActionNotAllowed, match="being created"):
+        orders.cancel_order("alice", order.order_id)
+    assert orders.can_request_payment(requested, None)
+    payment = orders.request_payment("alice", order.order_id)
+
+    assert payment.payment_id == requested.payment_id
+    assert payment.status is PaymentStatus.AWAITING_PAYMENT
+
+
+def test_a_link_stuck_in_creation_is_finished_by_request_payment(
+    orders, service, sandbox, clock, monkeypatch
+):
+    order = place(orders)
+
+    def crash(_request):
+        raise RuntimeError("the process died mid-request")
+
+    monkeypatch.setattr(sandbox, "create_link", crash)
+    with pytest.raises(RuntimeError):
+        orders.request_payment("alice", order.order_id)
+    monkeypatch.undo()
+    stuck = service.get_payment("alice", orders.get_order("alice", order.order_id).payment_id)
+    assert stuck.status is PaymentStatus.CREATING
+    clock.advance(minutes=5)
+
+    assert orders.can_request_payment(orders.get_order("alice", order.order_id), stuck)
+    finished = orders.request_payment("alice", order.order_id)
+
+    assert finished.payment_id == stuck.payment_id
+    assert finished.status is PaymentStatus.AWAITING_PAYMENT
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        (OrderFields(customer_name="   "), "customer_name"),
+        (OrderFields(customer_email=" "), "customer_email"),
+        (OrderFields(quantity=True), "quantity"),
+        (OrderFields(quantity=Decimal("2.5")), "quantity"),
+        (OrderFields(customer_name="Ada\x00"), "customer_name"),
+        (OrderFields(shipping_address="1 Road\x07"), "shipping_address"),
+    ],
+)
+def test_a_change_that_breaks_a_rule_is_refused_with_the_field_named(orders, changes, field):
+    order = place(orders)
+
+    with pytest.raises(InvalidOrder) as refused:
+        orders.update_order("alice", order.order_id, changes)
+
+    assert field in refused.value.errors
+    assert orders.get_order("alice", order.order_id) == order
+
+
+@pytest.mark.parametrize("price", ["9.999", "NaN", "Infinity", "-0", "1000000.01"])
+def test_an_unreadable_unit_price_is_a_field_error(orders, price):
+    with pytest.raises(InvalidOrder) as refused:
+        place(orders, unit_price=Decimal(price))
+
+    assert "unit_price" in refused.value.errors
+
+
+def test_an_address_may_span_lines(orders):
+    order = place(orders, shipping_address="1 Dorset Street\nLondon")
+
+    assert order.shipping_address == "1 Dorset Street\nLondon"
