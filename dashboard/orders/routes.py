@@ -63,6 +63,7 @@ def _list_response(query: OrderQuery, page, error: str | None = None):
         "page": page,
         "error": error,
         "statuses": list(OrderStatus),
+        "shown": order_service().shown_statuses(page.orders, utc_now()) if page else {},
         "continuing": bool(request.args.get("cursor")),
     }
     # "Load more" asks for the next rows only, appended in place of its own row.

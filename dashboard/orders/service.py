@@ -21,6 +21,7 @@ from dashboard.orders.model import (
     OrderStatus,
     check_order_fields,
     check_total,
+    shown_order_status,
 )
 from dashboard.payments.model import Payment, PaymentStatus
 from dashboard.payments.service import (
@@ -105,6 +106,25 @@ class OrderService:
             return self._payments.get_payment(order.user_id, order.payment_id)
         except PaymentNotFound:
             return None  # the request was cut short before the payment was written
+
+    def shown_statuses(self, orders: list[Order], now: datetime) -> dict[str, OrderStatus]:
+        """Return the status to show for each order, as its own page would show it.
+
+        Only orders waiting on a link can differ from what is stored (a lapsed link shows them
+        failed at once); their payments are read with one BatchGetItem per page.
+        """
+        shown = {order.order_id: order.status for order in orders}
+        waiting = {
+            order.payment_id: order
+            for order in orders
+            if order.status is OrderStatus.PAYMENT_REQUESTED and order.payment_id
+        }
+        if waiting:
+            user_id = next(iter(waiting.values())).user_id
+            for payment in self._payments.get_payments(user_id, list(waiting)):
+                order = waiting[payment.payment_id]
+                shown[order.order_id] = shown_order_status(order, payment.effective_status(now))
+        return shown
 
     def list_orders(
         self, user_id: str, query: OrderQuery, cursor: str | None = None, page_size: int = PAGE_SIZE

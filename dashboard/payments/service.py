@@ -121,6 +121,12 @@ class PaymentService:
             raise PaymentNotFound(payment_id)
         return payment
 
+    def get_payments(self, user_id: str, payment_ids: list[str]) -> list[Payment]:
+        """Return the merchant's payments among ``payment_ids`` (unknown ids are left out)."""
+        return self._repository.get_many(
+            user_id, [p for p in payment_ids if RECORD_ID.fullmatch(p)]
+        )
+
     def payment_for_payer(self, payer_token: str) -> Payment:
         """Return the payment behind the payer's token; raise PaymentNotFound if none."""
         if len(payer_token) > 64:

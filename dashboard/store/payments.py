@@ -27,6 +27,7 @@ from dashboard.payments.model import (
 from dashboard.store.dynamo import (
     ConditionFailed,
     TableNames,
+    batch_get,
     from_item,
     parse_store_time,
     store_time,
@@ -173,6 +174,13 @@ class PaymentRepository:
             )
         item = response.get("Item")
         return payment_from_item(item) if item else None
+
+    def get_many(self, user_id: str, payment_ids: list[str]) -> list[Payment]:
+        """Return the merchant's payments among ``payment_ids`` (BatchGetItem), in no set order."""
+        keys = [to_item({"userId": user_id, "paymentId": p}) for p in dict.fromkeys(payment_ids)]
+        return [
+            payment_from_item(item) for item in batch_get(self._client, self._tables.payments, keys)
+        ]
 
     def find_owner(self, lookup_key: str) -> PaymentOwner | None:
         """Return the payment a lookup key (provider link id, payer token) points at."""

@@ -502,3 +502,15 @@ def test_a_search_that_matches_too_much_says_only_the_newest_are_shown(merchant,
 
     assert "only the newest are shown" in page
     assert page.count('class="order-number"') == 2  # the two newest of three matches
+
+
+def test_the_list_shows_an_order_whose_link_lapsed_as_failed_like_its_page(merchant, monkeypatch):
+    location = _create(merchant)
+    _request_payment(merchant, location)
+    later = utc_now() + timedelta(hours=25)
+    monkeypatch.setattr("dashboard.orders.routes.utc_now", lambda: later)
+
+    listed = merchant.get("/orders").get_data(as_text=True)
+
+    assert "Payment failed</span>" in listed
+    assert "Payment requested</span>" not in listed
