@@ -172,6 +172,10 @@ class PaymentService:
             if existing is None:
                 raise  # the id belongs to another merchant: never show or touch theirs
             log.info("Repeated submit of payment %s; showing the first one", request.payment_id)
+            if self.is_stuck_creating(existing):
+                # The first try was cut short before its link was stored: finish it (the
+                # provider call is idempotent, so this is the same link, never a second).
+                return self._request_link(existing)
             return existing
         return self._request_link(payment)
 

@@ -263,3 +263,27 @@ def test_sync_applies_what_the_provider_knows_and_expires_old_links(service, san
     assert {c[0] for c in summary.changed} == {paid_quietly.payment_id, forgotten.payment_id}
     later = clock.now + timedelta(minutes=1)
     assert service.sync_open_payments(later).checked == 1  # only the fresh one is still open
+
+
+def test_repeating_a_creation_that_was_cut_short_finishes_its_link(
+    service, sandbox, clock, monkeypatch
+):
+    request = a_request()
+
+    def crash(_request):
+        raise RuntimeError("the process died mid-request")
+
+    monkeypatch.setattr(sandbox, "create_link", crash)
+    with pytest.raises(RuntimeError):
+        service.create_payment_link("alice", request)
+    monkeypatch.undo()
+    assert service.get_payment("alice", request.payment_id).status is PaymentStatus.CREATING
+
+    soon = service.create_payment_link("alice", request)  # the first may still be running
+    assert soon.status is PaymentStatus.CREATING
+    clock.advance(minutes=5)
+    later = service.create_payment_link("alice", request)
+
+    assert later.payment_id == request.payment_id
+    assert later.status is PaymentStatus.AWAITING_PAYMENT
+    assert later.link_url
