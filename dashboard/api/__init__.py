@@ -16,6 +16,8 @@ Adding an endpoint (the orders endpoints, say)
     2. Put ``@idempotent`` (``dashboard.api.idempotency``) under the route decorator of every
        POST (``/orders``, ``/orders/{id}/payment-link``): it honours ``Idempotency-Key``. It
        works for PATCH and DELETE too; pass ``idempotent=True`` to ``endpoint`` wherever used.
+       A route that creates something names it ``idempotent_resource_id()``, never a fresh id:
+       a retry after a failed run then gets the resource that run may have made.
     3. In the same module define ``OPENAPI_TAG`` ({"name", "description"}),
        ``openapi_schemas()`` (component schemas by name, e.g. Order, OrderList, NewOrder) and
        ``openapi_endpoints()``: one ``openapi.endpoint(method, path, operationId, summary,

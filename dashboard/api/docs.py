@@ -38,7 +38,9 @@ class EndpointDoc:
     description: Markup
     public: bool
     fields: list[Field]
-    responses: list[tuple[str, Markup, str]]  # status, description, schema name
+    # status, description, what the body is ("" for a problem: they share one line, below)
+    responses: list[tuple[str, Markup, str]]
+    problem_statuses: list[str]  # the statuses answered with problem details
     curl: str
 
 
@@ -129,9 +131,10 @@ def _endpoint(spec, base_url: str, method: str, path: str, operation) -> Endpoin
                     inline_code(prop.get("description", "")),
                 )
             )
+    answers = sorted(operation["responses"].items())
     responses = [
-        (status, inline_code(answer["description"]), _schema_name(answer))
-        for status, answer in sorted(operation["responses"].items())
+        (status, inline_code(answer["description"]), _body_name(answer))
+        for status, answer in answers
     ]
     public = operation.get("security") == []
     return EndpointDoc(
@@ -143,14 +146,27 @@ def _endpoint(spec, base_url: str, method: str, path: str, operation) -> Endpoin
         public=public,
         fields=fields,
         responses=responses,
+        problem_statuses=[status for status, answer in answers if _is_problem(answer)],
         curl=curl_example(base_url, method, path, public, example, operation),
     )
 
 
-def _schema_name(answer: dict[str, Any]) -> str:
+def _is_problem(answer: dict[str, Any]) -> bool:
+    return any(
+        media_type.startswith("application/problem") for media_type in answer.get("content", {})
+    )
+
+
+def _body_name(answer: dict[str, Any]) -> str:
+    """Return what an answer's body is: its schema's name, another media type, or "" for none.
+
+    Problem answers give "" too: the page names their body once, under the responses.
+    """
+    if _is_problem(answer):
+        return ""
     for media_type, content in answer.get("content", {}).items():
         ref = content.get("schema", {}).get("$ref")
-        return f"{ref.rsplit('/', 1)[1]} ({media_type})" if ref else media_type
+        return ref.rsplit("/", 1)[1] if ref else media_type
     return ""
 
 

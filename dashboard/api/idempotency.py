@@ -3,14 +3,23 @@
 The same key with the same request (method, path and canonical JSON body) returns the first
 response, with ``Idempotent-Replayed: true``, without running the route again. The same key with
 a different request is a 422; while the first request still runs, a 409. Keys belong to the
-merchant and live 24 hours. Successful (2xx) and validation (400, 422) answers are kept; any
-other answer (a 404, a 409, a 5xx) releases the key so that a retry runs for real.
+merchant and live 24 hours. Successful (2xx) and validation (400, 422) answers are kept.
 
-Use it under the route decorator, on any POST that creates or changes something::
+Any other answer (a 404, a 409, a 5xx) releases the key so that a retry of the same request runs
+for real; a different request with that key is still a 422. A run may fail after it created
+something (the payment is written, then storing its link times out): so the key's first claim
+mints the id of the resource the request creates, and every run of it gets that same id from
+``idempotent_resource_id()``. A retry then lands on the services' "same id, same resource" path
+(the existing payment or order is returned) instead of creating a second one. A claim whose
+worker crashed is taken over the same way once its 2-minute lease runs out.
+
+Use it under the route decorator, on any POST that creates or changes something, and name what
+the route creates with ``idempotent_resource_id()``::
 
     @bp.post("/orders")
     @idempotent
-    def create_order(): ...
+    def create_order():
+        order = service.create_order(user_id, idempotent_resource_id(), fields)
 """
 
 from __future__ import annotations
@@ -25,10 +34,11 @@ from decimal import Decimal
 from functools import wraps
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 
 from dashboard.api.auth import current_caller
 from dashboard.api.problems import Problem, ValidationProblem
+from dashboard.payments.service import new_payment_id
 from dashboard.store.dynamo import StoreUnavailable
 from dashboard.store.idempotency import (
     IdempotencyRecord,
@@ -43,6 +53,7 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 KEY_PATTERN = re.compile(r"[\x20-\x7e]{1,255}")
 _KEPT_STATUSES = frozenset({400, 422})
 _MAX_STORED_BODY = 300_000  # DynamoDB items stop at 400 KB
+_RESOURCE_ID = "idempotent_resource_id"  # where this request's resource id is kept, in ``g``
 
 
 class IdempotencyKeys:
@@ -63,10 +74,22 @@ def request_fingerprint() -> str:
             separators=(",", ":"),
             default=lambda value: {"decimal": str(value)},
         )
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deep for the parser: not JSON either
         body = raw.decode("latin-1")  # not JSON: compare the bytes as they came
     canonical = f"{request.method}\n{request.path}\n{body}"
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def idempotent_resource_id() -> str:
+    """Return the id to give what this request creates: the same on every run of one request.
+
+    With an Idempotency-Key it is the id minted when the key was first claimed, so a retry after
+    a failure names the resource the first run may have made; without one, a fresh UUIDv7 (kept
+    for the rest of the request).
+    """
+    if _RESOURCE_ID not in g:
+        setattr(g, _RESOURCE_ID, new_payment_id())
+    return g.get(_RESOURCE_ID)
 
 
 def idempotent(view: Callable[..., Any]) -> Callable[..., Response]:
@@ -84,9 +107,10 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Response]:
         keys: IdempotencyKeys = current_app.extensions["api_idempotency"]
         user_id = current_caller().user_id
         fingerprint = request_fingerprint()
-        claim = keys.repository.claim(user_id, key, fingerprint, keys.clock())
+        claim = keys.repository.claim(user_id, key, fingerprint, keys.clock(), new_payment_id())
         if claim.existing is not None:
             return _answer_for_taken_key(claim.existing, fingerprint)
+        setattr(g, _RESOURCE_ID, claim.resource_id)
         response = _run(view, *args, **kwargs)
         _settle(keys.repository, user_id, key, claim.token or "", response)
         return response

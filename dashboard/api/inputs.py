@@ -1,8 +1,9 @@
-"""Reading what every API route reads the same way: the JSON body and the page size."""
+"""Reading what every API route reads the same way: the JSON body, its text fields, page size."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -22,8 +23,30 @@ def json_request_body() -> Any:
         )
     try:
         return json.loads(request.get_data(cache=True), parse_float=Decimal)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than the parser goes: refused alike
         raise Problem(400, "Bad Request", "The request body is not valid JSON.") from None
+
+
+def text_field(
+    body: Mapping[str, Any], name: str, errors: dict[str, str], not_text: str = "Send a string."
+) -> str | None:
+    """Return a body field as stripped text, None when absent, null or blank.
+
+    A value that is not a string, or not valid Unicode, adds a message to ``errors`` (``not_text``
+    for a non-string) and gives None.
+    """
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors[name] = not_text
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate escape ("\ud800") is not text DynamoDB takes
+        errors[name] = "Send valid Unicode text."
+        return None
+    return value.strip() or None
 
 
 def page_size(default: int = DEFAULT_PAGE_SIZE) -> int:
@@ -31,6 +54,7 @@ def page_size(default: int = DEFAULT_PAGE_SIZE) -> int:
     raw = request.args.get("limit", "")
     if raw == "":
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+    # ASCII digits only: "²".isdigit() is True, yet int("²") fails.
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
         raise ValidationProblem({"limit": f"Use a whole number from 1 to {MAX_PAGE_SIZE}."}, 400)
     return int(raw)

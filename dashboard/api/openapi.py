@@ -223,7 +223,9 @@ IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
     "required": False,
     "description": (
         "Makes a retry safe: the same key with the same body returns the first response "
-        "(with `Idempotent-Replayed: true`) for 24 hours; with another body, 422."
+        "(with `Idempotent-Replayed: true`) for 24 hours; with another body, 422. After an "
+        "error answer (404, 409, 5xx) the same request runs again, on what the first run "
+        "may have created: never a second payment or order."
     ),
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7e]+$"},
 }

@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from dashboard.api.inputs import text_field
 from dashboard.api.openapi import nullable, ref
 from dashboard.api.payment_json import api_time, payment_json
 from dashboard.api.problems import ValidationProblem
@@ -91,7 +92,7 @@ def parse_new_order(body: Any) -> OrderFields:
     """Return the checked fields of a new order; raise ValidationProblem (422) naming each."""
     body = _json_object(body)
     errors = _refuse_other_fields(body, NEW_ORDER_FIELDS, "Computed by the server; do not send")
-    text = {name: _text(body, name, errors) for name in _TEXT_FIELDS}
+    text = {name: text_field(body, name, errors) for name in _TEXT_FIELDS}
     fields = OrderFields(
         customer_name=text["customer_name"],
         customer_email=text["customer_email"],
@@ -116,7 +117,7 @@ def parse_order_changes(body: Any) -> OrderFields:
     for name in FIXED_FIELDS:
         if name in body:
             errors[name] = "Fixed once the order exists; create a new order instead."
-    text = {name: _text(body, name, errors) for name in CHANGEABLE_FIELDS[:3]}
+    text = {name: text_field(body, name, errors) for name in CHANGEABLE_FIELDS[:3]}
     for name in ("customer_name", "customer_email"):
         if name in body and text[name] is None:
             errors.setdefault(name, _NOT_EMPTY)
@@ -162,22 +163,6 @@ def _raise_with_rules(errors: dict[str, str], fields: OrderFields, *, complete: 
         errors.setdefault(name, message)
     if errors:
         raise ValidationProblem(errors)
-
-
-def _text(body: Mapping[str, Any], name: str, errors: dict[str, str]) -> str | None:
-    """Return a field as stripped text, None when absent, null or blank."""
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        errors[name] = "Send a string."
-        return None
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate escape ("\ud800") is not text DynamoDB takes
-        errors[name] = "Send valid Unicode text."
-        return None
-    return value.strip() or None
 
 
 def _quantity(body: Mapping[str, Any], errors: dict[str, str]) -> int | None:

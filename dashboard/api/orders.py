@@ -13,7 +13,7 @@ from flask import current_app, request, url_for
 
 from dashboard.api.auth import current_caller
 from dashboard.api.blueprint import bp
-from dashboard.api.idempotency import idempotent
+from dashboard.api.idempotency import idempotent, idempotent_resource_id
 from dashboard.api.inputs import MAX_PAGE_SIZE, json_request_body, page_size
 from dashboard.api.openapi import (
     Endpoint,
@@ -37,7 +37,7 @@ from dashboard.api.problems import ValidationProblem
 from dashboard.orders.model import OrderStatus
 from dashboard.orders.routes import MAX_SEARCH_LENGTH
 from dashboard.orders.service import PAGE_SIZE, OrderQuery, OrderService
-from dashboard.payments.service import new_payment_id, utc_now
+from dashboard.payments.service import utc_now
 from dashboard.store.cursors import InvalidCursor
 
 OPENAPI_TAG = {
@@ -56,8 +56,10 @@ def order_service() -> OrderService:
 def create_order():
     """Create an order (its total computed, never read); 201 with the order and its Location."""
     fields = parse_new_order(json_request_body())
-    # Order ids are UUIDv7 like payment ids, minted here as the order page's form mints them.
-    order = order_service().create_order(current_caller().user_id, new_payment_id(), fields)
+    # Order ids are UUIDv7 like payment ids. A retry with the Idempotency-Key of a failed run
+    # gets that run's id, so the service returns the order it may have made, not a second one.
+    order_id = idempotent_resource_id()
+    order = order_service().create_order(current_caller().user_id, order_id, fields)
     location = url_for("api.get_order", order_id=order.order_id)
     return order_json(order), 201, {"Location": location}
 

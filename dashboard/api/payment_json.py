@@ -14,6 +14,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
+from dashboard.api.inputs import text_field
 from dashboard.api.openapi import nullable
 from dashboard.api.problems import ValidationProblem
 from dashboard.money import SUPPORTED_CURRENCIES, InvalidAmount, from_minor, parse_amount, to_minor
@@ -62,7 +63,7 @@ def payment_json(payment: Payment, now: datetime) -> dict[str, Any]:
             }
             for a in payment.attempts
         ],
-        "order_id": getattr(payment, "order_id", None),
+        "order_id": payment.order_id,
     }
 
 
@@ -100,13 +101,8 @@ def parse_new_payment(body: Any, payment_id: str, now: datetime) -> NewPaymentLi
 
 def _text(body: Mapping[str, Any], name: str, errors: dict[str, str]) -> str | None:
     """Return a field as stripped text, None when absent, null or blank."""
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        errors[name] = 'Send a string, such as "12.50".' if name == "amount" else "Send a string."
-        return None
-    return value.strip() or None
+    not_text = 'Send a string, such as "12.50".' if name == "amount" else "Send a string."
+    return text_field(body, name, errors, not_text)
 
 
 def _amount(raw: str | None, currency: str | None, errors: dict[str, str]) -> int | None:

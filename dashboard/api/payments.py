@@ -12,7 +12,7 @@ from flask import current_app, request, url_for
 
 from dashboard.api.auth import current_caller
 from dashboard.api.blueprint import bp
-from dashboard.api.idempotency import idempotent
+from dashboard.api.idempotency import idempotent, idempotent_resource_id
 from dashboard.api.inputs import MAX_PAGE_SIZE, json_request_body, page_size
 from dashboard.api.openapi import (
     Endpoint,
@@ -31,7 +31,7 @@ from dashboard.money import SUPPORTED_CURRENCIES
 from dashboard.payments.filters import MAX_SEARCH_LENGTH, FilterError, parse_filters
 from dashboard.payments.listing import PAGE_SIZE, InvalidCursor, PaymentListing
 from dashboard.payments.model import StatusGroup
-from dashboard.payments.service import PaymentService, new_payment_id, utc_now
+from dashboard.payments.service import PaymentService, utc_now
 
 OPENAPI_TAG = {"name": "Payments", "description": "Payment links: create, find, cancel."}
 
@@ -51,7 +51,9 @@ def payment_listing() -> PaymentListing:
 def create_payment():
     """Create a payment link; 201 with the payment and its Location."""
     user_id = current_caller().user_id
-    new_link = parse_new_payment(json_request_body(), new_payment_id(), utc_now())
+    # A retry with the Idempotency-Key of a failed run gets that run's payment id, and with it
+    # the payment that run recorded (the service returns it), never a second one.
+    new_link = parse_new_payment(json_request_body(), idempotent_resource_id(), utc_now())
     payment = payment_service().create_payment_link(user_id, new_link)
     location = url_for("api.get_payment", payment_id=payment.payment_id)
     return payment_json(payment, utc_now()), 201, {"Location": location}

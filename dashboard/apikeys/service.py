@@ -53,6 +53,24 @@ class ApiKeyNotFound(Exception):
     """Raised for a key id that is unknown or belongs to another merchant."""
 
 
+class ApiKeyAlreadyCreated(Exception):
+    """Raised when the key id given for a new key is already one of the merchant's keys.
+
+    The create form carries the id minted when it was shown, so this is the same form sent
+    again (a reload of the "created" page): its key exists and its secret was shown once.
+    """
+
+
+def new_key_id() -> str:
+    """Return a fresh random key id: 12 letters and digits."""
+    return "".join(secrets.choice(_KEY_ID_ALPHABET) for _ in range(_KEY_ID_LENGTH))
+
+
+def is_key_id(value: str) -> bool:
+    """Return True if ``value`` has the form of a key id (12 letters and digits)."""
+    return isinstance(value, str) and _KEY_ID.fullmatch(value) is not None
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -86,20 +104,28 @@ class ApiKeyService:
         self._repository = repository
         self._now = clock
 
-    def create_key(self, user_id: str, name: str) -> tuple[ApiKey, str]:
+    def create_key(self, user_id: str, name: str, key_id: str | None = None) -> tuple[ApiKey, str]:
         """Create a key for the merchant; return its record and the full key, shown only once.
 
-        Raise InvalidKeyName or ApiKeyLimitReached. The limit is checked before the write, so
-        two simultaneous creates may end one key over it: it bounds abuse, not an invariant.
+        ``key_id`` is the id minted when the create form was shown (None: draw one here). If it
+        is already one of the merchant's keys, the form was sent twice: raise
+        ApiKeyAlreadyCreated rather than make a second key. Raise InvalidKeyName or
+        ApiKeyLimitReached. The limit is checked before the write, so two simultaneous creates
+        may end one key over it: it bounds abuse, not an invariant.
         """
         name = clean_key_name(name)
+        if key_id is not None and not is_key_id(key_id):
+            raise ValueError("A key id is 12 letters and digits.")
         # The Settings page's own listing: creating a key is rare, so no separate count is kept.
-        if sum(key.is_active for key in self.list_keys(user_id)) >= MAX_ACTIVE_KEYS:
+        keys = self.list_keys(user_id)
+        if key_id is not None and any(key.key_id == key_id for key in keys):
+            raise ApiKeyAlreadyCreated(key_id)
+        if sum(key.is_active for key in keys) >= MAX_ACTIVE_KEYS:
             raise ApiKeyLimitReached(MAX_ACTIVE_KEYS)
         secret = secrets.token_urlsafe(_SECRET_BYTES)
-        for _ in range(_MAX_ID_DRAWS):
+        for draw in range(_MAX_ID_DRAWS):
             key = ApiKey(
-                key_id="".join(secrets.choice(_KEY_ID_ALPHABET) for _ in range(_KEY_ID_LENGTH)),
+                key_id=key_id if key_id is not None and draw == 0 else new_key_id(),
                 user_id=user_id,
                 name=name,
                 created_at=self._now(),
@@ -107,9 +133,19 @@ class ApiKeyService:
             try:
                 self._repository.add(key, hash_secret(secret))
             except KeyIdTaken:
-                continue
+                if key.key_id == key_id:
+                    self._raise_if_theirs(user_id, key_id)
+                continue  # taken by another merchant's key: draw another, as for any collision
             return key, f"{KEY_PREFIX}_{key.key_id}_{secret}"
         raise RuntimeError("could not draw an unused API key id")  # a broken random source
+
+    def _raise_if_theirs(self, user_id: str, key_id: str) -> None:
+        """Raise ApiKeyAlreadyCreated if the taken id is the merchant's own key."""
+        # The listing above reads an index, which lags a write made a moment ago (a double
+        # click): the key's own item, read strongly consistently, settles it.
+        stored = self._repository.get(key_id)
+        if stored is not None and stored.key.user_id == user_id:
+            raise ApiKeyAlreadyCreated(key_id)
 
     def list_keys(self, user_id: str) -> list[ApiKey]:
         """Return the merchant's keys, revoked ones too, newest first."""
@@ -120,7 +156,7 @@ class ApiKeyService:
 
         Raise ApiKeyNotFound for an unknown key id or another merchant's key.
         """
-        if not _KEY_ID.fullmatch(key_id):
+        if not is_key_id(key_id):
             raise ApiKeyNotFound(key_id[:64])  # not even a key id: no need to ask DynamoDB
         key = self._repository.revoke(user_id, key_id, self._now())
         if key is None:

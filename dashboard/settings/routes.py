@@ -7,18 +7,25 @@ from flask_login import current_user, login_required
 
 from dashboard.apikeys.service import (
     MAX_ACTIVE_KEYS,
+    ApiKeyAlreadyCreated,
     ApiKeyLimitReached,
     ApiKeyNotFound,
     ApiKeyService,
     InvalidKeyName,
 )
 from dashboard.errors import error_response
-from dashboard.settings.forms import NewApiKeyForm
+from dashboard.payments.forms import FormExpired
+from dashboard.settings.forms import NewApiKeyForm, unsign_key_id, with_new_key_id
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
 # Built by the JSON API; linked by path so this page does not depend on that blueprint.
 API_DOCS_PATH = "/api/v1/docs"
+ALREADY_CREATED = (
+    "This key was already created and shown once. If you did not copy it, revoke it and "
+    "create another."
+)
+FORM_EXPIRED = "This form was open too long. Check the name and create the key again."
 
 
 @bp.before_request
@@ -54,20 +61,32 @@ def _settings_page(form: NewApiKeyForm, status: int = 200, limit_reached: bool =
 @bp.get("")
 def settings_page():
     """Show the settings: the merchant's API keys and the form to create one."""
-    return _settings_page(NewApiKeyForm())
+    return _settings_page(with_new_key_id(NewApiKeyForm(), current_user.sub))
 
 
 @bp.post("/api-keys")
 def create_api_key():
-    """Create a key and show it, this once; or show the form again with what was wrong."""
+    """Create a key and show it, this once; or show the form again with what was wrong.
+
+    The form carries the key id minted when it was shown: sent again (the browser reloads the
+    "created" page by resubmitting it), it finds that key made and says so, never a second key.
+    """
     form = NewApiKeyForm()
+    try:
+        key_id = unsign_key_id(form.key_token.data or "", current_user.sub)
+    except FormExpired:
+        flash(FORM_EXPIRED, "warning")
+        return _settings_page(with_new_key_id(form, current_user.sub), 422)
     if not form.validate():
         return _settings_page(form, 422)
     try:
-        key, full_key = api_key_service().create_key(current_user.sub, form.name.data)
+        key, full_key = api_key_service().create_key(current_user.sub, form.name.data, key_id)
     except InvalidKeyName as exc:
         form.name.errors = [str(exc)]
         return _settings_page(form, 422)
+    except ApiKeyAlreadyCreated:
+        flash(ALREADY_CREATED, "warning")
+        return _settings_page(with_new_key_id(NewApiKeyForm(formdata=None), current_user.sub), 409)
     except ApiKeyLimitReached:
         return _settings_page(form, 422, limit_reached=True)
     # Rendered, not redirected: a redirect would have to carry the key in the session cookie.

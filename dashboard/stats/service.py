@@ -70,7 +70,8 @@ def parse_stats_range(args, today: date) -> StatsRange:
         return StatsRange(first, last)
     if not raw_days:
         return StatsRange(today - timedelta(days=29), today, 30)
-    if not raw_days.isdigit() or int(raw_days) not in PRESET_DAYS:
+    # ASCII digits only: "²".isdigit() is True, yet int("²") fails.
+    if not (raw_days.isascii() and raw_days.isdigit()) or int(raw_days) not in PRESET_DAYS:
         raise StatsRangeError("Choose 7, 14, 30 or 90 days, or a start and end date.")
     days = int(raw_days)
     return StatsRange(today - timedelta(days=days - 1), today, days)

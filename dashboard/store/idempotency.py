@@ -4,9 +4,16 @@ One item per (merchant, key) in the Lookups table, under ``idem#{userId}#{sha256
 is claimed with a conditional PutItem before the request runs, and completed with the response
 (or released, so a retry can run) afterwards.
 
+The first claim records the id of the resource the request will create (``resourceId``) and the
+request's fingerprint; both stay with the key for its 24 hours. A release only frees the key:
+the retry that takes it over gets the same resource id, so it lands on the resource the first
+run may have half made instead of creating a second one, and a retry with another request is
+refused like any other reuse. A claim that never completed (a crashed worker) can be taken over
+the same way once its lease runs out.
+
 DynamoDB Local has no TTL, and on AWS TTL deletes late: a record's 24 hours are enforced in the
 condition expressions; ``expiresAtEpoch`` (the Lookups table's TTL attribute on AWS) only cleans
-up. A claim that never completed (a crashed worker) can be taken over once its lease runs out.
+up. After them the key is new again, with a new resource id.
 """
 
 from __future__ import annotations
@@ -33,6 +40,9 @@ KEEP_FOR = timedelta(hours=24)
 LEASE = timedelta(minutes=2)
 IN_PROGRESS = "in_progress"
 DONE = "done"
+RELEASED = "released"  # the run failed; the same request may run again, on the same resource id
+# Bounds the retries of a claim that lost a race (a release or takeover between read and write).
+_CLAIM_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -50,16 +60,21 @@ class IdempotencyRecord:
     """What is known of a key that is already taken."""
 
     fingerprint: str
-    state: str  # IN_PROGRESS or DONE
+    state: str  # IN_PROGRESS, DONE or RELEASED
     response: StoredResponse | None
 
 
 @dataclass(frozen=True)
 class Claim:
-    """The answer to claiming a key: ours to run (``token``), or someone else's ``existing``."""
+    """The answer to claiming a key: ours to run (``token``), or someone else's ``existing``.
+
+    ``resource_id`` is the id the request must give what it creates: the one minted by the
+    key's first claim, so that every run of the same request names the same resource.
+    """
 
     token: str | None = None
     existing: IdempotencyRecord | None = None
+    resource_id: str | None = None
 
 
 def record_key(user_id: str, idempotency_key: str) -> str:
@@ -79,19 +94,58 @@ class IdempotencyRepository:
         self._client = client
         self._table = tables.lookups
 
-    def claim(self, user_id: str, idempotency_key: str, fingerprint: str, now: datetime) -> Claim:
+    def claim(
+        self,
+        user_id: str,
+        idempotency_key: str,
+        fingerprint: str,
+        now: datetime,
+        new_resource_id: str,
+    ) -> Claim:
         """Take the key for this request, or return the record of whoever holds it.
 
-        Succeeds when the key is new, its record is older than 24 hours, or an earlier claim's
-        lease ran out without completing.
+        A new key (or one whose record is older than 24 hours) is claimed with
+        ``new_resource_id``. A key released by a failed run, or whose claim's lease ran out
+        without completing, is taken over by the same request only, with the resource id of
+        its first claim. Anything else is returned as ``existing``.
         """
-        token = secrets.token_hex(16)
+        lookup_key = record_key(user_id, idempotency_key)
+        record: dict[str, Any] = {}
+        for _ in range(_CLAIM_ATTEMPTS):
+            token = secrets.token_hex(16)
+            claimed, old = self._put_new(
+                lookup_key, user_id, fingerprint, now, new_resource_id, token
+            )
+            if claimed:
+                return Claim(token=token, resource_id=new_resource_id)
+            if old is None:
+                continue  # the record expired away between our write and our read
+            record = from_item(old)
+            if not _can_take_over(record, fingerprint, now):
+                return Claim(existing=_record(record))
+            taken = self._take_over(lookup_key, record, now, new_resource_id)
+            if taken is not None:
+                return taken
+            # Another retry took the key over between our read and our write: look again.
+        return Claim(existing=_record(record))
+
+    def _put_new(
+        self,
+        lookup_key: str,
+        user_id: str,
+        fingerprint: str,
+        now: datetime,
+        resource_id: str,
+        token: str,
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """Claim a new or expired key; return (True, None), or (False, the record holding it)."""
         item = {
-            "lookupKey": record_key(user_id, idempotency_key),
+            "lookupKey": lookup_key,
             "userId": user_id,
             "fingerprint": fingerprint,
             "state": IN_PROGRESS,
             "claimToken": token,
+            "resourceId": resource_id,
             "createdAt": now.isoformat(),
             "leaseUntilEpoch": _epoch(now + LEASE),
             "expiresAtEpoch": _epoch(now + KEEP_FOR),
@@ -101,25 +155,54 @@ class IdempotencyRepository:
                 self._client.put_item(
                     TableName=self._table,
                     Item=to_item(item),
-                    ConditionExpression=(
-                        "attribute_not_exists(lookupKey) OR expiresAtEpoch <= :now"
-                        " OR (#state = :in_progress AND leaseUntilEpoch <= :now)"
-                    ),
-                    ExpressionAttributeNames={"#state": "state"},
-                    ExpressionAttributeValues=to_item(
-                        {":now": _epoch(now), ":in_progress": IN_PROGRESS}
-                    ),
+                    ConditionExpression="attribute_not_exists(lookupKey) OR expiresAtEpoch <= :now",
+                    ExpressionAttributeValues=to_item({":now": _epoch(now)}),
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
-            old = exc.response.get("Item") or self._get(item["lookupKey"])
-            if old is None:
-                # Released between our write and our read: the key is free again.
-                return self.claim(user_id, idempotency_key, fingerprint, now)
-            return Claim(existing=_record(from_item(old)))
-        return Claim(token=token)
+            return False, exc.response.get("Item") or self._get(lookup_key)
+        return True, None
+
+    def _take_over(
+        self, lookup_key: str, record: dict[str, Any], now: datetime, new_resource_id: str
+    ) -> Claim | None:
+        """Claim a released or abandoned key, keeping its resource id; None if it moved."""
+        token = secrets.token_hex(16)
+        try:
+            with translate_unavailable():
+                answer = self._client.update_item(
+                    TableName=self._table,
+                    Key=to_item({"lookupKey": lookup_key}),
+                    # Records claimed before resource ids were kept get one now.
+                    UpdateExpression=(
+                        "SET #state = :in_progress, claimToken = :token, leaseUntilEpoch = :lease,"
+                        " resourceId = if_not_exists(resourceId, :resource)"
+                    ),
+                    # Exactly the record we read, still free to take over and not yet expired.
+                    ConditionExpression=(
+                        "claimToken = :seen AND #state = :seen_state AND expiresAtEpoch > :now"
+                    ),
+                    ExpressionAttributeNames={"#state": "state"},
+                    ExpressionAttributeValues=to_item(
+                        {
+                            ":in_progress": IN_PROGRESS,
+                            ":token": token,
+                            ":lease": _epoch(now + LEASE),
+                            ":resource": new_resource_id,
+                            ":seen": record.get("claimToken", ""),
+                            ":seen_state": record.get("state", ""),
+                            ":now": _epoch(now),
+                        }
+                    ),
+                    ReturnValues="ALL_NEW",
+                )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return Claim(token=token, resource_id=from_item(answer["Attributes"])["resourceId"])
 
     def complete(
         self, user_id: str, idempotency_key: str, token: str, response: StoredResponse
@@ -151,13 +234,21 @@ class IdempotencyRepository:
         )
 
     def release(self, user_id: str, idempotency_key: str, token: str) -> bool:
-        """Give the key up so that a retry runs again; return False if it was not ours."""
+        """Free the key so that the same request may run again; False if it was not ours.
+
+        The record stays, with its fingerprint, resource id and expiry: a retry takes it over
+        and names the same resource; another request with this key is still refused.
+        """
         return self._conditional(
-            lambda: self._client.delete_item(
+            lambda: self._client.update_item(
                 TableName=self._table,
                 Key=to_item({"lookupKey": record_key(user_id, idempotency_key)}),
-                ConditionExpression="claimToken = :token",
-                ExpressionAttributeValues=to_item({":token": token}),
+                UpdateExpression="SET #state = :released REMOVE leaseUntilEpoch",
+                ConditionExpression="claimToken = :token AND #state = :in_progress",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues=to_item(
+                    {":token": token, ":released": RELEASED, ":in_progress": IN_PROGRESS}
+                ),
             )
         )
 
@@ -176,6 +267,16 @@ class IdempotencyRepository:
             return self._client.get_item(
                 TableName=self._table, Key=to_item({"lookupKey": lookup_key}), ConsistentRead=True
             ).get("Item")
+
+
+def _can_take_over(record: dict[str, Any], fingerprint: str, now: datetime) -> bool:
+    """Return True for the same request's key after a failed or abandoned run (not a done one)."""
+    if record.get("fingerprint") != fingerprint:
+        return False
+    if record.get("state") == RELEASED:
+        return True
+    lease = record.get("leaseUntilEpoch")
+    return record.get("state") == IN_PROGRESS and lease is not None and lease <= _epoch(now)
 
 
 def _record(values: dict[str, Any]) -> IdempotencyRecord:

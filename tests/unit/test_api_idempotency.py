@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard.api.idempotency import IdempotencyKeys
+from dashboard.payments.service import new_payment_id
 from dashboard.store.dynamo import StoreUnavailable
 from tests.unit.api_support import ALICE, BOB, NEW_PAYMENT, api_key_for, assert_problem, bearer
 
@@ -73,7 +74,7 @@ def test_a_key_still_in_progress_is_a_409(app, client, alice, keys, clock):
 
     with app.test_request_context("/api/v1/payments", method="POST", json=NEW_PAYMENT):
         fingerprint = request_fingerprint()
-    assert keys.repository.claim(ALICE, "k1", fingerprint, clock()).token  # a request running
+    assert keys.repository.claim(ALICE, "k1", fingerprint, clock(), new_payment_id()).token
 
     response = _post(client, alice, "k1")
 
@@ -88,12 +89,14 @@ def test_a_claim_abandoned_by_a_crash_can_be_taken_over_after_its_lease(
     from dashboard.api.idempotency import request_fingerprint
 
     with app.test_request_context("/api/v1/payments", method="POST", json=NEW_PAYMENT):
-        keys.repository.claim(ALICE, "k1", request_fingerprint(), clock())
+        crashed = keys.repository.claim(ALICE, "k1", request_fingerprint(), clock(), "p-crashed")
     clock.advance(minutes=3)
 
     response = _post(client, alice, "k1")
 
     assert response.status_code == 201
+    # The crashed run may have recorded its payment: the takeover names that same payment.
+    assert response.json["id"] == crashed.resource_id == "p-crashed"
 
 
 def test_keys_expire_after_24_hours(client, alice, keys, clock):
@@ -148,6 +151,68 @@ def test_a_server_error_releases_the_key_so_a_retry_runs(app, client, alice, key
     assert_problem(failed, 503, "unavailable")
     assert retry.status_code == 201
     assert "Idempotent-Replayed" not in retry.headers
+
+
+def _fail_storing_the_first_link(app, monkeypatch) -> None:
+    """Make the first save after the provider made the link time out, as DynamoDB may."""
+    payments = app.extensions["store"].payments
+    real_save, calls = payments.save, []
+
+    def save_timing_out_once(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise StoreUnavailable("RequestTimeout")
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(payments, "save", save_timing_out_once)
+
+
+def test_a_retry_after_a_failure_mid_way_returns_the_payment_the_first_run_made(
+    app, client, alice, keys, monkeypatch
+):
+    # The payment is recorded and its link made at the provider; then storing the link fails.
+    _fail_storing_the_first_link(app, monkeypatch)
+    failed = _post(client, alice, "invoice-42")
+
+    retry = _post(client, alice, "invoice-42")
+    again = _post(client, alice, "invoice-42")
+
+    assert_problem(failed, 503, "unavailable")
+    assert retry.status_code == 201
+    assert "Idempotent-Replayed" not in retry.headers  # it ran again, on the same payment id
+    listed = client.get("/api/v1/payments", headers=alice).json["data"]
+    assert [p["id"] for p in listed] == [retry.json["id"]]
+    assert retry.headers["Location"].endswith(f"/api/v1/payments/{retry.json['id']}")
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json == retry.json
+
+
+def test_after_a_failure_the_same_key_with_another_body_is_still_a_422(
+    app, client, alice, keys, monkeypatch
+):
+    _fail_storing_the_first_link(app, monkeypatch)
+    _post(client, alice, "invoice-42")
+
+    response = _post(client, alice, "invoice-42", {**NEW_PAYMENT, "amount": "99.00"})
+
+    assert_problem(response, 422, "idempotency-key-reused")
+    assert _payment_count(client, alice) == 1  # only the first run's payment
+
+
+def test_a_released_key_still_expires_24_hours_after_its_first_use(
+    app, client, alice, keys, clock, monkeypatch
+):
+    _fail_storing_the_first_link(app, monkeypatch)
+    failed = _post(client, alice, "k1")
+    first_id = client.get("/api/v1/payments", headers=alice).json["data"][0]["id"]
+    clock.advance(hours=24, minutes=1)
+
+    new_request = _post(client, alice, "k1", {**NEW_PAYMENT, "amount": "99.00"})
+
+    assert failed.status_code == 503
+    assert new_request.status_code == 201
+    assert new_request.json["id"] != first_id
+    assert _payment_count(client, alice) == 2
 
 
 def test_a_conflict_is_not_kept_either(client, alice, keys):

@@ -7,10 +7,12 @@ import pytest
 from dashboard.apikeys.model import ApiKeyPrincipal
 from dashboard.apikeys.service import (
     MAX_ACTIVE_KEYS,
+    ApiKeyAlreadyCreated,
     ApiKeyLimitReached,
     ApiKeyNotFound,
     ApiKeyService,
     InvalidKeyName,
+    new_key_id,
 )
 from dashboard.store import Store
 from dashboard.store.dynamo import StoreUnavailable
@@ -57,6 +59,48 @@ def test_two_keys_never_share_an_id_or_a_secret(api_keys):
 
     assert first.key_id != second.key_id
     assert first_key.split("_", 2)[2] != second_key.split("_", 2)[2]
+
+
+def test_a_key_made_with_a_given_id_cannot_be_made_twice(api_keys):
+    key_id = new_key_id()  # minted when the create form was shown
+    key, full_key = api_keys.create_key(ALICE, "Web shop", key_id)
+
+    with pytest.raises(ApiKeyAlreadyCreated):
+        api_keys.create_key(ALICE, "Web shop", key_id)  # the same form sent again
+
+    assert key.key_id == key_id
+    assert full_key.startswith(f"pdk_{key_id}_")
+    assert [k.key_id for k in api_keys.list_keys(ALICE)] == [key_id]
+
+
+def test_a_resubmit_is_recognised_even_before_the_listing_shows_the_key(api_keys, monkeypatch):
+    key_id = new_key_id()
+    api_keys.create_key(ALICE, "Web shop", key_id)
+    # The merchant's listing reads an index, which may lag a write made a moment ago.
+    monkeypatch.setattr(api_keys, "list_keys", lambda _user_id: [])
+
+    with pytest.raises(ApiKeyAlreadyCreated):
+        api_keys.create_key(ALICE, "Web shop", key_id)
+
+
+def test_a_given_id_another_merchant_holds_is_replaced_by_a_fresh_one(api_keys):
+    bobs_key, _ = api_keys.create_key(BOB, "Bob's shop")
+
+    alices_key, alices_full_key = api_keys.create_key(ALICE, "Shop", bobs_key.key_id)
+
+    assert alices_key.key_id != bobs_key.key_id
+    assert api_keys.authenticate(alices_full_key).user_id == ALICE
+    assert [k.name for k in api_keys.list_keys(BOB)] == ["Bob's shop"]
+
+
+def test_a_resubmit_at_the_key_limit_says_the_key_exists(api_keys):
+    for n in range(MAX_ACTIVE_KEYS - 1):
+        api_keys.create_key(ALICE, f"Key {n}")
+    last = new_key_id()
+    api_keys.create_key(ALICE, "Last", last)
+
+    with pytest.raises(ApiKeyAlreadyCreated):
+        api_keys.create_key(ALICE, "Last", last)
 
 
 def test_the_secret_is_stored_only_as_a_hash(api_keys, store):

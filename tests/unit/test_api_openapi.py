@@ -115,3 +115,29 @@ def test_the_docs_page_lists_every_endpoint_with_a_curl_example(offline_app):
     assert 'id="problem-validation-error"' in html
     assert "<script>" not in html
     assert "style=" not in html
+
+
+def test_the_docs_page_names_the_problem_body_once_per_endpoint(offline_app):
+    html = offline_app.test_client().get("/api/v1/docs").get_data(as_text=True)
+    create_payment = html[html.index('id="createPayment"') : html.index('id="listPayments"')]
+
+    # Not "Problem (application/problem+json)" on every error row: one line links the section.
+    assert "Problem (application/problem+json)" not in html
+    assert (
+        'Errors 400, 401, 403, 409, 413, 415, 422, 429, 503 → <a href="#problems">Problem</a>'
+        in create_payment
+    )
+    assert "Body: <code>Payment</code>" in create_payment
+    assert re.search(r"<td[^>]*>409</td>\s*<td>Not possible in the resource", create_payment)
+
+
+def test_the_docs_page_can_lay_its_lists_out_for_a_phone(offline_app):
+    html = offline_app.test_client().get("/api/v1/docs").get_data(as_text=True)
+
+    # Each summary in its own element, so it can sit on its own line under its path.
+    assert '<span class="api-toc-summary">Create a payment link</span>' in html
+    # A field's "In" and "Required" are in its name cell too, for the card layout.
+    assert re.search(
+        r'<code>amount</code>\s*<span class="api-field-meta">body · required</span>', html
+    )
+    assert '<td data-label="Description" class="api-field-description">' in html

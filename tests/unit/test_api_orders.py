@@ -10,6 +10,7 @@ from jsonschema import Draft202012Validator
 
 from dashboard.orders.model import OrderFields
 from dashboard.payments.service import new_payment_id
+from dashboard.store.dynamo import StoreUnavailable
 from tests.unit.api_support import ALICE, BOB, api_key_for, assert_problem, bearer
 
 NEW_ORDER = {
@@ -256,6 +257,19 @@ def test_the_list_filters_by_status_and_searches_like_the_orders_page(app, clien
 
 
 @pytest.mark.parametrize(
+    "field",
+    ["customer_name", "customer_email", "product_name", "currency", "shipping_address"],
+)
+def test_a_lone_surrogate_in_a_text_field_is_refused_by_name(client, alice, field):
+    response = client.post("/api/v1/orders", json={**NEW_ORDER, field: "A\ud800"}, headers=alice)
+
+    assert assert_problem(response, 422, "validation-error")["errors"][field] == (
+        "Send valid Unicode text."
+    )
+    assert _list(client, alice) == []
+
+
+@pytest.mark.parametrize(
     ("query", "field"),
     [
         ("status=lost", "status"),
@@ -264,6 +278,7 @@ def test_the_list_filters_by_status_and_searches_like_the_orders_page(app, clien
         ("limit=0", "limit"),
         ("limit=101", "limit"),
         ("limit=ten", "limit"),
+        ("limit=²", "limit"),  # "²".isdigit() is True, yet it is no number
         ("cursor=forged", "cursor"),
     ],
 )
@@ -587,6 +602,33 @@ def test_the_same_create_key_with_another_body_is_a_422(client, alice):
 
     assert_problem(response, 422, "idempotency-key-reused")
     assert [o["quantity"] for o in _list(client, alice)] == [3]
+
+
+def test_a_create_retried_after_a_timeout_returns_the_order_the_first_run_wrote(
+    app, client, alice, monkeypatch
+):
+    # DynamoDB wrote the order but the answer timed out: the client saw a 503 and retries.
+    orders = app.extensions["store"].orders
+    real_add = orders.add
+
+    def add_then_time_out(order, *args, **kwargs):
+        real_add(order, *args, **kwargs)
+        raise StoreUnavailable("RequestTimeout")
+
+    monkeypatch.setattr(orders, "add", add_then_time_out)
+    key = {"Idempotency-Key": "shop-order-78"}
+    failed = client.post("/api/v1/orders", json=NEW_ORDER, headers={**alice, **key})
+    monkeypatch.setattr(orders, "add", real_add)
+    retry = client.post("/api/v1/orders", json=NEW_ORDER, headers={**alice, **key})
+    other_body = client.post(
+        "/api/v1/orders", json={**NEW_ORDER, "quantity": 30}, headers={**alice, **key}
+    )
+
+    assert_problem(failed, 503, "unavailable")
+    assert retry.status_code == 201
+    assert [o["id"] for o in _list(client, alice)] == [retry.json["id"]]
+    assert retry.json["quantity"] == 3
+    assert_problem(other_body, 422, "idempotency-key-reused")
 
 
 def test_a_retried_payment_request_replays_the_first_answer(client, alice):

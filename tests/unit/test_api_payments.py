@@ -136,6 +136,30 @@ def test_a_body_that_is_not_json_is_a_400_and_no_json_at_all_a_415(client, alice
     }
 
 
+@pytest.mark.parametrize("idempotency_key", [None, "deep-1"])
+def test_a_body_nested_too_deep_to_parse_is_a_400(client, alice, idempotency_key):
+    headers = {**alice, "Content-Type": "application/json"}
+    if idempotency_key:
+        headers["Idempotency-Key"] = idempotency_key  # its fingerprint reads the body too
+
+    response = client.post("/api/v1/payments", data="[" * 200_000, headers=headers)
+
+    assert assert_problem(response, 400)["detail"] == "The request body is not valid JSON."
+
+
+@pytest.mark.parametrize(
+    "field", ["amount", "currency", "reference", "payer_name", "payer_email", "expires_at"]
+)
+def test_a_lone_surrogate_in_a_text_field_is_refused_by_name(client, alice, field):
+    body = {**NEW_PAYMENT, field: "A\ud800"}  # json.dumps writes it as the escape "\ud800"
+
+    response = client.post("/api/v1/payments", json=body, headers=alice)
+
+    problem = assert_problem(response, 422, "validation-error")
+    assert problem["errors"] == {field: "Send valid Unicode text."}
+    assert client.get("/api/v1/payments", headers=alice).json["data"] == []
+
+
 def test_a_body_over_one_megabyte_is_a_413(client, alice):
     response = client.post(
         "/api/v1/payments",
@@ -190,6 +214,7 @@ def test_the_list_takes_the_pages_filters_and_a_page_size(app, client, alice):
         ("min=abc", "min"),
         ("limit=0", "limit"),
         ("limit=101", "limit"),
+        ("limit=²", "limit"),  # "²".isdigit() is True, yet it is no number
         ("cursor=forged", "cursor"),
     ],
 )

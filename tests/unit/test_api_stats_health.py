@@ -51,6 +51,7 @@ def test_statistics_for_one_currency_and_custom_dates(client, alice):
     ("query", "field"),
     [
         ("days=5", "days"),
+        ("days=²", "days"),  # "²".isdigit() is True, yet it is no number
         ("from=2026-02-01&to=2026-01-01", "from"),
         ("from=1999-12-31&to=2000-01-02", "from"),
         ("from=yesterday", "from"),

@@ -23,14 +23,23 @@ def api_keys(app: Flask) -> ApiKeyService:
     return app.extensions["api_keys"]
 
 
+_KEY_TOKEN = re.compile(r'name="key_token" type="hidden" value="([^"]+)"')
+
+
 def _settings_token(client: FlaskClient) -> str:
     return csrf_token_from(client.get("/settings").get_data(as_text=True))
 
 
+def _create_form(client: FlaskClient, name: str) -> dict[str, str]:
+    """Return what the create form on the Settings page sends, its hidden fields included."""
+    html = client.get("/settings").get_data(as_text=True)
+    match = _KEY_TOKEN.search(html)
+    assert match, "the create form carries no key id"
+    return {"csrf_token": csrf_token_from(html), "key_token": match.group(1), "name": name}
+
+
 def _create(client: FlaskClient, name: str):
-    return client.post(
-        "/settings/api-keys", data={"csrf_token": _settings_token(client), "name": name}
-    )
+    return client.post("/settings/api-keys", data=_create_form(client, name))
 
 
 def _shown_key(html: str) -> str:
@@ -79,6 +88,45 @@ def test_a_created_key_is_shown_once_and_then_only_by_its_prefix(merchant, api_k
     assert full_key.split("_", 2)[2] not in listed
     assert "No API keys yet" not in listed
     assert "Active" in listed
+
+
+def test_reloading_the_created_page_does_not_create_a_second_key(merchant, api_keys):
+    form = _create_form(merchant, "Web shop")
+    full_key = _shown_key(merchant.post("/settings/api-keys", data=form).get_data(as_text=True))
+
+    # A reload of the "API key created" page sends the same form again.
+    again = merchant.post("/settings/api-keys", data=form)
+    html = again.get_data(as_text=True)
+
+    assert again.status_code == 409
+    assert (
+        "This key was already created and shown once. If you did not copy it, revoke it and "
+        "create another." in html
+    )
+    assert full_key not in html
+    assert "This is the only time" not in html
+    assert [k.name for k in api_keys.list_keys("alice@example.com")] == ["Web shop"]
+    assert f"pdk_{full_key.split('_')[1]}_…" in html  # listed, with its Revoke button
+    # The form on that page is a fresh one: it makes a new key.
+    assert _create(merchant, "Web shop 2").status_code == 200
+    assert len(api_keys.list_keys("alice@example.com")) == 2
+
+
+@pytest.mark.parametrize("token", ["", "forged", "other-merchant"])
+def test_a_form_without_its_own_signed_key_id_creates_nothing(app, merchant, api_keys, token):
+    form = _create_form(merchant, "Web shop")
+    if token == "other-merchant":
+        bob = sign_in(app.test_client(), "bob@example.com")
+        token = _create_form(bob, "Web shop")["key_token"]
+
+    response = merchant.post("/settings/api-keys", data={**form, "key_token": token})
+    html = response.get_data(as_text=True)
+
+    assert response.status_code == 422
+    assert "This form was open too long" in html
+    assert 'value="Web shop"' in html  # what was typed is kept, with a new key id to send
+    assert _KEY_TOKEN.search(html).group(1) not in ("", token)
+    assert api_keys.list_keys("alice@example.com") == []
 
 
 def test_the_list_says_when_each_key_was_last_used(merchant, api_keys):

@@ -174,6 +174,7 @@ def test_an_empty_account_gets_a_friendly_empty_state(client):
     "query",
     [
         "days=5",
+        "days=²",  # "²".isdigit() is True, yet it is no number
         "from=2026-13-01",
         "from=2026-11-10&to=2026-11-01",
         "currency=USD",
