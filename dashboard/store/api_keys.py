@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,6 +20,8 @@ from dashboard.store.dynamo import (
     TableNames,
     error_code,
     from_item,
+    parse_store_time,
+    store_time,
     to_item,
     translate_unavailable,
 )
@@ -41,16 +43,8 @@ class StoredApiKey:
     secret_hash: str
 
 
-def _time(value: datetime) -> str:
-    # Fixed-width UTC with microseconds, so that string order is time order in the index and in
-    # the ``lastUsedAt < :cutoff`` condition.
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+def _optional_time(value: str | None) -> datetime | None:
+    return parse_store_time(value) if value is not None else None
 
 
 class ApiKeyRepository:
@@ -67,7 +61,7 @@ class ApiKeyRepository:
             "userId": key.user_id,
             "name": key.name,
             "secretHash": secret_hash,
-            "createdAt": _time(key.created_at),
+            "createdAt": store_time(key.created_at),
         }
         try:
             with translate_unavailable():
@@ -114,7 +108,7 @@ class ApiKeyRepository:
                     Key=to_item({"keyId": key_id}),
                     UpdateExpression="SET revokedAt = if_not_exists(revokedAt, :now)",
                     ConditionExpression="userId = :user",
-                    ExpressionAttributeValues=to_item({":now": _time(now), ":user": user_id}),
+                    ExpressionAttributeValues=to_item({":now": store_time(now), ":user": user_id}),
                     ReturnValues="ALL_NEW",
                 )
         except ClientError as exc:
@@ -140,7 +134,7 @@ class ApiKeyRepository:
                         "(attribute_not_exists(lastUsedAt) OR lastUsedAt < :cutoff)"
                     ),
                     ExpressionAttributeValues=to_item(
-                        {":now": _time(now), ":cutoff": _time(unless_used_since)}
+                        {":now": store_time(now), ":cutoff": store_time(unless_used_since)}
                     ),
                 )
         except ClientError as exc:
@@ -173,7 +167,7 @@ def _key_from_item(item: dict[str, Any]) -> ApiKey:
         key_id=values["keyId"],
         user_id=values["userId"],
         name=values["name"],
-        created_at=_parse_time(values["createdAt"]),
-        last_used_at=_parse_time(values.get("lastUsedAt")),
-        revoked_at=_parse_time(values.get("revokedAt")),
+        created_at=parse_store_time(values["createdAt"]),
+        last_used_at=_optional_time(values.get("lastUsedAt")),
+        revoked_at=_optional_time(values.get("revokedAt")),
     )
