@@ -31,8 +31,9 @@ test: install
 	@scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Timings on DynamoDB Local at 1,000 and 100,000 payments; writes docs/benchmarks.md.
-# The first run bulk-loads the accounts into var/bench-dynamodb (a few minutes), later runs reuse them.
+# Timings on DynamoDB Local at 1,000 and 100,000 payments, and 1,000 and 10,000 orders; writes
+# docs/benchmarks.md. The first run bulk-loads the accounts into var/bench-dynamodb, later runs
+# reuse them. BENCH_ARGS="--only orders" (or payments) runs one part; "--repeats N" sets the rounds.
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 

@@ -11,20 +11,16 @@ from __future__ import annotations
 import random
 import uuid
 from collections import Counter, defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dashboard.payments.model import Payment, PaymentStatus, StatusChange
 from dashboard.store import Store
-from dashboard.store.dynamo import to_item
+from dashboard.store.dynamo import store_time, to_item
 from dashboard.store.index_items import merchant_registry_item, rollup_deltas, search_items
-from dashboard.store.payments import (
-    _time,
-    link_lookup_key,
-    payer_lookup_key,
-    payment_to_item,
-)
+from dashboard.store.payments import link_lookup_key, payer_lookup_key, payment_to_item
 
 _STATUS_WEIGHTS = {
     PaymentStatus.COMPLETED: 55,
@@ -75,6 +71,42 @@ def synthetic_payment(user_id: str, rng: random.Random, now: datetime) -> Paymen
     )  # fmt: skip
 
 
+class BulkWriter:
+    """Writes (table, item) pairs with BatchWriteItem, 25 a request, from a few threads.
+
+    Use it as a context manager: leaving the block waits for every write. ``write`` waits when
+    many batches are queued, so a large load keeps memory flat.
+    """
+
+    def __init__(self, store: Store, threads: int = 3):
+        self._store = store
+        self._threads = threads
+        self._pool = ThreadPoolExecutor(threads)
+        self._pending: list[Future] = []
+
+    def write(self, entries: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Queue ``entries`` for writing (no two with the same key in one call's batch of 25)."""
+        for future in [f for f in self._pending if f.done()]:
+            future.result()  # a failed batch fails the load now, not at the recount
+        self._pending = [f for f in self._pending if not f.done()]
+        while len(self._pending) > self._threads * 8:
+            self._pending.pop(0).result()
+        self._pending += [
+            self._pool.submit(write_batch, self._store, entries[i : i + 25])
+            for i in range(0, len(entries), 25)
+        ]
+
+    def __enter__(self) -> BulkWriter:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        try:
+            for future in self._pending:
+                future.result()
+        finally:
+            self._pool.shutdown()
+
+
 def load_account(
     store: Store, user_id: str, count: int, seed: int = 7, threads: int = 3, progress=None
 ) -> None:
@@ -87,39 +119,32 @@ def load_account(
     now = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
     rollups: dict[str, Counter] = defaultdict(Counter)
     vocabulary: set[str] = set()
-    with ThreadPoolExecutor(threads) as pool:
-        pending = []
+    with BulkWriter(store, threads) as writer:
         for start in range(0, count, 1000):
             entries = []
             for _ in range(min(1000, count - start)):
                 payment = synthetic_payment(user_id, rng, now)
                 entries += _items_of(store, payment, vocabulary)
-                created_at = _time(payment.created_at)
+                created_at = store_time(payment.created_at)
                 for scope in (
                     f"r#day#{created_at[:10]}#{payment.currency}",
                     f"r#all#{payment.currency}",
                 ):
                     rollups[scope].update(rollup_deltas(None, payment))
-            batches = [entries[i : i + 25] for i in range(0, len(entries), 25)]
-            pending = [f for f in pending if not f.done()]
-            while len(pending) > threads * 8:  # keep memory flat: wait for the writers
-                pending.pop(0).result()
-            pending += [pool.submit(_write, store, batch) for batch in batches]
+            writer.write(entries)
             if progress:
                 progress(min(start + 1000, count))
-        for future in pending:
-            future.result()
     finals = [(store.tables.index, to_item(merchant_registry_item(user_id)))]
     finals += [
         (store.tables.index, to_item({"userId": user_id, "sk": sk, **counters}))
         for sk, counters in rollups.items()
     ]
     for i in range(0, len(finals), 25):
-        _write(store, finals[i : i + 25])
+        write_batch(store, finals[i : i + 25])
 
 
 def _items_of(store: Store, payment: Payment, vocabulary: set[str]) -> list[tuple[str, dict]]:
-    created_at = _time(payment.created_at)
+    created_at = store_time(payment.created_at)
     items = [(store.tables.payments, payment_to_item(payment))]
     lookups = [payer_lookup_key(payment.payer_token)]
     if payment.provider_link_id:
@@ -138,7 +163,8 @@ def _items_of(store: Store, payment: Payment, vocabulary: set[str]) -> list[tupl
     return items
 
 
-def _write(store: Store, batch: list[tuple[str, dict[str, Any]]]) -> None:
+def write_batch(store: Store, batch: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Write up to 25 (table, item) pairs with BatchWriteItem, retrying what comes back."""
     request: dict[str, list] = defaultdict(list)
     for table, item in batch:
         request[table].append({"PutRequest": {"Item": item}})

