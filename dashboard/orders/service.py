@@ -161,8 +161,9 @@ class OrderService:
         before = state.get("before")
         ids = sorted((i for i in candidates if before is None or i < before), reverse=True)
         matches: list[Order] = []
-        for start in range(0, len(ids), page_size):
-            chunk = ids[start : start + page_size]
+        # A page and one more per read: the extra match tells whether there is a next page.
+        for start in range(0, len(ids), page_size + 1):
+            chunk = ids[start : start + page_size + 1]
             fetched = {o.order_id: o for o in self._repository.get_many(user_id, chunk)}
             for order_id in chunk:
                 order = fetched.get(order_id)
