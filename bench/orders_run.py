@@ -230,7 +230,7 @@ def notes(results: Results, reads: dict[str, dict[int, Reads]], matching: dict) 
         f"both sizes and reads at most {MAX_SEARCH_MATCHES} word items, ratio {ratio(COMMON)}.",
         f"- The prefix matches {prefix[0]:,} and {prefix[1]:,} orders: it reads "
         f"{reads[PREFIXED][small].items:,} and {reads[PREFIXED][large].items:,} items, its word "
-        f"items capped at {MAX_SEARCH_MATCHES} (the page then says only the newest are shown), "
+        f"items capped at {MAX_SEARCH_MATCHES} (the page then says some are not shown), "
         f"ratio {ratio(PREFIXED)}: its cost follows the matches up to that cap.",
         "- A search page reads its candidate orders 26 at a time: 25 rows and one more, which "
         "only says whether there is a next page, in one BatchGetItem.",

@@ -74,7 +74,8 @@ def request_fingerprint() -> str:
             separators=(",", ":"),
             default=lambda value: {"decimal": str(value)},
         )
-    except (ValueError, RecursionError):  # nested too deep for the parser: not JSON either
+    # Nested too deep for the parser, or a number Decimal cannot hold: not JSON either.
+    except (ValueError, RecursionError, ArithmeticError):
         body = raw.decode("latin-1")  # not JSON: compare the bytes as they came
     canonical = f"{request.method}\n{request.path}\n{body}"
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -90,6 +91,13 @@ def idempotent_resource_id() -> str:
     if _RESOURCE_ID not in g:
         setattr(g, _RESOURCE_ID, new_payment_id())
     return g.get(_RESOURCE_ID)
+
+
+def resumes_an_ended_run() -> bool:
+    """Return True when this request retries, with its Idempotency-Key, a run that has ended
+    without an answer: what that run left half-done (a link still being created) is ours to
+    finish, since no other run of it is live."""
+    return bool(g.get("idempotent_resumed"))
 
 
 def idempotent(view: Callable[..., Any]) -> Callable[..., Response]:
@@ -111,6 +119,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Response]:
         if claim.existing is not None:
             return _answer_for_taken_key(claim.existing, fingerprint)
         setattr(g, _RESOURCE_ID, claim.resource_id)
+        g.idempotent_resumed = claim.resumed
         response = _run(view, *args, **kwargs)
         _settle(keys.repository, user_id, key, claim.token or "", response)
         return response

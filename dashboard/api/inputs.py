@@ -23,7 +23,8 @@ def json_request_body() -> Any:
         )
     try:
         return json.loads(request.get_data(cache=True), parse_float=Decimal)
-    except (ValueError, RecursionError):  # nested deeper than the parser goes: refused alike
+    # Nested deeper than the parser goes, or a number Decimal cannot hold: refused alike.
+    except (ValueError, RecursionError, ArithmeticError):
         raise Problem(400, "Bad Request", "The request body is not valid JSON.") from None
 
 

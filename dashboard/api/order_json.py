@@ -221,9 +221,14 @@ def openapi_schemas() -> dict[str, Any]:
         },
         "OrderList": {
             "type": "object",
-            "required": ["data", "next_cursor"],
+            "required": ["data", "next_cursor", "search_truncated"],
             "properties": {
                 "data": {"type": "array", "items": ref("Order")},
+                "search_truncated": {
+                    "type": "boolean",
+                    "description": "True when the search matched more orders than one search "
+                    "reads, so some are missing: add a word or search by order number.",
+                },
                 "next_cursor": nullable(
                     {
                         "type": "string",

@@ -13,7 +13,7 @@ from flask import current_app, request, url_for
 
 from dashboard.api.auth import current_caller
 from dashboard.api.blueprint import bp
-from dashboard.api.idempotency import idempotent, idempotent_resource_id
+from dashboard.api.idempotency import idempotent, idempotent_resource_id, resumes_an_ended_run
 from dashboard.api.inputs import MAX_PAGE_SIZE, json_request_body, page_size
 from dashboard.api.openapi import (
     Endpoint,
@@ -77,7 +77,12 @@ def list_orders():
         raise ValidationProblem(
             {"cursor": f"{exc} Start again from the first page."}, 400
         ) from None
-    return {"data": [order_json(o) for o in page.orders], "next_cursor": page.next_cursor}
+    shown = order_service().shown_statuses(page.orders, utc_now())
+    return {
+        "data": [order_json(o, shown[o.order_id]) for o in page.orders],
+        "next_cursor": page.next_cursor,
+        "search_truncated": page.search_truncated,
+    }
 
 
 def _order_query() -> OrderQuery:
@@ -128,7 +133,7 @@ def request_order_payment(order_id: str):
     service = order_service()
     user_id = current_caller().user_id
     before = service.get_order(user_id, order_id)
-    payment = service.request_payment(user_id, order_id)
+    payment = service.request_payment(user_id, order_id, resume=resumes_an_ended_run())
     # A new link has a new payment id. (A link whose creation an earlier request began and this
     # one finished keeps the id that request recorded: it answers 200, as that link's retry.)
     created = payment.payment_id != before.payment_id

@@ -12,7 +12,7 @@ from flask import current_app, request, url_for
 
 from dashboard.api.auth import current_caller
 from dashboard.api.blueprint import bp
-from dashboard.api.idempotency import idempotent, idempotent_resource_id
+from dashboard.api.idempotency import idempotent, idempotent_resource_id, resumes_an_ended_run
 from dashboard.api.inputs import MAX_PAGE_SIZE, json_request_body, page_size
 from dashboard.api.openapi import (
     Endpoint,
@@ -55,6 +55,8 @@ def create_payment():
     # the payment that run recorded (the service returns it), never a second one.
     new_link = parse_new_payment(json_request_body(), idempotent_resource_id(), utc_now())
     payment = payment_service().create_payment_link(user_id, new_link)
+    if resumes_an_ended_run():
+        payment = payment_service().finish_creation(user_id, payment.payment_id)
     location = url_for("api.get_payment", payment_id=payment.payment_id)
     return payment_json(payment, utc_now()), 201, {"Location": location}
 

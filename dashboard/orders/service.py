@@ -68,7 +68,7 @@ class OrderPage:
 
     orders: list[Order]
     next_cursor: str | None
-    # True when a search matched more orders than one search reads: the oldest were left out.
+    # True when a search matched more orders than one search reads: some were left out.
     search_truncated: bool = False
 
 
@@ -287,7 +287,7 @@ class OrderService:
 
     # Payment ------------------------------------------------------------------------------
 
-    def request_payment(self, user_id: str, order_id: str) -> Payment:
+    def request_payment(self, user_id: str, order_id: str, resume: bool = False) -> Payment:
         """Create the payment link for the order's total and return it.
 
         The order first records the new payment's id (a conditional write), then the payment is
@@ -295,15 +295,25 @@ class OrderService:
         a link is live returns that link; a request cut short before its payment was written is
         finished by the next one, with the same payment id, so there is never a second link.
         """
+        for _ in range(_MAX_WRITE_ATTEMPTS):
+            payment = self._request_payment_once(user_id, order_id, resume)
+            if payment is not None:
+                return payment
+            # Another request changed the order meanwhile (a double click): look again.
+        raise StaleOrder(order_id)
+
+    def _request_payment_once(self, user_id: str, order_id: str, resume: bool) -> Payment | None:
+        """Do ``request_payment`` on the order as read now; None if it changed under us."""
         order = self.get_order(user_id, order_id)
         if order.status is OrderStatus.PAYMENT_REQUESTED and order.payment_id:
             existing = self.order_payment(order)
             if existing is None:
                 return self._create_link(order)
-            if self._payments.is_stuck_creating(existing):
-                # The request that made it was cut short mid-way: finish it (the same link, as
-                # the provider call is idempotent).
-                return self._payments.retry_link_creation(user_id, existing.payment_id)
+            creating = existing.status is PaymentStatus.CREATING
+            if creating and (resume or self._payments.is_stuck_creating(existing)):
+                # The request that made it was cut short mid-way (or, with ``resume``, is known
+                # to have ended): finish it, the same link, as the provider call is idempotent.
+                return self._payments.finish_creation(user_id, existing.payment_id)
             if existing.effective_status(self._now()) is not PaymentStatus.EXPIRED:
                 return existing
             # The link lapsed unpaid, but no event has said so yet: record it, which fails the
@@ -324,8 +334,7 @@ class OrderService:
         try:
             requested = self._repository.save(order, requested)
         except StaleOrder:
-            # Another request won the race (a double click): hand back what it made.
-            return self.request_payment(user_id, order_id)
+            return None
         return self._create_link(requested)
 
     def can_request_payment(

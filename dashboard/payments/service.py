@@ -188,6 +188,18 @@ class PaymentService:
             raise ActionNotAllowed("This payment link does not need to be created again.")
         return self._request_link(payment)
 
+    def finish_creation(self, user_id: str, payment_id: str) -> Payment:
+        """Finish a payment whose link creation was cut short, and return it.
+
+        Only for a caller that knows no other request is still creating it (it is stuck, or its
+        request ended: an Idempotency-Key retry). A payment no longer ``creating`` is returned
+        as it is. The provider call is idempotent, so this never makes a second link.
+        """
+        payment = self.get_payment(user_id, payment_id)
+        if payment.status is not PaymentStatus.CREATING:
+            return payment
+        return self._request_link(payment)
+
     def is_stuck_creating(self, payment: Payment) -> bool:
         """Return True when a creation was abandoned mid-way and may be retried."""
         return (

@@ -47,15 +47,21 @@ def api_key_service() -> ApiKeyService:
 
 def _settings_page(form: NewApiKeyForm, status: int = 200, limit_reached: bool = False):
     keys = api_key_service().list_keys(current_user.sub)
-    return render_template(
-        "settings/index.html",
-        form=form,
-        keys=keys,
-        active_count=sum(1 for key in keys if key.is_active),
-        max_active=MAX_ACTIVE_KEYS,
-        limit_reached=limit_reached,
-        docs_url=API_DOCS_PATH,
-    ), status
+    return (
+        render_template(
+            "settings/index.html",
+            form=form,
+            keys=keys,
+            active_count=sum(1 for key in keys if key.is_active),
+            max_active=MAX_ACTIVE_KEYS,
+            limit_reached=limit_reached,
+            docs_url=API_DOCS_PATH,
+            # Never from the browser's cache: its form carries a key id minted for one submit, and
+            # a page brought back with the back button would offer that id again.
+        ),
+        status,
+        {"Cache-Control": "no-store"},
+    )
 
 
 @bp.get("")

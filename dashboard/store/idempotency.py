@@ -75,6 +75,9 @@ class Claim:
     token: str | None = None
     existing: IdempotencyRecord | None = None
     resource_id: str | None = None
+    # True when this run takes over from one that ended without an answer (a failure or a lapsed
+    # lease): no other run of the request is live, so what that one left half-done may be finished.
+    resumed: bool = False
 
 
 def record_key(user_id: str, idempotency_key: str) -> str:
@@ -155,8 +158,13 @@ class IdempotencyRepository:
                 self._client.put_item(
                     TableName=self._table,
                     Item=to_item(item),
-                    ConditionExpression="attribute_not_exists(lookupKey) OR expiresAtEpoch <= :now",
-                    ExpressionAttributeValues=to_item({":now": _epoch(now)}),
+                    # An expired record is free, unless a takeover is still running under its lease.
+                    ConditionExpression="attribute_not_exists(lookupKey) OR (expiresAtEpoch <= :now"
+                    " AND (#state <> :in_progress OR leaseUntilEpoch <= :now))",
+                    ExpressionAttributeNames={"#state": "state"},
+                    ExpressionAttributeValues=to_item(
+                        {":now": _epoch(now), ":in_progress": IN_PROGRESS}
+                    ),
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
         except ClientError as exc:
@@ -202,7 +210,8 @@ class IdempotencyRepository:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return None
             raise
-        return Claim(token=token, resource_id=from_item(answer["Attributes"])["resourceId"])
+        resource_id = from_item(answer["Attributes"])["resourceId"]
+        return Claim(token=token, resource_id=resource_id, resumed=True)
 
     def complete(
         self, user_id: str, idempotency_key: str, token: str, response: StoredResponse

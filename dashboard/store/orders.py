@@ -254,8 +254,9 @@ class OrderRepository:
     def ids_by_word_prefix(self, user_id: str, prefix: str, max_items: int) -> WordMatches:
         """Return the ids of orders with a word starting with ``prefix``, at most ``max_items``.
 
-        Read backwards, so that for one word the newest orders come first and a search that
-        matches more than ``max_items`` loses the oldest, not the newest.
+        Read backwards: for one whole word the newest orders come first, so a search that matches
+        more than ``max_items`` loses the oldest. (Across the words a prefix matches the order is
+        by word, so there the cut falls by word, and the page says some are not shown.)
         """
         request: dict[str, Any] = {
             "TableName": self._table,

@@ -295,7 +295,9 @@ class PaymentRepository:
         try:
             transact_write(self._client, [*items, *order_update])
         except ConditionFailed as exc:
-            if exc.reasons[0] == "ConditionalCheckFailed" or not order_update:
+            # The order item is the transaction's last: was it the only one refused?
+            refused = [i for i, code in enumerate(exc.reasons) if code == "ConditionalCheckFailed"]
+            if not order_update or refused != [len(exc.reasons) - 1]:
                 raise StaleWrite(before.payment_id) from exc
             # Only the order refused: it asked for payment again, changed its total, was
             # cancelled or deleted, so it no longer follows this link. The payment's own change

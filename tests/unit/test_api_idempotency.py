@@ -87,16 +87,18 @@ def test_a_claim_abandoned_by_a_crash_can_be_taken_over_after_its_lease(
     app, client, alice, keys, clock
 ):
     from dashboard.api.idempotency import request_fingerprint
+    from dashboard.payments.service import new_payment_id
 
+    first_id = new_payment_id()
     with app.test_request_context("/api/v1/payments", method="POST", json=NEW_PAYMENT):
-        crashed = keys.repository.claim(ALICE, "k1", request_fingerprint(), clock(), "p-crashed")
+        crashed = keys.repository.claim(ALICE, "k1", request_fingerprint(), clock(), first_id)
     clock.advance(minutes=3)
 
     response = _post(client, alice, "k1")
 
     assert response.status_code == 201
     # The crashed run may have recorded its payment: the takeover names that same payment.
-    assert response.json["id"] == crashed.resource_id == "p-crashed"
+    assert response.json["id"] == crashed.resource_id == first_id
 
 
 def test_keys_expire_after_24_hours(client, alice, keys, clock):
@@ -249,3 +251,60 @@ def test_a_key_that_is_not_1_to_255_printable_characters_is_a_400(client, alice,
     problem = assert_problem(response, 400, "validation-error")
     assert "Idempotency-Key" in problem["errors"]
     assert _payment_count(client, alice) == 0
+
+
+def _first_link_save_times_out(app, monkeypatch):
+    """The payment's record is written, then storing its link fails once (a 503)."""
+    payments = app.extensions["store"].payments
+    real_save, calls = payments.save, []
+
+    def save(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise StoreUnavailable("RequestTimeout")
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(payments, "save", save)
+
+
+def test_a_retry_after_a_failure_mid_way_finishes_the_same_link(app, client, alice, monkeypatch):
+    _first_link_save_times_out(app, monkeypatch)
+    headers = {**alice, "Idempotency-Key": "inv-42"}
+
+    failed = client.post("/api/v1/payments", json=NEW_PAYMENT, headers=headers)
+    retry = client.post("/api/v1/payments", json=NEW_PAYMENT, headers=headers)
+
+    assert failed.status_code == 503
+    assert retry.status_code == 201
+    assert retry.json["status"] == "awaiting_payment"
+    assert retry.json["link_url"]
+    assert _payment_count(client, alice) == 1
+
+
+def test_an_expired_key_is_not_claimed_again_while_a_takeover_holds_its_lease(keys, clock):
+    first = keys.repository.claim(ALICE, "k", "fp", clock(), "res-1")
+    assert keys.repository.release(ALICE, "k", first.token)
+    clock.advance(hours=23, minutes=59, seconds=30)
+    running = keys.repository.claim(ALICE, "k", "fp", clock(), "res-2")  # takes over
+    assert running.resumed
+    assert running.resource_id == "res-1"
+    clock.advance(seconds=40)  # past 24 hours, but the takeover still runs under its lease
+
+    second = keys.repository.claim(ALICE, "k", "fp", clock(), "res-3")
+
+    assert second.token is None  # one run at a time, whatever the key's age
+    clock.advance(minutes=3)
+    assert keys.repository.claim(ALICE, "k", "fp", clock(), "res-4").token  # lease over: free
+
+
+@pytest.mark.parametrize("idempotency_key", [None, "big-exponent"])
+@pytest.mark.parametrize("url", ["/api/v1/orders", "/api/v1/payments"])
+def test_a_number_too_big_for_a_decimal_is_a_400_not_a_500(client, alice, url, idempotency_key):
+    headers = {**alice, "Content-Type": "application/json"}
+    if idempotency_key:
+        headers["Idempotency-Key"] = idempotency_key
+
+    response = client.post(url, data='{"quantity": 1e99999999999999999999}', headers=headers)
+
+    assert response.status_code == 400
+    assert response.content_type == "application/problem+json"

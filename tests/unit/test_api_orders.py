@@ -655,3 +655,43 @@ def test_a_payment_request_key_reused_for_another_order_is_a_422(client, alice):
     assert_problem(response, 422, "idempotency-key-reused")
     assert client.get(f"/api/v1/orders/{other['id']}", headers=alice).json["payment"] is None
     assert len(client.get("/api/v1/payments", headers=alice).json["data"]) == 1
+
+
+def test_the_list_shows_each_order_as_the_order_itself_does(app, client, alice, monkeypatch):
+    from datetime import timedelta
+
+    import dashboard.api.orders as api_orders
+
+    order = client.post("/api/v1/orders", json=NEW_ORDER, headers=alice).json
+    client.post(f"/api/v1/orders/{order['id']}/payment-link", headers=alice)
+    real_now = api_orders.utc_now
+    monkeypatch.setattr(api_orders, "utc_now", lambda: real_now() + timedelta(hours=25))
+
+    detail = client.get(f"/api/v1/orders/{order['id']}", headers=alice).json
+    listed = client.get("/api/v1/orders", headers=alice).json
+
+    assert detail["status"] == listed["data"][0]["status"] == "failed"  # the link lapsed
+    assert listed["search_truncated"] is False
+
+
+def test_a_retried_payment_link_request_finishes_the_link_it_began(app, client, alice, monkeypatch):
+    order = client.post("/api/v1/orders", json=NEW_ORDER, headers=alice).json
+    payments = app.extensions["store"].payments
+    real_save, calls = payments.save, []
+
+    def save(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise StoreUnavailable("RequestTimeout")
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(payments, "save", save)
+    url = f"/api/v1/orders/{order['id']}/payment-link"
+    headers = {**alice, "Idempotency-Key": "pl-1"}
+
+    failed = client.post(url, headers=headers)
+    retry = client.post(url, headers=headers)
+
+    assert failed.status_code == 503
+    assert retry.json["status"] == "awaiting_payment"
+    assert retry.json["amount_minor"] == order["total_minor"]

@@ -198,3 +198,8 @@ def test_a_merchant_cannot_revoke_another_merchants_key(app, merchant, api_keys)
     bob = sign_in(app.test_client(), "bob@example.com")
     assert "Bob shop" in bob.get("/settings").get_data(as_text=True)
     assert "Bob shop" not in merchant.get("/settings").get_data(as_text=True)
+
+
+def test_the_settings_page_is_never_served_from_the_browser_cache(merchant):
+    # Its form carries a key id minted for one submit; the back button must not bring it back.
+    assert merchant.get("/settings").headers["Cache-Control"] == "no-store"
