@@ -126,6 +126,14 @@ def delete_order(order_id: str):
     return "", 204
 
 
+@bp.post("/orders/<order_id>/cancel")
+@idempotent
+def cancel_order(order_id: str):
+    """Cancel an unpaid order, and its live payment link first; the order as it is now."""
+    order = order_service().cancel_order(current_caller().user_id, order_id)
+    return order_json(order)
+
+
 @bp.post("/orders/<order_id>/payment-link")
 @idempotent
 def request_order_payment(order_id: str):
@@ -228,9 +236,25 @@ def openapi_endpoints() -> list[Endpoint]:
             parameters=[order_id],
             description="Deletes an order that was never paid and has no live payment link. A "
             "paid order is a record of a payment and is never deleted (409). An order with a "
-            "live payment link is a 409 too: cancel the link first "
-            "(`POST /payments/{payment_id}/cancel`; the order becomes `failed`), then delete it.",
+            "live payment link is a 409 too: cancel the order first "
+            "(`POST /orders/{order_id}/cancel`), then delete it.",
             responses={"204": {"description": "Deleted; no body."}, **problems(404, 409)},
+        ),
+        endpoint(
+            "post",
+            "/orders/{order_id}/cancel",
+            "cancelOrder",
+            "Cancel an order",
+            tag="Orders",
+            parameters=[order_id],
+            idempotent=True,
+            description="Cancels an unpaid order (no body). A live payment link for it is "
+            "cancelled first, so it can no longer be paid. Cancelling a cancelled order returns "
+            "it unchanged. A paid order, or one whose payer is paying right now, is a 409.",
+            responses={
+                "200": json_response("The cancelled order.", ref("Order")),
+                **problems(404, 409),
+            },
         ),
         endpoint(
             "post",

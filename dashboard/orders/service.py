@@ -378,8 +378,13 @@ class OrderService:
     # Ending -------------------------------------------------------------------------------
 
     def cancel_order(self, user_id: str, order_id: str) -> Order:
-        """Cancel an unpaid order; a live payment link for it is cancelled first."""
+        """Cancel an unpaid order; a live payment link for it is cancelled first.
+
+        An order already cancelled is returned as it is (a repeated click, a retried request).
+        """
         order = self.get_order(user_id, order_id)
+        if order.status is OrderStatus.CANCELLED:
+            return order
         if not order.status.is_unpaid:
             raise ActionNotAllowed(f"A {order.status.label.lower()} order cannot be cancelled.")
         payment = self.order_payment(order)

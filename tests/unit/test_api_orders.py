@@ -695,3 +695,38 @@ def test_a_retried_payment_link_request_finishes_the_link_it_began(app, client, 
     assert failed.status_code == 503
     assert retry.json["status"] == "awaiting_payment"
     assert retry.json["amount_minor"] == order["total_minor"]
+
+
+def test_cancelling_an_order_cancels_its_live_link_and_can_be_repeated(client, alice):
+    order = _create(client, alice)
+    payment = _payment_link(client, alice, order["id"]).json
+    url = f"/api/v1/orders/{order['id']}/cancel"
+
+    cancelled = client.post(url, headers=alice)
+    again = client.post(url, headers=alice)
+
+    assert cancelled.status_code == again.status_code == 200
+    assert cancelled.json["status"] == again.json["status"] == "cancelled"
+    link = client.get(f"/api/v1/payments/{payment['id']}", headers=alice).json
+    assert link["status"] == "cancelled"
+    # Now it may be deleted, as the delete answer says.
+    assert client.delete(f"/api/v1/orders/{order['id']}", headers=alice).status_code == 204
+
+
+def test_a_paid_order_cannot_be_cancelled(app, client, alice):
+    order = _paid_order(app, client, alice)
+
+    response = client.post(f"/api/v1/orders/{order['id']}/cancel", headers=alice)
+
+    assert_problem(response, 409, "conflict")
+    assert client.get(f"/api/v1/orders/{order['id']}", headers=alice).json["status"] == "paid"
+
+
+def test_another_merchant_cannot_cancel_an_order(app, client, alice):
+    order = _create(client, alice)
+    bob = bearer(api_key_for(app, BOB))
+
+    response = client.post(f"/api/v1/orders/{order['id']}/cancel", headers=bob)
+
+    assert_problem(response, 404, "not-found")
+    assert client.get(f"/api/v1/orders/{order['id']}", headers=alice).json["status"] == "pending"
