@@ -35,6 +35,7 @@ from dashboard.store.payments import payment_from_item
 SIZES = (1_000, 100_000)
 DOCS = PROJECT_ROOT / "docs" / "benchmarks.md"
 ORDERS_HEADING = "## Orders"
+NOTES_HEADING = "## Notes"
 
 
 def main() -> int:
@@ -344,7 +345,12 @@ def write_report(
         "",
     ]
     output.parent.mkdir(exist_ok=True)
-    kept = _split_orders_section(output.read_text() if output.exists() else "")[1]
+    payments_part, orders_part = _split_orders_section(
+        output.read_text() if output.exists() else ""
+    )
+    # The hand-written notes under the payments figures explain them: keep them too.
+    notes = _notes_section(payments_part)
+    kept = "\n".join(part for part in (notes, orders_part) if part)
     output.write_text("\n".join(lines) + (f"\n{kept}" if kept else ""))
 
 
@@ -366,6 +372,12 @@ def _split_orders_section(text: str) -> tuple[str, str]:
     """Return the text before the Orders section, and the section (to the end of the file)."""
     start = text.find(f"\n{ORDERS_HEADING}\n")
     return (text, "") if start == -1 else (text[: start + 1], text[start + 1 :])
+
+
+def _notes_section(payments_part: str) -> str:
+    """Return the hand-written ``## Notes`` of the payments part (to its end), or ""."""
+    start = payments_part.find(f"\n{NOTES_HEADING}\n")
+    return "" if start == -1 else payments_part[start + 1 :].rstrip("\n") + "\n"
 
 
 def _ratio(results, slow: str, fast: str, size: int) -> float:
