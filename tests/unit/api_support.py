@@ -38,3 +38,32 @@ def assert_problem(
     else:
         assert body["type"].endswith(f"/api/v1/docs#problem-{problem_type}")
     return body
+
+
+def fail_storing_the_first_link(app: Flask, monkeypatch) -> None:
+    """Make the first payment save after the provider made the link time out, as DynamoDB may."""
+    from dashboard.store.dynamo import StoreUnavailable
+
+    payments = app.extensions["store"].payments
+    real_save, calls = payments.save, []
+
+    def save_timing_out_once(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise StoreUnavailable("RequestTimeout")
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(payments, "save", save_timing_out_once)
+
+
+def every_page(client, url: str, headers: dict[str, str], **query) -> list[list[dict]]:
+    """Return the ``data`` of each page of a list, following ``next_cursor`` until null."""
+    pages, cursor = [], None
+    while True:
+        page = client.get(
+            url, query_string={**query, **({"cursor": cursor} if cursor else {})}, headers=headers
+        ).json
+        pages.append(page["data"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return pages

@@ -7,7 +7,15 @@ import pytest
 from dashboard.api.idempotency import IdempotencyKeys
 from dashboard.payments.service import new_payment_id
 from dashboard.store.dynamo import StoreUnavailable
-from tests.unit.api_support import ALICE, BOB, NEW_PAYMENT, api_key_for, assert_problem, bearer
+from tests.unit.api_support import (
+    ALICE,
+    BOB,
+    NEW_PAYMENT,
+    api_key_for,
+    assert_problem,
+    bearer,
+    fail_storing_the_first_link,
+)
 
 
 @pytest.fixture
@@ -155,25 +163,11 @@ def test_a_server_error_releases_the_key_so_a_retry_runs(app, client, alice, key
     assert "Idempotent-Replayed" not in retry.headers
 
 
-def _fail_storing_the_first_link(app, monkeypatch) -> None:
-    """Make the first save after the provider made the link time out, as DynamoDB may."""
-    payments = app.extensions["store"].payments
-    real_save, calls = payments.save, []
-
-    def save_timing_out_once(*args, **kwargs):
-        calls.append(args)
-        if len(calls) == 1:
-            raise StoreUnavailable("RequestTimeout")
-        return real_save(*args, **kwargs)
-
-    monkeypatch.setattr(payments, "save", save_timing_out_once)
-
-
 def test_a_retry_after_a_failure_mid_way_returns_the_payment_the_first_run_made(
     app, client, alice, keys, monkeypatch
 ):
     # The payment is recorded and its link made at the provider; then storing the link fails.
-    _fail_storing_the_first_link(app, monkeypatch)
+    fail_storing_the_first_link(app, monkeypatch)
     failed = _post(client, alice, "invoice-42")
 
     retry = _post(client, alice, "invoice-42")
@@ -192,7 +186,7 @@ def test_a_retry_after_a_failure_mid_way_returns_the_payment_the_first_run_made(
 def test_after_a_failure_the_same_key_with_another_body_is_still_a_422(
     app, client, alice, keys, monkeypatch
 ):
-    _fail_storing_the_first_link(app, monkeypatch)
+    fail_storing_the_first_link(app, monkeypatch)
     _post(client, alice, "invoice-42")
 
     response = _post(client, alice, "invoice-42", {**NEW_PAYMENT, "amount": "99.00"})
@@ -204,7 +198,7 @@ def test_after_a_failure_the_same_key_with_another_body_is_still_a_422(
 def test_a_released_key_still_expires_24_hours_after_its_first_use(
     app, client, alice, keys, clock, monkeypatch
 ):
-    _fail_storing_the_first_link(app, monkeypatch)
+    fail_storing_the_first_link(app, monkeypatch)
     failed = _post(client, alice, "k1")
     first_id = client.get("/api/v1/payments", headers=alice).json["data"][0]["id"]
     clock.advance(hours=24, minutes=1)
@@ -253,22 +247,8 @@ def test_a_key_that_is_not_1_to_255_printable_characters_is_a_400(client, alice,
     assert _payment_count(client, alice) == 0
 
 
-def _first_link_save_times_out(app, monkeypatch):
-    """The payment's record is written, then storing its link fails once (a 503)."""
-    payments = app.extensions["store"].payments
-    real_save, calls = payments.save, []
-
-    def save(*args, **kwargs):
-        calls.append(args)
-        if len(calls) == 1:
-            raise StoreUnavailable("RequestTimeout")
-        return real_save(*args, **kwargs)
-
-    monkeypatch.setattr(payments, "save", save)
-
-
 def test_a_retry_after_a_failure_mid_way_finishes_the_same_link(app, client, alice, monkeypatch):
-    _first_link_save_times_out(app, monkeypatch)
+    fail_storing_the_first_link(app, monkeypatch)
     headers = {**alice, "Idempotency-Key": "inv-42"}
 
     failed = client.post("/api/v1/payments", json=NEW_PAYMENT, headers=headers)

@@ -11,7 +11,15 @@ from jsonschema import Draft202012Validator
 from dashboard.orders.model import OrderFields
 from dashboard.payments.service import new_payment_id
 from dashboard.store.dynamo import StoreUnavailable
-from tests.unit.api_support import ALICE, BOB, api_key_for, assert_problem, bearer
+from tests.unit.api_support import (
+    ALICE,
+    BOB,
+    api_key_for,
+    assert_problem,
+    bearer,
+    every_page,
+    fail_storing_the_first_link,
+)
 
 NEW_ORDER = {
     "customer_name": "Ada Lovelace",
@@ -201,17 +209,10 @@ def test_the_list_pages_to_the_end_with_next_cursor(app, client, alice):
     created = _place(app, ALICE, 27)
     _place(app, BOB, 2)
 
-    seen, cursor, pages = [], None, 0
-    while True:
-        query = {"cursor": cursor} if cursor else {}
-        page = client.get("/api/v1/orders", query_string=query, headers=alice).json
-        pages += 1
-        seen += [o["id"] for o in page["data"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    pages = every_page(client, "/api/v1/orders", alice)
+    seen = [o["id"] for page in pages for o in page]
 
-    assert pages == 2
+    assert len(pages) == 2
     assert len(seen) == 27
     assert seen == list(reversed(created))  # newest first, each once, none of Bob's
 
@@ -220,17 +221,10 @@ def test_a_page_size_and_a_search_page_to_the_end_too(app, client, alice):
     _place(app, ALICE, 5, product_name="Blue teapot")
     _place(app, ALICE, 3, product_name="Red kettle")
 
-    seen, cursor = [], None
-    while True:
-        query = {"q": "teap", "limit": 2, **({"cursor": cursor} if cursor else {})}
-        page = client.get("/api/v1/orders", query_string=query, headers=alice).json
-        assert len(page["data"]) <= 2
-        seen += [o["product_name"] for o in page["data"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    pages = every_page(client, "/api/v1/orders", alice, q="teap", limit=2)
 
-    assert seen == ["Blue teapot"] * 5
+    assert all(len(page) <= 2 for page in pages)
+    assert [o["product_name"] for page in pages for o in page] == ["Blue teapot"] * 5
 
 
 def test_the_list_filters_by_status_and_searches_like_the_orders_page(app, client, alice):
@@ -676,16 +670,7 @@ def test_the_list_shows_each_order_as_the_order_itself_does(app, client, alice, 
 
 def test_a_retried_payment_link_request_finishes_the_link_it_began(app, client, alice, monkeypatch):
     order = client.post("/api/v1/orders", json=NEW_ORDER, headers=alice).json
-    payments = app.extensions["store"].payments
-    real_save, calls = payments.save, []
-
-    def save(*args, **kwargs):
-        calls.append(args)
-        if len(calls) == 1:
-            raise StoreUnavailable("RequestTimeout")
-        return real_save(*args, **kwargs)
-
-    monkeypatch.setattr(payments, "save", save)
+    fail_storing_the_first_link(app, monkeypatch)
     url = f"/api/v1/orders/{order['id']}/payment-link"
     headers = {**alice, "Idempotency-Key": "pl-1"}
 

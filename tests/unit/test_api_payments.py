@@ -14,6 +14,7 @@ from tests.unit.api_support import (
     api_key_for,
     assert_problem,
     bearer,
+    every_page,
 )
 
 
@@ -175,17 +176,10 @@ def test_the_list_pages_to_the_end_with_next_cursor(app, client, alice):
     created = _create_through_service(app, ALICE, 27)
     _create_through_service(app, BOB, 2)
 
-    seen, cursor, pages = [], None, 0
-    while True:
-        query = {"cursor": cursor} if cursor else {}
-        page = client.get("/api/v1/payments", query_string=query, headers=alice).json
-        pages += 1
-        seen += [p["id"] for p in page["data"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    pages = every_page(client, "/api/v1/payments", alice)
+    seen = [p["id"] for page in pages for p in page]
 
-    assert pages == 2
+    assert len(pages) == 2
     assert len(seen) == 27
     assert seen == list(reversed(created))  # newest first, each once, none of Bob's
 

@@ -17,7 +17,9 @@ def test_the_benchmark_modules_still_import(module):
 def test_a_payments_run_keeps_the_hand_written_notes_and_the_orders_section():
     from bench.run import _notes_section, _split_orders_section
 
-    report = "# Benchmarks\n\n| table |\n\n## Notes\n\n- why the list misses\n\n## Orders\n\n| o |\n"
+    report = (
+        "# Benchmarks\n\n| table |\n\n## Notes\n\n- why the list misses\n\n## Orders\n\n| o |\n"
+    )
     payments, orders = _split_orders_section(report)
 
     assert _notes_section(payments) == "## Notes\n\n- why the list misses\n"
