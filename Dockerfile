@@ -14,7 +14,7 @@ WORKDIR /app
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
-COPY app.py ./
+COPY app.py gunicorn.conf.py ./
 COPY dashboard ./dashboard
 COPY templates ./templates
 COPY static ./static
@@ -27,11 +27,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"]
 
-# gthread: the app mostly waits on DynamoDB and the sign-in provider. Every worker must share
-# one SECRET_KEY (production insists on it; set it in development too when workers > 1).
-# Flags given here win over GUNICORN_CMD_ARGS; add other settings (e.g. --timeout) there.
-CMD ["gunicorn", "app:app", \
-     "--bind", "0.0.0.0:8000", \
-     "--worker-class", "gthread", "--workers", "2", "--threads", "4", \
-     "--access-logfile", "-", \
-     "--no-control-socket"]
+# Worker class, workers, threads and the rest live in gunicorn.conf.py, which the tests that run
+# the app as production does read too. GUNICORN_CMD_ARGS can still add or override settings.
+CMD ["gunicorn", "--config", "gunicorn.conf.py", "app:app"]
