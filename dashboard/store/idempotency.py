@@ -124,6 +124,10 @@ class IdempotencyRepository:
             if old is None:
                 continue  # the record expired away between our write and our read
             record = from_item(old)
+            if record.get("claimToken") == token:
+                # Our own claim: botocore retried the PutItem after the first copy landed (a
+                # stalled DynamoDB), and the retry failed its condition on what we wrote.
+                return Claim(token=token, resource_id=record.get("resourceId", new_resource_id))
             if not _can_take_over(record, fingerprint, now):
                 return Claim(existing=_record(record))
             taken = self._take_over(lookup_key, record, now, new_resource_id)

@@ -288,3 +288,48 @@ def test_a_number_too_big_for_a_decimal_is_a_400_not_a_500(client, alice, url, i
 
     assert response.status_code == 400
     assert response.content_type == "application/problem+json"
+
+
+class _PutItemRetriedAfterItLanded:
+    """A DynamoDB client whose PutItem lands, loses its answer, and is sent again by botocore.
+
+    What a stall of more than ~5 s looks like from the app: the first copy claims the key, the
+    read timeout fires, and botocore's retry of the same request fails its condition.
+    """
+
+    def __init__(self, client):
+        self._client = client
+
+    def put_item(self, **request):
+        self._client.put_item(**request)
+        return self._client.put_item(**request)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def test_a_claim_whose_put_was_retried_by_botocore_is_still_ours(client, alice, keys, clock):
+    repository = keys.repository
+    repository._client = _PutItemRetriedAfterItLanded(repository._client)
+
+    claim = repository.claim(ALICE, "k1", "fp", clock(), "res-1")
+
+    assert claim.token is not None
+    assert claim.existing is None
+    assert claim.resource_id == "res-1"
+    assert repository.complete(ALICE, "k1", claim.token, _stored_response())
+
+
+def test_a_request_whose_claim_was_retried_by_botocore_answers_instead_of_409(client, alice, keys):
+    keys.repository._client = _PutItemRetriedAfterItLanded(keys.repository._client)
+
+    response = _post(client, alice, "k1")
+
+    assert response.status_code == 201
+    assert _payment_count(client, alice) == 1
+
+
+def _stored_response():
+    from dashboard.store.idempotency import StoredResponse
+
+    return StoredResponse(status=201, body="{}", content_type="application/json")
