@@ -88,8 +88,15 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.extensions["truelayer_webhook_verifier"] = WebhookVerifier(trusted_jkus, jwks)
     if settings.payment_provider == "sandbox":
         from dashboard.providers import sandbox_pages
+        from dashboard.providers.sandbox_retries import WebhookRetries
 
         app.register_blueprint(sandbox_pages.bp)
+
+        def send_in_app(event) -> bool:
+            with app.app_context():  # retries run on their own thread, outside any request
+                return sandbox_pages.send_webhook(event)
+
+        app.extensions["sandbox_webhook_retries"] = WebhookRetries(send_in_app)
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(rebuild_stats_command)

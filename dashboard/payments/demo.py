@@ -143,7 +143,7 @@ def _play_outcome(service, sandbox, clock, payment, outcome: str, created: datet
     if outcome in ("paid", "declined_then_paid"):
         _apply(service, sandbox.pay(link))
     elif outcome == "processing":
-        _apply(service, sandbox.pay(link)[:2])  # the bank has not answered yet
+        _apply(service, sandbox.start_attempt(link))  # the bank has not answered yet
     elif outcome == "cancelled":
         service.cancel_payment(payment.user_id, payment.payment_id)
     elif outcome == "expired":

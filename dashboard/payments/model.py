@@ -75,9 +75,13 @@ _LABEL_OF = {
     PaymentStatus.EXPIRED: "Expired",
     PaymentStatus.CANCELLED: "Cancelled",
 }
+# Nothing the merchant or a new payer does can change these. Money still wins: an attempt that
+# started before a link was cancelled or expired, and executes, moves either to completed.
 FINAL_STATUSES = frozenset(
     {PaymentStatus.COMPLETED, PaymentStatus.EXPIRED, PaymentStatus.CANCELLED}
 )
+# A link that ended unpaid, which money arriving after all turns into a completed payment.
+ENDED_UNPAID = frozenset({PaymentStatus.EXPIRED, PaymentStatus.CANCELLED})
 # The statuses in which the link is live: a payer may start (another) attempt.
 LIVE_STATUSES = frozenset(
     {PaymentStatus.AWAITING_PAYMENT, PaymentStatus.PROCESSING, PaymentStatus.ATTEMPT_FAILED}
@@ -110,8 +114,10 @@ ALLOWED_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
         }
     ),
     PaymentStatus.COMPLETED: frozenset(),
-    PaymentStatus.EXPIRED: frozenset(),
-    PaymentStatus.CANCELLED: frozenset(),
+    # Money wins: a payer whose bank executes an attempt that began before the link ended has
+    # paid, and a payment that reached the merchant is never shown as expired or cancelled.
+    PaymentStatus.EXPIRED: frozenset({PaymentStatus.COMPLETED}),
+    PaymentStatus.CANCELLED: frozenset({PaymentStatus.COMPLETED}),
 }
 
 
@@ -149,6 +155,11 @@ class AttemptStatus(StrEnum):
     def succeeded(self) -> bool:
         """Return True once the money has moved (executed or settled)."""
         return self in (AttemptStatus.EXECUTED, AttemptStatus.SETTLED)
+
+    @property
+    def in_flight(self) -> bool:
+        """Return True while the payer's bank has not yet said whether the money moves."""
+        return not (self.succeeded or self is AttemptStatus.FAILED)
 
 
 _ATTEMPT_RANK = {
@@ -237,6 +248,17 @@ class Payment:
         if unpaid and now >= self.expires_at:
             return PaymentStatus.EXPIRED
         return self.status
+
+    @property
+    def is_open(self) -> bool:
+        """Return True while the provider may still change this payment, so the sync watches it.
+
+        A live link, a creation in flight, and a link that ended with an attempt still at the
+        payer's bank (whose money would complete it) are open.
+        """
+        if self.status in LIVE_STATUSES or self.status is PaymentStatus.CREATING:
+            return True
+        return self.status in ENDED_UNPAID and any(a.status.in_flight for a in self.attempts)
 
     def attempt(self, provider_payment_id: str) -> PaymentAttempt | None:
         """Return the attempt with this provider payment id, if the record has it."""
@@ -341,11 +363,12 @@ def _apply_attempt_update(payment: Payment, event: ProviderEvent, now: datetime)
         # The attempt is recorded, but the record's own status stays (e.g. an old attempt
         # failing after another attempt completed the payment).
         return updated
-    note = (
-        describe_failure_reason(attempt.failure_reason)
-        if target is PaymentStatus.ATTEMPT_FAILED
-        else ""
-    )
+    note = ""
+    if target is PaymentStatus.ATTEMPT_FAILED:
+        note = describe_failure_reason(attempt.failure_reason)
+    elif payment.status in ENDED_UNPAID:
+        ended = "cancelled" if payment.status is PaymentStatus.CANCELLED else "expired"
+        note = f"Paid after the link was {ended}."
     moved = updated.with_status(target, now, note)
     if target is PaymentStatus.ATTEMPT_FAILED:
         moved = dataclasses.replace(moved, failure_reason=attempt.failure_reason)
@@ -358,8 +381,6 @@ def _record_status_for(payment: Payment, attempt: PaymentAttempt) -> PaymentStat
         return PaymentStatus.COMPLETED
     if attempt.status is AttemptStatus.FAILED:
         # Another attempt may still be in flight; only the last one in progress decides.
-        in_flight = [
-            a for a in payment.attempts if not a.status.is_final and not a.status.succeeded
-        ]
+        in_flight = any(a.status.in_flight for a in payment.attempts)
         return PaymentStatus.PROCESSING if in_flight else PaymentStatus.ATTEMPT_FAILED
     return PaymentStatus.PROCESSING

@@ -23,6 +23,7 @@ from dashboard.payments.model import (
     ProviderEventKind,
     StatusChange,
     apply_event,
+    can_transition,
 )
 from dashboard.providers.base import (
     LinkRequest,
@@ -46,6 +47,11 @@ MAX_LINK_LIFETIME = timedelta(days=30)
 # A record left in "creating" this long was abandoned mid-request (a crash, a timeout); it may be
 # retried. The provider call is idempotent, so a retry never makes a second link.
 STUCK_CREATION_AFTER = timedelta(minutes=2)
+# How long the sync goes on finishing a creation with its first idempotency key. TrueLayer keeps
+# keys for 6 hours on one page of its documentation and 30 days on another: an hour is well
+# inside both, so a late finish can only return the link the first request made, never a second.
+RESUME_CREATION_WITHIN = timedelta(hours=1)
+_PAYER_IS_PAYING = "The payer is paying right now; wait for the result before cancelling."
 _MAX_WRITE_ATTEMPTS = 5
 # What a payment or order id (a UUIDv7) looks like: anything else is not looked up at all.
 RECORD_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -61,6 +67,14 @@ class UnknownProviderLink(Exception):
 
 class ActionNotAllowed(Exception):
     """Raised when the merchant asks for something the payment's status does not allow."""
+
+
+class PayerIsPaying(ActionNotAllowed):
+    """Raised when a cancel finds the payer at their bank: money may still arrive."""
+
+    def __init__(self, payment: Payment):
+        super().__init__(_PAYER_IS_PAYING)
+        self.payment = payment
 
 
 def utc_now() -> datetime:
@@ -246,12 +260,23 @@ class PaymentService:
     # Merchant actions ---------------------------------------------------------------------
 
     def cancel_payment(self, user_id: str, payment_id: str) -> Payment:
-        """Cancel an unpaid link: the provider stops accepting payments, the record ends."""
+        """Cancel an unpaid link: the provider stops accepting payments, the record ends.
+
+        The provider is asked to disable the link, then what it holds is read back: a payment
+        already at the payer's bank may still bring money, so then the payment is kept
+        ``processing`` and PayerIsPaying is raised. What the read-back reports is applied first,
+        so money that arrived while its webhook was in flight completes the payment.
+        """
         payment = self.get_payment(user_id, payment_id)
         if not self.can_cancel(payment):
             raise ActionNotAllowed(_cannot_cancel_reason(payment, self._now()))
         if payment.provider_link_id:
             self._provider.disable_link(payment.provider_link_id)
+            state = self._provider.link_state(payment.provider_link_id)
+            for event in state.events:
+                payment = self.apply_provider_event(event)
+            if state.payer_is_paying:
+                raise PayerIsPaying(self._keep_processing(payment))
         for _ in range(_MAX_WRITE_ATTEMPTS):
             try:
                 cancelled = payment.with_status(
@@ -264,6 +289,20 @@ class PaymentService:
                 # An event landed between the read and the write (e.g. the payer just paid).
                 raise ActionNotAllowed(_cannot_cancel_reason(payment, self._now())) from exc
         raise StaleWrite(payment_id)
+
+    def _keep_processing(self, payment: Payment) -> Payment:
+        """Store a payment whose payer is at their bank as processing (if not already further)."""
+        for _ in range(_MAX_WRITE_ATTEMPTS):
+            if not can_transition(payment.status, PaymentStatus.PROCESSING):
+                return payment  # processing or completed already: nothing to add
+            note = "The payer was paying when the link was cancelled; waiting for their bank."
+            try:
+                return self._repository.save(
+                    payment, payment.with_status(PaymentStatus.PROCESSING, self._now(), note)
+                )
+            except StaleWrite:
+                payment = self.get_payment(payment.user_id, payment.payment_id)
+        raise StaleWrite(payment.payment_id)
 
     def can_cancel(self, payment: Payment) -> bool:
         """Return True when the merchant may cancel the payment now."""
@@ -279,7 +318,7 @@ class PaymentService:
         payment = self.get_payment(user_id, payment_id)
         if not payment.provider_link_id:
             return payment
-        for event in self._provider.fetch_link_events(payment.provider_link_id):
+        for event in self._provider.link_state(payment.provider_link_id).events:
             self.apply_provider_event(event)
         return self.get_payment(user_id, payment_id)
 
@@ -321,18 +360,32 @@ class PaymentService:
         """
         summary = SyncSummary()
         for payment in self._repository.open_payments(updated_before):
-            if payment.provider != self._provider.name or not payment.provider_link_id:
+            if payment.provider != self._provider.name:
                 summary.skipped += 1
                 continue
             summary.checked += 1
             try:
-                synced = self.refresh_payment(payment.user_id, payment.payment_id)
-                synced = self.record_expiry_if_due(synced)
+                if payment.status is PaymentStatus.CREATING:
+                    synced = self._finish_or_fail_creation(payment)
+                else:
+                    synced = self.refresh_payment(payment.user_id, payment.payment_id)
+                    synced = self.record_expiry_if_due(synced)
                 if synced.status != payment.status:
                     summary.changed.append((payment.payment_id, payment.status, synced.status))
             except (ProviderUnavailable, ProviderRejected, StaleWrite) as exc:
                 summary.errors.append((payment.payment_id, str(exc)))
         return summary
+
+    def _finish_or_fail_creation(self, payment: Payment) -> Payment:
+        """Finish a creation that was cut short, or, past the key's safe age, record it failed.
+
+        A failed one is never sent again by the sync; the merchant may still press Retry.
+        """
+        if self._now() - payment.created_at < RESUME_CREATION_WITHIN:
+            return self._request_link(payment)
+        note = "The link was not created in time; it was never sent to the payer."
+        failed = payment.with_status(PaymentStatus.CREATION_FAILED, self._now(), note)
+        return self._save(payment, dataclasses.replace(failed, failure_reason=note))
 
     def record_expiry_if_due(self, payment: Payment) -> Payment:
         """Store a link that is past its expiry, with nobody paying, as expired; return it.
@@ -377,7 +430,7 @@ def _history_entry(status: PaymentStatus, at: datetime) -> StatusChange:
 def _cannot_cancel_reason(payment: Payment, now: datetime) -> str:
     status = payment.effective_status(now)
     if status is PaymentStatus.PROCESSING:
-        return "The payer is paying right now; wait for the result before cancelling."
+        return _PAYER_IS_PAYING
     if status is PaymentStatus.CREATING:
         return "The link is still being created."
     return f"A payment that is {status.label.lower()} cannot be cancelled."

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from dashboard.payments.model import ProviderEvent
+from dashboard.payments.model import AttemptStatus, ProviderEvent, ProviderEventKind
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,27 @@ class CreatedLink:
     url: str
 
 
+@dataclass(frozen=True)
+class LinkState:
+    """What the provider says of a link now: its status, and an event for each of its payments.
+
+    ``status`` is ``active``, ``disabling`` (disabled while a payment on it is still being
+    authorised at the payer's bank, as TrueLayer reports it) or ``disabled``.
+    """
+
+    status: str
+    events: tuple[ProviderEvent, ...] = ()
+
+    @property
+    def payer_is_paying(self) -> bool:
+        """Return True when money may still arrive: a payment in flight, or one that succeeded."""
+        return self.status == "disabling" or any(
+            event.kind is ProviderEventKind.ATTEMPT_UPDATED
+            and event.attempt_status is not AttemptStatus.FAILED
+            for event in self.events
+        )
+
+
 class ProviderUnavailable(Exception):
     """Raised when the provider cannot be reached or fails on its side; try again later."""
 
@@ -45,7 +66,7 @@ class PaymentProvider(Protocol):
 
     Status changes reach the app as ProviderEvents passed to
     ``PaymentService.apply_provider_event``: pushed (webhooks, the sandbox's hosted page) or
-    pulled (``fetch_link_events`` for Refresh and the sync command).
+    pulled (``link_state`` for Cancel, Refresh and the sync command).
     """
 
     name: str
@@ -54,10 +75,13 @@ class PaymentProvider(Protocol):
         """Create the link; the same idempotency key must give back the same link."""
         ...
 
-    def fetch_link_events(self, provider_link_id: str) -> list[ProviderEvent]:
-        """Return events describing the link's current state and that of its attempts."""
+    def link_state(self, provider_link_id: str) -> LinkState:
+        """Return the link's status and events describing each of its attempts as they are."""
         ...
 
     def disable_link(self, provider_link_id: str) -> None:
-        """Stop the link from accepting payments (the merchant cancelled it)."""
+        """Stop the link from accepting new payments (the merchant cancelled it).
+
+        A payment already at the payer's bank goes on: the link is ``disabling`` until it ends.
+        """
         ...

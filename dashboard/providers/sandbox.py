@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from uuid6 import uuid7
 
 from dashboard.payments.model import AttemptStatus, ProviderEvent, ProviderEventKind
-from dashboard.providers.base import CreatedLink, LinkRequest, ProviderRejected
+from dashboard.providers.base import CreatedLink, LinkRequest, LinkState, ProviderRejected
 from dashboard.store.sandbox_links import (
     SandboxAttempt,
     SandboxLink,
@@ -27,17 +27,11 @@ from dashboard.store.sandbox_links import (
 NAME = "sandbox"
 # The reason a declined sandbox attempt fails with, as TrueLayer words it.
 DECLINE_REASON = "provider_rejected"
-_PAY_STEPS = (
-    AttemptStatus.AUTHORIZATION_REQUIRED,
-    AttemptStatus.AUTHORIZING,
-    AttemptStatus.AUTHORIZED,
-    AttemptStatus.EXECUTED,
-)
-_DECLINE_STEPS = (
-    AttemptStatus.AUTHORIZATION_REQUIRED,
-    AttemptStatus.AUTHORIZING,
-    AttemptStatus.FAILED,
-)
+# An attempt starts (the payer picks their bank and is sent there), then the bank decides. In
+# between, the link cannot be disabled outright: it is "disabling" until the attempt ends.
+_START_STEPS = (AttemptStatus.AUTHORIZATION_REQUIRED, AttemptStatus.AUTHORIZING)
+_PAY_STEPS = (AttemptStatus.AUTHORIZED, AttemptStatus.EXECUTED)
+_DECLINE_STEPS = (AttemptStatus.FAILED,)
 
 
 class LinkNotPayable(Exception):
@@ -89,21 +83,21 @@ class SandboxProvider:
         )
         return CreatedLink(provider_link_id=link_id, url=self._hosted_page_url(link_id))
 
-    def fetch_link_events(self, provider_link_id: str) -> list[ProviderEvent]:
-        """Return events that describe the link and its attempts as they are now."""
+    def link_state(self, provider_link_id: str) -> LinkState:
+        """Return the link's status and events that describe its attempts as they are now."""
         link = self._links.get(provider_link_id)
         if link is None:
-            return []
+            return LinkState("disabled")
         events = [
             self._attempt_event(link, attempt, AttemptStatus(attempt.status))
             for attempt in link.attempts
         ]
         if link.status == "disabled":
             events.append(self._disabled_event(link))
-        return events
+        return LinkState(link.status, tuple(events))
 
     def disable_link(self, provider_link_id: str) -> None:
-        """Stop the link from accepting payments."""
+        """Stop the link from accepting payments; one at the payer's bank still ends."""
         self._update(provider_link_id, lambda link: _disable(link, "cancelled"))
 
     # The hosted page ------------------------------------------------------------------------
@@ -124,17 +118,12 @@ class SandboxProvider:
         link = self._update(link_id, lambda current: _disable(current, "expired"))
         return [self._disabled_event(link)]
 
-    def pay(self, link_id: str) -> list[ProviderEvent]:
-        """Run a successful attempt and return its events, one per status it passed."""
-        return self._run_attempt(link_id, _PAY_STEPS, failure_reason=None)
+    def start_attempt(self, link_id: str) -> list[ProviderEvent]:
+        """Start an attempt (the payer goes to their bank) and return its first events.
 
-    def decline(self, link_id: str) -> list[ProviderEvent]:
-        """Run an attempt that the payer's bank declines and return its events."""
-        return self._run_attempt(link_id, _DECLINE_STEPS, failure_reason=DECLINE_REASON)
-
-    def _run_attempt(
-        self, link_id: str, steps: tuple[AttemptStatus, ...], failure_reason: str | None
-    ) -> list[ProviderEvent]:
+        Raises LinkNotPayable when the link is paid, disabled or expired. Until the attempt is
+        finished, disabling the link only makes it ``disabling``.
+        """
         attempt_id = f"sbx-pay-{uuid7()}"
 
         def add_attempt(link: SandboxLink) -> None:
@@ -146,16 +135,46 @@ class SandboxProvider:
             link.attempts.append(
                 SandboxAttempt(
                     payment_id=attempt_id,
-                    status=steps[-1].value,
+                    status=_START_STEPS[-1].value,
                     created_at=now,
                     updated_at=now,
-                    failure_reason=failure_reason,
                 )
             )
 
         link = self._update(link_id, add_attempt)
         attempt = next(a for a in link.attempts if a.payment_id == attempt_id)
+        return [self._attempt_event(link, attempt, status) for status in _START_STEPS]
+
+    def finish_attempt(self, link_id: str, attempt_id: str, paid: bool) -> list[ProviderEvent]:
+        """Let the payer's bank execute (``paid``) or decline the attempt; return its events.
+
+        A link that was being disabled meanwhile is disabled now that nobody is paying on it.
+        """
+        steps = _PAY_STEPS if paid else _DECLINE_STEPS
+
+        def decide(link: SandboxLink) -> None:
+            attempt = next((a for a in link.attempts if a.payment_id == attempt_id), None)
+            if attempt is None or not AttemptStatus(attempt.status).in_flight:
+                raise LinkNotPayable(link_id)  # the bank has decided already
+            attempt.status = steps[-1].value
+            attempt.updated_at = _iso(self._now())
+            attempt.failure_reason = None if paid else DECLINE_REASON
+            if link.status == "disabling" and not _attempt_in_flight(link):
+                link.status = "disabled"
+
+        link = self._update(link_id, decide)
+        attempt = next(a for a in link.attempts if a.payment_id == attempt_id)
         return [self._attempt_event(link, attempt, status) for status in steps]
+
+    def pay(self, link_id: str) -> list[ProviderEvent]:
+        """Run a successful attempt and return its events, one per status it passed."""
+        started = self.start_attempt(link_id)
+        return started + self.finish_attempt(link_id, _attempt_id(started), paid=True)
+
+    def decline(self, link_id: str) -> list[ProviderEvent]:
+        """Run an attempt that the payer's bank declines and return its events."""
+        started = self.start_attempt(link_id)
+        return started + self.finish_attempt(link_id, _attempt_id(started), paid=False)
 
     def _update(self, link_id: str, change: Callable[[SandboxLink], None]) -> SandboxLink:
         for _ in range(5):
@@ -201,7 +220,18 @@ class SandboxProvider:
         return f"sbx-link-{digest[:32]}"
 
 
+def _attempt_id(events: list[ProviderEvent]) -> str:
+    attempt_id = events[-1].provider_payment_id
+    assert attempt_id is not None
+    return attempt_id
+
+
+def _attempt_in_flight(link: SandboxLink) -> bool:
+    return any(AttemptStatus(a.status).in_flight for a in link.attempts)
+
+
 def _disable(link: SandboxLink, reason: str) -> None:
     if link.status == "active":
-        link.status = "disabled"
+        # As TrueLayer does: a payment already at the payer's bank is not cut off.
+        link.status = "disabling" if _attempt_in_flight(link) else "disabled"
         link.disabled_reason = reason

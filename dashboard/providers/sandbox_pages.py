@@ -39,19 +39,28 @@ def jwks():
     return current_app.extensions["sandbox_webhooks"].jwks
 
 
+def send_webhook(event) -> bool:
+    """Send one event as a signed, TrueLayer-shaped webhook; return True if the app accepted it.
+
+    Signed afresh on every delivery, as TrueLayer does: the receiver refuses stale timestamps.
+    """
+    webhook = current_app.extensions["sandbox_webhooks"].webhook(event)
+    if webhook is None:
+        return True  # TrueLayer sends no webhook for this step either
+    body, headers = webhook
+    answer, status = process_webhook(
+        "sandbox", headers["Tl-Signature"], SANDBOX_WEBHOOK_PATH, headers, body
+    )
+    if status >= 300:
+        log.warning("Sandbox webhook %s was answered %s: %s", event.event_id, status, answer)
+    return status < 300
+
+
 def _deliver(events) -> None:
-    """Send the events as signed, TrueLayer-shaped webhooks through the webhook pipeline."""
-    signer = current_app.extensions["sandbox_webhooks"]
+    """Deliver the events in order; one the app does not accept now is sent again later."""
+    retries = current_app.extensions["sandbox_webhook_retries"]
     for event in events:
-        webhook = signer.webhook(event)
-        if webhook is None:
-            continue  # TrueLayer sends no webhook for this step either
-        body, headers = webhook
-        answer, status = process_webhook(
-            "sandbox", headers["Tl-Signature"], SANDBOX_WEBHOOK_PATH, headers, body
-        )
-        if status >= 300:
-            log.warning("Sandbox webhook %s was answered %s: %s", event.event_id, status, answer)
+        retries.deliver(event)
 
 
 @bp.get("/links/<link_id>")
@@ -77,25 +86,29 @@ def hosted_page(link_id: str):
 @bp.post("/links/<link_id>/pay")
 def pay(link_id: str):
     """Run a successful attempt, then send the payer back to the merchant's result page."""
-    return _run(link_id, _provider().pay)
+    return _run(link_id, paid=True)
 
 
 @bp.post("/links/<link_id>/decline")
 def decline(link_id: str):
     """Run an attempt that the payer's bank declines; the link stays payable."""
-    return _run(link_id, _provider().decline)
+    return _run(link_id, paid=False)
 
 
-def _run(link_id: str, attempt):
+def _run(link_id: str, paid: bool):
     provider = _provider()
     link = provider.get_link(link_id) if len(link_id) <= 64 else None
     if link is None:
         return _not_found()
     try:
-        events = attempt(link_id)
+        started = provider.start_attempt(link_id)
     except LinkNotPayable:
         return redirect(url_for("sandbox.hosted_page", link_id=link_id), 303)
-    _deliver(events)
+    attempt_id = started[-1].provider_payment_id
+    # The payer is at their bank now: what the app makes of the news (even DynamoDB failing to
+    # store it) must not stop the bank's answer. Undelivered webhooks are sent again later.
+    _deliver(started)
+    _deliver(provider.finish_attempt(link_id, attempt_id, paid=paid))
     separator = "&" if "?" in link.return_uri else "?"
-    query = urlencode({"payment_id": events[-1].provider_payment_id})
+    query = urlencode({"payment_id": attempt_id})
     return redirect(f"{link.return_uri}{separator}{query}", 303)

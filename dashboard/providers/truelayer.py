@@ -27,6 +27,7 @@ from dashboard.payments.model import AttemptStatus, ProviderEvent, ProviderEvent
 from dashboard.providers.base import (
     CreatedLink,
     LinkRequest,
+    LinkState,
     ProviderRejected,
     ProviderUnavailable,
 )
@@ -134,8 +135,8 @@ class TrueLayerProvider:
             raise ProviderUnavailable("TrueLayer created a link but did not say its id and uri")
         return CreatedLink(provider_link_id=answer["id"], url=answer["uri"])
 
-    def fetch_link_events(self, provider_link_id: str) -> list[ProviderEvent]:
-        """Return events describing the link and each of its payments as TrueLayer has them."""
+    def link_state(self, provider_link_id: str) -> LinkState:
+        """Return the link's status and an event for each of its payments, as TrueLayer has them."""
         now = datetime.now(UTC)
         link = self._call("GET", f"/v3/payment-links/{provider_link_id}")
         payments = self._call("GET", f"/v3/payment-links/{provider_link_id}/payments")
@@ -161,7 +162,10 @@ class TrueLayerProvider:
                     occurred_at=now,
                 )
             )
-        return [e for e in events if e is not None]
+        status = link.get("status")
+        if status not in ("disabling", "disabled"):
+            status = "active"
+        return LinkState(status, tuple(e for e in events if e is not None))
 
     def disable_link(self, provider_link_id: str) -> None:
         """Disable the link so no new payment can start on it."""

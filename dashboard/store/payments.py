@@ -16,7 +16,6 @@ from typing import Any
 
 from dashboard.orders.model import order_status_for_payment
 from dashboard.payments.model import (
-    LIVE_STATUSES,
     AttemptStatus,
     Payment,
     PaymentAttempt,
@@ -75,7 +74,7 @@ def payment_to_item(payment: Payment) -> dict[str, Any]:
             "payerEmail": payment.payer_email,
             "status": payment.status.value,
             "statusSort": status_sort_key(payment),
-            "openShard": OPEN_SHARD if payment.status in LIVE_STATUSES else None,
+            "openShard": OPEN_SHARD if payment.is_open else None,
             "createdAt": store_time(payment.created_at),
             "updatedAt": store_time(payment.updated_at),
             "expiresAt": store_time(payment.expires_at),

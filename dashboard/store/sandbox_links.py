@@ -41,7 +41,7 @@ class SandboxLink:
     return_uri: str
     expires_at: str
     created_at: str
-    status: str = "active"  # active | disabled
+    status: str = "active"  # active | disabling (a payment is at the bank) | disabled
     disabled_reason: str | None = None
     attempts: list[SandboxAttempt] = field(default_factory=list)
     version: int = 1

@@ -1,5 +1,6 @@
 """The payment's statuses, the transition table, and how provider events move a payment."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from itertools import count, product
 
@@ -9,7 +10,6 @@ from hypothesis import strategies as st
 
 from dashboard.payments.model import (
     ALLOWED_TRANSITIONS,
-    FINAL_STATUSES,
     AttemptStatus,
     InvalidTransition,
     Payment,
@@ -137,12 +137,17 @@ def test_completed_expired_and_cancelled_are_the_final_statuses():
     }
 
 
-@pytest.mark.parametrize("final", sorted(FINAL_STATUSES))
-def test_a_final_status_has_no_way_out(final):
-    """A paid, expired or cancelled payment never changes status again."""
-    assert ALLOWED_TRANSITIONS[final] == frozenset()
+def test_a_completed_payment_has_no_way_out():
+    """A paid payment never changes status again."""
+    assert ALLOWED_TRANSITIONS[PaymentStatus.COMPLETED] == frozenset()
     for other in PaymentStatus:
-        assert not can_transition(final, other)
+        assert not can_transition(PaymentStatus.COMPLETED, other)
+
+
+@pytest.mark.parametrize("ended", [PaymentStatus.EXPIRED, PaymentStatus.CANCELLED])
+def test_an_ended_link_can_only_become_completed_when_money_arrives(ended):
+    """Expired and cancelled are final for everything but money: they never reopen."""
+    assert ALLOWED_TRANSITIONS[ended] == {PaymentStatus.COMPLETED}
 
 
 _ALLOWED_MOVES = [(s, t) for s, targets in ALLOWED_TRANSITIONS.items() for t in targets]
@@ -184,14 +189,15 @@ def test_a_payment_cannot_skip_from_creating_to_completed():
     assert can_transition(PaymentStatus.CREATING, PaymentStatus.AWAITING_PAYMENT)
 
 
-def test_the_statuses_that_may_become_completed_are_the_live_ones():
-    """The repository's condition expression only completes a live payment."""
+def test_the_statuses_that_may_become_completed_are_the_live_and_ended_ones():
+    """The repository's condition expression completes a live link, or one that ended unpaid."""
     live = {
         PaymentStatus.AWAITING_PAYMENT,
         PaymentStatus.PROCESSING,
         PaymentStatus.ATTEMPT_FAILED,
     }
-    assert statuses_that_may_become(PaymentStatus.COMPLETED) == live
+    ended = {PaymentStatus.EXPIRED, PaymentStatus.CANCELLED}
+    assert statuses_that_may_become(PaymentStatus.COMPLETED) == live | ended
     # Not while processing: the bank's answer must still be able to land.
     assert statuses_that_may_become(PaymentStatus.EXPIRED) == live - {PaymentStatus.PROCESSING}
     assert statuses_that_may_become(PaymentStatus.CREATING) == {PaymentStatus.CREATION_FAILED}
@@ -423,8 +429,12 @@ def test_no_order_of_events_reopens_a_final_payment_or_moves_an_attempt_backward
         after = apply_event(payment, event, at(minute))
         if after is None:
             continue
-        if payment.status.is_final:
-            assert after.status is payment.status
+        if payment.status is PaymentStatus.COMPLETED:
+            assert after.status is PaymentStatus.COMPLETED
+        elif payment.status.is_final and after.status is not payment.status:
+            # Only money reopens an ended link, and only to complete it.
+            assert after.status is PaymentStatus.COMPLETED
+            assert any(a.status.succeeded for a in after.attempts)
         if after.status is not payment.status:
             assert can_transition(payment.status, after.status)
         for before in payment.attempts:
@@ -432,3 +442,102 @@ def test_no_order_of_events_reopens_a_final_payment_or_moves_an_attempt_backward
             assert later is not None, "an attempt disappeared"
             assert later.status.rank >= before.status.rank
         payment = after
+
+
+# Money wins
+
+
+def test_money_arriving_after_the_merchant_cancelled_completes_the_payment():
+    """The payer's bank executed an attempt that began before the cancel: the money is theirs."""
+    authorising = apply_all(make_payment(), attempt_event("a1", AttemptStatus.AUTHORIZING))
+    cancelled = dataclasses.replace(authorising, status=PaymentStatus.CANCELLED)
+
+    paid = apply_event(cancelled, attempt_event("a1", AttemptStatus.EXECUTED, 2), at(3))
+
+    assert paid is not None
+    assert paid.status is PaymentStatus.COMPLETED
+    assert paid.status_history[-1].note == "Paid after the link was cancelled."
+
+
+def test_money_arriving_after_the_link_expired_completes_the_payment():
+    """An expired link whose last attempt settles is a completed payment, said so on its timeline."""
+    expired = make_payment(PaymentStatus.EXPIRED)
+
+    paid = apply_event(expired, attempt_event("a1", AttemptStatus.SETTLED, 2), at(3))
+
+    assert paid is not None
+    assert paid.status is PaymentStatus.COMPLETED
+    assert paid.status_history[-1].note == "Paid after the link was expired."
+
+
+def test_a_cancelled_payment_stays_open_while_an_attempt_is_at_the_payers_bank():
+    """So the sync still looks for money whose webhook was lost."""
+    authorising = apply_all(make_payment(), attempt_event("a1", AttemptStatus.AUTHORIZING))
+    cancelled = dataclasses.replace(authorising, status=PaymentStatus.CANCELLED)
+    failed = apply_event(cancelled, attempt_event("a1", AttemptStatus.FAILED, 2), at(3))
+
+    assert cancelled.is_open
+    assert failed is not None
+    assert failed.status is PaymentStatus.CANCELLED
+    assert not failed.is_open
+    assert not make_payment(PaymentStatus.CANCELLED).is_open
+    assert make_payment(PaymentStatus.CREATING).is_open
+
+
+_MERCHANT_CANCELS = "merchant cancels"
+_LINK_EXPIRES = "link expires"
+
+
+@st.composite
+def events_with_the_merchant(draw):
+    """Return a random report, or the merchant cancelling, or the link expiring, in any order."""
+    choice = draw(st.integers(min_value=0, max_value=9))
+    if choice == 0:
+        return _MERCHANT_CANCELS
+    if choice == 1:
+        return _LINK_EXPIRES
+    # A bank decides each attempt once: one that executes never fails, and the other way round.
+    attempt_id = draw(st.sampled_from(["paid-1", "paid-2", "declined-1"]))
+    fate = AttemptStatus.FAILED if attempt_id.startswith("paid") else AttemptStatus.EXECUTED
+    return attempt_event(
+        attempt_id,
+        draw(
+            st.sampled_from(
+                [
+                    s
+                    for s in AttemptStatus
+                    if s is not fate
+                    and not (fate is AttemptStatus.EXECUTED and s is AttemptStatus.SETTLED)
+                ]
+            )
+        ),
+        minutes=draw(st.integers(min_value=0, max_value=60)),
+        failure_reason="provider_rejected",
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps=st.lists(events_with_the_merchant(), max_size=25))
+def test_in_any_order_of_events_money_that_moved_ends_completed(steps):
+    """Whatever order cancels, expiries and bank reports arrive in, executed money completes it.
+
+    And a payment is open (watched by the sync) exactly while something may still change it.
+    """
+    payment = make_payment()
+    money_moved = False
+    for minute, step in enumerate(steps, start=1):
+        if step == _MERCHANT_CANCELS:
+            if can_transition(payment.status, PaymentStatus.CANCELLED):
+                payment = payment.with_status(PaymentStatus.CANCELLED, at(minute))
+            continue
+        event = link_disabled_event() if step == _LINK_EXPIRES else step
+        money_moved |= bool(event.attempt_status and event.attempt_status.succeeded)
+        payment = apply_event(payment, event, at(minute)) or payment
+
+    if money_moved:
+        assert payment.status is PaymentStatus.COMPLETED
+    else:
+        assert payment.status is not PaymentStatus.COMPLETED
+    in_flight = any(a.status.in_flight for a in payment.attempts)
+    if payment.status in (PaymentStatus.CANCELLED, PaymentStatus.EXPIRED):
+        assert payment.is_open == in_flight

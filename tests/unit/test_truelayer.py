@@ -188,7 +188,7 @@ def test_an_unreachable_truelayer_is_unavailable(provider, monkeypatch):
     )
 
     with pytest.raises(ProviderUnavailable):
-        provider.fetch_link_events("tl-link-1")
+        provider.link_state("tl-link-1")
 
 
 def test_a_currency_without_merchant_account_is_refused_before_calling(provider, standin):
@@ -435,7 +435,7 @@ def test_rate_limiting_is_waited_out_then_reported(provider, standin, monkeypatc
     standin.failures_to_serve = [429, 429, 429]
 
     with pytest.raises(ProviderUnavailable, match="429"):
-        provider.fetch_link_events("tl-link-1")
+        provider.link_state("tl-link-1")
     assert len(waits) == 2  # two retries of an idempotent read, then a clear error
 
 
@@ -455,5 +455,5 @@ def test_a_slow_answer_times_out_as_unavailable(provider, httpserver, monkeypatc
 
     started = real_time.monotonic()
     with pytest.raises(ProviderUnavailable, match="unreachable"):
-        provider.fetch_link_events("slow")
+        provider.link_state("slow")
     assert real_time.monotonic() - started < 4
