@@ -51,6 +51,10 @@ STUCK_CREATION_AFTER = timedelta(minutes=2)
 # keys for 6 hours on one page of its documentation and 30 days on another: an hour is well
 # inside both, so a late finish can only return the link the first request made, never a second.
 RESUME_CREATION_WITHIN = timedelta(hours=1)
+# How long a payment may sit unchanged before the sync polls it: past any webhook in flight and
+# past a creation that is merely slow (STUCK_CREATION_AFTER), short enough that a payer's money
+# never waits long behind a lost webhook. `sync-payments` uses it unless told otherwise.
+SYNC_AFTER = timedelta(minutes=2)
 _PAYER_IS_PAYING = "The payer is paying right now; wait for the result before cancelling."
 _MAX_WRITE_ATTEMPTS = 5
 # What a payment or order id (a UUIDv7) looks like: anything else is not looked up at all.

@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from dashboard.payments.service import utc_now
+from dashboard.payments.service import SYNC_AFTER, utc_now
 
 _DURATION = re.compile(r"(\d+)([smhd])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -24,7 +24,12 @@ def parse_duration(text: str) -> timedelta:
 
 
 @click.command("sync-payments")
-@click.option("--older-than", default="10m", show_default=True, help="Skip payments updated since.")
+@click.option(
+    "--older-than",
+    default=f"{int(SYNC_AFTER.total_seconds() // 60)}m",
+    show_default=True,
+    help="Skip payments updated since (a webhook may still be on its way).",
+)
 @with_appcontext
 def sync_payments_command(older_than: str) -> None:
     """Poll the provider for unfinished payments of every merchant and apply what changed."""

@@ -14,8 +14,10 @@ from dashboard.payments.model import (
     ProviderEventKind,
 )
 from dashboard.payments.service import (
+    SYNC_AFTER,
     ActionNotAllowed,
     NewPaymentLink,
+    PayerIsPaying,
     PaymentNotFound,
     UnknownProviderLink,
     new_payment_id,
@@ -287,3 +289,166 @@ def test_repeating_a_creation_that_was_cut_short_finishes_its_link(
     assert later.payment_id == request.payment_id
     assert later.status is PaymentStatus.AWAITING_PAYMENT
     assert later.link_url
+
+
+# Money wins over a cancel
+
+
+def test_cancelling_while_the_payer_is_at_their_bank_keeps_the_payment_processing(service, sandbox):
+    payment = service.create_payment_link("alice", a_request())
+    sandbox.start_attempt(payment.provider_link_id)  # its webhooks are still on their way
+
+    with pytest.raises(PayerIsPaying, match="The payer is paying right now"):
+        service.cancel_payment("alice", payment.payment_id)
+
+    stored = service.get_payment("alice", payment.payment_id)
+    assert stored.status is PaymentStatus.PROCESSING
+    assert sandbox.get_link(payment.provider_link_id).status == "disabling"
+
+
+def test_the_bank_executing_after_a_refused_cancel_completes_the_payment(service, sandbox):
+    payment = service.create_payment_link("alice", a_request())
+    started = sandbox.start_attempt(payment.provider_link_id)
+    with pytest.raises(PayerIsPaying):
+        service.cancel_payment("alice", payment.payment_id)
+
+    for event in sandbox.finish_attempt(
+        payment.provider_link_id, started[-1].provider_payment_id, paid=True
+    ):
+        service.apply_provider_event(event)
+
+    assert service.get_payment("alice", payment.payment_id).status is PaymentStatus.COMPLETED
+    assert sandbox.get_link(payment.provider_link_id).status == "disabled"
+
+
+def test_a_declined_attempt_after_a_refused_cancel_lets_the_merchant_cancel(service, sandbox):
+    payment = service.create_payment_link("alice", a_request())
+    started = sandbox.start_attempt(payment.provider_link_id)
+    with pytest.raises(PayerIsPaying):
+        service.cancel_payment("alice", payment.payment_id)
+    for event in sandbox.finish_attempt(
+        payment.provider_link_id, started[-1].provider_payment_id, paid=False
+    ):
+        service.apply_provider_event(event)
+
+    cancelled = service.cancel_payment("alice", payment.payment_id)
+
+    assert cancelled.status is PaymentStatus.CANCELLED
+
+
+def test_money_whose_webhook_was_in_flight_completes_the_payment_on_cancel(service, sandbox):
+    payment = service.create_payment_link("alice", a_request())
+    sandbox.pay(payment.provider_link_id)  # paid; the webhooks have not arrived yet
+
+    with pytest.raises(ActionNotAllowed):
+        service.cancel_payment("alice", payment.payment_id)
+
+    assert service.get_payment("alice", payment.payment_id).status is PaymentStatus.COMPLETED
+
+
+def test_money_arriving_after_a_cancel_completes_the_payment_and_its_rollups(
+    service, sandbox, store, clock
+):
+    payment = service.create_payment_link("alice", a_request())
+    started = sandbox.start_attempt(payment.provider_link_id)
+    link = sandbox.get_link(payment.provider_link_id)
+    # What an older cancel (before the read-back) left behind: cancelled, the bank still deciding.
+    stored = service.get_payment("alice", payment.payment_id)
+    store.payments.save(stored, stored.with_status(PaymentStatus.CANCELLED, clock.now))
+    assert link.status == "active"
+
+    for event in sandbox.finish_attempt(
+        payment.provider_link_id, started[-1].provider_payment_id, paid=True
+    ):
+        service.apply_provider_event(event)
+
+    paid = service.get_payment("alice", payment.payment_id)
+    assert paid.status is PaymentStatus.COMPLETED
+    assert paid.status_history[-1].note == "Paid after the link was cancelled."
+    [totals] = store.rollups.all_time("alice", "GBP")
+    assert totals.counts[PaymentStatus.COMPLETED] == 1
+    assert totals.amounts_minor[PaymentStatus.COMPLETED] == 1250
+    assert totals.counts[PaymentStatus.CANCELLED] == 0
+
+
+def test_a_cancelled_payment_whose_webhook_was_lost_is_found_by_the_sync(
+    service, sandbox, store, clock
+):
+    payment = service.create_payment_link("alice", a_request())
+    started = sandbox.start_attempt(payment.provider_link_id)
+    # What an older cancel (before the read-back) left behind: cancelled, the attempt under way.
+    store.payments.save(payment, payment.with_status(PaymentStatus.CANCELLED, clock.now))
+    for event in started:
+        service.apply_provider_event(event)
+    assert service.get_payment("alice", payment.payment_id).is_open
+    # The bank executes; that webhook is lost.
+    sandbox.finish_attempt(payment.provider_link_id, started[-1].provider_payment_id, paid=True)
+    clock.advance(minutes=5)
+
+    summary = service.sync_open_payments(updated_before=clock.now - timedelta(minutes=2))
+
+    assert summary.changed == [
+        (payment.payment_id, PaymentStatus.CANCELLED, PaymentStatus.COMPLETED)
+    ]
+
+
+# A stranded payment is found again
+
+
+def test_the_sync_completes_a_payment_left_processing_minutes_ago(service, sandbox, clock):
+    payment = service.create_payment_link("alice", a_request())
+    started = sandbox.start_attempt(payment.provider_link_id)
+    for event in started:
+        service.apply_provider_event(event)
+    # The bank executes; storing its webhook failed, so the payment waits in processing.
+    sandbox.finish_attempt(payment.provider_link_id, started[-1].provider_payment_id, paid=True)
+    clock.advance(minutes=3)
+
+    summary = service.sync_open_payments(updated_before=clock.now - SYNC_AFTER)
+
+    assert summary.changed == [
+        (payment.payment_id, PaymentStatus.PROCESSING, PaymentStatus.COMPLETED)
+    ]
+
+
+def _cut_short(service, sandbox, monkeypatch, request):
+    def crash(_request):
+        raise RuntimeError("the process died mid-request")
+
+    monkeypatch.setattr(sandbox, "create_link", crash)
+    with pytest.raises(RuntimeError):
+        service.create_payment_link("alice", request)
+    monkeypatch.undo()
+
+
+def test_the_sync_finishes_a_creation_cut_short_minutes_ago(service, sandbox, clock, monkeypatch):
+    request = a_request()
+    _cut_short(service, sandbox, monkeypatch, request)
+    clock.advance(minutes=3)
+
+    summary = service.sync_open_payments(updated_before=clock.now - SYNC_AFTER)
+
+    finished = service.get_payment("alice", request.payment_id)
+    assert finished.status is PaymentStatus.AWAITING_PAYMENT
+    assert finished.link_url
+    assert summary.changed == [
+        (request.payment_id, PaymentStatus.CREATING, PaymentStatus.AWAITING_PAYMENT)
+    ]
+
+
+def test_the_sync_fails_a_creation_older_than_an_hour_without_sending_it_again(
+    service, sandbox, clock, monkeypatch
+):
+    request = a_request()
+    _cut_short(service, sandbox, monkeypatch, request)
+    clock.advance(minutes=61)
+    sent = []
+    monkeypatch.setattr(sandbox, "create_link", sent.append)
+
+    service.sync_open_payments(updated_before=clock.now - SYNC_AFTER)
+
+    failed = service.get_payment("alice", request.payment_id)
+    assert failed.status is PaymentStatus.CREATION_FAILED
+    assert "never sent to the payer" in failed.failure_reason
+    assert sent == []
+    assert service.sync_open_payments(clock.now).checked == 0  # no longer open
