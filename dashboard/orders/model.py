@@ -102,6 +102,9 @@ class Order:
     updated_at: datetime
     shipping_address: str | None = None
     payment_id: str | None = None
+    # Payments that completed for the order besides the one that settles it: money that arrived
+    # on an earlier link after the order moved on (paid twice, or paid after it was cancelled).
+    extra_payment_ids: tuple[str, ...] = ()
     version: int = 1
 
     @property

@@ -86,6 +86,8 @@ class OrderService:
         self._payments = payments
         self._cursors = cursors
         self._now = clock
+        # Money on an order's earlier link, arriving after the order moved on, is never lost.
+        payments.when_an_order_payment_completes(self.settle_with_late_payment)
 
     # Reading ------------------------------------------------------------------------------
 
@@ -374,6 +376,63 @@ class OrderService:
         previous = self.order_payment(order)
         if previous is not None and previous.status is PaymentStatus.CREATION_FAILED:
             self._payments.cancel_payment(order.user_id, previous.payment_id)
+
+    # Money that arrives late ----------------------------------------------------------------
+
+    def settle_with_late_payment(self, payment: Payment) -> None:
+        """Make sense of an order's payment that completed after the order moved on.
+
+        The payment's own transaction moves an order that still follows it. One that asked for
+        payment again meanwhile does not: if it is still unpaid and this payment covers its
+        total, the payment settles it and the newer link is cancelled; otherwise (it was paid by
+        its newer link, cancelled, or its total changed) the payment is kept on the order as
+        extra money, which its page shows, so someone can refund it. Idempotent.
+        """
+        for _ in range(_MAX_WRITE_ATTEMPTS):
+            order = self._repository.get(payment.user_id, payment.order_id or "")
+            if order is None or payment.payment_id in (order.payment_id, *order.extra_payment_ids):
+                return  # deleted, following this payment already, or already known
+            covers_total = (order.total_minor, order.currency) == (
+                payment.amount_minor,
+                payment.currency,
+            )
+            if order.status.is_unpaid and covers_total:
+                settled = dataclasses.replace(
+                    order,
+                    status=OrderStatus.PAID,
+                    payment_id=payment.payment_id,
+                    updated_at=self._now(),
+                )
+            else:
+                settled = dataclasses.replace(
+                    order,
+                    extra_payment_ids=(*order.extra_payment_ids, payment.payment_id),
+                    updated_at=self._now(),
+                )
+            try:
+                self._repository.save(order, settled)
+            except StaleOrder:
+                continue
+            adopted = settled.payment_id == payment.payment_id
+            log.warning(
+                "Order %s: payment %s completed after the order moved on; %s",
+                order.order_id,
+                payment.payment_id,
+                "it settles the order" if adopted else "kept on it as extra money to look at",
+            )
+            if adopted and order.payment_id:
+                self._cancel_replaced_link(order.user_id, order.payment_id)
+            return
+        raise StaleOrder(payment.order_id or "")
+
+    def _cancel_replaced_link(self, user_id: str, payment_id: str) -> None:
+        """Cancel the link an order no longer needs; a payer already paying on it is let be."""
+        try:
+            self._payments.cancel_payment(user_id, payment_id)
+        except (ActionNotAllowed, PaymentNotFound) as exc:
+            # Being paid right now, paid, or ended: if it completes, it comes back here as
+            # extra money on the order.
+            log.info("Replaced link %s of a settled order left as it is: %s", payment_id, exc)
 
     # Ending -------------------------------------------------------------------------------
 

@@ -119,14 +119,25 @@ class PaymentService:
         self._provider = provider
         self._return_uri_for = return_uri_for
         self._now = clock
+        self._order_payment_completed: list[Callable[[Payment], None]] = []
 
     def with_clock(
         self, clock: Callable[[], datetime], provider: PaymentProvider | None = None
     ) -> PaymentService:
         """Return the same use cases on another clock (and provider), e.g. to seed demo data."""
-        return PaymentService(
+        service = PaymentService(
             self._repository, provider or self._provider, self._return_uri_for, clock
         )
+        service._order_payment_completed = list(self._order_payment_completed)
+        return service
+
+    def when_an_order_payment_completes(self, callback: Callable[[Payment], None]) -> None:
+        """Call ``callback`` with every completed payment of an order a provider event touches.
+
+        Called again for repeated events, so a callback that failed (and made the webhook
+        answer non-2xx) runs again on the provider's retry; it must be idempotent.
+        """
+        self._order_payment_completed.append(callback)
 
     # Reading ------------------------------------------------------------------------------
 
@@ -346,12 +357,14 @@ class PaymentService:
         for _ in range(_MAX_WRITE_ATTEMPTS):
             payment = self.get_payment(owner.user_id, owner.payment_id)
             updated = apply_event(payment, event, self._now())
-            if updated is None:
-                return payment
             try:
-                return self._repository.save(payment, updated)
+                stored = payment if updated is None else self._repository.save(payment, updated)
             except StaleWrite:
                 continue  # another event won the race; re-read and decide again
+            if stored.status is PaymentStatus.COMPLETED and stored.order_id:
+                for callback in self._order_payment_completed:
+                    callback(stored)
+            return stored
         raise StaleWrite(owner.payment_id)
 
     # Safety net ---------------------------------------------------------------------------

@@ -85,6 +85,7 @@ def order_to_item(order: Order) -> dict[str, Any]:
             "updatedAt": store_time(order.updated_at),
             "shippingAddress": order.shipping_address,
             "paymentId": order.payment_id,
+            "extraPaymentIds": list(order.extra_payment_ids) or None,
             "version": order.version,
         }
     )
@@ -129,6 +130,7 @@ def order_from_item(item: dict[str, Any]) -> Order:
         updated_at=parse_store_time(values["updatedAt"]),
         shipping_address=values.get("shippingAddress"),
         payment_id=values.get("paymentId"),
+        extra_payment_ids=tuple(values.get("extraPaymentIds") or ()),
         version=values["version"],
     )
 

@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from dashboard.orders.model import OrderFields
+from dashboard.payments.model import PaymentStatus
 from dashboard.payments.service import new_payment_id, utc_now
 from tests.unit.conftest import csrf_token, sign_in
 
@@ -514,3 +515,31 @@ def test_the_list_shows_an_order_whose_link_lapsed_as_failed_like_its_page(merch
 
     assert "Payment failed</span>" in listed
     assert "Payment requested</span>" not in listed
+
+
+def test_an_order_paid_twice_says_so_and_links_the_extra_payment(merchant, app):
+    order_path = _create(merchant)
+    first_link = _request_payment(merchant, order_path)
+    order_id = order_path.rsplit("/", 1)[1]
+    sandbox = app.extensions["payment_provider"]
+    payments = app.extensions["payment_service"]
+    orders = app.extensions["order_service"]
+    first_link_id = first_link.rsplit("/", 1)[1]
+    with app.app_context():
+        attempt = sandbox.start_attempt(first_link_id)[-1].provider_payment_id
+        # The first link ended as unpaid while its payer was still at the bank (webhooks lost).
+        first = orders.order_payment(orders.get_order("alice@example.com", order_id))
+        app.extensions["store"].payments.save(
+            first, first.with_status(PaymentStatus.CANCELLED, first.updated_at)
+        )
+    second_link = _request_payment(merchant, order_path)
+    _pay(app, second_link)
+    with app.app_context():
+        for event in sandbox.finish_attempt(first_link_id, attempt, paid=True):
+            payments.apply_provider_event(event)
+
+    html = merchant.get(order_path).get_data(as_text=True)
+
+    assert "Paid twice." in html
+    assert f'href="/payments/{first.payment_id}"' in html
+    assert "refund what is not owed" in html

@@ -494,3 +494,58 @@ def test_an_address_may_span_lines(orders):
     order = place(orders, shipping_address="1 Dorset Street\nLondon")
 
     assert order.shipping_address == "1 Dorset Street\nLondon"
+
+
+def _a_link_that_lapsed_while_its_payer_was_at_the_bank(orders, service, sandbox, clock):
+    """Return the order, its first payment and the attempt its payer started on it.
+
+    The attempt's webhooks were lost, so the link lapsed as unpaid, the order failed, and the
+    merchant requested payment again with a second link.
+    """
+    order = place(orders)
+    first = orders.request_payment("alice", order.order_id)
+    attempt = sandbox.start_attempt(first.provider_link_id)[-1].provider_payment_id
+    clock.advance(hours=25)
+    # As a page view does for a lapsed link, without asking the provider.
+    service.record_expiry_if_due(first)
+    assert service.get_payment("alice", first.payment_id).status is PaymentStatus.EXPIRED
+    return order, first, attempt
+
+
+def test_late_money_on_an_earlier_link_settles_an_unpaid_order_and_ends_its_new_link(
+    orders, service, sandbox, clock
+):
+    order, first, attempt = _a_link_that_lapsed_while_its_payer_was_at_the_bank(
+        orders, service, sandbox, clock
+    )
+    second = orders.request_payment("alice", order.order_id)
+
+    for event in sandbox.finish_attempt(first.provider_link_id, attempt, paid=True):
+        service.apply_provider_event(event)
+
+    assert service.get_payment("alice", first.payment_id).status is PaymentStatus.COMPLETED
+    settled = orders.get_order("alice", order.order_id)
+    assert settled.status is OrderStatus.PAID
+    assert settled.payment_id == first.payment_id
+    assert settled.extra_payment_ids == ()
+    assert service.get_payment("alice", second.payment_id).status is PaymentStatus.CANCELLED
+
+
+def test_late_money_on_an_order_paid_by_its_new_link_shows_it_was_paid_twice(
+    orders, service, sandbox, clock
+):
+    order, first, attempt = _a_link_that_lapsed_while_its_payer_was_at_the_bank(
+        orders, service, sandbox, clock
+    )
+    second = orders.request_payment("alice", order.order_id)
+    for event in sandbox.pay(second.provider_link_id):
+        service.apply_provider_event(event)
+
+    events = sandbox.finish_attempt(first.provider_link_id, attempt, paid=True)
+    for event in events + events:  # and a repeated webhook changes nothing more
+        service.apply_provider_event(event)
+
+    paid = orders.get_order("alice", order.order_id)
+    assert paid.status is OrderStatus.PAID
+    assert paid.payment_id == second.payment_id
+    assert paid.extra_payment_ids == (first.payment_id,)
