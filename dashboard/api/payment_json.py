@@ -21,6 +21,7 @@ from dashboard.money import SUPPORTED_CURRENCIES, InvalidAmount, from_minor, par
 from dashboard.payments.forms import REFERENCE_MAX_LENGTH, REFERENCE_PATTERN
 from dashboard.payments.model import Payment, PaymentStatus
 from dashboard.payments.service import MAX_LINK_LIFETIME, NewPaymentLink
+from dashboard.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 
 PAYER_NAME_MAX_LENGTH = 140
 PAYER_EMAIL_MAX_LENGTH = 254
@@ -85,6 +86,8 @@ def parse_new_payment(body: Any, payment_id: str, now: datetime) -> NewPaymentLi
     payer_email = _email(text["payer_email"], errors)
     if text["payer_name"] and len(text["payer_name"]) > PAYER_NAME_MAX_LENGTH:
         errors["payer_name"] = f"Use at most {PAYER_NAME_MAX_LENGTH} characters."
+    elif text["payer_name"] and has_control_characters(text["payer_name"]):
+        errors["payer_name"] = CONTROL_CHARACTERS_MESSAGE
     expires_at = _expiry(text["expires_at"], now, errors)
     if errors:
         raise ValidationProblem(errors)
@@ -262,7 +265,13 @@ NEW_PAYMENT_SCHEMA: dict[str, Any] = {
             "pattern": REFERENCE_PATTERN,
             "description": "Shown to the payer: letters, digits, spaces, - . / ? : ( ) , ' +",
         },
-        "payer_name": nullable({"type": "string", "maxLength": PAYER_NAME_MAX_LENGTH}),
+        "payer_name": nullable(
+            {
+                "type": "string",
+                "maxLength": PAYER_NAME_MAX_LENGTH,
+                "description": "No line breaks, tabs or other control characters.",
+            }
+        ),
         "payer_email": nullable(
             {"type": "string", "format": "email", "maxLength": PAYER_EMAIL_MAX_LENGTH}
         ),

@@ -1,7 +1,10 @@
 """``make run``: start DynamoDB Local, the tables, the local sign-in provider and the app.
 
-Everything persists under ``var/``. Ctrl-C stops every process this started. A second copy, or a
-port that is taken, gets a clear message instead of a traceback.
+Everything persists under ``var/``. Ctrl-C or SIGTERM stops every process this started; more
+signals during the stop do not cut it short, and a child that does not stop within
+``STOP_TIMEOUT`` seconds is killed. A second copy, or a port that is taken, gets a clear message
+instead of a traceback. ``RUN_VAR_DIR``, ``DYNAMODB_LOCAL_PORT`` and ``OIDC_PROVIDER_PORT`` move
+the data and the services (the launcher's own test runs a copy beside a developer's).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import secrets
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 from dotenv import dotenv_values
 
@@ -22,11 +26,29 @@ from dashboard.local.services import (
     port_is_free,
     start_dynamodb_local,
     start_oidc_provider,
+    stop_services,
 )
 
-VAR = PROJECT_ROOT / "var"
 DYNAMODB_PORT = 8000
 OIDC_PORT = 9400
+# How long the children get to exit after SIGTERM before they are killed.
+STOP_TIMEOUT = 10.0
+
+
+class StopRequested(Exception):
+    """Raised in the main thread by the first SIGINT (Ctrl-C) or SIGTERM."""
+
+
+def _stop_requested(signum: int, _frame) -> None:
+    # From the first signal on, later ones are only acknowledged: raising again would abandon
+    # the cleanup halfway and leave children running.
+    signal.signal(signal.SIGINT, _already_stopping)
+    signal.signal(signal.SIGTERM, _already_stopping)
+    raise StopRequested(signum)
+
+
+def _already_stopping(_signum: int, _frame) -> None:
+    print("Still stopping…", file=sys.stderr, flush=True)
 
 
 def _settings_env() -> dict[str, str]:
@@ -36,17 +58,17 @@ def _settings_env() -> dict[str, str]:
     return env
 
 
-def _dev_secret_key() -> str:
+def _dev_secret_key(var: Path) -> str:
     # Stable across restarts, so sessions, signed form ids and sandbox links stay valid.
-    path = VAR / "dev-secret-key"
+    path = var / "dev-secret-key"
     if not path.exists():
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
 
 
-def _lock_or_exit():
-    lock_file = open(VAR / "run.lock", "w")  # noqa: SIM115 - held open for the whole run
+def _lock_or_exit(var: Path):
+    lock_file = open(var / "run.lock", "w")  # noqa: SIM115 - held open for the whole run
     try:
         fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -55,35 +77,37 @@ def _lock_or_exit():
 
 
 def main() -> int:
-    """Start everything, serve until Ctrl-C, then stop everything."""
-    VAR.mkdir(exist_ok=True)
-    lock = _lock_or_exit()
+    """Start everything, serve until Ctrl-C or SIGTERM, then stop everything."""
     env = _settings_env()
+    var = Path(env.get("RUN_VAR_DIR") or PROJECT_ROOT / "var")
+    var.mkdir(parents=True, exist_ok=True)
+    lock = _lock_or_exit(var)
     app_port = int(env.get("PORT", "5000"))
     if not port_is_free(app_port):
         sys.exit(f"Port {app_port} is taken. Stop what uses it, or run: PORT=5001 make run")
 
     services: list[LocalService] = []
-
-    def stop_all(*_args) -> None:
-        for service in reversed(services):
-            service.stop()
-
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
+        signal.signal(signal.SIGINT, _stop_requested)
+        signal.signal(signal.SIGTERM, _stop_requested)
         if not env.get("DYNAMODB_ENDPOINT"):
             dynamodb = start_dynamodb_local(
-                DYNAMODB_PORT, VAR / "dynamodb", log_path=VAR / "dynamodb-local.log"
+                int(env.get("DYNAMODB_LOCAL_PORT") or DYNAMODB_PORT),
+                var / "dynamodb",
+                log_path=var / "dynamodb-local.log",
+                started=services.append,
             )
-            services.append(dynamodb)
             env["DYNAMODB_ENDPOINT"] = dynamodb.url
-            print(f"DynamoDB Local   {dynamodb.url}  (data in var/dynamodb)")
+            print(f"DynamoDB Local   {dynamodb.url}  (data in {var / 'dynamodb'})")
         if not env.get("AUTH0_DOMAIN") and not env.get("OIDC_ISSUER"):
-            oidc = start_oidc_provider(OIDC_PORT, log_path=VAR / "oidc-provider.log")
-            services.append(oidc)
+            oidc = start_oidc_provider(
+                int(env.get("OIDC_PROVIDER_PORT") or OIDC_PORT),
+                log_path=var / "oidc-provider.log",
+                started=services.append,
+            )
             env["OIDC_ISSUER"] = oidc.url
             print(f"Sign-in provider {oidc.url}  (local: type any subject, e.g. alice@example.com)")
-        env.setdefault("SECRET_KEY", _dev_secret_key())
+        env.setdefault("SECRET_KEY", _dev_secret_key(var))
         env.setdefault("APP_ENV", "development")
         flask = [sys.executable, "-m", "flask", "--app", "app"]
         subprocess.run([*flask, "init-db"], env=env, check=True, cwd=PROJECT_ROOT)
@@ -102,11 +126,15 @@ def main() -> int:
     except subprocess.CalledProcessError:
         print("Cannot start: creating the tables failed (see above).", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("\nStopping…")
+    except StopRequested:
+        print("\nStopping…", flush=True)
         return 0
     finally:
-        stop_all()
+        # Whatever ended the run (even an error before the first signal), no later signal may
+        # interrupt the stop.
+        signal.signal(signal.SIGINT, _already_stopping)
+        signal.signal(signal.SIGTERM, _already_stopping)
+        stop_services(services, STOP_TIMEOUT)
         lock.close()
 
 

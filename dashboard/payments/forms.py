@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, Va
 
 from dashboard.money import SUPPORTED_CURRENCIES, InvalidAmount, parse_amount, to_minor
 from dashboard.payments.service import MAX_LINK_LIFETIME, NewPaymentLink
+from dashboard.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 
 # TrueLayer's safe set for payment references: letters, digits, space and - . / ? : ( ) , ' +
 REFERENCE_PATTERN = r"^[A-Za-z0-9 \-./?:(),'+]+$"
@@ -69,6 +70,12 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
+def no_control_characters(_form: FlaskForm, field: StringField) -> None:
+    """Refuse a line break, tab or other control character inside the field (WTForms validator)."""
+    if field.data and has_control_characters(field.data):
+        raise ValidationError(CONTROL_CHARACTERS_MESSAGE)
+
+
 class NewPaymentLinkForm(FlaskForm):
     """Amount, currency, reference; optionally the payer and when the link expires."""
 
@@ -98,7 +105,11 @@ class NewPaymentLinkForm(FlaskForm):
     payer_name = StringField(
         "Payer name (optional)",
         filters=[_strip],
-        validators=[Optional(), Length(max=140, message="Use at most 140 characters.")],
+        validators=[
+            Optional(),
+            Length(max=140, message="Use at most 140 characters."),
+            no_control_characters,
+        ],
         render_kw={"autocomplete": "off"},
     )
     payer_email = EmailField(

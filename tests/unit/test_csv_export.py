@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashboard.payments.export import HEADER, csv_lines, escape_cell, payment_row
+from dashboard.payments.export import FORMULA_STARTS, HEADER, csv_lines, escape_cell, payment_row
 from dashboard.payments.model import Payment, PaymentStatus
 
 CREATED = datetime(2026, 11, 20, 12, 30, 5, tzinfo=UTC)
@@ -67,10 +67,26 @@ def test_an_ordinary_cell_is_exported_unchanged(value):
 @settings(max_examples=100, deadline=None)
 @given(st.text(max_size=30))
 def test_no_escaped_cell_starts_like_a_formula(value):
-    """Whatever a merchant or payer typed, the cell never starts a formula."""
+    """Whatever a merchant or payer typed, the cell never starts a formula, and only quotes
+    are added to it."""
     escaped = escape_cell(value)
-    assert not escaped.startswith(("=", "+", "-", "@", "\t", "\r"))
-    assert escaped in (value, "'" + value)
+    assert not escaped.startswith(FORMULA_STARTS)
+    assert escaped.replace("'", "") == value.replace("'", "")
+
+
+@pytest.mark.parametrize(
+    ("value", "escaped"),
+    [
+        (";=1+1", ";'=1+1"),
+        ("Dupont;@SUM(A1)", "Dupont;'@SUM(A1)"),
+        ('Ltd;"=1+1', "Ltd;\"'=1+1"),
+        ("Ann\n-2+3", "Ann\n'-2+3"),
+        ("Dupont, Chloé", "Dupont, Chloé"),
+    ],
+)
+def test_a_formula_after_a_separator_or_line_break_inside_a_value_is_shown_as_text(value, escaped):
+    """A spreadsheet splitting on ';' starts a cell there, so that cell gets the quote too."""
+    assert escape_cell(value) == escaped
 
 
 # The lines of the export
@@ -144,6 +160,61 @@ def test_a_formula_typed_by_a_merchant_or_payer_is_escaped_in_the_file(field, va
     """Parsed back as CSV, the cell starts with a quote, so the spreadsheet shows it as text."""
     [_, row] = read_back(csv_lines([a_payment(**{field: value})]))
     assert row[HEADER.index(field)] == "'" + value
+
+
+def read_back_split_on(separator: str, lines) -> list[list[str]]:
+    """Return the rows a spreadsheet set to ``separator`` (',' or ';' by locale) reads."""
+    return list(csv.reader(io.StringIO("".join(lines), newline=""), delimiter=separator))
+
+
+# Payer names and references built to run as a formula in a spreadsheet whose separator is ';'
+# (most of Europe) or ','. Names with control characters are refused since, yet may be stored.
+HOSTILE_TEXT = [
+    ";=1+1",
+    ";+cmd|' /C calc'!A0",
+    ";-2+3",
+    ";@SUM(A1:A9)",
+    ";\t=1+1",
+    ";\r=1+1",
+    'Ltd;"=1+1',
+    "Ltd,=1+1",
+    "Ann\n=1+1",
+    "Ann\r\n@SUM(A1)",
+    '=HYPERLINK("http://evil.example")',
+    "\t=1+1",
+]
+
+
+@pytest.mark.parametrize("separator", [",", ";"])
+@pytest.mark.parametrize("hostile", HOSTILE_TEXT)
+def test_no_cell_starts_a_formula_whichever_separator_the_spreadsheet_splits_on(separator, hostile):
+    """A payer name such as ';=1+1' is one harmless cell with ',' and with ';' as separator."""
+    payment = a_payment(payer_name=hostile, reference=hostile, payer_email=hostile + "@x.io")
+
+    rows = read_back_split_on(separator, csv_lines([payment, a_payment()]))
+
+    cells = [cell for row in rows for cell in row]
+    assert cells, "the file has cells"
+    assert [cell for cell in cells if cell.startswith(FORMULA_STARTS)] == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from(list(",;\"'=+-@\t\r\n aZ1")), max_size=20),
+    st.sampled_from([",", ";"]),
+)
+def test_no_typed_text_gives_a_formula_cell_with_either_separator(payer_name, separator):
+    """Any mix of separators, quotes, line breaks and formula characters stays harmless."""
+    rows = read_back_split_on(separator, csv_lines([a_payment(payer_name=payer_name)]))
+    assert not any(cell.startswith(FORMULA_STARTS) for row in rows for cell in row)
+
+
+def test_every_cell_is_quoted():
+    """Quoting every cell keeps a ';' or line break inside a name within its cell."""
+    [header, line] = list(csv_lines([a_payment(payer_name="Dupont; Chloé")]))
+    assert header.startswith('"payment_id","created_at",')
+    assert line.startswith('"01932c4e-7b1a-7c3d-9e4f-0a1b2c3d4e5f","2026-11-20T12:30:05+00:00",')
+    assert '"Dupont; Chloé"' in line
 
 
 def test_commas_quotes_and_newlines_stay_inside_their_cell():

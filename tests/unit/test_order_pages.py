@@ -236,6 +236,19 @@ def test_invalid_input_shows_the_form_again_with_messages_and_values(merchant):
     assert "No orders yet" in merchant.get("/orders").get_data(as_text=True)
 
 
+def test_a_customer_name_with_a_line_break_is_refused_with_the_values_kept(merchant):
+    data = {**_new_form_fields(merchant), **ORDER, "customer_name": "Ada\nLovelace"}
+
+    response = merchant.post("/orders", data=data)
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "no line breaks, tabs or control characters" in html
+    assert 'value="Analytical engine manual"' in html
+    assert 'value="ada@example.com"' in html
+    assert "No orders yet" in merchant.get("/orders").get_data(as_text=True)
+
+
 def test_a_total_over_the_maximum_is_shown_on_the_quantity_with_the_total(merchant):
     data = {**_new_form_fields(merchant), **ORDER, "quantity": "2", "unit_price": "600000"}
 

@@ -75,6 +75,28 @@ def test_invalid_input_shows_the_form_again_with_messages_and_values(merchant, a
     assert "No payment links yet" in merchant.get("/payments").get_data(as_text=True)
 
 
+@pytest.mark.parametrize("payer_name", ["Ann\nSmith", "Ann\tSmith", "Ann\r;=1+1"])
+def test_a_payer_name_with_a_line_break_or_tab_is_refused_with_the_values_kept(
+    merchant, payer_name
+):
+    data = {
+        **_new_form_fields(merchant),
+        "amount": "12.50",
+        "currency": "GBP",
+        "reference": "Invoice 42",
+        "payer_name": payer_name,
+    }
+
+    response = merchant.post("/payments", data=data)
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "no line breaks, tabs or control characters" in html
+    assert 'value="12.50"' in html
+    assert 'value="Invoice 42"' in html
+    assert "No payment links yet" in merchant.get("/payments").get_data(as_text=True)
+
+
 def test_a_double_submit_lands_on_the_same_payment(merchant):
     fields = {
         **_new_form_fields(merchant),
