@@ -22,7 +22,7 @@ from dashboard.orders.service import OrderService
 from dashboard.payments.demo import seed_demo_command
 from dashboard.payments.listing import PaymentListing
 from dashboard.payments.service import PaymentService, utc_now
-from dashboard.payments.sync import sync_payments_command
+from dashboard.payments.sync import backfill_open_payments_command, sync_payments_command
 from dashboard.providers.base import PaymentProvider
 from dashboard.providers.commands import truelayer_check_command
 from dashboard.providers.sandbox_webhooks import SANDBOX_JKU, SandboxWebhookSigner
@@ -102,6 +102,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.cli.add_command(rebuild_stats_command)
     app.cli.add_command(truelayer_check_command)
     app.cli.add_command(sync_payments_command)
+    app.cli.add_command(backfill_open_payments_command)
     errors.register_error_handlers(app)
     register_template_helpers(app)
     _register_request_hooks(app, settings)

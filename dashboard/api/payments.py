@@ -157,7 +157,10 @@ def openapi_endpoints() -> list[Endpoint]:
             parameters=[payment_id],
             idempotent=True,
             description="Only an unpaid link (awaiting payment, attempt failed, link not "
-            "created) can be cancelled; anything else is a 409.",
+            "created) can be cancelled; anything else is a 409. The link is disabled and read "
+            "back first: when the payer is paying right now, the answer is a 409 and the "
+            "payment stays `processing`. A cancelled (or expired) payment can still become "
+            "`completed` if money that was already on its way arrives.",
             responses={"200": payment, **problems(404, 409, 502)},
         ),
     ]

@@ -22,6 +22,7 @@ from dashboard.payments.model import (
     ProviderEvent,
     ProviderEventKind,
     StatusChange,
+    StatusGroup,
     apply_event,
     can_transition,
 )
@@ -392,6 +393,21 @@ class PaymentService:
             except (ProviderUnavailable, ProviderRejected, StaleWrite) as exc:
                 summary.errors.append((payment.payment_id, str(exc)))
         return summary
+
+    def add_missing_to_open_index(self, user_id: str) -> tuple[int, int]:
+        """Put the merchant's open payments that predate their index entry into it.
+
+        Creating payments and ended links with an attempt at the bank joined the open index
+        later than the live ones; this finds them with one StatusIndex Query per group. Returns
+        (payments looked at, payments added). Safe to repeat: added ones are not looked at again.
+        """
+        looked_at = added = 0
+        for group in (StatusGroup.PENDING, StatusGroup.ENDED):
+            for payment in self._repository.not_yet_in_open_index(user_id, group):
+                looked_at += 1
+                if payment.is_open and self._repository.add_to_open_index(payment):
+                    added += 1
+        return looked_at, added
 
     def _finish_or_fail_creation(self, payment: Payment) -> Payment:
         """Finish a creation that was cut short, or, past the key's safe age, record it failed.

@@ -45,3 +45,25 @@ def sync_payments_command(older_than: str) -> None:
     )
     if summary.errors:
         raise SystemExit(1)
+
+
+@click.command("backfill-open-payments")
+@click.option("--user", "user_id", help="Only this merchant (default: every merchant).")
+@with_appcontext
+def backfill_open_payments_command(user_id: str | None) -> None:
+    """Add payments stored before they counted as open to the index that sync-payments reads.
+
+    Run once after upgrading; resumable: an interrupted run is simply run again.
+    """
+    service = current_app.extensions["payment_service"]
+    merchants = [user_id] if user_id else current_app.extensions["store"].rollups.merchants()
+    total_seen = total_added = 0
+    for merchant in merchants:
+        seen, added = service.add_missing_to_open_index(merchant)
+        total_seen, total_added = total_seen + seen, total_added + added
+        if added:
+            click.echo(f"  {merchant}: {added} payment(s) added")
+    click.echo(
+        f"{len(merchants)} merchant(s): looked at {total_seen} payment(s) outside the open "
+        f"index, added {total_added}."
+    )

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from dashboard.orders.model import order_status_for_payment
 from dashboard.payments.model import (
     AttemptStatus,
@@ -21,12 +23,14 @@ from dashboard.payments.model import (
     PaymentAttempt,
     PaymentStatus,
     StatusChange,
+    StatusGroup,
     statuses_that_may_become,
 )
 from dashboard.store.dynamo import (
     ConditionFailed,
     TableNames,
     batch_get,
+    error_code,
     from_item,
     parse_store_time,
     store_time,
@@ -36,12 +40,13 @@ from dashboard.store.dynamo import (
 )
 from dashboard.store.index_items import (
     merchant_registry_item,
+    prefix_range,
     rollup_deltas,
     rollup_updates,
     search_items,
 )
 from dashboard.store.orders import PaymentOfOrder, order_follows_payment
-from dashboard.store.schema import OPEN_PAYMENTS_INDEX
+from dashboard.store.schema import OPEN_PAYMENTS_INDEX, STATUS_INDEX
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +254,40 @@ class PaymentRepository:
             "ExpressionAttributeValues": to_item({":u": user_id}),
         }
         yield from self._each_page(request)
+
+    def not_yet_in_open_index(self, user_id: str, group: StatusGroup) -> Iterator[Payment]:
+        """Yield a merchant's payments of a status group that lack their open-index attribute.
+
+        One StatusIndex Query per group (a key range, not a Scan); for the backfill command.
+        """
+        request: dict[str, Any] = {
+            "TableName": self._tables.payments,
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "userId = :u AND statusSort BETWEEN :lo AND :hi",
+            "FilterExpression": "attribute_not_exists(openShard)",
+            "ExpressionAttributeValues": to_item(
+                {":u": user_id, **prefix_range(f"{group.value}#")}
+            ),
+        }
+        yield from self._each_page(request)
+
+    def add_to_open_index(self, payment: Payment) -> bool:
+        """Mark a stored payment open, unless it changed since read; return True if marked."""
+        try:
+            with translate_unavailable():
+                self._client.update_item(
+                    TableName=self._tables.payments,
+                    Key=to_item({"userId": payment.user_id, "paymentId": payment.payment_id}),
+                    UpdateExpression="SET openShard = :o",
+                    # A payment written since has its own, correct, membership already.
+                    ConditionExpression="version = :v",
+                    ExpressionAttributeValues=to_item({":o": OPEN_SHARD, ":v": payment.version}),
+                )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def save(
         self, before: Payment, after: Payment, new_lookup_keys: tuple[str, ...] = ()

@@ -264,6 +264,22 @@ def test_cancelling_an_unpaid_link_ends_it_and_a_second_cancel_is_a_409(client, 
     assert "cancelled cannot be cancelled" in problem["detail"]
 
 
+def test_cancelling_while_the_payer_is_paying_is_a_409_and_the_payment_stays_processing(
+    app, client, alice
+):
+    payment = client.post("/api/v1/payments", json=NEW_PAYMENT, headers=alice).json
+    link_id = payment["link_url"].rsplit("/", 1)[1]
+    with app.app_context():
+        app.extensions["payment_provider"].start_attempt(link_id)  # the payer is at their bank
+
+    refused = client.post(f"/api/v1/payments/{payment['id']}/cancel", headers=alice)
+
+    problem = assert_problem(refused, 409, "conflict")
+    assert "The payer is paying right now" in problem["detail"]
+    shown = client.get(f"/api/v1/payments/{payment['id']}", headers=alice).json
+    assert shown["status"] == "processing"
+
+
 def test_the_provider_being_down_is_a_503_problem(app, client, alice, monkeypatch):
     from dashboard.providers.base import ProviderUnavailable
 

@@ -452,3 +452,31 @@ def test_the_sync_fails_a_creation_older_than_an_hour_without_sending_it_again(
     assert "never sent to the payer" in failed.failure_reason
     assert sent == []
     assert service.sync_open_payments(clock.now).checked == 0  # no longer open
+
+
+def _as_stored_before_creating_was_open(store, payment) -> None:
+    """Remove the open-index attribute, as payments written by earlier versions lack it."""
+    store.client.update_item(
+        TableName=store.tables.payments,
+        Key={"userId": {"S": payment.user_id}, "paymentId": {"S": payment.payment_id}},
+        UpdateExpression="REMOVE openShard",
+    )
+
+
+def test_the_backfill_puts_creations_cut_short_before_the_upgrade_in_the_open_index(
+    service, sandbox, store, clock, monkeypatch
+):
+    request = a_request()
+    _cut_short(service, sandbox, monkeypatch, request)
+    live = service.create_payment_link("alice", a_request())
+    _as_stored_before_creating_was_open(store, service.get_payment("alice", request.payment_id))
+    clock.advance(minutes=3)
+    assert service.sync_open_payments(clock.now).checked == 1  # only the live link is seen
+
+    looked_at, added = service.add_missing_to_open_index("alice")
+
+    assert (looked_at, added) == (1, 1)
+    assert service.add_missing_to_open_index("alice") == (0, 0)  # resumable: nothing left
+    summary = service.sync_open_payments(clock.now)
+    assert {c[0] for c in summary.changed} == {request.payment_id}
+    assert live.payment_id not in {c[0] for c in summary.changed}
