@@ -6,6 +6,7 @@ without a secret key, a real OpenID Connect issuer and a real payment provider.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -169,11 +170,12 @@ def _validate(settings: Settings) -> None:
     problems = []
     if len(settings.secret_key) < 32:
         problems.append("SECRET_KEY (at least 32 random characters)")
-    host = urlsplit(settings.oidc_issuer).hostname or ""
-    if not auth0 and (
-        settings.oidc_issuer == LOCAL_OIDC_ISSUER or host in ("127.0.0.1", "localhost")
-    ):
-        problems.append("AUTH0_DOMAIN/AUTH0_CLIENT_ID/AUTH0_CLIENT_SECRET or a real OIDC_ISSUER")
+    issuer_problem = _public_https_problem(settings.oidc_issuer)
+    if issuer_problem:
+        problems.append(
+            "AUTH0_DOMAIN/AUTH0_CLIENT_ID/AUTH0_CLIENT_SECRET or a real OIDC_ISSUER "
+            f"({issuer_problem})"
+        )
     if settings.payment_provider == "sandbox":
         problems.append("PAYMENT_PROVIDER=truelayer (the sandbox provider is for development)")
     if (
@@ -184,6 +186,37 @@ def _validate(settings: Settings) -> None:
         problems.append("no TRUELAYER_EXTRA_WEBHOOK_JKUS / _API_URL / _AUTH_URL (test stand-ins)")
     if problems:
         raise ConfigError("Production needs: " + "; ".join(problems))
+
+
+def _public_https_problem(url: str) -> str | None:
+    """Return why ``url`` cannot be a production sign-in issuer, or None when it can.
+
+    The issuer signs who may see every payment: it must be reached over https, on a public
+    host, never a loopback, private or link-local address (where a test or local provider
+    would answer) nor a local name.
+    """
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        return f"{url} is not https"
+    host = (parts.hostname or "").rstrip(".").lower()
+    if not host:
+        return f"{url} names no host"
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return f"{host} is a local name"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None  # a DNS name: what it resolves to is the operator's to get right
+    if (
+        address.is_loopback
+        or address.is_private
+        or address.is_link_local
+        or address.is_unspecified
+        or address.is_reserved
+        or address.is_multicast
+    ):
+        return f"{host} is not a public address"
+    return None
 
 
 def _validate_truelayer(settings: Settings) -> None:

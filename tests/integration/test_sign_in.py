@@ -91,13 +91,28 @@ def test_denying_at_the_provider_says_so(app):
     assert "Sign-in did not work" in response.get_data(as_text=True)
 
 
-def test_only_allowed_email_domains_may_sign_in(live_settings):
+def _provider_knows(oidc_provider, subject: str, **claims) -> None:
+    """Tell the provider what it knows of a person (oidc-provider-mock's ``PUT /users/{sub}``)."""
+    answer = requests.put(f"{oidc_provider.url}/users/{subject}", json=claims, timeout=10)
+    assert answer.status_code == 204, answer.text
+
+
+def test_only_allowed_email_domains_may_sign_in(live_settings, oidc_provider):
     app = create_app({**live_settings, "SIGNIN_ALLOWED_EMAIL_DOMAINS": "shop.example"})
+    _provider_knows(
+        oidc_provider, "sam@shop.example", email="sam@shop.example", email_verified=True
+    )
+    _provider_knows(oidc_provider, "eve@elsewhere.example", email="eve@elsewhere.example",
+                    email_verified=True)  # fmt: skip
+    # The provider never checked this address: no email_verified claim at all.
+    _provider_knows(oidc_provider, "una@shop.example", email="una@shop.example")
 
     refused = _sign_in(app.test_client(), "eve@elsewhere.example")
+    unverified = _sign_in(app.test_client(), "una@shop.example")
     allowed = _sign_in(app.test_client(), "sam@shop.example")
 
     assert refused.status_code == 403
+    assert unverified.status_code == 403
     assert allowed.status_code == 302
 
 
