@@ -6,7 +6,6 @@ import logging
 from urllib.parse import urlencode, urlsplit
 
 from authlib.integrations.base_client import OAuthError
-from authlib.integrations.flask_client import OAuth
 from flask import (
     Blueprint,
     abort,
@@ -20,7 +19,9 @@ from flask import (
 from flask_login import login_user, logout_user
 from requests import RequestException
 
+from dashboard.auth.oidc import DeadlineOAuth, IdTokenRejected
 from dashboard.auth.user import SESSION_KEY, User
+from dashboard.outbound import OutboundUnavailable
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -46,7 +47,11 @@ def _oidc():
 
 
 class SignInUnavailable(Exception):
-    """Raised when the sign-in provider cannot be reached."""
+    """Raised when the sign-in provider cannot be reached, answers too slowly or is busy."""
+
+
+# What a provider that is down, hung or saturated raises: each becomes the 503 sign-in page.
+_PROVIDER_DOWN = (RequestException, OutboundUnavailable)
 
 
 @bp.get("/login")
@@ -55,7 +60,7 @@ def login():
     session[_NEXT_KEY] = safe_next_url(request.args.get("next"))
     try:
         return _oidc().authorize_redirect(url_for("auth.callback", _external=True))
-    except RequestException as exc:
+    except _PROVIDER_DOWN as exc:
         raise SignInUnavailable(str(exc)) from exc
 
 
@@ -74,7 +79,13 @@ def callback():
     except OAuthError as exc:
         log.info("Sign-in callback rejected: %s", exc)
         return render_template("auth/signin_failed.html", reason=exc.description or exc.error), 400
-    except RequestException as exc:
+    except IdTokenRejected as exc:
+        log.warning("Sign-in callback: %s", exc)
+        return render_template(
+            "auth/signin_failed.html",
+            reason="The sign-in provider's answer could not be verified. Please try again.",
+        ), 400
+    except _PROVIDER_DOWN as exc:
         raise SignInUnavailable(str(exc)) from exc
     claims = token.get("userinfo") or {}
     if not claims.get("sub"):
@@ -108,7 +119,7 @@ def _provider_logout_url(return_to: str) -> str:
     settings = current_app.extensions["settings"]
     try:
         metadata = _oidc().load_server_metadata()
-    except RequestException:
+    except _PROVIDER_DOWN:
         log.warning("Sign-in provider unreachable at sign-out; signed out locally only")
         return return_to
     end_session = metadata.get("end_session_endpoint")
@@ -122,11 +133,17 @@ def _provider_logout_url(return_to: str) -> str:
 
 
 def _email_domain_allowed(email: str | None, verified: object) -> bool:
+    """Return True when the settings let this address sign in.
+
+    With a domain list set, only an address the provider says it verified counts: a missing
+    ``email_verified`` claim is "not verified", since many providers let anyone type an address
+    they do not own and only set the claim once it was checked.
+    """
     allowed = current_app.extensions["settings"].signin_allowed_email_domains
     if not allowed:
         return True
-    if verified is False:
-        return False  # anyone can type an address they do not own; the provider says so
+    if verified is not True:
+        return False
     domain = (email or "").rpartition("@")[2].lower()
     return bool(domain) and domain in allowed
 
@@ -138,7 +155,7 @@ def init_app(app) -> None:
     settings = app.extensions["settings"]
     # One OAuth registry per app: Authlib caches clients by name, so a shared registry would
     # hand a second app (tests build many) the first app's issuer.
-    oauth = OAuth(app)
+    oauth = DeadlineOAuth(app)
     app.extensions["oidc_client"] = oauth.register(
         "oidc",
         client_id=settings.oidc_client_id,
