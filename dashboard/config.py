@@ -39,6 +39,9 @@ class Settings:
     oidc_client_secret: str = "local-dev-secret"  # noqa: S105 - the local provider accepts any
     is_auth0: bool = False
     signin_allowed_email_domains: tuple[str, ...] = ()
+    # Server-side sessions: ended after this long without a request, and this long after sign-in.
+    session_idle_minutes: int = 120
+    session_lifetime_hours: int = 12
     # Payments
     payment_provider: str = "sandbox"
     truelayer_env: str = "sandbox"
@@ -131,6 +134,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         oidc_client_secret=client_secret,
         is_auth0=bool(auth0_domain),
         signin_allowed_email_domains=_flag_list(env.get("SIGNIN_ALLOWED_EMAIL_DOMAINS", "")),
+        session_idle_minutes=_int(env, "SESSION_IDLE_MINUTES", 120),
+        session_lifetime_hours=_int(env, "SESSION_LIFETIME_HOURS", 12),
         payment_provider=env.get("PAYMENT_PROVIDER", "").strip() or "sandbox",
         truelayer_env=env.get("TRUELAYER_ENV", "").strip() or "sandbox",
         truelayer_client_id=env.get("TRUELAYER_CLIENT_ID", "").strip(),
@@ -165,6 +170,10 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("AUTH0_DOMAIN is set: set AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET too")
     if settings.payment_provider == "truelayer":
         _validate_truelayer(settings)
+    if settings.session_idle_minutes < 1 or settings.session_lifetime_hours < 1:
+        raise ConfigError("SESSION_IDLE_MINUTES and SESSION_LIFETIME_HOURS must be at least 1")
+    if settings.session_idle_minutes > settings.session_lifetime_hours * 60:
+        raise ConfigError("SESSION_IDLE_MINUTES cannot be longer than SESSION_LIFETIME_HOURS")
     if not settings.is_production:
         return
     problems = []
