@@ -90,14 +90,28 @@ def send(
     method: str,
     url: str,
     deadline: Deadline,
+    gate: ConcurrencyGate | None = None,
     **kwargs: Any,
 ) -> requests.Response:
     """Send one request with ``request`` (e.g. a Session's) within ``deadline``; return it read.
+
+    With a ``gate``, the exchange holds one of its slots (NoSlotFree when none frees in time).
 
     Raises ``requests.Timeout`` / ``ConnectionError`` as requests does, ``DeadlineExceeded`` when
     the budget runs out while the body arrives, and ``OutboundUnavailable`` for an answer over
     1 MB (no provider answer we read is anywhere near that).
     """
+    with gate.slot() if gate is not None else contextlib.nullcontext():
+        return _send(request, method, url, deadline, **kwargs)
+
+
+def _send(
+    request: Callable[..., requests.Response],
+    method: str,
+    url: str,
+    deadline: Deadline,
+    **kwargs: Any,
+) -> requests.Response:
     kwargs["timeout"] = deadline.timeout()
     kwargs["stream"] = True
     response = request(method, url, **kwargs)

@@ -48,8 +48,7 @@ class _ProviderSession(OAuth2Session):
         def send(method_: str, url_: str, **kw: Any):
             return parent(method_, url_, withhold_token=withhold_token, auth=auth, **kw)
 
-        with self.gate.slot():
-            return outbound.send(send, method, url, deadline, **kwargs)
+        return outbound.send(send, method, url, deadline, self.gate, **kwargs)
 
 
 def _deadline(seconds: float) -> outbound.Deadline:
