@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 BUDGET_SECONDS = 8.0
 MAX_CONCURRENT_CALLS = 2
-SLOT_WAIT_SECONDS = 1.0
+SLOT_WAIT_SECONDS = 0.25
 
 
 class IdTokenRejected(Exception):
