@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from flask import Flask
 from flask.testing import FlaskClient
 
-from dashboard.auth.user import SESSION_KEY
+from dashboard.auth.sessions import SESSION_ID_KEY
+from dashboard.auth.user import User
 
 
 def percentile(samples: list[float], share: float) -> float:
@@ -55,10 +56,10 @@ def side_by_side(
 def signed_in_client(app: Flask, user_id: str) -> FlaskClient:
     """Return a test client whose session is signed in as ``user_id``."""
     client = app.test_client()
+    session_id = app.extensions["sessions"].start(User(sub=user_id))
     with client.session_transaction() as session:
-        session[SESSION_KEY] = {"sub": user_id, "email": None, "name": None}
-        session["_user_id"] = user_id
-        session["_fresh"] = True
+        session.permanent = True
+        session[SESSION_ID_KEY] = session_id
     return client
 
 

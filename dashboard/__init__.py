@@ -120,7 +120,8 @@ def _configure(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure,
         REMEMBER_COOKIE_SECURE=secure,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        # The cookie lasts as long as a session may; the server-side record decides before that.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_lifetime_hours),
         # The CSRF token lives as long as the session, so a tab left open for hours still works.
         WTF_CSRF_TIME_LIMIT=None,
         PREFERRED_URL_SCHEME="https" if secure else "http",

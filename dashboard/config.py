@@ -6,6 +6,7 @@ without a secret key, a real OpenID Connect issuer and a real payment provider.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -38,6 +39,9 @@ class Settings:
     oidc_client_secret: str = "local-dev-secret"  # noqa: S105 - the local provider accepts any
     is_auth0: bool = False
     signin_allowed_email_domains: tuple[str, ...] = ()
+    # Server-side sessions: ended after this long without a request, and this long after sign-in.
+    session_idle_minutes: int = 120
+    session_lifetime_hours: int = 12
     # Payments
     payment_provider: str = "sandbox"
     truelayer_env: str = "sandbox"
@@ -130,6 +134,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         oidc_client_secret=client_secret,
         is_auth0=bool(auth0_domain),
         signin_allowed_email_domains=_flag_list(env.get("SIGNIN_ALLOWED_EMAIL_DOMAINS", "")),
+        session_idle_minutes=_int(env, "SESSION_IDLE_MINUTES", 120),
+        session_lifetime_hours=_int(env, "SESSION_LIFETIME_HOURS", 12),
         payment_provider=env.get("PAYMENT_PROVIDER", "").strip() or "sandbox",
         truelayer_env=env.get("TRUELAYER_ENV", "").strip() or "sandbox",
         truelayer_client_id=env.get("TRUELAYER_CLIENT_ID", "").strip(),
@@ -164,16 +170,21 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("AUTH0_DOMAIN is set: set AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET too")
     if settings.payment_provider == "truelayer":
         _validate_truelayer(settings)
+    if settings.session_idle_minutes < 1 or settings.session_lifetime_hours < 1:
+        raise ConfigError("SESSION_IDLE_MINUTES and SESSION_LIFETIME_HOURS must be at least 1")
+    if settings.session_idle_minutes > settings.session_lifetime_hours * 60:
+        raise ConfigError("SESSION_IDLE_MINUTES cannot be longer than SESSION_LIFETIME_HOURS")
     if not settings.is_production:
         return
     problems = []
     if len(settings.secret_key) < 32:
         problems.append("SECRET_KEY (at least 32 random characters)")
-    host = urlsplit(settings.oidc_issuer).hostname or ""
-    if not auth0 and (
-        settings.oidc_issuer == LOCAL_OIDC_ISSUER or host in ("127.0.0.1", "localhost")
-    ):
-        problems.append("AUTH0_DOMAIN/AUTH0_CLIENT_ID/AUTH0_CLIENT_SECRET or a real OIDC_ISSUER")
+    issuer_problem = _public_https_problem(settings.oidc_issuer)
+    if issuer_problem:
+        problems.append(
+            "AUTH0_DOMAIN/AUTH0_CLIENT_ID/AUTH0_CLIENT_SECRET or a real OIDC_ISSUER "
+            f"({issuer_problem})"
+        )
     if settings.payment_provider == "sandbox":
         problems.append("PAYMENT_PROVIDER=truelayer (the sandbox provider is for development)")
     if (
@@ -184,6 +195,37 @@ def _validate(settings: Settings) -> None:
         problems.append("no TRUELAYER_EXTRA_WEBHOOK_JKUS / _API_URL / _AUTH_URL (test stand-ins)")
     if problems:
         raise ConfigError("Production needs: " + "; ".join(problems))
+
+
+def _public_https_problem(url: str) -> str | None:
+    """Return why ``url`` cannot be a production sign-in issuer, or None when it can.
+
+    The issuer signs who may see every payment: it must be reached over https, on a public
+    host, never a loopback, private or link-local address (where a test or local provider
+    would answer) nor a local name.
+    """
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        return f"{url} is not https"
+    host = (parts.hostname or "").rstrip(".").lower()
+    if not host:
+        return f"{url} names no host"
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return f"{host} is a local name"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None  # a DNS name: what it resolves to is the operator's to get right
+    if (
+        address.is_loopback
+        or address.is_private
+        or address.is_link_local
+        or address.is_unspecified
+        or address.is_reserved
+        or address.is_multicast
+    ):
+        return f"{host} is not a public address"
+    return None
 
 
 def _validate_truelayer(settings: Settings) -> None:

@@ -66,7 +66,7 @@ def register_error_handlers(app: Flask) -> None:
         log.error("Sign-in provider unavailable (request %s): %s", g.get("request_id"), exc)
         return error_response(
             503,
-            "Sign-in unavailable",
+            "Sign-in is unavailable",
             "The sign-in service is not answering right now. Please try again in a minute.",
         )
 

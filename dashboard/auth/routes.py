@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
 from authlib.integrations.base_client import OAuthError
-from authlib.integrations.flask_client import OAuth
 from flask import (
     Blueprint,
     abort,
     current_app,
+    g,
     redirect,
     render_template,
     request,
     session,
     url_for,
 )
-from flask_login import login_user, logout_user
+from flask_login import logout_user
 from requests import RequestException
 
-from dashboard.auth.user import SESSION_KEY, User
+from dashboard.auth.oidc import DeadlineOAuth, IdTokenRejected
+from dashboard.auth.sessions import SESSION_ID_KEY, SessionService
+from dashboard.auth.user import User
+from dashboard.outbound import OutboundUnavailable
+from dashboard.store.dynamo import StoreUnavailable
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -45,8 +50,30 @@ def _oidc():
     return current_app.extensions["oidc_client"]
 
 
+def session_service() -> SessionService:
+    """Return this app's server-side session service."""
+    return current_app.extensions["sessions"]
+
+
+def end_browser_session() -> None:
+    """Sign this browser out: delete its server-side session, then forget the cookie's content.
+
+    The record goes first: if DynamoDB is down the StoreUnavailable 503 leaves the cookie as it
+    was, so the person can sign out again, rather than a cookie that still works elsewhere.
+    """
+    session_id = session.get(SESSION_ID_KEY)
+    if session_id:
+        session_service().end(session_id)
+    logout_user()
+    session.clear()
+
+
 class SignInUnavailable(Exception):
-    """Raised when the sign-in provider cannot be reached."""
+    """Raised when the sign-in provider cannot be reached, answers too slowly or is busy."""
+
+
+# What a provider that is down, hung or saturated raises: each becomes the 503 sign-in page.
+_PROVIDER_DOWN = (RequestException, OutboundUnavailable)
 
 
 @bp.get("/login")
@@ -55,7 +82,7 @@ def login():
     session[_NEXT_KEY] = safe_next_url(request.args.get("next"))
     try:
         return _oidc().authorize_redirect(url_for("auth.callback", _external=True))
-    except RequestException as exc:
+    except _PROVIDER_DOWN as exc:
         raise SignInUnavailable(str(exc)) from exc
 
 
@@ -74,7 +101,13 @@ def callback():
     except OAuthError as exc:
         log.info("Sign-in callback rejected: %s", exc)
         return render_template("auth/signin_failed.html", reason=exc.description or exc.error), 400
-    except RequestException as exc:
+    except IdTokenRejected as exc:
+        log.warning("Sign-in callback: %s", exc)
+        return render_template(
+            "auth/signin_failed.html",
+            reason="The sign-in provider's answer could not be verified. Please try again.",
+        ), 400
+    except _PROVIDER_DOWN as exc:
         raise SignInUnavailable(str(exc)) from exc
     claims = token.get("userinfo") or {}
     if not claims.get("sub"):
@@ -87,28 +120,31 @@ def callback():
         ), 403
 
     next_url = session.get(_NEXT_KEY)
-    # A new session for the signed-in user: nothing from before sign-in survives (no fixation),
-    # and no tokens are kept, only who the merchant is.
+    # A new session for the signed-in user: nothing from before sign-in survives (no fixation).
+    # The cookie names the server-side session and holds nothing else of the person, no tokens.
+    previous = session.get(SESSION_ID_KEY)
+    if previous:
+        session_service().end(previous)  # signing in again replaces this browser's session
+    session_id = session_service().start(user)
     session.clear()
     session.permanent = True
-    session[SESSION_KEY] = user.to_session()
-    login_user(user)
+    session[SESSION_ID_KEY] = session_id
     return redirect(safe_next_url(next_url))
 
 
 @bp.post("/logout")
 def logout():
     """Sign out here, then at the provider, which sends the browser back to the landing page."""
-    logout_user()
-    session.clear()
-    return redirect(_provider_logout_url(url_for("main.landing", _external=True)))
+    end_browser_session()
+    return redirect(provider_logout_url(url_for("main.landing", _external=True)))
 
 
-def _provider_logout_url(return_to: str) -> str:
+def provider_logout_url(return_to: str) -> str:
+    """Return where to send the browser to sign out at the provider too (or ``return_to``)."""
     settings = current_app.extensions["settings"]
     try:
         metadata = _oidc().load_server_metadata()
-    except RequestException:
+    except _PROVIDER_DOWN:
         log.warning("Sign-in provider unreachable at sign-out; signed out locally only")
         return return_to
     end_session = metadata.get("end_session_endpoint")
@@ -122,11 +158,17 @@ def _provider_logout_url(return_to: str) -> str:
 
 
 def _email_domain_allowed(email: str | None, verified: object) -> bool:
+    """Return True when the settings let this address sign in.
+
+    With a domain list set, only an address the provider says it verified counts: a missing
+    ``email_verified`` claim is "not verified", since many providers let anyone type an address
+    they do not own and only set the claim once it was checked.
+    """
     allowed = current_app.extensions["settings"].signin_allowed_email_domains
     if not allowed:
         return True
-    if verified is False:
-        return False  # anyone can type an address they do not own; the provider says so
+    if verified is not True:
+        return False
     domain = (email or "").rpartition("@")[2].lower()
     return bool(domain) and domain in allowed
 
@@ -138,7 +180,7 @@ def init_app(app) -> None:
     settings = app.extensions["settings"]
     # One OAuth registry per app: Authlib caches clients by name, so a shared registry would
     # hand a second app (tests build many) the first app's issuer.
-    oauth = OAuth(app)
+    oauth = DeadlineOAuth(app)
     app.extensions["oidc_client"] = oauth.register(
         "oidc",
         client_id=settings.oidc_client_id,
@@ -146,15 +188,29 @@ def init_app(app) -> None:
         server_metadata_url=settings.oidc_metadata_url,
         client_kwargs={"scope": "openid email profile", "code_challenge_method": "S256"},
     )
+    app.extensions["sessions"] = SessionService(
+        app.extensions["store"].sessions,
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        lifetime=timedelta(hours=settings.session_lifetime_hours),
+    )
     login_manager.init_app(app)
-    login_manager.session_protection = "basic"
+    # The server-side session is the protection: flask-login's cookie fingerprinting adds none.
+    login_manager.session_protection = None
 
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        stored = session.get(SESSION_KEY)
-        if not stored or stored.get("sub") != user_id:
+    @login_manager.request_loader
+    def load_user(_request) -> User | None:
+        session_id = session.get(SESSION_ID_KEY)
+        if not session_id:
             return None
-        return User(**stored)
+        try:
+            user = session_service().resolve(session_id)
+        except StoreUnavailable:
+            # The 503 page renders the header too: it must see nobody signed in, not ask again.
+            g._login_user = login_manager.anonymous_user()
+            raise
+        if user is None:
+            session.pop(SESSION_ID_KEY, None)  # ended or expired: the cookie stops naming it
+        return user
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -7,8 +7,6 @@ from typing import Any
 
 from flask_login import UserMixin
 
-SESSION_KEY = "merchant"
-
 
 @dataclass(frozen=True)
 class User(UserMixin):
@@ -26,10 +24,6 @@ class User(UserMixin):
     def display_name(self) -> str:
         """Return what to call the merchant in the header."""
         return self.name or self.email or self.sub
-
-    def to_session(self) -> dict[str, Any]:
-        """Return what the session keeps of the merchant: no tokens, just who it is."""
-        return {"sub": self.sub, "email": self.email, "name": self.name}
 
     @classmethod
     def from_claims(cls, claims: dict[str, Any]) -> User:

@@ -4,7 +4,8 @@
   cached and renewed shortly before they expire, one refresh at a time.
 * Every request with a body is signed with ``truelayer-signing`` (ES512, ``Tl-Signature``) over
   exactly the bytes sent, and carries an ``Idempotency-Key`` when it creates something.
-* Every call has a timeout; only idempotent calls are retried; failures become
+* Every call has a total deadline, its token fetch and retries included, and takes one of a few
+  slots per process (dashboard/outbound.py); only idempotent calls are retried; failures become
   ProviderUnavailable (try later) or ProviderRejected (the request itself is wrong).
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 import requests
 from truelayer_signing import HttpMethod, sign_with_pem
 
+from dashboard import outbound
 from dashboard.payments.model import AttemptStatus, ProviderEvent, ProviderEventKind
 from dashboard.providers.base import (
     CreatedLink,
@@ -39,7 +41,12 @@ ENVIRONMENTS = {
     "sandbox": ("https://auth.truelayer-sandbox.com", "https://api.truelayer-sandbox.com"),
     "production": ("https://auth.truelayer.com", "https://api.truelayer.com"),
 }
-_TIMEOUT = (3.05, 10)  # connect, read (seconds)
+# One budget per call, token fetch and retries included: a request that needs TrueLayer has its
+# answer (or ProviderUnavailable) within it, never 3 x 13 s.
+_BUDGET_SECONDS = 8.0
+# Calls to TrueLayer at once per process, and how long a call waits for a slot: a hung TrueLayer
+# holds at most this many worker threads, so /health, the API and webhooks keep answering.
+_GATE = outbound.ConcurrencyGate("TrueLayer", limit=3, wait_seconds=2.0)
 _RETRIES = 2
 _TOKEN_MARGIN_SECONDS = 60
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -72,17 +79,17 @@ def parse_merchant_accounts(raw: str) -> dict[str, str]:
 class _AccessToken:
     """A client-credentials token, renewed shortly before it expires, by one thread at a time."""
 
-    def __init__(self, fetch: Callable[[], tuple[str, int]], clock=time.monotonic):
+    def __init__(self, fetch: Callable[[outbound.Deadline], tuple[str, int]], clock=time.monotonic):
         self._fetch = fetch
         self._clock = clock
         self._lock = threading.Lock()
         self._token: str | None = None
         self._expires_at = 0.0
 
-    def get(self) -> str:
+    def get(self, deadline: outbound.Deadline | None = None) -> str:
         with self._lock:
             if self._token is None or self._clock() >= self._expires_at - _TOKEN_MARGIN_SECONDS:
-                token, expires_in = self._fetch()
+                token, expires_in = self._fetch(deadline or outbound.Deadline(_BUDGET_SECONDS))
                 self._token, self._expires_at = token, self._clock() + expires_in
             return self._token
 
@@ -187,7 +194,7 @@ class TrueLayerProvider:
 
     # HTTP -------------------------------------------------------------------------------------
 
-    def _fetch_token(self) -> tuple[str, int]:
+    def _fetch_token(self, deadline: outbound.Deadline) -> tuple[str, int]:
         url = f"{self._settings.auth_url}/connect/token"
         data = {
             "grant_type": "client_credentials",
@@ -195,7 +202,11 @@ class TrueLayerProvider:
             "client_secret": self._settings.client_secret,
             "scope": "payments",
         }
-        response = self._send(lambda: self._session.post(url, data=data, timeout=_TIMEOUT), True)
+        response = self._send(
+            lambda: outbound.send(self._session.request, "POST", url, deadline, _GATE, data=data),
+            True,
+            deadline,
+        )
         answer = response.json()
         return answer["access_token"], int(answer.get("expires_in", 3600))
 
@@ -204,21 +215,24 @@ class TrueLayerProvider:
     ) -> dict[str, Any]:
         url = f"{self._settings.api_url}{path}"
         payload = json.dumps(body, separators=(",", ":")) if body is not None else ""
+        deadline = outbound.Deadline(_BUDGET_SECONDS)
 
         def send() -> requests.Response:
-            headers = {"Authorization": f"Bearer {self._token.get()}", "Accept": "application/json"}
+            token = self._token.get(deadline)
+            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
             if idempotency_key:
                 headers["Idempotency-Key"] = idempotency_key
             if method == "POST":
                 headers["Content-Type"] = "application/json"
                 headers["Tl-Signature"] = self._sign(path, payload, idempotency_key)
-            return self._session.request(
-                method, url, data=payload.encode() if payload else None, headers=headers,
-                timeout=_TIMEOUT,
+            return outbound.send(
+                self._session.request, method, url, deadline, _GATE,
+                data=payload.encode() if payload else None, headers=headers,
             )  # fmt: skip
 
         # GETs and POSTs with an idempotency key may be sent again safely.
-        response = self._send(send, retry=method == "GET" or idempotency_key is not None)
+        retry = method == "GET" or idempotency_key is not None
+        response = self._send(send, retry, deadline)
         if not response.content:
             return {}
         try:
@@ -237,19 +251,23 @@ class TrueLayerProvider:
             signer = signer.add_header("Idempotency-Key", idempotency_key)
         return signer.sign()
 
-    def _send(self, send: Callable[[], requests.Response], retry: bool) -> requests.Response:
+    def _send(
+        self, send: Callable[[], requests.Response], retry: bool, deadline: outbound.Deadline
+    ) -> requests.Response:
+        """Send with retries while ``deadline`` leaves time for them, one gate slot per attempt."""
         attempts = 1 + (_RETRIES if retry else 0)
         for attempt in range(attempts):
+            last = attempt + 1 == attempts
             try:
                 response = send()
-            except requests.RequestException as exc:
-                if attempt + 1 < attempts:
-                    time.sleep(0.2 * 2**attempt)
+            except outbound.NoSlotFree as exc:
+                raise ProviderUnavailable(f"TrueLayer busy: {exc}") from exc
+            except (requests.RequestException, outbound.OutboundUnavailable) as exc:
+                if not last and deadline.pause_before_retry(0.2 * 2**attempt):
                     continue
                 raise ProviderUnavailable(f"TrueLayer unreachable: {exc}") from exc
             if response.status_code in _RETRY_STATUSES:
-                if attempt + 1 < attempts:
-                    time.sleep(_retry_after(response, attempt))
+                if not last and deadline.pause_before_retry(_retry_after(response, attempt)):
                     continue
                 raise ProviderUnavailable(f"TrueLayer answered {response.status_code}")
             if response.status_code >= 400:

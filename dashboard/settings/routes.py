@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, logout_user
 
 from dashboard.apikeys.service import (
     MAX_ACTIVE_KEYS,
@@ -13,6 +22,7 @@ from dashboard.apikeys.service import (
     ApiKeyService,
     InvalidKeyName,
 )
+from dashboard.auth.routes import provider_logout_url, session_service
 from dashboard.errors import error_response
 from dashboard.payments.forms import FormExpired
 from dashboard.settings.forms import NewApiKeyForm, unsign_key_id, with_new_key_id
@@ -115,3 +125,12 @@ def revoke_api_key(key_id: str):
     key = api_key_service().revoke_key(current_user.sub, key_id)
     flash(f"API key “{key.name}” is revoked. Requests that use it are refused.", "success")
     return redirect(url_for("settings.settings_page"), 303)
+
+
+@bp.post("/sign-out-everywhere")
+def sign_out_everywhere():
+    """End every session of the signed-in person, on every device, this one included."""
+    session_service().end_everywhere(current_user.sub)
+    logout_user()
+    session.clear()
+    return redirect(provider_logout_url(url_for("main.landing", _external=True)), 303)

@@ -23,6 +23,7 @@ from dashboard.store.payments import PaymentRepository
 from dashboard.store.rollups import RollupRepository
 from dashboard.store.sandbox_links import SandboxLinkRepository
 from dashboard.store.schema import ensure_tables
+from dashboard.store.sessions import SessionRepository
 from dashboard.store.webhook_events import WebhookEventLog
 
 
@@ -39,6 +40,7 @@ class Store:
         self.webhook_events = WebhookEventLog(client, tables)
         self.orders = OrderRepository(client, tables)
         self.api_keys = ApiKeyRepository(client, tables)
+        self.sessions = SessionRepository(client, tables)
 
     def check_tables(self) -> None:
         """Raise StoreUnavailable unless DynamoDB answers and every table exists."""

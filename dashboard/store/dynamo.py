@@ -52,6 +52,7 @@ class TableNames:
     index: str
     orders: str
     api_keys: str
+    sessions: str
 
     @classmethod
     def with_prefix(cls, prefix: str) -> TableNames:
@@ -62,11 +63,19 @@ class TableNames:
             index=f"{prefix}PaymentIndex",
             orders=f"{prefix}Orders",
             api_keys=f"{prefix}ApiKeys",
+            sessions=f"{prefix}Sessions",
         )
 
     def all(self) -> tuple[str, ...]:
         """Return every table name."""
-        return (self.payments, self.lookups, self.index, self.orders, self.api_keys)
+        return (
+            self.payments,
+            self.lookups,
+            self.index,
+            self.orders,
+            self.api_keys,
+            self.sessions,
+        )
 
 
 def make_client(

@@ -17,6 +17,10 @@ time-ordered UUIDv7 ``paymentId``, with two indexes:
 ``ApiKeys``: one item per API key, found by the key's public prefix with a GetItem when a request
 arrives (HASH ``keyId``), and listed per merchant through ``MerchantKeysIndex``.
 
+``Sessions``: one item per signed-in browser, keyed by the SHA-256 of the id its cookie holds
+(HASH ``sessionHash``), read with one strongly consistent GetItem per request; listed per person
+through ``PersonSessionsIndex`` (HASH ``userId``, keys only) for "Sign out everywhere".
+
 ``Lookups``: small items found by a strongly consistent GetItem on one key, for everything that
 arrives with somebody else's id: a provider link id, the payer's token, a provider payment id.
 """
@@ -38,6 +42,7 @@ CREATED_AT_INDEX = "CreatedAtIndex"
 OPEN_PAYMENTS_INDEX = "OpenPaymentsIndex"
 ORDER_STATUS_INDEX = "OrderStatusIndex"
 MERCHANT_KEYS_INDEX = "MerchantKeysIndex"
+PERSON_SESSIONS_INDEX = "PersonSessionsIndex"
 
 _PAYMENTS_INDEXES: dict[str, tuple[str, str]] = {
     STATUS_INDEX: ("userId", "statusSort"),
@@ -110,6 +115,19 @@ def table_definitions(names: TableNames) -> list[dict[str, Any]]:
             "GlobalSecondaryIndexes": [_index(MERCHANT_KEYS_INDEX, "userId", "createdAt")],
         },
         {
+            "TableName": names.sessions,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [{"AttributeName": "sessionHash", "KeyType": "HASH"}],
+            "AttributeDefinitions": [
+                {"AttributeName": name, "AttributeType": "S"}
+                for name in ("sessionHash", "userId", "createdAt")
+            ],
+            # Keys only: signing a person out everywhere needs nothing but the items' keys.
+            "GlobalSecondaryIndexes": [
+                _index(PERSON_SESSIONS_INDEX, "userId", "createdAt", projection="KEYS_ONLY")
+            ],
+        },
+        {
             "TableName": names.lookups,
             "BillingMode": "PAY_PER_REQUEST",
             "KeySchema": [{"AttributeName": "lookupKey", "KeyType": "HASH"}],
@@ -118,14 +136,14 @@ def table_definitions(names: TableNames) -> list[dict[str, Any]]:
     ]
 
 
-def _index(name: str, hash_key: str, range_key: str) -> dict[str, Any]:
+def _index(name: str, hash_key: str, range_key: str, projection: str = "ALL") -> dict[str, Any]:
     return {
         "IndexName": name,
         "KeySchema": [
             {"AttributeName": hash_key, "KeyType": "HASH"},
             {"AttributeName": range_key, "KeyType": "RANGE"},
         ],
-        "Projection": {"ProjectionType": "ALL"},
+        "Projection": {"ProjectionType": projection},
     }
 
 

@@ -55,12 +55,9 @@ def test_signing_in_lands_on_the_page_asked_for_with_a_fresh_session(app):
     assert response.headers["Location"] == "/payments/abc"
     with client.session_transaction() as session:
         assert "planted" not in session
-        assert session["merchant"] == {
-            "sub": "alice@example.com",
-            "email": "alice@example.com",
-            "name": None,
-        }
-        assert not any("token" in key for key in session)  # no raw tokens are kept
+        # The cookie names a server-side session and says nothing of who is signed in.
+        assert set(session) - {"_permanent"} == {"sid"}
+        assert "alice" not in repr(dict(session))
     assert client.get("/payments").status_code == 200
 
 
@@ -91,13 +88,28 @@ def test_denying_at_the_provider_says_so(app):
     assert "Sign-in did not work" in response.get_data(as_text=True)
 
 
-def test_only_allowed_email_domains_may_sign_in(live_settings):
+def _provider_knows(oidc_provider, subject: str, **claims) -> None:
+    """Tell the provider what it knows of a person (oidc-provider-mock's ``PUT /users/{sub}``)."""
+    answer = requests.put(f"{oidc_provider.url}/users/{subject}", json=claims, timeout=10)
+    assert answer.status_code == 204, answer.text
+
+
+def test_only_allowed_email_domains_may_sign_in(live_settings, oidc_provider):
     app = create_app({**live_settings, "SIGNIN_ALLOWED_EMAIL_DOMAINS": "shop.example"})
+    _provider_knows(
+        oidc_provider, "sam@shop.example", email="sam@shop.example", email_verified=True
+    )
+    _provider_knows(oidc_provider, "eve@elsewhere.example", email="eve@elsewhere.example",
+                    email_verified=True)  # fmt: skip
+    # The provider never checked this address: no email_verified claim at all.
+    _provider_knows(oidc_provider, "una@shop.example", email="una@shop.example")
 
     refused = _sign_in(app.test_client(), "eve@elsewhere.example")
+    unverified = _sign_in(app.test_client(), "una@shop.example")
     allowed = _sign_in(app.test_client(), "sam@shop.example")
 
     assert refused.status_code == 403
+    assert unverified.status_code == 403
     assert allowed.status_code == 302
 
 
@@ -114,3 +126,30 @@ def test_signing_out_ends_the_session_and_calls_the_providers_logout(app, oidc_p
     assert f"{logout.scheme}://{logout.netloc}" == oidc_provider.url
     assert parse_qs(logout.query)["post_logout_redirect_uri"] == ["http://localhost/"]
     assert client.get("/payments").status_code == 302
+
+
+def test_a_session_cookie_replayed_after_sign_out_signs_nobody_in(app):
+    client = app.test_client()
+    _sign_in(client, "alice@example.com")
+    page = client.get("/payments/new").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    payment_token = page.split('name="payment_token" type="hidden" value="')[1].split('"')[0]
+    cookie = client.get_cookie("pd_session").value
+
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+
+    thief = app.test_client()
+    thief.set_cookie("pd_session", cookie)
+    assert thief.get("/payments").status_code == 302
+    created = thief.post(
+        "/payments",
+        data={
+            "csrf_token": token,
+            "payment_token": payment_token,
+            "amount": "5.00",
+            "currency": "GBP",
+            "reference": "Replayed",
+        },
+    )
+    assert created.status_code == 302  # sent to sign in, nothing created
+    assert thief.get("/api/v1/payments").status_code == 401

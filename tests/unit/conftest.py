@@ -10,7 +10,8 @@ from flask.testing import FlaskClient
 from moto import mock_aws
 
 from dashboard import create_app
-from dashboard.auth.user import SESSION_KEY
+from dashboard.auth.sessions import SESSION_ID_KEY
+from dashboard.auth.user import User
 from dashboard.payments.service import PaymentService
 from dashboard.providers.sandbox import SandboxProvider
 from dashboard.store import Store
@@ -67,11 +68,12 @@ def client(app: Flask) -> FlaskClient:
 
 
 def sign_in(client: FlaskClient, sub: str = "alice@example.com") -> FlaskClient:
-    """Make ``client`` a signed-in merchant, as the OIDC callback would leave the session."""
+    """Make ``client`` a signed-in merchant, as the OIDC callback leaves it: a stored session."""
+    sessions = client.application.extensions["sessions"]
+    session_id = sessions.start(User(sub=sub, email=sub))
     with client.session_transaction() as session:
-        session[SESSION_KEY] = {"sub": sub, "email": sub, "name": None}
-        session["_user_id"] = sub
-        session["_fresh"] = True
+        session.permanent = True
+        session[SESSION_ID_KEY] = session_id
     return client
 
 

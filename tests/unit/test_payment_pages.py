@@ -315,6 +315,6 @@ def test_an_unverified_email_does_not_pass_the_domain_allow_list(app):
     )
     with app.app_context():
         assert _email_domain_allowed("ceo@shop.example", True)
-        assert _email_domain_allowed("ceo@shop.example", None)  # providers that do not say
+        assert not _email_domain_allowed("ceo@shop.example", None)  # unsaid is not verified
         assert not _email_domain_allowed("ceo@shop.example", False)
         assert not _email_domain_allowed("ceo@elsewhere.example", True)

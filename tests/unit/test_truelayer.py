@@ -442,7 +442,7 @@ def test_rate_limiting_is_waited_out_then_reported(provider, standin, monkeypatc
 def test_a_slow_answer_times_out_as_unavailable(provider, httpserver, monkeypatch):
     import time as real_time
 
-    monkeypatch.setattr(truelayer_module, "_TIMEOUT", (1, 0.3))
+    monkeypatch.setattr(truelayer_module, "_BUDGET_SECONDS", 0.3)
     monkeypatch.setattr(truelayer_module.time, "sleep", lambda _s: None)
     provider._token.get()  # a token first, so only the slow call is timed
     httpserver.clear_all_handlers()
@@ -457,3 +457,26 @@ def test_a_slow_answer_times_out_as_unavailable(provider, httpserver, monkeypatc
     with pytest.raises(ProviderUnavailable, match="unreachable"):
         provider.link_state("slow")
     assert real_time.monotonic() - started < 4
+
+
+def test_a_hung_truelayer_is_given_up_within_one_budget_retries_included(provider, monkeypatch):
+    import time as real_time
+
+    from tests.blackhole import Blackhole
+
+    hung = Blackhole()  # accepts the connection, never answers
+    monkeypatch.setattr(truelayer_module, "_BUDGET_SECONDS", 1.5)
+    provider._settings = type(provider._settings)(
+        **{**provider._settings.__dict__, "api_url": hung.url, "auth_url": hung.url}
+    )
+    try:
+        started = real_time.monotonic()
+        with pytest.raises(ProviderUnavailable):
+            provider.fetch_link_events("tl-link-1")
+        elapsed = real_time.monotonic() - started
+    finally:
+        hung.close()
+
+    # One budget for the token fetch and every retry (it was up to 3 x 13 s per call).
+    assert elapsed < 2.5
+    assert hung.accepted >= 1

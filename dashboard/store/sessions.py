@@ -1,0 +1,164 @@
+"""The sessions repository: the only code that builds DynamoDB requests for sign-in sessions.
+
+One item per signed-in browser in the Sessions table, keyed by ``sessionHash``, the SHA-256 of
+the random id the browser's cookie holds: the table alone never gives anyone a usable cookie.
+``PersonSessionsIndex`` (HASH ``userId``, keys only) finds every session of one person, so
+"Sign out everywhere" is a Query, never a Scan. ``expiresAtEpoch`` is the absolute end in epoch
+seconds, for an optional DynamoDB TTL that clears expired items later; expiry itself is checked
+on every read.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from dashboard.store.dynamo import (
+    StoreUnavailable,
+    TableNames,
+    error_code,
+    from_item,
+    parse_store_time,
+    store_time,
+    to_item,
+    translate_unavailable,
+)
+from dashboard.store.schema import PERSON_SESSIONS_INDEX
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    """A session as stored: whose it is and its times."""
+
+    session_hash: str
+    user_id: str
+    email: str | None
+    name: str | None
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+
+
+class SessionRepository:
+    """Reads and writes session items; knows nothing of HTTP, cookies or how ids are made."""
+
+    def __init__(self, client: Any, tables: TableNames):
+        self._client = client
+        self._table = tables.sessions
+
+    def add(self, stored: StoredSession) -> None:
+        """Store a new session (its hash is fresh randomness: a clash is a bug, so it raises)."""
+        item = {
+            "sessionHash": stored.session_hash,
+            "userId": stored.user_id,
+            "email": stored.email,
+            "name": stored.name,
+            "createdAt": store_time(stored.created_at),
+            "lastSeenAt": store_time(stored.last_seen_at),
+            "expiresAt": store_time(stored.expires_at),
+            "expiresAtEpoch": int(stored.expires_at.timestamp()),
+        }
+        with translate_unavailable():
+            self._client.put_item(
+                TableName=self._table,
+                Item=to_item(item),
+                ConditionExpression="attribute_not_exists(sessionHash)",
+            )
+
+    def get(self, session_hash: str) -> StoredSession | None:
+        """Return the session, read strongly consistently (a sign-out is seen at once), or None."""
+        with translate_unavailable():
+            item = self._client.get_item(
+                TableName=self._table,
+                Key=to_item({"sessionHash": session_hash}),
+                ConsistentRead=True,
+            ).get("Item")
+        return _session_from_item(item) if item else None
+
+    def record_seen(self, session_hash: str, now: datetime, unless_seen_since: datetime) -> bool:
+        """Set ``lastSeenAt`` to now unless it was set at or after ``unless_seen_since``.
+
+        Return False when the condition kept the write from happening (another request of the
+        same session wrote it meanwhile, or the session was ended): normal, not an error.
+        """
+        try:
+            with translate_unavailable():
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=to_item({"sessionHash": session_hash}),
+                    UpdateExpression="SET lastSeenAt = :now",
+                    ConditionExpression="attribute_exists(sessionHash) AND lastSeenAt < :cutoff",
+                    ExpressionAttributeValues=to_item(
+                        {":now": store_time(now), ":cutoff": store_time(unless_seen_since)}
+                    ),
+                )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def delete(self, session_hash: str) -> None:
+        """Delete the session; deleting one that is already gone is fine."""
+        with translate_unavailable():
+            self._client.delete_item(
+                TableName=self._table, Key=to_item({"sessionHash": session_hash})
+            )
+
+    def delete_for_person(self, user_id: str) -> int:
+        """Delete every session of the person (Query on the index, then batched deletes).
+
+        Return how many were deleted.
+        """
+        hashes = list(self._person_session_hashes(user_id))
+        for start in range(0, len(hashes), 25):
+            self._batch_delete(hashes[start : start + 25])
+        return len(hashes)
+
+    def _person_session_hashes(self, user_id: str):
+        request = {
+            "TableName": self._table,
+            "IndexName": PERSON_SESSIONS_INDEX,
+            "KeyConditionExpression": "userId = :user",
+            "ExpressionAttributeValues": to_item({":user": user_id}),
+        }
+        while True:
+            with translate_unavailable():
+                response = self._client.query(**request)
+            for item in response.get("Items", []):
+                yield item["sessionHash"]["S"]
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def _batch_delete(self, hashes: list[str]) -> None:
+        requests = {
+            self._table: [{"DeleteRequest": {"Key": to_item({"sessionHash": h})}} for h in hashes]
+        }
+        for attempt in range(8):
+            with translate_unavailable():
+                response = self._client.batch_write_item(RequestItems=requests)
+            requests = response.get("UnprocessedItems") or {}
+            if not requests:
+                return
+            # DynamoDB is busy: back off with jitter before asking again.
+            time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311
+        raise StoreUnavailable(f"{self._table}: deletes left unprocessed after repeated tries")
+
+
+def _session_from_item(item: dict[str, Any]) -> StoredSession:
+    values = from_item(item)
+    return StoredSession(
+        session_hash=values["sessionHash"],
+        user_id=values["userId"],
+        email=values.get("email"),
+        name=values.get("name"),
+        created_at=parse_store_time(values["createdAt"]),
+        last_seen_at=parse_store_time(values["lastSeenAt"]),
+        expires_at=parse_store_time(values["expiresAt"]),
+    )
