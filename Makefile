@@ -1,5 +1,6 @@
 # Payment Dashboard: `make run` starts everything locally, `make test` runs every test.
-# Both bootstrap what they need (.venv, pinned Python and npm packages, Chromium for tests).
+# Both bootstrap what they need (.venv, pinned Python and npm packages; Chromium and
+# redis-server for tests).
 
 PYTHON ?= python3
 VENV := .venv
@@ -29,6 +30,7 @@ run: install
 
 test: install
 	@scripts/ensure-chromium.sh
+	@scripts/ensure-redis-server.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Timings on DynamoDB Local at 1,000 and 100,000 payments, and 1,000 and 10,000 orders; writes

@@ -11,3 +11,7 @@ workers = 2
 threads = 4
 accesslog = "-"
 control_socket_disable = True
+# Seconds an idle keep-alive connection stays open. Above the load balancer's idle timeout (AWS
+# ALB: 60 s by default), so the balancer always closes first and never sends a request on a
+# connection gunicorn is closing (which it would answer with a 502).
+keepalive = 65

@@ -21,6 +21,7 @@ from dashboard.orders import routes as order_routes
 from dashboard.orders.service import OrderService
 from dashboard.payments.demo import seed_demo_command
 from dashboard.payments.listing import PaymentListing
+from dashboard.payments.reindex import reindex_search_command
 from dashboard.payments.service import PaymentService, utc_now
 from dashboard.payments.sync import backfill_open_payments_command, sync_payments_command
 from dashboard.providers.base import PaymentProvider
@@ -103,6 +104,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.cli.add_command(truelayer_check_command)
     app.cli.add_command(sync_payments_command)
     app.cli.add_command(backfill_open_payments_command)
+    app.cli.add_command(reindex_search_command)
     errors.register_error_handlers(app)
     register_template_helpers(app)
     _register_request_hooks(app, settings)

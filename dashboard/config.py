@@ -58,6 +58,8 @@ class Settings:
     trusted_proxy_count: int = 0
     # JSON API: requests per API key (or signed-in merchant) per window, Flask-Limiter syntax.
     api_rate_limit: str = "120 per minute"
+    # Where the API's rate-limit counters live: memory:// (one process) or a shared Redis.
+    ratelimit_storage_uri: str = "memory://"
 
     @property
     def is_production(self) -> bool:
@@ -102,6 +104,22 @@ def _rate_limit(raw: str) -> str:
         raise ConfigError(
             f"API_RATE_LIMIT must read like '120 per minute' or '10/second', not {raw!r}"
         ) from None
+    return raw
+
+
+# Redis (or a server that speaks its protocol: Valkey, ElastiCache, MemoryDB). Only these, so the
+# short socket timeouts set in dashboard/api/__init__.py always apply.
+SHARED_RATELIMIT_SCHEMES = ("redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster")
+
+
+def _ratelimit_storage(raw: str) -> str:
+    scheme = urlsplit(raw).scheme
+    if raw != "memory://" and scheme not in SHARED_RATELIMIT_SCHEMES:
+        # Only the scheme in the message: the URI may hold the store's password.
+        raise ConfigError(
+            "RATELIMIT_STORAGE_URI must be memory:// or a Redis URI such as "
+            f"redis://host:6379/0 ({', '.join(SHARED_RATELIMIT_SCHEMES)}), not {scheme!r}://…"
+        )
     return raw
 
 
@@ -152,6 +170,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         trusted_proxy_count=_int(env, "TRUSTED_PROXY_COUNT", 0),
         api_rate_limit=_rate_limit(env.get("API_RATE_LIMIT", "").strip() or "120 per minute"),
+        ratelimit_storage_uri=_ratelimit_storage(
+            env.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://"
+        ),
     )
     _validate(settings)
     if not settings.secret_key:
@@ -193,6 +214,9 @@ def _validate(settings: Settings) -> None:
         or settings.truelayer_auth_url
     ):
         problems.append("no TRUELAYER_EXTRA_WEBHOOK_JKUS / _API_URL / _AUTH_URL (test stand-ins)")
+    if settings.ratelimit_storage_uri == "memory://":
+        # Several gunicorn workers and hosts would each count alone, multiplying the limit.
+        problems.append("RATELIMIT_STORAGE_URI=redis://… (rate limits shared by every process)")
     if problems:
         raise ConfigError("Production needs: " + "; ".join(problems))
 

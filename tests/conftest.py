@@ -1,7 +1,8 @@
 """Fixtures shared by every kind of test.
 
 Unit tests run on moto; integration and browser tests on one real DynamoDB Local and one real
-OIDC provider per test session (started here, stopped at the end).
+OIDC provider per test session (started here, stopped at the end), and the rate-limit tests on
+one real redis-server.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dashboard.local.services import (
     free_port,
     start_dynamodb_local,
     start_oidc_provider,
+    start_redis,
 )
 from tests.live import LiveApp
 
@@ -80,6 +82,14 @@ def dynamodb_local(artifacts_dir: Path) -> Iterator[LocalService]:
 def oidc_provider(artifacts_dir: Path) -> Iterator[LocalService]:
     """One real OpenID Connect provider (oidc-provider-mock) for the whole test session."""
     service = start_oidc_provider(free_port(), log_path=artifacts_dir / "oidc.log")
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(artifacts_dir: Path) -> Iterator[LocalService]:
+    """One real redis-server (Debian's), in memory, on a free port: the shared rate-limit store."""
+    service = start_redis(free_port(), log_path=artifacts_dir / "redis.log")
     yield service
     service.stop()
 

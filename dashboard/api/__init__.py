@@ -4,7 +4,9 @@ How a request goes
     ``blueprint.py`` authenticates every request (``auth.py``: an API key as
     ``Authorization: Bearer``, or the browser session, whose writes need the CSRF token) and
     maps every error to RFC 9457 problem details (``problems.py``). Flask-Limiter counts requests
-    per API key or merchant (``API_RATE_LIMIT``). Routes parse input, call a service, answer JSON.
+    per API key or merchant (``API_RATE_LIMIT``), kept in ``RATELIMIT_STORAGE_URI`` (Redis in
+    production, so every process counts together). Routes parse input, call a service, answer
+    JSON.
 
 Adding an endpoint (the orders endpoints, say)
     1. Write the routes in a resource module, e.g. ``dashboard/api/orders.py``, on ``bp`` from
@@ -30,8 +32,12 @@ Adding an endpoint (the orders endpoints, say)
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from dashboard.api import orders, payments, stats, system
 from dashboard.api.auth import rate_limit_key
@@ -47,6 +53,23 @@ RESOURCES = (orders, payments, stats, system)
 __all__ = ["RESOURCES", "bp", "init_app"]
 
 
+# Per Redis call: at most 0.5 s to connect and 0.5 s to answer, and no retry, so a store that
+# is down or unreachable costs a request half a second once before the in-process fallback.
+REDIS_TIMEOUT_SECONDS = 0.5
+
+
+def ratelimit_storage_options(storage_uri: str) -> dict[str, Any]:
+    """Return the Redis client options for the rate-limit store (none for memory://)."""
+    if storage_uri == "memory://":
+        return {}
+    return {
+        "socket_timeout": REDIS_TIMEOUT_SECONDS,
+        "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+        # redis-py retries failed calls three times by default, multiplying the wait.
+        "retry": Retry(NoBackoff(), 0),
+    }
+
+
 def init_app(app: Flask) -> None:
     """Register the API blueprint, its rate limit, idempotency records and OpenAPI document."""
     settings = app.extensions["settings"]
@@ -56,11 +79,16 @@ def init_app(app: Flask) -> None:
         IdempotencyRepository(store.client, store.tables), utc_now
     )
     app.extensions["api_openapi"] = build_spec(RESOURCES, app.config["APP_VERSION"])
-    # In-memory counters: right for one process. Several processes (gunicorn workers, hosts)
-    # each count on their own, so the effective limit multiplies; use a shared storage_uri
-    # (Redis, Memcached) before relying on the limit across processes.
+    storage_uri = settings.ratelimit_storage_uri
     limiter = Limiter(
-        key_func=rate_limit_key, app=app, storage_uri="memory://", strategy="fixed-window"
+        key_func=rate_limit_key,
+        app=app,
+        storage_uri=storage_uri,
+        storage_options=ratelimit_storage_options(storage_uri),
+        strategy="fixed-window",
+        # A store that is down must not take the API with it: count in this process meanwhile.
+        # Flask-Limiter logs the switch ("Rate limit storage unreachable") and the recovery.
+        in_memory_fallback_enabled=storage_uri != "memory://",
     )
     limiter.shared_limit(
         lambda: current_app.config["API_RATE_LIMIT"],

@@ -18,12 +18,16 @@ from dashboard.api.inputs import text_field
 from dashboard.api.openapi import nullable
 from dashboard.api.problems import ValidationProblem
 from dashboard.money import SUPPORTED_CURRENCIES, InvalidAmount, from_minor, parse_amount, to_minor
-from dashboard.payments.forms import REFERENCE_MAX_LENGTH, REFERENCE_PATTERN
-from dashboard.payments.model import Payment, PaymentStatus
+from dashboard.payments.forms import REFERENCE_PATTERN
+from dashboard.payments.model import (
+    PAYER_NAME_MAX_LENGTH,
+    REFERENCE_MAX_LENGTH,
+    Payment,
+    PaymentStatus,
+)
 from dashboard.payments.service import MAX_LINK_LIFETIME, NewPaymentLink
 from dashboard.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 
-PAYER_NAME_MAX_LENGTH = 140
 PAYER_EMAIL_MAX_LENGTH = 254
 _FIELDS = ("amount", "currency", "reference", "payer_name", "payer_email", "expires_at")
 _REFERENCE = re.compile(REFERENCE_PATTERN)

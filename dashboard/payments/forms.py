@@ -19,12 +19,12 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from dashboard.money import SUPPORTED_CURRENCIES, InvalidAmount, parse_amount, to_minor
+from dashboard.payments.model import PAYER_NAME_MAX_LENGTH, REFERENCE_MAX_LENGTH
 from dashboard.payments.service import MAX_LINK_LIFETIME, NewPaymentLink
 from dashboard.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 
 # TrueLayer's safe set for payment references: letters, digits, space and - . / ? : ( ) , ' +
 REFERENCE_PATTERN = r"^[A-Za-z0-9 \-./?:(),'+]+$"
-REFERENCE_MAX_LENGTH = 18
 _PAYMENT_ID_SALT = "new-payment-id"
 # How long a rendered form's new id stays usable. A tab left open longer gets a new id and a
 # message, never a second record for one submit.
@@ -107,10 +107,13 @@ class NewPaymentLinkForm(FlaskForm):
         filters=[_strip],
         validators=[
             Optional(),
-            Length(max=140, message="Use at most 140 characters."),
+            Length(
+                max=PAYER_NAME_MAX_LENGTH,
+                message=f"Use at most {PAYER_NAME_MAX_LENGTH} characters.",
+            ),
             no_control_characters,
         ],
-        render_kw={"autocomplete": "off"},
+        render_kw={"autocomplete": "off", "maxlength": PAYER_NAME_MAX_LENGTH},
     )
     payer_email = EmailField(
         "Payer email (optional)",

@@ -12,6 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+# What a merchant may type (forms and API check it). Search indexes every word of both, and all
+# of a new payment's word items go in one transaction of at most 100 items: these bounds are what
+# keeps them within it (dashboard/store/index_items.py, MAX_WORDS_PER_PAYMENT).
+REFERENCE_MAX_LENGTH = 18
+PAYER_NAME_MAX_LENGTH = 60
+
 
 class PaymentStatus(StrEnum):
     """The status of a payment record (one payment link and its attempts)."""

@@ -20,16 +20,34 @@ change touches the payment and two rollups, nothing else.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from typing import Any
 
-from dashboard.payments.model import Payment, PaymentStatus
+from dashboard.payments.model import (
+    PAYER_NAME_MAX_LENGTH,
+    REFERENCE_MAX_LENGTH,
+    Payment,
+    PaymentStatus,
+)
 from dashboard.store.dynamo import to_item
 
-MAX_WORDS_PER_PAYMENT = 8
 MAX_WORD_LENGTH = 40
 _WORD = re.compile(r"[^\W_]+")
+log = logging.getLogger(__name__)
+
+
+def most_words(length: int) -> int:
+    """Return how many words a text of ``length`` characters can hold (one letter, one space...)."""
+    return (length + 1) // 2
+
+
+# Search finds any word of the reference or payer name, so every one is indexed: two items per
+# word (``w#`` and ``v#``), written in the payment's own TransactWriteItems (at most 100 items).
+# The input bounds give at most 9 + 30 words, 78 items, leaving 22 for the payment, its lookup,
+# amount and email items, rollups and merchant registry (7 today) and what the change set adds.
+MAX_WORDS_PER_PAYMENT = most_words(REFERENCE_MAX_LENGTH) + most_words(PAYER_NAME_MAX_LENGTH)
 
 
 def normalise_word(word: str) -> str:
@@ -47,8 +65,21 @@ def words_of(text: str | None) -> list[str]:
 
 
 def searchable_words(payment: Payment) -> list[str]:
-    """Return the words a payment can be found by: its reference's, then its payer's name's."""
+    """Return every word a payment can be found by: its reference's, then its payer's name's.
+
+    Input within today's bounds never has more than ``MAX_WORDS_PER_PAYMENT`` words. Only a
+    name stored before the bounds (e.g. an order's customer name of up to 140 characters) can
+    have more; its first words are kept so the payment's transaction still fits, and the log
+    says so (the payment id only: names stay out of logs).
+    """
     words = list(dict.fromkeys(words_of(payment.reference) + words_of(payment.payer_name)))
+    if len(words) > MAX_WORDS_PER_PAYMENT:
+        log.warning(
+            "Payment %s has %d words; search indexes its first %d",
+            payment.payment_id,
+            len(words),
+            MAX_WORDS_PER_PAYMENT,
+        )
     return words[:MAX_WORDS_PER_PAYMENT]
 
 

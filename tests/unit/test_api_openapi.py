@@ -141,3 +141,11 @@ def test_the_docs_page_can_lay_its_lists_out_for_a_phone(offline_app):
         r'<code>amount</code>\s*<span class="api-field-meta">body · required</span>', html
     )
     assert '<td data-label="Description" class="api-field-description">' in html
+
+
+def test_the_document_says_how_long_a_payer_name_may_be(offline_app):
+    schemas = offline_app.extensions["api_openapi"]["components"]["schemas"]
+
+    payer_name = schemas["NewPayment"]["properties"]["payer_name"]
+
+    assert payer_name == {"type": ["string", "null"], "maxLength": 60}

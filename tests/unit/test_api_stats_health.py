@@ -126,3 +126,39 @@ def test_the_rate_limit_comes_from_the_environment_and_is_checked_at_start_up():
     assert load_settings({"API_RATE_LIMIT": "10/second"}).api_rate_limit == "10/second"
     with pytest.raises(ConfigError, match="API_RATE_LIMIT"):
         load_settings({"API_RATE_LIMIT": "lots"})
+
+
+def test_the_rate_limit_store_is_in_process_by_default_and_redis_when_configured():
+    from dashboard.config import ConfigError, load_settings
+
+    assert load_settings({}).ratelimit_storage_uri == "memory://"
+    shared = load_settings({"RATELIMIT_STORAGE_URI": "rediss://:pw@cache.internal:6379/2"})
+    assert shared.ratelimit_storage_uri == "rediss://:pw@cache.internal:6379/2"
+    with pytest.raises(ConfigError, match="RATELIMIT_STORAGE_URI") as refused:
+        load_settings({"RATELIMIT_STORAGE_URI": "mongodb://admin:hunter2@db/limits"})
+    assert "hunter2" not in str(refused.value)  # the store's password never reaches a log
+
+
+def test_production_refuses_to_count_rate_limits_in_one_process():
+    from dashboard.config import ConfigError, load_settings
+
+    production = {
+        "APP_ENV": "production",
+        "SECRET_KEY": "x" * 40,
+        "AUTH0_DOMAIN": "tenant.eu.auth0.com",
+        "AUTH0_CLIENT_ID": "id",
+        "AUTH0_CLIENT_SECRET": "secret",
+    }
+    with pytest.raises(ConfigError, match="RATELIMIT_STORAGE_URI=redis://"):
+        load_settings(production)
+
+
+def test_the_redis_store_gives_up_within_half_a_second_without_retrying():
+    from dashboard.api import ratelimit_storage_options
+
+    options = ratelimit_storage_options("redis://cache.internal:6379/0")
+
+    assert options["socket_timeout"] <= 0.5
+    assert options["socket_connect_timeout"] <= 0.5
+    assert options["retry"].get_retries() == 0
+    assert ratelimit_storage_options("memory://") == {}

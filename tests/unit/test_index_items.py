@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard.payments.model import AttemptStatus, Payment, PaymentAttempt, PaymentStatus
+from dashboard.payments.model import (
+    PAYER_NAME_MAX_LENGTH,
+    REFERENCE_MAX_LENGTH,
+    AttemptStatus,
+    Payment,
+    PaymentAttempt,
+    PaymentStatus,
+)
 from dashboard.store.index_items import (
     MAX_WORD_LENGTH,
     MAX_WORDS_PER_PAYMENT,
@@ -103,11 +110,51 @@ def test_a_payment_without_a_payer_name_is_found_by_its_reference_alone():
     assert searchable_words(a_payment(payer_name=None)) == ["invoice", "42"]
 
 
-def test_a_payment_is_indexed_under_a_bounded_number_of_words():
-    """A long reference and name cannot make one payment write dozens of index items."""
-    payment = a_payment(reference="a b c d e f", payer_name="g h i j k")
-    assert searchable_words(payment) == ["a", "b", "c", "d", "e", "f", "g", "h"]
-    assert len(searchable_words(payment)) == MAX_WORDS_PER_PAYMENT
+def test_every_word_of_a_long_payer_name_is_indexed():
+    """The README promises any word of the reference or payer name, not just the first few."""
+    payment = a_payment(
+        reference="Rent March 2026", payer_name="Ana María de la Cruz y Fernández del Río Ortega"
+    )
+    assert searchable_words(payment) == [
+        "rent", "march", "2026", "ana", "maria", "de", "la", "cruz", "y", "fernandez", "del",
+        "rio", "ortega",
+    ]  # fmt: skip
+
+
+# The longest a merchant may type, in the most words: 9 words of a letter in 17 characters, and
+# 30 distinct words of a letter or digit (none repeating the reference's) in 59.
+LONGEST_REFERENCE = "a b c d e f g h i"
+LONGEST_PAYER_NAME = " ".join("jklmnopqrstuvwxyz0123456789αβγ")
+
+
+def test_the_wordiest_reference_and_payer_name_allowed_are_indexed_whole():
+    payment = a_payment(reference=LONGEST_REFERENCE, payer_name=LONGEST_PAYER_NAME)
+    assert len(LONGEST_REFERENCE) <= REFERENCE_MAX_LENGTH
+    assert len(LONGEST_PAYER_NAME) <= PAYER_NAME_MAX_LENGTH
+
+    words = searchable_words(payment)
+
+    assert len(words) == 39 == MAX_WORDS_PER_PAYMENT
+    assert words[-1] == "γ"
+
+
+def test_a_payments_word_items_leave_room_in_its_transaction():
+    """All of a new payment's items go in one TransactWriteItems of at most 100 items."""
+    payment = a_payment(reference=LONGEST_REFERENCE, payer_name=LONGEST_PAYER_NAME)
+    # the payment, its payer lookup, two rollups and the merchant registry, beside these
+    others = 5
+    assert len(search_items(payment, CREATED_AT)) + others <= 100 - 10  # room for more
+
+
+def test_a_name_stored_before_the_bound_keeps_its_transaction_within_budget(caplog):
+    """An older order's customer name may run to 140 characters: its first words are indexed."""
+    old_name = " ".join(f"w{n}" for n in range(45))  # 134 characters, 45 words
+    payment = a_payment(reference=LONGEST_REFERENCE, payer_name=old_name)
+
+    words = searchable_words(payment)
+
+    assert len(words) == MAX_WORDS_PER_PAYMENT
+    assert f"Payment {PAYMENT_ID} has 54 words; search indexes its first 39" in caplog.text
 
 
 # Search items

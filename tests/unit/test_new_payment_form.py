@@ -234,3 +234,11 @@ def test_a_form_left_open_for_more_than_a_day_gets_a_new_payment_id(app, monkeyp
         monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: signed_at + 25 * 3600)
         with pytest.raises(FormExpired):
             unsign_payment_id(token, "merchant-1")
+
+
+def test_a_payer_name_of_sixty_characters_is_accepted_and_sixty_one_is_not(submit):
+    """Every word of the name is searchable; the bound keeps its index items in one write."""
+    assert submit(VALID | {"payer_name": "N" * 60}).errors == {}
+    assert submit(VALID | {"payer_name": "N" * 61}).errors == {
+        "payer_name": ["Use at most 60 characters."]
+    }

@@ -318,3 +318,11 @@ def test_an_unverified_email_does_not_pass_the_domain_allow_list(app):
         assert not _email_domain_allowed("ceo@shop.example", None)  # unsaid is not verified
         assert not _email_domain_allowed("ceo@shop.example", False)
         assert not _email_domain_allowed("ceo@elsewhere.example", True)
+
+
+def test_the_create_form_says_how_long_a_payer_name_may_be(merchant):
+    html = merchant.get("/payments/new").get_data(as_text=True)
+
+    assert 'name="payer_name"' in html
+    assert 'maxlength="60" name="payer_name"' in html or 'name="payer_name" maxlength="60"' in html
+    assert "At most 60 characters." in html
