@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask, g, request, url_for
+from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard import api as json_api
-from dashboard import auth, errors, payer, payments, stats, webhooks
+from dashboard import auth, errors, hosts, payer, payments, stats, webhooks
 from dashboard.apikeys.service import ApiKeyService
 from dashboard.config import ConfigError, Settings, load_settings
 from dashboard.extensions import csrf
@@ -49,6 +49,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     )
     _configure(app, settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    hosts.init_app(app)  # first: no other hook reads a request for a host we do not serve
 
     store = init_store(app)
     auth.routes.init_app(app)
@@ -58,7 +59,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.extensions["payment_service"] = PaymentService(
         store.payments,
         provider,
-        return_uri_for=lambda token: url_for("payer.payment_result", token=token, _external=True),
+        return_uri_for=lambda token: hosts.external_url("payer.payment_result", token=token),
     )
 
     cursors = CursorCodec(settings.secret_key)
@@ -121,10 +122,11 @@ def _configure(app: Flask, settings: Settings) -> None:
     )
     app.extensions["settings"] = settings
     if settings.trusted_proxy_count:
-        # Behind a load balancer: trust its X-Forwarded-* headers, so redirect and return URLs
-        # are https and carry the public host.
+        # Behind a load balancer: trust its X-Forwarded-For and -Proto (the client's address,
+        # https). Not -Host or -Port: load balancers pass the client's Host through and most
+        # forward a client-sent X-Forwarded-Host untouched; links come from PUBLIC_BASE_URL.
         n = settings.trusted_proxy_count
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0, x_port=0)
 
 
 def _make_provider(app: Flask, settings: Settings, store: Store) -> PaymentProvider:
@@ -156,9 +158,7 @@ def _make_provider(app: Flask, settings: Settings, store: Store) -> PaymentProvi
     return SandboxProvider(
         store.sandbox_links,
         secret=settings.secret_key.encode(),
-        hosted_page_url=lambda link_id: url_for(
-            "sandbox.hosted_page", link_id=link_id, _external=True
-        ),
+        hosted_page_url=lambda link_id: hosts.external_url("sandbox.hosted_page", link_id=link_id),
         clock=utc_now,
     )
 

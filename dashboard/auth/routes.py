@@ -21,6 +21,7 @@ from flask_login import login_user, logout_user
 from requests import RequestException
 
 from dashboard.auth.user import SESSION_KEY, User
+from dashboard.hosts import external_url
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -54,7 +55,7 @@ def login():
     """Send the browser to the OpenID Connect provider to sign in."""
     session[_NEXT_KEY] = safe_next_url(request.args.get("next"))
     try:
-        return _oidc().authorize_redirect(url_for("auth.callback", _external=True))
+        return _oidc().authorize_redirect(external_url("auth.callback"))
     except RequestException as exc:
         raise SignInUnavailable(str(exc)) from exc
 
@@ -101,7 +102,7 @@ def logout():
     """Sign out here, then at the provider, which sends the browser back to the landing page."""
     logout_user()
     session.clear()
-    return redirect(_provider_logout_url(url_for("main.landing", _external=True)))
+    return redirect(_provider_logout_url(external_url("main.landing")))
 
 
 def _provider_logout_url(return_to: str) -> str:

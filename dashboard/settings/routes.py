@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from dashboard.apikeys.service import (
@@ -14,6 +14,7 @@ from dashboard.apikeys.service import (
     InvalidKeyName,
 )
 from dashboard.errors import error_response
+from dashboard.hosts import external_url
 from dashboard.payments.forms import FormExpired
 from dashboard.settings.forms import NewApiKeyForm, unsign_key_id, with_new_key_id
 
@@ -101,7 +102,7 @@ def create_api_key():
             "settings/key_created.html",
             key=key,
             full_key=full_key,
-            api_url=request.url_root + "api/v1/payments",
+            api_url=external_url("api.list_payments"),
             docs_url=API_DOCS_PATH,
         )
     )
