@@ -9,6 +9,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Flask, g, request
+from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard import api as json_api
@@ -189,4 +190,12 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
+        return response
+
+    @app.after_request
+    def signed_in_pages_are_not_stored(response):
+        # A signed-in page shows the merchant's payments: no browser or proxy may keep a copy
+        # (the back button after sign-out, a shared computer, a caching proxy).
+        if response.mimetype == "text/html" and current_user.is_authenticated:
+            response.headers["Cache-Control"] = "no-store"
         return response

@@ -78,7 +78,7 @@ def test_a_signature_that_leaves_out_the_timestamp_is_refused_even_with_a_fresh_
     # and the replayer puts a fresh timestamp beside it.
     replayed = _signature(jwks_server, truelayer_key, sign_timestamp=False)
 
-    with pytest.raises(WebhookRejected, match="(?i)x-tl-webhook-timestamp"):
+    with pytest.raises(WebhookRejected, match=r"(?i)x-tl-webhook-timestamp"):
         _verify(verifier, replayed, timestamp=SENT)
 
 
