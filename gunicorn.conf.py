@@ -9,5 +9,5 @@ bind = "0.0.0.0:8000"
 worker_class = "gthread"
 workers = 2
 threads = 4
-accesslog = "-"
+accesslog = None  # the app writes its own, redacted: dashboard/request_log.py
 control_socket_disable = True

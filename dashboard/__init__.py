@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import logging
-import uuid
 from collections.abc import Mapping
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask, g, request
+from flask import Flask, g
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard import api as json_api
-from dashboard import auth, errors, hosts, payer, payments, stats, webhooks
+from dashboard import auth, errors, hosts, payer, payments, request_log, stats, webhooks
 from dashboard.apikeys.service import ApiKeyService
 from dashboard.config import ConfigError, Settings, load_settings
 from dashboard.extensions import csrf
@@ -49,8 +47,11 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
         static_url_path="/static",
     )
     _configure(app, settings)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    hosts.init_app(app)  # first: no other hook reads a request for a host we do not serve
+    # First, in this order: the request id (every later log line carries it, the access log
+    # line is written after every other hook), then the host check (nothing reads a request
+    # for a host we do not serve).
+    request_log.init_app(app)
+    hosts.init_app(app)
 
     store = init_store(app)
     auth.routes.init_app(app)
@@ -173,10 +174,6 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
         f"connect-src 'self'; form-action {form_targets}; frame-ancestors 'none'; "
         "base-uri 'self'; object-src 'none'"
     )
-
-    @app.before_request
-    def assign_request_id() -> None:
-        g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
 
     @app.after_request
     def security_headers(response):
