@@ -10,6 +10,7 @@ segment is a secret. The app logs each request itself, once, after the response:
 - A route whose path carries a secret declares it with ``@secret_in_path("token")``; its value
   is logged as ``[secret]``. A request that matched no route (404, 405) is logged with everything
   after a secret route's fixed prefix cut, so a mistyped payer link leaks nothing either.
+- The time is until the response is handed to the server (a streamed CSV export goes on after).
 - Every record logged while a request is handled carries its ``request_id`` (also sent back as
   ``X-Request-ID``), from the first hook on: failures while an API key is checked included.
 """
