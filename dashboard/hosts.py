@@ -42,5 +42,7 @@ def init_app(app: Flask) -> None:
         # Plain text, not the error page: a malformed Host (a label over 63 characters) leaves
         # Flask without a URL adapter, so a template calling url_for would fail with a 500.
         return Response(
-            "This server does not answer for that host name.\n", 400, mimetype="text/plain"
+            f"This server answers for {settings.public_base_url} only.\n",
+            400,
+            mimetype="text/plain",
         )

@@ -87,6 +87,7 @@ def test_a_request_naming_another_host_is_refused_and_creates_nothing(public_app
     )
 
     assert forged.status_code == 400
+    assert forged.get_data(as_text=True) == f"This server answers for {PUBLIC} only.\n"
     assert "No payment links yet" in merchant.get("/payments").get_data(as_text=True)
 
 
