@@ -145,7 +145,7 @@ class WebhookVerifier:
         if not _has_kid(keys, jws_header.kid):
             keys = self._jwks.refresh(jws_header.jku)  # TrueLayer may have rotated its keys
         if not _has_kid(keys, jws_header.kid):
-            raise WebhookRejected(f"unknown signing key id {jws_header.kid!r}")
+            raise WebhookRejected(f"unknown signing key id {str(jws_header.kid)[:64]!r}")
         try:
             verify_with_jwks(keys, jws_header).set_method(HttpMethod.POST).set_path(
                 path
