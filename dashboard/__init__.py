@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import logging
-import uuid
 from collections.abc import Mapping
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask, g, request, url_for
+from flask import Flask, g
+from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard import api as json_api
-from dashboard import auth, errors, payer, payments, stats, webhooks
+from dashboard import auth, errors, hosts, payer, payments, request_log, stats, webhooks
 from dashboard.apikeys.service import ApiKeyService
 from dashboard.config import ConfigError, Settings, load_settings
 from dashboard.extensions import csrf
@@ -49,7 +48,11 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
         static_url_path="/static",
     )
     _configure(app, settings)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # First, in this order: the request id (every later log line carries it, the access log
+    # line is written after every other hook), then the host check (nothing reads a request
+    # for a host we do not serve).
+    request_log.init_app(app)
+    hosts.init_app(app)
 
     store = init_store(app)
     auth.routes.init_app(app)
@@ -59,7 +62,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.extensions["payment_service"] = PaymentService(
         store.payments,
         provider,
-        return_uri_for=lambda token: url_for("payer.payment_result", token=token, _external=True),
+        return_uri_for=lambda token: hosts.external_url("payer.payment_result", token=token),
     )
 
     cursors = CursorCodec(settings.secret_key)
@@ -132,10 +135,11 @@ def _configure(app: Flask, settings: Settings) -> None:
     )
     app.extensions["settings"] = settings
     if settings.trusted_proxy_count:
-        # Behind a load balancer: trust its X-Forwarded-* headers, so redirect and return URLs
-        # are https and carry the public host.
+        # Behind a load balancer: trust its X-Forwarded-For and -Proto (the client's address,
+        # https). Not -Host or -Port: load balancers pass the client's Host through and most
+        # forward a client-sent X-Forwarded-Host untouched; links come from PUBLIC_BASE_URL.
         n = settings.trusted_proxy_count
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0, x_port=0)
 
 
 def _make_provider(app: Flask, settings: Settings, store: Store) -> PaymentProvider:
@@ -167,9 +171,7 @@ def _make_provider(app: Flask, settings: Settings, store: Store) -> PaymentProvi
     return SandboxProvider(
         store.sandbox_links,
         secret=settings.secret_key.encode(),
-        hosted_page_url=lambda link_id: url_for(
-            "sandbox.hosted_page", link_id=link_id, _external=True
-        ),
+        hosted_page_url=lambda link_id: hosts.external_url("sandbox.hosted_page", link_id=link_id),
         clock=utc_now,
     )
 
@@ -184,10 +186,6 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
         "base-uri 'self'; object-src 'none'"
     )
 
-    @app.before_request
-    def assign_request_id() -> None:
-        g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
-
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("Content-Security-Policy", csp)
@@ -200,4 +198,12 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
+        return response
+
+    @app.after_request
+    def signed_in_pages_are_not_stored(response):
+        # A signed-in page shows the merchant's payments: no browser or proxy may keep a copy
+        # (the back button after sign-out, a shared computer, a caching proxy).
+        if response.mimetype == "text/html" and current_user.is_authenticated:
+            response.headers["Cache-Control"] = "no-store"
         return response

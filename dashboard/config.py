@@ -56,6 +56,10 @@ class Settings:
     truelayer_extra_webhook_jkus: tuple[str, ...] = ()
     # Deployment
     trusted_proxy_count: int = 0
+    # Where merchants and payers reach the app (scheme://host[:port], no path): every link and
+    # redirect the app builds starts with it, never with the request's Host header.
+    public_base_url: str = "http://127.0.0.1:5000"
+    trusted_hosts: tuple[str, ...] = ()  # host names answered on top of the public base URL's
     # JSON API: requests per API key (or signed-in merchant) per window, Flask-Limiter syntax.
     api_rate_limit: str = "120 per minute"
     # Where the API's rate-limit counters live: memory:// (one process) or a shared Redis.
@@ -123,6 +127,29 @@ def _ratelimit_storage(raw: str) -> str:
     return raw
 
 
+def _public_base_url(env: Mapping[str, str], app_env: str) -> str:
+    raw = env.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+    if not raw:
+        if app_env == "production":
+            raise ConfigError(
+                "Production needs PUBLIC_BASE_URL, the address merchants use "
+                "(e.g. https://payments.example.com)"
+            )
+        # Development: where `make run` serves; tests: where Flask's test client sends requests.
+        port = _int(env, "PORT", 5000)
+        return f"http://127.0.0.1:{port}" if app_env == "development" else "http://localhost"
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"PUBLIC_BASE_URL must read like https://payments.example.com, not {raw!r}"
+        )
+    if parts.path or parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError(f"PUBLIC_BASE_URL is scheme://host[:port] only, not {raw!r}")
+    if app_env == "production" and parts.scheme != "https":
+        raise ConfigError("PUBLIC_BASE_URL must be https in production")
+    return raw
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Return validated settings read from ``env`` (default: the process environment)."""
     env = os.environ if env is None else env
@@ -169,6 +196,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             u.strip() for u in env.get("TRUELAYER_EXTRA_WEBHOOK_JKUS", "").split(",") if u.strip()
         ),
         trusted_proxy_count=_int(env, "TRUSTED_PROXY_COUNT", 0),
+        public_base_url=_public_base_url(env, app_env),
+        trusted_hosts=_flag_list(env.get("TRUSTED_HOSTS", "")),
         api_rate_limit=_rate_limit(env.get("API_RATE_LIMIT", "").strip() or "120 per minute"),
         ratelimit_storage_uri=_ratelimit_storage(
             env.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://"

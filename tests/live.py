@@ -15,9 +15,10 @@ class LiveApp:
     """Serves a fresh ``create_app(settings)`` on ``port``; can be stopped and started again."""
 
     def __init__(self, settings: Mapping[str, str], port: int):
-        self.settings = dict(settings)
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
+        # The app builds its links on this address, and answers requests for its host only.
+        self.settings = {"PUBLIC_BASE_URL": self.url, **settings}
         self.app: Flask | None = None
         self.scans: list[str] = []
         self._server: BaseWSGIServer | None = None

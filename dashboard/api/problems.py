@@ -14,11 +14,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, request, url_for
+from flask import Blueprint, Response, current_app, g, request
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from dashboard.hosts import external_url
 from dashboard.payments.model import InvalidTransition
 from dashboard.payments.service import ActionNotAllowed, PaymentNotFound
 
@@ -96,7 +97,7 @@ def problem_type_uri(slug: str | None) -> str:
     """Return the ``type`` URI of a problem: its anchor on the docs page, or about:blank."""
     if slug is None:
         return "about:blank"
-    return url_for("api.docs", _external=True) + f"#problem-{slug}"
+    return external_url("api.docs") + f"#problem-{slug}"
 
 
 def problem_response(problem: Problem) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, render_template, request
+from flask import current_app, render_template
 
 from dashboard.api.blueprint import bp
 from dashboard.api.docs import describe_endpoints
@@ -44,7 +44,7 @@ def openapi_document():
 def docs():
     """Show the API's reference: every endpoint, its parameters, body, answers and a curl."""
     spec = current_app.extensions["api_openapi"]
-    base_url = request.url_root.rstrip("/") + spec["servers"][0]["url"]
+    base_url = current_app.extensions["settings"].public_base_url + spec["servers"][0]["url"]
     return render_template(
         "api/docs.html",
         spec=spec,

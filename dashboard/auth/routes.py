@@ -24,6 +24,7 @@ from requests import RequestException
 from dashboard.auth.oidc import DeadlineOAuth, IdTokenRejected
 from dashboard.auth.sessions import SESSION_ID_KEY, SessionService
 from dashboard.auth.user import User
+from dashboard.hosts import external_url
 from dashboard.outbound import OutboundUnavailable
 from dashboard.store.dynamo import StoreUnavailable
 
@@ -81,7 +82,7 @@ def login():
     """Send the browser to the OpenID Connect provider to sign in."""
     session[_NEXT_KEY] = safe_next_url(request.args.get("next"))
     try:
-        return _oidc().authorize_redirect(url_for("auth.callback", _external=True))
+        return _oidc().authorize_redirect(external_url("auth.callback"))
     except _PROVIDER_DOWN as exc:
         raise SignInUnavailable(str(exc)) from exc
 
@@ -136,7 +137,7 @@ def callback():
 def logout():
     """Sign out here, then at the provider, which sends the browser back to the landing page."""
     end_browser_session()
-    return redirect(provider_logout_url(url_for("main.landing", _external=True)))
+    return redirect(provider_logout_url(external_url("main.landing")))
 
 
 def provider_logout_url(return_to: str) -> str:

@@ -6,11 +6,13 @@ from flask import Blueprint, current_app, render_template, request
 
 from dashboard.payments.model import AttemptStatus, Payment, PaymentStatus
 from dashboard.payments.service import PaymentNotFound, utc_now
+from dashboard.request_log import secret_in_path
 
 bp = Blueprint("payer", __name__, url_prefix="/pay")
 
 
 @bp.get("/<token>")
+@secret_in_path("token")  # whoever holds the token sees the payment
 def payment_result(token: str):
     """Show the payer the amount, reference and status of their payment, and nothing else."""
     service = current_app.extensions["payment_service"]

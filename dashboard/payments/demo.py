@@ -7,7 +7,6 @@ that is moved back in time. Development only: it needs the sandbox provider.
 
 from __future__ import annotations
 
-import os
 import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -222,7 +221,7 @@ def seed_demo_command(user_id: str, count: int, order_count: int, seed: int | No
     clock = _DemoClock()
     sandbox = provider.with_clock(clock)
     service = current_app.extensions["payment_service"].with_clock(clock, provider=sandbox)
-    base_url = f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
+    base_url = current_app.extensions["settings"].public_base_url
     with (
         current_app.test_request_context(base_url=base_url),
         click.progressbar(

@@ -14,6 +14,7 @@ from flask import Blueprint, current_app, redirect, render_template, url_for
 
 from dashboard.providers.sandbox import LinkNotPayable, SandboxProvider
 from dashboard.providers.sandbox_webhooks import SANDBOX_WEBHOOK_PATH
+from dashboard.request_log import secret_in_path
 from dashboard.webhooks.routes import process_webhook
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ def _deliver(events) -> None:
 
 
 @bp.get("/links/<link_id>")
+@secret_in_path("link_id")  # the link is the payer's: whoever holds it can pay or decline
 def hosted_page(link_id: str):
     """Show the payer the amount and reference, with Pay now and Decline."""
     provider = _provider()
@@ -84,12 +86,14 @@ def hosted_page(link_id: str):
 
 
 @bp.post("/links/<link_id>/pay")
+@secret_in_path("link_id")
 def pay(link_id: str):
     """Run a successful attempt, then send the payer back to the merchant's result page."""
     return _run(link_id, paid=True)
 
 
 @bp.post("/links/<link_id>/decline")
+@secret_in_path("link_id")
 def decline(link_id: str):
     """Run an attempt that the payer's bank declines; the link stays payable."""
     return _run(link_id, paid=False)

@@ -8,7 +8,6 @@ from flask import (
     flash,
     redirect,
     render_template,
-    request,
     session,
     url_for,
 )
@@ -24,6 +23,7 @@ from dashboard.apikeys.service import (
 )
 from dashboard.auth.routes import provider_logout_url, session_service
 from dashboard.errors import error_response
+from dashboard.hosts import external_url
 from dashboard.payments.forms import FormExpired
 from dashboard.settings.forms import NewApiKeyForm, unsign_key_id, with_new_key_id
 
@@ -111,7 +111,7 @@ def create_api_key():
             "settings/key_created.html",
             key=key,
             full_key=full_key,
-            api_url=request.url_root + "api/v1/payments",
+            api_url=external_url("api.list_payments"),
             docs_url=API_DOCS_PATH,
         )
     )
@@ -133,4 +133,4 @@ def sign_out_everywhere():
     session_service().end_everywhere(current_user.sub)
     logout_user()
     session.clear()
-    return redirect(provider_logout_url(url_for("main.landing", _external=True)), 303)
+    return redirect(provider_logout_url(external_url("main.landing")), 303)

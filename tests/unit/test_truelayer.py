@@ -42,6 +42,8 @@ def app(standin, tmp_path):
             {
                 "APP_ENV": "test",
                 "SECRET_KEY": TEST_SECRET_KEY,
+                "PUBLIC_BASE_URL": "https://dashboard.example",
+                "TRUSTED_HOSTS": "localhost",  # where the test client sends the webhooks
                 "PAYMENT_PROVIDER": "truelayer",
                 "TRUELAYER_CLIENT_ID": "client",
                 "TRUELAYER_CLIENT_SECRET": "secret",
@@ -71,7 +73,7 @@ def create_payment(app, **changes):
         payer_name="Ann Lee",
         payer_email="ann@example.com",
     )
-    with app.test_request_context(base_url="https://dashboard.example"):
+    with app.test_request_context():
         return app.extensions["payment_service"].create_payment_link(MERCHANT, request)
 
 
@@ -151,7 +153,7 @@ def test_an_outage_leaves_a_retryable_payment_and_never_a_link_that_does_not_exi
 
     assert payment.status is PaymentStatus.CREATION_FAILED
     assert payment.link_url is None
-    with app.test_request_context(base_url="https://dashboard.example"):
+    with app.test_request_context():
         retried = app.extensions["payment_service"].retry_link_creation(
             MERCHANT, payment.payment_id
         )
