@@ -153,7 +153,14 @@ class TrueLayerStandIn:
         if refusal := self._check(request):
             return refusal
         link_id = request.path.split("/")[3]
-        self.links[link_id]["status"] = "disabled"
+        # As TrueLayer does: a payment already being authorised is not cut off; the link is
+        # "disabling" until it ends.
+        in_flight = any(
+            p["payment_link_id"] == link_id
+            and p.get("status") in ("authorization_required", "authorizing", "authorized")
+            for p in self.payments.values()
+        )
+        self.links[link_id]["status"] = "disabling" if in_flight else "disabled"
         self.links[link_id]["extra"] = {"disabled_reason": "merchant_cancelled"}
         return Response(status=202)
 

@@ -224,6 +224,25 @@ def test_refresh_reads_the_link_and_its_payments(app, standin):
     }
 
 
+def test_cancelling_while_a_payment_is_authorising_keeps_it_processing(app, standin):
+    from dashboard.payments.service import PayerIsPaying
+
+    payment = create_payment(app)
+    standin.payments["pay-1"] = {
+        "id": "pay-1",
+        "payment_link_id": payment.provider_link_id,
+        "status": "authorizing",
+    }
+
+    with pytest.raises(PayerIsPaying):
+        app.extensions["payment_service"].cancel_payment(MERCHANT, payment.payment_id)
+
+    assert standin.links[payment.provider_link_id]["status"] == "disabling"
+    stored = app.extensions["payment_service"].get_payment(MERCHANT, payment.payment_id)
+    assert stored.status is PaymentStatus.PROCESSING
+    assert [a.provider_payment_id for a in stored.attempts] == ["pay-1"]
+
+
 def test_cancelling_disables_the_link_at_truelayer(app, standin):
     payment = create_payment(app)
 
