@@ -45,6 +45,7 @@ class WebhookRetries:
         self._order = itertools.count()
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._sending = 0  # taken off the heap, being sent now
 
     def deliver(self, webhook: Any) -> bool:
         """Send the webhook now; if it is not accepted, plan its next delivery. Return accepted."""
@@ -55,9 +56,9 @@ class WebhookRetries:
 
     @property
     def pending(self) -> int:
-        """Return how many webhooks wait for another delivery."""
+        """Return how many webhooks wait for another delivery (or are being sent again now)."""
         with self._wake:
-            return len(self._due)
+            return len(self._due) + self._sending
 
     def _try(self, webhook: Any) -> bool:
         try:
@@ -89,8 +90,13 @@ class WebhookRetries:
                     timeout = self._due[0].at - time.monotonic() if self._due else None
                     self._wake.wait(timeout)
                 due = heapq.heappop(self._due)
-            if self._try(due.webhook):
-                log.info("Sandbox webhook accepted on delivery %d", due.tries + 1)
-                continue
-            due.tries += 1
-            self._plan(due)
+                self._sending += 1
+            try:
+                if self._try(due.webhook):
+                    log.info("Sandbox webhook accepted on delivery %d", due.tries + 1)
+                else:
+                    due.tries += 1
+                    self._plan(due)
+            finally:
+                with self._wake:
+                    self._sending -= 1

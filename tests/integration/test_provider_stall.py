@@ -68,6 +68,7 @@ def hung_provider():
 @pytest.fixture
 def gunicorn_app(dynamodb_local, hung_provider, artifacts_dir):
     """The app under gunicorn as the Dockerfile starts it, on a free port."""
+    port = free_port()
     env = {
         **os.environ,
         "APP_ENV": "test",
@@ -76,9 +77,9 @@ def gunicorn_app(dynamodb_local, hung_provider, artifacts_dir):
         "DYNAMODB_TABLE_PREFIX": "stall-",
         "OIDC_ISSUER": hung_provider,
         "PAYMENT_PROVIDER": "sandbox",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
     }
     create_app({k: env[k] for k in env if k.isupper()}).extensions["store"].ensure_tables()
-    port = free_port()
     log = (artifacts_dir / "gunicorn-provider-stall.log").open("w")
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(

@@ -60,7 +60,8 @@ class Gunicorn:
         self.process = subprocess.Popen(
             command,
             cwd=PROJECT_ROOT,
-            env={**os.environ, **env},
+            # The app answers only for its public address: here, where gunicorn listens.
+            env={**os.environ, **env, "PUBLIC_BASE_URL": self.url},
             stdout=log_path.open("ab"),
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -86,6 +86,8 @@ _PRODUCTION = {
     "APP_ENV": "production",
     "SECRET_KEY": TEST_SECRET_KEY,
     "PAYMENT_PROVIDER": "sandbox",  # refused too, in the same message
+    "PUBLIC_BASE_URL": "https://payments.shop.example",
+    "RATELIMIT_STORAGE_URI": "redis://cache.shop.example:6379/0",
 }
 
 

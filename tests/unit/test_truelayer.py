@@ -493,7 +493,7 @@ def test_a_hung_truelayer_is_given_up_within_one_budget_retries_included(provide
     try:
         started = real_time.monotonic()
         with pytest.raises(ProviderUnavailable):
-            provider.fetch_link_events("tl-link-1")
+            provider.link_state("tl-link-1")
         elapsed = real_time.monotonic() - started
     finally:
         hung.close()
