@@ -10,17 +10,24 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, request, url_for
+from flask import Flask, Response, current_app, has_request_context, request, url_for
 from werkzeug.sansio.utils import host_is_trusted
 
 HOST_CHECK_EXEMPT_PATHS = frozenset({"/health"})
 
 
 def external_url(endpoint: str, **values: object) -> str:
-    """Return the absolute URL of ``endpoint`` on the configured public base URL."""
+    """Return the absolute URL of ``endpoint`` on the configured public base URL.
+
+    Works outside a request too (the sync command finishes links, whose return address it
+    needs, from the command line).
+    """
     base = current_app.extensions["settings"].public_base_url
-    # url_for without _external gives the path (with the app's script root) and never reads Host.
-    return base + url_for(endpoint, **values)
+    if has_request_context():
+        # url_for without _external gives the path (with the script root) and never reads Host.
+        return base + url_for(endpoint, **values)
+    adapter = current_app.url_map.bind(urlsplit(base).netloc, url_scheme=urlsplit(base).scheme)
+    return base + adapter.build(endpoint, values)
 
 
 def allowed_hosts(public_base_url: str, trusted_hosts: tuple[str, ...]) -> tuple[str, ...]:

@@ -397,6 +397,10 @@ class OrderService:
                 payment.currency,
             )
             if order.status.is_unpaid and covers_total:
+                if order.payment_id:
+                    # First, so that a provider outage (raised: the webhook is retried) can never
+                    # leave a paid order with a second live link its payer could pay as well.
+                    self._cancel_replaced_link(order.user_id, order.payment_id)
                 settled = dataclasses.replace(
                     order,
                     status=OrderStatus.PAID,
@@ -413,15 +417,14 @@ class OrderService:
                 self._repository.save(order, settled)
             except StaleOrder:
                 continue
-            adopted = settled.payment_id == payment.payment_id
             log.warning(
                 "Order %s: payment %s completed after the order moved on; %s",
                 order.order_id,
                 payment.payment_id,
-                "it settles the order" if adopted else "kept on it as extra money to look at",
+                "it settles the order"
+                if settled.payment_id == payment.payment_id
+                else "kept on it as extra money to look at",
             )
-            if adopted and order.payment_id:
-                self._cancel_replaced_link(order.user_id, order.payment_id)
             return
         raise StaleOrder(payment.order_id or "")
 

@@ -330,14 +330,30 @@ def apply_event(payment: Payment, event: ProviderEvent, now: datetime) -> Paymen
     return _apply_attempt_update(payment, event, now)
 
 
+# What providers call a link the merchant disabled: the sandbox says "cancelled", TrueLayer
+# echoes the reason sent with the disable request.
+CANCELLED_LINK_REASONS = frozenset({"cancelled", "merchant_cancelled"})
+
+
 def _apply_link_disabled(payment: Payment, event: ProviderEvent, now: datetime) -> Payment | None:
     # A link that was paid or cancelled stays so; only a still-unpaid link ends as expired.
     # A link disabled for another reason (e.g. its payment completing) waits for that news.
+    if event.disabled_reason in CANCELLED_LINK_REASONS:
+        return _apply_link_cancelled(payment, now)
     if event.disabled_reason not in (None, "expired"):
         return None
     if not can_transition(payment.status, PaymentStatus.EXPIRED):
         return None
     return payment.with_status(PaymentStatus.EXPIRED, now, "The link expired unpaid.")
+
+
+def _apply_link_cancelled(payment: Payment, now: datetime) -> Payment | None:
+    """Finish a cancel that waited for the payer's bank: the link closed and no money came."""
+    if any(a.status.in_flight for a in payment.attempts):
+        return None  # the bank's answer comes first; the link stays "disabling" until then
+    if not can_transition(payment.status, PaymentStatus.CANCELLED):
+        return None
+    return payment.with_status(PaymentStatus.CANCELLED, now, "Cancelled by the merchant.")
 
 
 def _apply_attempt_update(payment: Payment, event: ProviderEvent, now: datetime) -> Payment | None:

@@ -131,6 +131,10 @@ class SandboxProvider:
                 raise LinkNotPayable(link_id)
             if any(AttemptStatus(a.status).succeeded for a in link.attempts):
                 raise LinkNotPayable(link_id)
+            if _attempt_in_flight(link):
+                # A single-payment link: one payer at their bank at a time (a double click,
+                # a second device), so it can never be paid twice.
+                raise LinkNotPayable(link_id)
             now = _iso(self._now())
             link.attempts.append(
                 SandboxAttempt(
@@ -151,20 +155,26 @@ class SandboxProvider:
         A link that was being disabled meanwhile is disabled now that nobody is paying on it.
         """
         steps = _PAY_STEPS if paid else _DECLINE_STEPS
+        closed_now = False
 
         def decide(link: SandboxLink) -> None:
+            nonlocal closed_now
             attempt = next((a for a in link.attempts if a.payment_id == attempt_id), None)
             if attempt is None or not AttemptStatus(attempt.status).in_flight:
                 raise LinkNotPayable(link_id)  # the bank has decided already
             attempt.status = steps[-1].value
             attempt.updated_at = _iso(self._now())
             attempt.failure_reason = None if paid else DECLINE_REASON
-            if link.status == "disabling" and not _attempt_in_flight(link):
+            closed_now = link.status == "disabling" and not _attempt_in_flight(link)
+            if closed_now:
                 link.status = "disabled"
 
         link = self._update(link_id, decide)
         attempt = next(a for a in link.attempts if a.payment_id == attempt_id)
-        return [self._attempt_event(link, attempt, status) for status in steps]
+        events = [self._attempt_event(link, attempt, status) for status in steps]
+        if closed_now:
+            events.append(self._disabled_event(link))  # the merchant's cancel completes
+        return events
 
     def pay(self, link_id: str) -> list[ProviderEvent]:
         """Run a successful attempt and return its events, one per status it passed."""

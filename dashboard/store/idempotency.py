@@ -209,11 +209,16 @@ class IdempotencyRepository:
                         }
                     ),
                     ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
         except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return None
-            raise
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            current = from_item(exc.response.get("Item") or {})
+            if current.get("claimToken") == token:
+                # Our own takeover: botocore sent the UpdateItem again after the first landed.
+                return Claim(token=token, resource_id=current["resourceId"], resumed=True)
+            return None
         resource_id = from_item(answer["Attributes"])["resourceId"]
         return Claim(token=token, resource_id=resource_id, resumed=True)
 

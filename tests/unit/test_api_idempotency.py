@@ -333,3 +333,32 @@ def _stored_response():
     from dashboard.store.idempotency import StoredResponse
 
     return StoredResponse(status=201, body="{}", content_type="application/json")
+
+
+class _TakeoverRetriedAfterItLanded:
+    """A takeover's UpdateItem lands, loses its answer, and botocore sends it again."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def update_item(self, **request):
+        if "claimToken = :seen" in request.get("ConditionExpression", ""):
+            self._client.update_item(**request)  # the first copy lands
+        return self._client.update_item(**request)  # the retry
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def test_a_takeover_whose_update_was_retried_by_botocore_is_still_ours(keys, clock):
+    repository = keys.repository
+    first = repository.claim(ALICE, "k", "fp", clock(), "res-1")
+    assert repository.release(ALICE, "k", first.token)  # the first run failed; a retry may run
+    repository._client = _TakeoverRetriedAfterItLanded(repository._client)
+
+    retry = repository.claim(ALICE, "k", "fp", clock(), "res-2")
+
+    assert retry.existing is None
+    assert retry.token is not None
+    assert retry.resource_id == "res-1"
+    assert retry.resumed

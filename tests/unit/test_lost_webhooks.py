@@ -12,6 +12,7 @@ from dashboard.providers.sandbox_retries import WebhookRetries
 from dashboard.store.dynamo import StoreUnavailable
 from tests.conftest import csrf_token_from
 from tests.unit.test_payment_pages import _create
+from tests.unit.test_payment_service import a_request
 
 
 @pytest.fixture
@@ -105,3 +106,49 @@ def test_a_payer_back_from_the_bank_is_not_asked_to_pay_again_before_its_answer(
     assert "Your bank is processing the payment" in html
     assert "Try again" not in html
     assert payment.status is PaymentStatus.AWAITING_PAYMENT
+
+
+def test_the_sync_command_finishes_a_creation_cut_short(app, monkeypatch):
+    """From the command line, outside any request, the link's return address is still built."""
+    service = app.extensions["payment_service"]
+    sandbox = app.extensions["payment_provider"]
+    request = a_request()
+
+    def crash(_request):
+        raise RuntimeError("the process died mid-request")
+
+    with app.test_request_context("/payments"):
+        monkeypatch.setattr(sandbox, "create_link", crash)
+        with pytest.raises(RuntimeError):
+            service.create_payment_link("alice", request)
+        monkeypatch.undo()
+    time.sleep(1.1)
+
+    result = app.test_cli_runner().invoke(args=["sync-payments", "--older-than", "1s"])
+
+    assert result.exit_code == 0, result.output
+    finished = service.get_payment("alice", request.payment_id)
+    assert finished.status is PaymentStatus.AWAITING_PAYMENT
+    assert finished.link_url.startswith("http://localhost/sandbox/links/")
+
+
+def test_one_payment_that_breaks_does_not_stop_the_sync_of_the_others(
+    app, monkeypatch, service, sandbox, clock
+):
+    broken = service.create_payment_link("alice", a_request(reference="Broken 1"))
+    paid = service.create_payment_link("alice", a_request(reference="Paid 1"))
+    sandbox.pay(paid.provider_link_id)  # its webhooks were lost
+    real_state = sandbox.link_state
+
+    def bug_on_one(link_id):
+        if link_id == broken.provider_link_id:
+            raise KeyError("a field the code did not expect")
+        return real_state(link_id)
+
+    monkeypatch.setattr(sandbox, "link_state", bug_on_one)
+    clock.advance(minutes=5)
+
+    summary = service.sync_open_payments(clock.now)
+
+    assert [e[0] for e in summary.errors] == [broken.payment_id]
+    assert service.get_payment("alice", paid.payment_id).status is PaymentStatus.COMPLETED

@@ -549,3 +549,37 @@ def test_late_money_on_an_order_paid_by_its_new_link_shows_it_was_paid_twice(
     assert paid.status is OrderStatus.PAID
     assert paid.payment_id == second.payment_id
     assert paid.extra_payment_ids == (first.payment_id,)
+
+
+def test_late_money_settling_an_order_ends_its_new_link_even_after_a_provider_hiccup(
+    orders, service, sandbox, clock, monkeypatch
+):
+    order, first, attempt = _a_link_that_lapsed_while_its_payer_was_at_the_bank(
+        orders, service, sandbox, clock
+    )
+    second = orders.request_payment("alice", order.order_id)
+    events = sandbox.finish_attempt(first.provider_link_id, attempt, paid=True)
+    real_disable = sandbox.disable_link
+    calls = []
+
+    def unavailable_once(link_id):
+        calls.append(link_id)
+        if len(calls) == 1:
+            raise ProviderUnavailable("TrueLayer answered 503")
+        return real_disable(link_id)
+
+    monkeypatch.setattr(sandbox, "disable_link", unavailable_once)
+    # The late money's webhook meets the hiccup and is answered non-2xx ...
+    *authorised, executed = events
+    for event in authorised:
+        service.apply_provider_event(event)
+    with pytest.raises(ProviderUnavailable):
+        service.apply_provider_event(executed)
+    # ... and the provider delivers it again.
+    for event in events:
+        service.apply_provider_event(event)
+
+    settled = orders.get_order("alice", order.order_id)
+    assert settled.status is OrderStatus.PAID
+    assert settled.payment_id == first.payment_id
+    assert service.get_payment("alice", second.payment_id).status is PaymentStatus.CANCELLED

@@ -321,21 +321,6 @@ def test_the_bank_executing_after_a_refused_cancel_completes_the_payment(service
     assert sandbox.get_link(payment.provider_link_id).status == "disabled"
 
 
-def test_a_declined_attempt_after_a_refused_cancel_lets_the_merchant_cancel(service, sandbox):
-    payment = service.create_payment_link("alice", a_request())
-    started = sandbox.start_attempt(payment.provider_link_id)
-    with pytest.raises(PayerIsPaying):
-        service.cancel_payment("alice", payment.payment_id)
-    for event in sandbox.finish_attempt(
-        payment.provider_link_id, started[-1].provider_payment_id, paid=False
-    ):
-        service.apply_provider_event(event)
-
-    cancelled = service.cancel_payment("alice", payment.payment_id)
-
-    assert cancelled.status is PaymentStatus.CANCELLED
-
-
 def test_money_whose_webhook_was_in_flight_completes_the_payment_on_cancel(service, sandbox):
     payment = service.create_payment_link("alice", a_request())
     sandbox.pay(payment.provider_link_id)  # paid; the webhooks have not arrived yet
@@ -480,3 +465,59 @@ def test_the_backfill_puts_creations_cut_short_before_the_upgrade_in_the_open_in
     summary = service.sync_open_payments(clock.now)
     assert {c[0] for c in summary.changed} == {request.payment_id}
     assert live.payment_id not in {c[0] for c in summary.changed}
+
+
+def test_a_cancel_that_waited_for_the_bank_completes_when_the_bank_declines(
+    service, sandbox, clock
+):
+    payment = service.create_payment_link("alice", a_request())
+    started = sandbox.start_attempt(payment.provider_link_id)
+    with pytest.raises(PayerIsPaying):
+        service.cancel_payment("alice", payment.payment_id)
+
+    declined = sandbox.finish_attempt(
+        payment.provider_link_id, started[-1].provider_payment_id, paid=False
+    )
+    for event in started + declined:
+        service.apply_provider_event(event)
+
+    stored = service.get_payment("alice", payment.payment_id)
+    assert sandbox.get_link(payment.provider_link_id).status == "disabled"
+    assert stored.status is PaymentStatus.CANCELLED
+    assert not stored.is_open
+
+
+def test_the_sync_completes_a_cancel_whose_link_closed_while_its_webhook_was_lost(
+    service, sandbox, clock
+):
+    payment = service.create_payment_link("alice", a_request())
+    started = sandbox.start_attempt(payment.provider_link_id)
+    with pytest.raises(PayerIsPaying):
+        service.cancel_payment("alice", payment.payment_id)
+    sandbox.finish_attempt(payment.provider_link_id, started[-1].provider_payment_id, paid=False)
+    clock.advance(minutes=5)
+
+    service.sync_open_payments(updated_before=clock.now - SYNC_AFTER)
+
+    assert service.get_payment("alice", payment.payment_id).status is PaymentStatus.CANCELLED
+
+
+def test_two_payers_at_once_on_one_sandbox_link_cannot_both_pay(service, sandbox):
+    from dashboard.providers.sandbox import LinkNotPayable
+
+    payment = service.create_payment_link("alice", a_request())
+    sandbox.start_attempt(payment.provider_link_id)
+
+    with pytest.raises(LinkNotPayable):
+        sandbox.start_attempt(payment.provider_link_id)  # a double click, a second device
+
+
+def test_a_cancel_that_finds_the_money_arrived_says_it_was_paid(service, sandbox):
+    payment = service.create_payment_link("alice", a_request())
+    sandbox.pay(payment.provider_link_id)  # executed; its webhooks were lost
+
+    with pytest.raises(ActionNotAllowed, match="has been paid") as refused:
+        service.cancel_payment("alice", payment.payment_id)
+
+    assert not isinstance(refused.value, PayerIsPaying)
+    assert service.get_payment("alice", payment.payment_id).status is PaymentStatus.COMPLETED

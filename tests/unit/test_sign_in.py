@@ -105,6 +105,11 @@ _PRODUCTION = {
         "https://localhost:9400",
         "https://sso.localhost",
         "https://0.0.0.0",
+        # Short forms the resolver turns into 127.0.0.1 and 10.0.0.1.
+        "https://127.1:9400",
+        "https://2130706433",
+        "https://0x7f000001",
+        "https://10.1",
     ],
 )
 def test_production_refuses_a_sign_in_issuer_that_is_not_public_https(issuer):
