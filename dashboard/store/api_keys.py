@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from dashboard.apikeys.model import ApiKey
 from dashboard.store.dynamo import (
     TableNames,
+    conditional_write,
     error_code,
     from_item,
     parse_store_time,
@@ -123,25 +124,20 @@ class ApiKeyRepository:
         Return False when the condition kept the write from happening (another request recorded
         a use recently, or the key is gone or revoked): that is normal, not an error.
         """
-        try:
-            with translate_unavailable():
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=to_item({"keyId": key_id}),
-                    UpdateExpression="SET lastUsedAt = :now",
-                    ConditionExpression=(
-                        "attribute_exists(keyId) AND attribute_not_exists(revokedAt) AND "
-                        "(attribute_not_exists(lastUsedAt) OR lastUsedAt < :cutoff)"
-                    ),
-                    ExpressionAttributeValues=to_item(
-                        {":now": store_time(now), ":cutoff": store_time(unless_used_since)}
-                    ),
-                )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return conditional_write(
+            lambda: self._client.update_item(
+                TableName=self._table,
+                Key=to_item({"keyId": key_id}),
+                UpdateExpression="SET lastUsedAt = :now",
+                ConditionExpression=(
+                    "attribute_exists(keyId) AND attribute_not_exists(revokedAt) AND "
+                    "(attribute_not_exists(lastUsedAt) OR lastUsedAt < :cutoff)"
+                ),
+                ExpressionAttributeValues=to_item(
+                    {":now": store_time(now), ":cutoff": store_time(unless_used_since)}
+                ),
+            )
+        )
 
     def _merchant_pages(self, user_id: str, **extra: Any) -> Iterator[dict[str, Any]]:
         """Yield the Query responses over the merchant's keys in the index, page after page."""

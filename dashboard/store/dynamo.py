@@ -10,7 +10,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -165,6 +165,22 @@ def translate_unavailable() -> Iterator[None]:
             log.warning("DynamoDB refused the request: %s", exc)
             raise StoreUnavailable(error_code(exc)) from exc
         raise
+
+
+def conditional_write(write: Callable[[], object]) -> bool:
+    """Run one conditional write; return False when its condition refused it, True when done.
+
+    A refused condition is a business answer (someone else got there first), not an error;
+    DynamoDB being unreachable is StoreUnavailable, as everywhere.
+    """
+    try:
+        with translate_unavailable():
+            write()
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 _MAX_CONFLICT_RETRIES = 4

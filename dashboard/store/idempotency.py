@@ -28,6 +28,7 @@ from botocore.exceptions import ClientError
 
 from dashboard.store.dynamo import (
     TableNames,
+    conditional_write,
     error_code,
     from_item,
     to_item,
@@ -240,7 +241,7 @@ class IdempotencyRepository:
         if response.location:
             values[":location"] = response.location
             update += ", responseLocation = :location"
-        return self._conditional(
+        return conditional_write(
             lambda: self._client.update_item(
                 TableName=self._table,
                 Key=to_item({"lookupKey": record_key(user_id, idempotency_key)}),
@@ -257,7 +258,7 @@ class IdempotencyRepository:
         The record stays, with its fingerprint, resource id and expiry: a retry takes it over
         and names the same resource; another request with this key is still refused.
         """
-        return self._conditional(
+        return conditional_write(
             lambda: self._client.update_item(
                 TableName=self._table,
                 Key=to_item({"lookupKey": record_key(user_id, idempotency_key)}),
@@ -269,16 +270,6 @@ class IdempotencyRepository:
                 ),
             )
         )
-
-    def _conditional(self, write) -> bool:
-        try:
-            with translate_unavailable():
-                write()
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
 
     def _get(self, lookup_key: str) -> dict[str, Any] | None:
         with translate_unavailable():

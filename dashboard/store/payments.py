@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from dashboard.orders.model import order_status_for_payment
 from dashboard.payments.model import (
     AttemptStatus,
@@ -30,7 +28,7 @@ from dashboard.store.dynamo import (
     ConditionFailed,
     TableNames,
     batch_get,
-    error_code,
+    conditional_write,
     from_item,
     parse_store_time,
     store_time,
@@ -273,21 +271,16 @@ class PaymentRepository:
 
     def add_to_open_index(self, payment: Payment) -> bool:
         """Mark a stored payment open, unless it changed since read; return True if marked."""
-        try:
-            with translate_unavailable():
-                self._client.update_item(
-                    TableName=self._tables.payments,
-                    Key=to_item({"userId": payment.user_id, "paymentId": payment.payment_id}),
-                    UpdateExpression="SET openShard = :o",
-                    # A payment written since has its own, correct, membership already.
-                    ConditionExpression="version = :v",
-                    ExpressionAttributeValues=to_item({":o": OPEN_SHARD, ":v": payment.version}),
-                )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return conditional_write(
+            lambda: self._client.update_item(
+                TableName=self._tables.payments,
+                Key=to_item({"userId": payment.user_id, "paymentId": payment.payment_id}),
+                UpdateExpression="SET openShard = :o",
+                # A payment written since has its own, correct, membership already.
+                ConditionExpression="version = :v",
+                ExpressionAttributeValues=to_item({":o": OPEN_SHARD, ":v": payment.version}),
+            )
+        )
 
     def save(
         self, before: Payment, after: Payment, new_lookup_keys: tuple[str, ...] = ()

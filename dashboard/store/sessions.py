@@ -16,12 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from dashboard.store.dynamo import (
     StoreUnavailable,
     TableNames,
-    error_code,
+    conditional_write,
     from_item,
     parse_store_time,
     store_time,
@@ -86,22 +84,17 @@ class SessionRepository:
         Return False when the condition kept the write from happening (another request of the
         same session wrote it meanwhile, or the session was ended): normal, not an error.
         """
-        try:
-            with translate_unavailable():
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=to_item({"sessionHash": session_hash}),
-                    UpdateExpression="SET lastSeenAt = :now",
-                    ConditionExpression="attribute_exists(sessionHash) AND lastSeenAt < :cutoff",
-                    ExpressionAttributeValues=to_item(
-                        {":now": store_time(now), ":cutoff": store_time(unless_seen_since)}
-                    ),
-                )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return conditional_write(
+            lambda: self._client.update_item(
+                TableName=self._table,
+                Key=to_item({"sessionHash": session_hash}),
+                UpdateExpression="SET lastSeenAt = :now",
+                ConditionExpression="attribute_exists(sessionHash) AND lastSeenAt < :cutoff",
+                ExpressionAttributeValues=to_item(
+                    {":now": store_time(now), ":cutoff": store_time(unless_seen_since)}
+                ),
+            )
+        )
 
     def delete(self, session_hash: str) -> None:
         """Delete the session; deleting one that is already gone is fine."""

@@ -9,9 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from dashboard.store.dynamo import TableNames, error_code, to_item, translate_unavailable
+from dashboard.store.dynamo import (
+    TableNames,
+    conditional_write,
+    to_item,
+    translate_unavailable,
+)
 
 REMEMBER_FOR = timedelta(days=7)
 
@@ -34,25 +37,20 @@ class WebhookEventLog:
 
     def remember(self, event_id: str, now: datetime) -> bool:
         """Record the event as applied; return False when another delivery recorded it first."""
-        try:
-            with translate_unavailable():
-                self._client.put_item(
-                    TableName=self._table,
-                    Item=to_item(
-                        {
-                            "lookupKey": _key(event_id),
-                            "receivedAt": now.isoformat(),
-                            "expiresAtEpoch": int((now + REMEMBER_FOR).timestamp()),
-                        }
-                    ),
-                    ConditionExpression="attribute_not_exists(lookupKey) OR expiresAtEpoch < :now",
-                    ExpressionAttributeValues=to_item({":now": int(now.timestamp())}),
-                )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return conditional_write(
+            lambda: self._client.put_item(
+                TableName=self._table,
+                Item=to_item(
+                    {
+                        "lookupKey": _key(event_id),
+                        "receivedAt": now.isoformat(),
+                        "expiresAtEpoch": int((now + REMEMBER_FOR).timestamp()),
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(lookupKey) OR expiresAtEpoch < :now",
+                ExpressionAttributeValues=to_item({":now": int(now.timestamp())}),
+            )
+        )
 
 
 def _key(event_id: str) -> str:
