@@ -35,7 +35,14 @@ from dashboard.payments.service import (
 )
 from dashboard.store.cursors import CursorCodec
 from dashboard.store.index_items import words_of
-from dashboard.store.orders import OrderAlreadyExists, OrderRepository, StaleOrder, order_words
+from dashboard.store.orders import (
+    MAX_WORDS_PER_ORDER,
+    OrderAlreadyExists,
+    OrderRepository,
+    StaleOrder,
+    all_order_words,
+    order_words,
+)
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +232,7 @@ class OrderService:
             updated_at=now,
             shipping_address=(fields.shipping_address or "").strip() or None,
         )
+        _check_word_count(order, "product_name")
         try:
             self._repository.add(order)
         except OrderAlreadyExists:
@@ -253,6 +261,7 @@ class OrderService:
             updated = self._changed(order, changes)
             if updated == order:
                 return order
+            _check_word_count(updated, "customer_name")
             if updated.total_minor != order.total_minor:
                 # The earlier link asked for the old total: it must never come back and settle
                 # the order for that amount.
@@ -493,6 +502,17 @@ class OrderService:
             self._repository.delete(order)
         except StaleOrder as exc:
             raise ActionNotAllowed("The order changed meanwhile; look again and retry.") from exc
+
+
+def _check_word_count(order: Order, field: str) -> None:
+    """Refuse an order with more separate words than search indexes (never a silent cut)."""
+    if len(all_order_words(order)) > MAX_WORDS_PER_ORDER:
+        raise InvalidOrder(
+            {
+                field: f"Use fewer separate words: the customer's name and email and the product "
+                f"can have at most {MAX_WORDS_PER_ORDER} in all, so that search finds each one."
+            }
+        )
 
 
 def _matches(order: Order, status: OrderStatus | None, words: list[str]) -> bool:

@@ -28,7 +28,7 @@ from dashboard.store.search_backfill import SearchBackfill
 def reindex_search_command(
     merchant: str | None, resume_from: str | None, after_payment: str | None
 ) -> None:
-    """Write the search items of every stored payment, so any word of them is found."""
+    """Write the search items of every stored payment and order, so any word of them is found."""
     if after_payment and not (resume_from or merchant):
         raise click.UsageError("--after-payment needs --resume-from (or --merchant)")
     store = current_app.extensions["store"]
@@ -49,7 +49,11 @@ def reindex_search_command(
                     f"  {current}: {payments} payment(s), {items} item(s) written; resume with "
                     f"--resume-from {current} --after-payment {page.last_payment_id}"
                 )
-        click.echo(f"{current}: done, {payments} payment(s), {items} search item(s) written")
+        orders, order_items = backfill.backfill_orders(current)
+        click.echo(
+            f"{current}: done, {payments} payment(s), {items} search item(s) written; "
+            f"{orders} order(s), {order_items} order word item(s) written"
+        )
         total_payments += payments
         total_items += items
     click.echo(

@@ -38,7 +38,11 @@ from dashboard.store.dynamo import (
 from dashboard.store.index_items import prefix_range, words_of
 from dashboard.store.schema import ORDER_STATUS_INDEX
 
-MAX_WORDS_PER_ORDER = 12
+# Every word of the customer's name and email and of the product is indexed. Capped so that an
+# order's writes fit one transaction: adding writes 2 + words items, and a change of the
+# customer (the product is fixed) at most 1 + 2 x words, within DynamoDB's 100. New orders are
+# refused above it (OrderService says so on the form); older ones keep their first words.
+MAX_WORDS_PER_ORDER = 45
 
 
 class OrderAlreadyExists(Exception):
@@ -58,10 +62,22 @@ def _status_sort(status: OrderStatus, order_id: str) -> str:
     return f"{status.value}#{order_id}"
 
 
+def all_order_words(order: Order) -> list[str]:
+    """Return every distinct word of the customer's name and email, then of the product."""
+    return words_of(f"{order.customer_name} {order.customer_email} {order.product_name}")
+
+
 def order_words(order: Order) -> list[str]:
-    """Return the words an order can be found by: customer name and email, then product."""
-    text = f"{order.customer_name} {order.customer_email} {order.product_name}"
-    return words_of(text)[:MAX_WORDS_PER_ORDER]
+    """Return the words an order can be found by (all of them, for any order made today)."""
+    return all_order_words(order)[:MAX_WORDS_PER_ORDER]
+
+
+def order_word_items(order: Order) -> list[dict[str, Any]]:
+    """Return the items that lead from each of the order's words to it."""
+    return [
+        _lead_item(order.user_id, f"word#{word}#{order.order_id}", order.order_id)
+        for word in order_words(order)
+    ]
 
 
 def order_to_item(order: Order) -> dict[str, Any]:
@@ -100,10 +116,7 @@ def order_items(order: Order) -> list[dict[str, Any]]:
     return [
         order_to_item(order),
         _lead_item(order.user_id, f"number#{order.order_number:010d}", order.order_id),
-        *(
-            _lead_item(order.user_id, f"word#{word}#{order.order_id}", order.order_id)
-            for word in order_words(order)
-        ),
+        *order_word_items(order),
     ]
 
 

@@ -15,8 +15,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from dashboard.store.dynamo import TableNames, store_time, to_item, translate_unavailable
-from dashboard.store.index_items import search_items
+from dashboard.store.dynamo import (
+    TableNames,
+    from_item,
+    store_time,
+    to_item,
+    translate_unavailable,
+)
+from dashboard.store.index_items import prefix_range, search_items
+from dashboard.store.orders import order_from_item, order_word_items
 from dashboard.store.payments import payment_from_item
 
 BATCH_SIZE = 25  # BatchWriteItem's limit
@@ -78,10 +85,38 @@ class SearchBackfill:
                 return
             request = {**request, "ExclusiveStartKey": response["LastEvaluatedKey"]}
 
-    def _write(self, items: list[dict[str, Any]]) -> None:
+    def backfill_orders(self, merchant: str) -> tuple[int, int]:
+        """Write the word items of every order of a merchant; return (orders, items written).
+
+        Orders used to index only their first 12 words. Word items are keyed by word and order
+        id, so writing them again is harmless; a Query over the merchant's ``order#`` keys.
+        """
+        request: dict[str, Any] = {
+            "TableName": self._tables.orders,
+            "KeyConditionExpression": "userId = :u AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": to_item({":u": merchant, **prefix_range("order#")}),
+            "Limit": self._page_size,
+        }
+        orders = written = 0
+        while True:
+            with translate_unavailable():
+                response = self._client.query(**request)
+            items = [
+                from_item(item)
+                for stored in response.get("Items", [])
+                for item in order_word_items(order_from_item(stored))
+            ]
+            orders += len(response.get("Items", []))
+            self._write(items, self._tables.orders)
+            written += len(items)
+            if "LastEvaluatedKey" not in response:
+                return orders, written
+            request = {**request, "ExclusiveStartKey": response["LastEvaluatedKey"]}
+
+    def _write(self, items: list[dict[str, Any]], table: str | None = None) -> None:
         for start in range(0, len(items), BATCH_SIZE):
             pending = {
-                self._tables.index: [
+                (table or self._tables.index): [
                     {"PutRequest": {"Item": to_item(item)}}
                     for item in items[start : start + BATCH_SIZE]
                 ]

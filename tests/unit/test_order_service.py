@@ -583,3 +583,51 @@ def test_late_money_settling_an_order_ends_its_new_link_even_after_a_provider_hi
     assert settled.status is OrderStatus.PAID
     assert settled.payment_id == first.payment_id
     assert service.get_payment("alice", second.payment_id).status is PaymentStatus.CANCELLED
+
+
+_LONG_PRODUCT = " ".join(f"part{n:02d}" for n in range(1, 31))  # 30 words, 179 characters
+
+
+def test_every_word_of_a_long_product_finds_the_order(orders):
+    placed = place(orders, product_name=_LONG_PRODUCT[:140])
+
+    found = orders.list_orders("alice", OrderQuery(search="part20")).orders
+
+    assert [o.order_id for o in found] == [placed.order_id]
+
+
+def test_an_order_with_more_words_than_search_indexes_is_refused_with_a_message(orders):
+    wordy = " ".join(str(n) for n in range(60))  # 50 distinct words in its first 140 characters
+
+    with pytest.raises(InvalidOrder) as refused:
+        place(orders, product_name=wordy[:140])
+
+    assert "at most 45" in refused.value.errors["product_name"]
+    assert orders.list_orders("alice", OrderQuery()).orders == []
+
+
+def test_reindex_search_writes_the_words_orders_made_before_were_not_found_by(app):
+    from dashboard.store.dynamo import to_item
+    from dashboard.store.index_items import merchant_registry_item
+    from dashboard.store.orders import order_word_items
+
+    service = app.extensions["order_service"]
+    order = service.create_order(
+        "alice@example.com", new_payment_id(), fields(product_name=_LONG_PRODUCT[:140])
+    )
+    store = app.extensions["store"]
+    for item in order_word_items(order)[12:]:  # as the 12-word cap left it
+        store.client.delete_item(
+            TableName=store.tables.orders, Key={"userId": item["userId"], "sk": item["sk"]}
+        )
+    store.client.put_item(  # the merchant registry the command walks (written with payments)
+        TableName=store.tables.index, Item=to_item(merchant_registry_item("alice@example.com"))
+    )
+    assert service.list_orders("alice@example.com", OrderQuery(search="part20")).orders == []
+
+    result = app.test_cli_runner().invoke(args=["reindex-search"])
+
+    assert result.exit_code == 0, result.output
+    assert "1 order(s)" in result.output
+    found = service.list_orders("alice@example.com", OrderQuery(search="part20")).orders
+    assert [o.order_id for o in found] == [order.order_id]
