@@ -39,7 +39,7 @@ def a_payment_page(live_app, merchant: str) -> str:
 
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])
 def test_the_payment_pages_qr_code_scans_to_its_link_on_desktop_and_phone(
-    visitor_factory, live_app, tmp_path, color_scheme
+    visitor_factory, live_app, artifacts_dir, color_scheme
 ):
     merchant = visitor_factory()
     subject = f"qr-{new_payment_id()[-8:]}@example.com"
@@ -64,7 +64,7 @@ def test_the_payment_pages_qr_code_scans_to_its_link_on_desktop_and_phone(
         assert 120 <= box["width"] <= 0.6 * width
 
         png = page.screenshot()
-        (tmp_path / f"payment-{width}-{color_scheme}.png").write_bytes(png)
+        (artifacts_dir / f"qr-payment-{width}-{color_scheme}.png").write_bytes(png)
         assert decoded_qr_codes(png) == [link_url], (
-            f"at {width}px ({color_scheme}) the QR code does not scan to the link; see {tmp_path}"
+            f"at {width}px ({color_scheme}) the QR code does not scan to the link; see {artifacts_dir}"
         )
