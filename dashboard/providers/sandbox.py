@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from uuid6 import uuid7
 
@@ -32,6 +32,8 @@ DECLINE_REASON = "provider_rejected"
 _START_STEPS = (AttemptStatus.AUTHORIZATION_REQUIRED, AttemptStatus.AUTHORIZING)
 _PAY_STEPS = (AttemptStatus.AUTHORIZED, AttemptStatus.EXECUTED)
 _DECLINE_STEPS = (AttemptStatus.FAILED,)
+# How long a payer may stay at their bank before the attempt fails as expired.
+ATTEMPT_TIMEOUT = timedelta(minutes=15)
 
 
 class LinkNotPayable(Exception):
@@ -88,6 +90,8 @@ class SandboxProvider:
         link = self._links.get(provider_link_id)
         if link is None:
             return LinkState("disabled")
+        if any(self._abandoned(a) for a in link.attempts):
+            link = self._update(provider_link_id, self._fail_abandoned_attempts)
         events = [
             self._attempt_event(link, attempt, AttemptStatus(attempt.status))
             for attempt in link.attempts
@@ -175,6 +179,22 @@ class SandboxProvider:
         if closed_now:
             events.append(self._disabled_event(link))  # the merchant's cancel completes
         return events
+
+    def _abandoned(self, attempt: SandboxAttempt) -> bool:
+        """Return True for an attempt left at the bank past the time a bank allows."""
+        started = datetime.fromisoformat(attempt.created_at)
+        return AttemptStatus(attempt.status).in_flight and self._now() - started > ATTEMPT_TIMEOUT
+
+    def _fail_abandoned_attempts(self, link: SandboxLink) -> None:
+        # As a bank does when the payer never finishes: the attempt fails, and a link that was
+        # being disabled closes. Without it a sandbox payment could stay processing for good.
+        for attempt in link.attempts:
+            if self._abandoned(attempt):
+                attempt.status = AttemptStatus.FAILED.value
+                attempt.updated_at = _iso(self._now())
+                attempt.failure_reason = "expired"
+        if link.status == "disabling" and not _attempt_in_flight(link):
+            link.status = "disabled"
 
     def pay(self, link_id: str) -> list[ProviderEvent]:
         """Run a successful attempt and return its events, one per status it passed."""

@@ -516,3 +516,18 @@ def test_a_cancel_that_finds_the_money_arrived_says_it_was_paid(service, sandbox
 
     assert not isinstance(refused.value, PayerIsPaying)
     assert service.get_payment("alice", payment.payment_id).status is PaymentStatus.COMPLETED
+
+
+def test_a_payer_who_never_comes_back_from_the_bank_does_not_leave_the_payment_processing(
+    service, sandbox, clock
+):
+    payment = service.create_payment_link("alice", a_request())
+    for event in sandbox.start_attempt(payment.provider_link_id):
+        service.apply_provider_event(event)  # and the bank never answers
+    clock.advance(minutes=16)
+
+    service.sync_open_payments(updated_before=clock.now - SYNC_AFTER)
+
+    stored = service.get_payment("alice", payment.payment_id)
+    assert stored.status is PaymentStatus.ATTEMPT_FAILED
+    assert stored.failure_reason == "expired"
