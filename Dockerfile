@@ -1,4 +1,5 @@
-# Payment Dashboard: the app under gunicorn. Runtime dependencies only (requirements.txt).
+# Payment Dashboard: the app under gunicorn. Runtime dependencies only: requirements.lock, the
+# versions the tests ran, each file checked against its hash.
 # Settings come from the environment (see .env.example); tables are created separately with
 # `flask --app app init-db`. See docs/deployment.md.
 FROM python:3.11-slim
@@ -11,8 +12,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --create-home --uid 10001 --user-group app
 WORKDIR /app
 
-COPY requirements.txt ./
-RUN pip install -r requirements.txt
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 
 COPY app.py gunicorn.conf.py ./
 COPY dashboard ./dashboard
