@@ -24,8 +24,8 @@ from typing import Any
 import requests
 from truelayer_signing import HttpMethod, sign_with_pem
 
-from dashboard import outbound
-from dashboard.payments.model import AttemptStatus, ProviderEvent, ProviderEventKind
+from dashboard.domain.payments import AttemptStatus, ProviderEvent, ProviderEventKind
+from dashboard.providers import outbound
 from dashboard.providers.base import (
     CreatedLink,
     LinkRequest,
