@@ -16,6 +16,8 @@ from enum import StrEnum
 # of a new payment's word items go in one transaction of at most 100 items: these bounds are what
 # keeps them within it (dashboard/store/index_items.py, MAX_WORDS_PER_PAYMENT).
 REFERENCE_MAX_LENGTH = 18
+# TrueLayer's safe set for payment references: letters, digits, space and - . / ? : ( ) , ' +
+REFERENCE_PATTERN = r"^[A-Za-z0-9 \-./?:(),'+]+$"
 PAYER_NAME_MAX_LENGTH = 60
 
 

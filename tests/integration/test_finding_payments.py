@@ -16,7 +16,7 @@ from dashboard.providers.sandbox import SandboxProvider
 from dashboard.services.payment_listing import PaymentListing
 from dashboard.services.payments import NewPaymentLink, PaymentService
 from dashboard.store.cursors import CursorCodec, InvalidCursor
-from dashboard.web.payments.filters import parse_filters
+from dashboard.web.payment_filters import parse_filters
 from tests.conftest import FakeClock
 
 pytestmark = pytest.mark.integration

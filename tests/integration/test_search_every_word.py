@@ -15,7 +15,7 @@ from dashboard.providers.sandbox import SandboxProvider
 from dashboard.services.payments import NewPaymentLink, PaymentService
 from dashboard.store.dynamo import store_time, to_item
 from dashboard.store.index_items import searchable_words
-from dashboard.web.payments.filters import parse_filters
+from dashboard.web.payment_filters import parse_filters
 from tests.conftest import FakeClock
 
 pytestmark = pytest.mark.integration

@@ -11,10 +11,10 @@ from dashboard.core.ids import new_id
 from dashboard.domain.orders import InvalidOrder, OrderFields, OrderStatus
 from dashboard.domain.payments import PaymentStatus
 from dashboard.providers.base import ProviderUnavailable
+from dashboard.services import orders as order_service_module
 from dashboard.services.orders import OrderNotFound, OrderQuery, OrderService
 from dashboard.services.payments import ActionNotAllowed
 from dashboard.store.cursors import CursorCodec, InvalidCursor
-from dashboard.services import orders as order_service_module
 from tests.conftest import TEST_SECRET_KEY
 
 

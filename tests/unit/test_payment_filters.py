@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dashboard.domain.payments import StatusGroup
-from dashboard.web.payments.filters import FilterError, PaymentFilters, parse_filters
+from dashboard.web.payment_filters import FilterError, PaymentFilters, parse_filters
 
 TODAY = date(2026, 11, 20)
 

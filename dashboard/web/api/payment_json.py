@@ -25,6 +25,7 @@ from dashboard.domain.money import (
 from dashboard.domain.payments import (
     PAYER_NAME_MAX_LENGTH,
     REFERENCE_MAX_LENGTH,
+    REFERENCE_PATTERN,
     Payment,
     PaymentStatus,
 )
@@ -32,7 +33,6 @@ from dashboard.services.payments import MAX_LINK_LIFETIME, NewPaymentLink
 from dashboard.web.api.inputs import text_field
 from dashboard.web.api.openapi import nullable
 from dashboard.web.api.problems import ValidationProblem
-from dashboard.web.payments.forms import REFERENCE_PATTERN
 
 PAYER_EMAIL_MAX_LENGTH = 254
 _FIELDS = ("amount", "currency", "reference", "payer_name", "payer_email", "expires_at")

@@ -33,7 +33,7 @@ from dashboard.web.api.openapi import (
 from dashboard.web.api.payment_json import openapi_schemas as payment_schemas
 from dashboard.web.api.payment_json import parse_new_payment, payment_json
 from dashboard.web.api.problems import ValidationProblem
-from dashboard.web.payments.filters import FilterError, parse_filters
+from dashboard.web.payment_filters import FilterError, parse_filters
 
 OPENAPI_TAG = {"name": "Payments", "description": "Payment links: create, find, cancel."}
 

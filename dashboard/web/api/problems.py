@@ -19,19 +19,15 @@ from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from dashboard.domain.payments import InvalidTransition
-from dashboard.services.payments import ActionNotAllowed, PaymentNotFound
-from dashboard.web.hosts import external_url
-
-# isort: split
-# The payments package imports its routes, which import dashboard.web.orders, which imports
-# dashboard.web.payments: payments first, or that cycle meets a half-imported orders module.
 from dashboard.domain.orders import InvalidOrder
+from dashboard.domain.payments import InvalidTransition
 from dashboard.providers.base import ProviderRejected, ProviderUnavailable
 from dashboard.services.orders import OrderNotFound
+from dashboard.services.payments import ActionNotAllowed, PaymentNotFound
 from dashboard.store.dynamo import StoreUnavailable
 from dashboard.store.orders import OrderAlreadyExists, StaleOrder
 from dashboard.store.payments import PaymentAlreadyExists, StaleWrite
+from dashboard.web.hosts import external_url
 
 log = logging.getLogger(__name__)
 

@@ -20,11 +20,13 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, Va
 from dashboard.core.signed_ids import sign_new_id, unsign_new_id
 from dashboard.core.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 from dashboard.domain.money import SUPPORTED_CURRENCIES, InvalidAmount, parse_amount, to_minor
-from dashboard.domain.payments import PAYER_NAME_MAX_LENGTH, REFERENCE_MAX_LENGTH
+from dashboard.domain.payments import (
+    PAYER_NAME_MAX_LENGTH,
+    REFERENCE_MAX_LENGTH,
+    REFERENCE_PATTERN,
+)
 from dashboard.services.payments import MAX_LINK_LIFETIME, NewPaymentLink
 
-# TrueLayer's safe set for payment references: letters, digits, space and - . / ? : ( ) , ' +
-REFERENCE_PATTERN = r"^[A-Za-z0-9 \-./?:(),'+]+$"
 _PAYMENT_ID_SALT = "new-payment-id"
 
 

@@ -28,8 +28,8 @@ from dashboard.services.payment_listing import InvalidCursor, PaymentListing
 from dashboard.services.payments import ActionNotAllowed, PaymentService
 from dashboard.store.payments import PaymentAlreadyExists
 from dashboard.web.htmx import render_page_or_block
+from dashboard.web.payment_filters import PRESET_LABELS, FilterError, PaymentFilters, parse_filters
 from dashboard.web.payments.export import csv_lines
-from dashboard.web.payments.filters import PRESET_LABELS, FilterError, PaymentFilters, parse_filters
 from dashboard.web.payments.forms import NewPaymentLinkForm, sign_payment_id, unsign_payment_id
 from dashboard.web.payments.qr_codes import qr_code_svg
 
