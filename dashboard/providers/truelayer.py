@@ -5,7 +5,7 @@
 * Every request with a body is signed with ``truelayer-signing`` (ES512, ``Tl-Signature``) over
   exactly the bytes sent, and carries an ``Idempotency-Key`` when it creates something.
 * Every call has a total deadline, its token fetch and retries included, and takes one of a few
-  slots per process (dashboard/outbound.py); only idempotent calls are retried; failures become
+  slots per process (providers/outbound.py); only idempotent calls are retried; failures become
   ProviderUnavailable (try later) or ProviderRejected (the request itself is wrong).
 """
 

@@ -1,6 +1,6 @@
 """Payments in and out of JSON: the new-payment body and its checks, and a payment's JSON form.
 
-The checks are the web form's (``payments/forms.py``): the same amount parsing, currencies,
+The checks are the web form's (``web/payments/forms.py``): the same amount parsing, currencies,
 reference pattern and length, payer name and email, and at most 30 days until expiry. Each JSON
 form sits next to its schema in the OpenAPI document, so the two are read and changed together.
 """
