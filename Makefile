@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 help:
 	@echo "make run    start DynamoDB Local, sign-in provider and the app on http://127.0.0.1:5000"
 	@echo "make test   run every test (unit, integration, browser)"
-	@echo "make lint   ruff"
+	@echo "make lint   ruff, and import-linter (imports run one way: see pyproject.toml)"
 	@echo "make lock   rewrite requirements*.lock from requirements*.txt (UPGRADE=name also upgrades name)"
 
 # Installs exactly what the lock files hold, every package checked against its hash.
@@ -73,6 +73,7 @@ bench: install
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # Copy the pinned front-end assets from node_modules into static/vendor/ (committed).
 vendor: node_modules/.package-lock.json

@@ -1,5 +1,5 @@
 """WSGI entry point: ``gunicorn app:app`` or ``flask --app app run``."""
 
-from dashboard import create_app
+from dashboard.app import create_app
 
 app = create_app()

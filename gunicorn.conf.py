@@ -9,7 +9,7 @@ bind = "0.0.0.0:8000"
 worker_class = "gthread"
 workers = 2
 threads = 4
-accesslog = None  # the app writes its own, redacted: dashboard/request_log.py
+accesslog = None  # the app writes its own, redacted: dashboard/web/request_log.py
 control_socket_disable = True
 # Seconds an idle keep-alive connection stays open. Above the load balancer's idle timeout (AWS
 # ALB: 60 s by default), so the balancer always closes first and never sends a request on a

@@ -16,8 +16,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dashboard.payments.model import Payment, PaymentStatus, StatusChange
-from dashboard.store import Store
+from dashboard.domain.payments import Payment, PaymentStatus, StatusChange
+from dashboard.store.database import Store
 from dashboard.store.dynamo import store_time, to_item
 from dashboard.store.index_items import merchant_registry_item, rollup_deltas, search_items
 from dashboard.store.payments import link_lookup_key, payer_lookup_key, payment_to_item

@@ -16,10 +16,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from bench.loader import BulkWriter, uuid7_at, write_batch
-from dashboard.orders.model import FIRST_ORDER_NUMBER, Order, OrderStatus
-from dashboard.store import Store
+from dashboard.core.words import words_of
+from dashboard.domain.orders import FIRST_ORDER_NUMBER, Order, OrderStatus
+from dashboard.store.database import Store
 from dashboard.store.dynamo import batch_get, from_item, to_item
-from dashboard.store.index_items import prefix_range, words_of
+from dashboard.store.index_items import prefix_range
 from dashboard.store.orders import order_items, order_words
 
 SIZES = (1_000, 10_000)

@@ -25,9 +25,9 @@ from bench.orders import (
     synthetic_orders,
 )
 from bench.timing import Reads, counting_reads, percentile, side_by_side, signed_in_client
-from dashboard.orders.model import Order, OrderStatus
-from dashboard.orders.service import MAX_SEARCH_MATCHES, OrderQuery
-from dashboard.store import Store
+from dashboard.domain.orders import Order, OrderStatus
+from dashboard.services.orders import MAX_SEARCH_MATCHES, OrderQuery
+from dashboard.store.database import Store
 from dashboard.store.dynamo import to_item
 from dashboard.store.index_items import prefix_range
 from dashboard.store.orders import order_from_item, order_items

@@ -25,10 +25,11 @@ from bench.loader import load_account, rollup_total
 from bench.loader import recount as count_payments
 from bench.orders_run import run_orders
 from bench.timing import machine, percentile, side_by_side, signed_in_client
-from dashboard import create_app
+from dashboard.app import create_app
+from dashboard.core.ids import new_id
 from dashboard.local.services import PROJECT_ROOT, free_port, start_dynamodb_local
-from dashboard.payments.service import NewPaymentLink, new_payment_id
-from dashboard.store import Store
+from dashboard.services.payments import NewPaymentLink
+from dashboard.store.database import Store
 from dashboard.store.dynamo import make_client
 from dashboard.store.payments import payment_from_item
 
@@ -195,9 +196,7 @@ def run_payments(app: Flask, loader_store: Store, repeats: int, output: Path) ->
             with app.test_request_context(base_url="http://127.0.0.1:5000"):
                 service.create_payment_link(
                     f"bench-creator-{size}",
-                    NewPaymentLink(
-                        new_payment_id(), 1250, "GBP", "Invoice 42", payer_name="Ann Lee"
-                    ),
+                    NewPaymentLink(new_id(), 1250, "GBP", "Invoice 42", payer_name="Ann Lee"),
                 )
 
         return action

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from flask import Flask
 from flask.testing import FlaskClient
 
-from dashboard.auth.sessions import SESSION_ID_KEY
-from dashboard.auth.user import User
+from dashboard.domain.user import User
+from dashboard.services.sessions import SESSION_ID_KEY
 
 
 def percentile(samples: list[float], share: float) -> float:

@@ -113,7 +113,7 @@ def _rate_limit(raw: str) -> str:
 
 
 # Redis (or a server that speaks its protocol: Valkey, ElastiCache, MemoryDB). Only these, so the
-# short socket timeouts set in dashboard/api/__init__.py always apply.
+# short socket timeouts set in dashboard/web/api/wiring.py always apply.
 SHARED_RATELIMIT_SCHEMES = ("redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster")
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from dashboard import create_app
+from dashboard.app import create_app
 
 
 class LiveApp:

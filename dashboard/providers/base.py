@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from dashboard.payments.model import AttemptStatus, ProviderEvent, ProviderEventKind
+from dashboard.domain.payments import AttemptStatus, ProviderEvent, ProviderEventKind
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from uuid6 import uuid7
 
-from dashboard.payments.model import AttemptStatus, ProviderEvent, ProviderEventKind
+from dashboard.domain.payments import AttemptStatus, ProviderEvent, ProviderEventKind
 from dashboard.providers.base import CreatedLink, LinkRequest, LinkState, ProviderRejected
 from dashboard.store.sandbox_links import (
     SandboxAttempt,

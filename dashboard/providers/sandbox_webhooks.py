@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from truelayer_signing import HttpMethod, sign_with_pem
 
-from dashboard.payments.model import AttemptStatus, ProviderEvent, ProviderEventKind
+from dashboard.domain.payments import AttemptStatus, ProviderEvent, ProviderEventKind
 
 log = logging.getLogger(__name__)
 SANDBOX_JKU = "urn:payment-dashboard:sandbox:jwks"

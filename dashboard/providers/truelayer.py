@@ -5,7 +5,7 @@
 * Every request with a body is signed with ``truelayer-signing`` (ES512, ``Tl-Signature``) over
   exactly the bytes sent, and carries an ``Idempotency-Key`` when it creates something.
 * Every call has a total deadline, its token fetch and retries included, and takes one of a few
-  slots per process (dashboard/outbound.py); only idempotent calls are retried; failures become
+  slots per process (providers/outbound.py); only idempotent calls are retried; failures become
   ProviderUnavailable (try later) or ProviderRejected (the request itself is wrong).
 """
 
@@ -24,8 +24,8 @@ from typing import Any
 import requests
 from truelayer_signing import HttpMethod, sign_with_pem
 
-from dashboard import outbound
-from dashboard.payments.model import AttemptStatus, ProviderEvent, ProviderEventKind
+from dashboard.domain.payments import AttemptStatus, ProviderEvent, ProviderEventKind
+from dashboard.providers import outbound
 from dashboard.providers.base import (
     CreatedLink,
     LinkRequest,

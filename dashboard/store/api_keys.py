@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from dashboard.apikeys.model import ApiKey
+from dashboard.domain.api_keys import ApiKey
 from dashboard.store.dynamo import (
     TableNames,
     conditional_write,

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from dashboard.payments.filters import PaymentFilters
-from dashboard.payments.model import Payment
-from dashboard.payments.search import SearchTerms, matches_all_words
+from dashboard.domain.payment_query import PaymentQuery
+from dashboard.domain.payments import Payment
+from dashboard.domain.search import SearchTerms, matches_all_words
 from dashboard.store.dynamo import (
     TableNames,
     batch_get,
@@ -73,7 +73,7 @@ class FoundPage:
     plan: Plan
 
 
-def _day_bounds(filters: PaymentFilters) -> tuple[str, str] | None:
+def _day_bounds(filters: PaymentQuery) -> tuple[str, str] | None:
     if not filters.date_from:
         return None
     return (
@@ -96,7 +96,7 @@ class PaymentFinder:
 
     # Planning ---------------------------------------------------------------------------------
 
-    def plan(self, user_id: str, filters: PaymentFilters, terms: SearchTerms) -> Plan:
+    def plan(self, user_id: str, filters: PaymentQuery, terms: SearchTerms) -> Plan:
         """Return the sources that together list what the filters and search ask for."""
         if terms.text:
             return self._plan_search(user_id, filters, terms)
@@ -134,7 +134,7 @@ class PaymentFinder:
         source = Source("list", request, key_attributes)
         return Plan([source], description + _filter_note(filters))
 
-    def _plan_search(self, user_id: str, filters: PaymentFilters, terms: SearchTerms) -> Plan:
+    def _plan_search(self, user_id: str, filters: PaymentQuery, terms: SearchTerms) -> Plan:
         sources: list[Source] = []
         readings = []
         if terms.email:
@@ -162,9 +162,7 @@ class PaymentFinder:
             readings.append("provider id")
         return Plan(sources, "Search: " + ", ".join(readings), truncated)
 
-    def _index_source(
-        self, name: str, prefix: str, user_id: str, filters: PaymentFilters
-    ) -> Source:
+    def _index_source(self, name: str, prefix: str, user_id: str, filters: PaymentQuery) -> Source:
         bounds = _day_bounds(filters)
         values: dict[str, Any] = {":u": user_id}
         if bounds:
@@ -242,7 +240,7 @@ class PaymentFinder:
     def find(
         self,
         plan: Plan,
-        filters: PaymentFilters,
+        filters: PaymentQuery,
         terms: SearchTerms,
         state: dict[str, Any] | None,
         page_size: int,
@@ -270,7 +268,7 @@ class PaymentFinder:
         return FoundPage(page, run.state(), run.items_read, plan)
 
     def iterate(
-        self, plan: Plan, filters: PaymentFilters, terms: SearchTerms, batch_size: int = 100
+        self, plan: Plan, filters: PaymentQuery, terms: SearchTerms, batch_size: int = 100
     ) -> Iterator[Payment]:
         """Yield every matching payment, newest first, a page at a time (for exports)."""
         state: dict[str, Any] | None = None
@@ -433,7 +431,7 @@ def _candidate(item: dict[str, Any], holds_payment: bool) -> dict[str, Any]:
 
 
 def _add_filter_expression(
-    request: dict[str, Any], values: dict[str, Any], filters: PaymentFilters, amount_attribute: str
+    request: dict[str, Any], values: dict[str, Any], filters: PaymentQuery, amount_attribute: str
 ) -> None:
     """Add the filters that no key covers (currency, amount range) as a FilterExpression."""
     clauses = []
@@ -442,39 +440,39 @@ def _add_filter_expression(
         clauses.append("#cur = :cur")
         names["#cur"] = "currency"
         values[":cur"] = filters.currency
-    if filters.amount_min is not None:
+    if filters.amount_min_minor is not None:
         clauses.append("#amt >= :amin")
         values[":amin"] = filters.amount_min_minor
-    if filters.amount_max is not None:
+    if filters.amount_max_minor is not None:
         clauses.append("#amt <= :amax")
         values[":amax"] = filters.amount_max_minor
-    if filters.amount_min is not None or filters.amount_max is not None:
+    if filters.has_amount_range:
         names["#amt"] = amount_attribute
     if clauses:
         request["FilterExpression"] = " AND ".join(clauses)
         request["ExpressionAttributeNames"] = names
 
 
-def _filter_note(filters: PaymentFilters) -> str:
+def _filter_note(filters: PaymentQuery) -> str:
     notes = []
     if filters.currency:
         notes.append("currency")
-    if filters.amount_min is not None or filters.amount_max is not None:
+    if filters.has_amount_range:
         notes.append("amount")
     return f"; filter expression on {', '.join(notes)}" if notes else ""
 
 
 def _passes(
-    payment: Payment, filters: PaymentFilters, terms: SearchTerms, found_by_words: bool
+    payment: Payment, filters: PaymentQuery, terms: SearchTerms, found_by_words: bool
 ) -> bool:
     """Check a payment against every filter (the keys already narrowed most of them)."""
     if filters.group and payment.status.group is not filters.group:
         return False
     if filters.currency and payment.currency != filters.currency:
         return False
-    if filters.amount_min is not None and payment.amount_minor < filters.amount_min_minor:
+    if filters.amount_min_minor is not None and payment.amount_minor < filters.amount_min_minor:
         return False
-    if filters.amount_max is not None and payment.amount_minor > filters.amount_max_minor:
+    if filters.amount_max_minor is not None and payment.amount_minor > filters.amount_max_minor:
         return False
     if filters.date_from:
         day = payment.created_at.date()

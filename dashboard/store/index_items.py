@@ -21,11 +21,10 @@ change touches the payment and two rollups, nothing else.
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from typing import Any
 
-from dashboard.payments.model import (
+from dashboard.core.words import words_of
+from dashboard.domain.payments import (
     PAYER_NAME_MAX_LENGTH,
     REFERENCE_MAX_LENGTH,
     Payment,
@@ -33,8 +32,6 @@ from dashboard.payments.model import (
 )
 from dashboard.store.dynamo import to_item
 
-MAX_WORD_LENGTH = 40
-_WORD = re.compile(r"[^\W_]+")
 log = logging.getLogger(__name__)
 
 
@@ -48,20 +45,6 @@ def most_words(length: int) -> int:
 # The input bounds give at most 9 + 30 words, 78 items, leaving 22 for the payment, its lookup,
 # amount and email items, rollups and merchant registry (7 today) and what the change set adds.
 MAX_WORDS_PER_PAYMENT = most_words(REFERENCE_MAX_LENGTH) + most_words(PAYER_NAME_MAX_LENGTH)
-
-
-def normalise_word(word: str) -> str:
-    """Return the form a word is indexed and searched in: case-folded, accents removed."""
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))[:MAX_WORD_LENGTH]
-
-
-def words_of(text: str | None) -> list[str]:
-    """Return the distinct normalised words of a text, in order."""
-    seen: dict[str, None] = {}
-    for match in _WORD.finditer(text or ""):
-        seen.setdefault(normalise_word(match.group()), None)
-    return list(seen)
 
 
 def searchable_words(payment: Payment) -> list[str]:

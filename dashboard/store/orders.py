@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dashboard.orders.model import FIRST_ORDER_NUMBER, Order, OrderStatus
+from dashboard.core.words import words_of
+from dashboard.domain.orders import FIRST_ORDER_NUMBER, Order, OrderStatus
 from dashboard.store.dynamo import (
     ConditionFailed,
     TableNames,
@@ -35,7 +36,7 @@ from dashboard.store.dynamo import (
     transact_write,
     translate_unavailable,
 )
-from dashboard.store.index_items import prefix_range, words_of
+from dashboard.store.index_items import prefix_range
 from dashboard.store.schema import ORDER_STATUS_INDEX
 
 # Every word of the customer's name and email and of the product is indexed. Capped so that an

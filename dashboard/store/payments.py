@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dashboard.orders.model import order_status_for_payment
-from dashboard.payments.model import (
+from dashboard.domain.orders import order_status_for_payment
+from dashboard.domain.payments import (
     AttemptStatus,
     Payment,
     PaymentAttempt,

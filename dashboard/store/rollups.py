@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from dashboard.money import SUPPORTED_CURRENCIES
-from dashboard.payments.model import PaymentStatus
+from dashboard.domain.money import SUPPORTED_CURRENCIES
+from dashboard.domain.payments import PaymentStatus
 from dashboard.store.dynamo import TableNames, from_item, to_item, translate_unavailable
 from dashboard.store.index_items import MERCHANTS_PARTITION
 

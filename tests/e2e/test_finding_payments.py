@@ -10,7 +10,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from dashboard.payments.service import NewPaymentLink, new_payment_id
+from dashboard.core.ids import new_id
+from dashboard.services.payments import NewPaymentLink
 
 pytestmark = pytest.mark.e2e
 
@@ -18,23 +19,21 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def seeded_merchant(live_app, visitor_factory):
     """A merchant with 30 invoices in pounds (3 paid), 5 orders in euros, signed in."""
-    subject = f"finder-{new_payment_id()[-8:]}@example.com"
+    subject = f"finder-{new_id()[-8:]}@example.com"
     service = live_app.app.extensions["payment_service"]
     provider = live_app.app.extensions["payment_provider"]
     with live_app.app.test_request_context(base_url=live_app.url):
         for n in range(30):
             payment = service.create_payment_link(
                 subject,
-                NewPaymentLink(
-                    new_payment_id(), 1000 + n, "GBP", f"Invoice {n}", payer_name="Ann Lee"
-                ),
+                NewPaymentLink(new_id(), 1000 + n, "GBP", f"Invoice {n}", payer_name="Ann Lee"),
             )
             if n % 10 == 0:
                 for event in provider.pay(payment.provider_link_id):
                     service.apply_provider_event(event)
         for n in range(5):
             service.create_payment_link(
-                subject, NewPaymentLink(new_payment_id(), 4200, "EUR", f"Order {n}")
+                subject, NewPaymentLink(new_id(), 4200, "EUR", f"Order {n}")
             )
     visitor = visitor_factory()
     visitor.sign_in(subject)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from dashboard.orders.model import OrderFields
-from dashboard.payments.model import PaymentStatus
-from dashboard.payments.service import new_payment_id
+from dashboard.core.ids import new_id
+from dashboard.domain.orders import OrderFields
+from dashboard.domain.payments import PaymentStatus
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +31,7 @@ def _order_paid_twice(live_app, user: str):
     with app.test_request_context(base_url=live_app.url):
         order = orders.create_order(
             user,
-            new_payment_id(),
+            new_id(),
             OrderFields(
                 customer_name="Ada Lovelace",
                 customer_email="ada@example.com",

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from dashboard.orders.model import OrderFields
-from dashboard.payments.service import new_payment_id
+from dashboard.core.ids import new_id
+from dashboard.domain.orders import OrderFields
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +38,7 @@ def place_orders(live_app, user: str) -> None:
         for name, product, quantity, price, currency in examples:
             order = orders.create_order(
                 user,
-                new_payment_id(),
+                new_id(),
                 OrderFields(
                     customer_name=name,
                     customer_email=f"{name.split()[0].lower()}@example.com",

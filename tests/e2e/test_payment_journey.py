@@ -9,7 +9,9 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from dashboard.payments.service import NewPaymentLink, new_payment_id, utc_now
+from dashboard.core.clock import utc_now
+from dashboard.core.ids import new_id
+from dashboard.services.payments import NewPaymentLink
 
 pytestmark = pytest.mark.e2e
 
@@ -118,7 +120,7 @@ def test_a_link_past_its_expiry_shows_expired_and_cannot_be_paid(visitor_factory
         payment = service.create_payment_link(
             "carol@example.com",
             NewPaymentLink(
-                payment_id=new_payment_id(),
+                payment_id=new_id(),
                 amount_minor=500,
                 currency="GBP",
                 reference="Soon gone",

@@ -14,7 +14,8 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import expect
 
-from dashboard.payments.service import NewPaymentLink, new_payment_id
+from dashboard.core.ids import new_id
+from dashboard.services.payments import NewPaymentLink
 
 pytestmark = pytest.mark.e2e
 
@@ -32,7 +33,7 @@ def a_payment_page(live_app, merchant: str) -> str:
     service = live_app.app.extensions["payment_service"]
     with live_app.app.test_request_context(base_url=live_app.url):
         payment = service.create_payment_link(
-            merchant, NewPaymentLink(new_payment_id(), 1250, "GBP", "Invoice 42")
+            merchant, NewPaymentLink(new_id(), 1250, "GBP", "Invoice 42")
         )
     return f"/payments/{payment.payment_id}"
 
@@ -42,7 +43,7 @@ def test_the_payment_pages_qr_code_scans_to_its_link_on_desktop_and_phone(
     visitor_factory, live_app, artifacts_dir, color_scheme
 ):
     merchant = visitor_factory()
-    subject = f"qr-{new_payment_id()[-8:]}@example.com"
+    subject = f"qr-{new_id()[-8:]}@example.com"
     merchant.sign_in(subject)
     page = merchant.page
     page.emulate_media(color_scheme=color_scheme)

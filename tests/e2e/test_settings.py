@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from dashboard.payments.service import new_payment_id
+from dashboard.core.ids import new_id
 
 pytestmark = pytest.mark.e2e
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 def test_a_merchant_creates_copies_and_revokes_an_api_key(
     visitor_factory, live_app, artifacts_dir, width, height, device
 ):
-    subject = f"keys-{new_payment_id()[-8:]}@example.com"
+    subject = f"keys-{new_id()[-8:]}@example.com"
     api_keys = live_app.app.extensions["api_keys"]
     visitor = visitor_factory(width=width, height=height)
     visitor.sign_in(subject)

@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from dashboard import create_app
+from dashboard.app import create_app
 from tests.conftest import TEST_SECRET_KEY
 from tests.live import LiveApp
 

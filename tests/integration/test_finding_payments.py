@@ -8,14 +8,15 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from dashboard import create_app
-from dashboard.payments.filters import parse_filters
-from dashboard.payments.listing import PaymentListing
-from dashboard.payments.model import PaymentStatus, StatusGroup
-from dashboard.payments.search import parse_search
-from dashboard.payments.service import NewPaymentLink, PaymentService, new_payment_id
+from dashboard.app import create_app
+from dashboard.core.ids import new_id
+from dashboard.domain.payments import PaymentStatus, StatusGroup
+from dashboard.domain.search import parse_search
 from dashboard.providers.sandbox import SandboxProvider
+from dashboard.services.payment_listing import PaymentListing
+from dashboard.services.payments import NewPaymentLink, PaymentService
 from dashboard.store.cursors import CursorCodec, InvalidCursor
+from dashboard.web.payment_filters import parse_filters
 from tests.conftest import FakeClock
 
 pytestmark = pytest.mark.integration
@@ -71,7 +72,7 @@ def make(service, clock, merchant, days_ago=0, **fields):
     clock.now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC) - timedelta(days=days_ago)
     clock.advance(seconds=next(_ticks))
     request = NewPaymentLink(
-        payment_id=new_payment_id(),
+        payment_id=new_id(),
         amount_minor=fields.pop("amount_minor", 1250),
         currency=fields.pop("currency", "GBP"),
         reference=fields.pop("reference", "Invoice 42"),
@@ -84,7 +85,7 @@ _ticks = itertools.count(1)
 
 
 def filters(**args):
-    return parse_filters({k: str(v) for k, v in args.items()}, TODAY)
+    return parse_filters({k: str(v) for k, v in args.items()}, TODAY).query
 
 
 def all_pages(listing, merchant, page_filters, page_size=25):
@@ -274,9 +275,7 @@ def test_payments_created_at_the_same_instant_are_each_listed_once(
     service, clock, merchant, listing
 ):
     made = [
-        service.create_payment_link(
-            merchant, NewPaymentLink(new_payment_id(), 100 + n, "GBP", f"Tie {n}")
-        )
+        service.create_payment_link(merchant, NewPaymentLink(new_id(), 100 + n, "GBP", f"Tie {n}"))
         for n in range(30)
     ]  # the clock does not move: every createdAt is the same
     assert len({p.created_at for p in made}) == 1

@@ -12,8 +12,8 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from dashboard import create_app
-from dashboard.request_log import declared_path_secrets
+from dashboard.app import create_app
+from dashboard.web.request_log import declared_path_secrets
 from tests.conftest import csrf_token_from
 
 pytestmark = pytest.mark.integration

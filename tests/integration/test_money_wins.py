@@ -14,8 +14,8 @@ import uuid
 import pytest
 import requests
 
-from dashboard import create_app
-from dashboard.payments.model import PaymentStatus
+from dashboard.app import create_app
+from dashboard.domain.payments import PaymentStatus
 from tests.conftest import csrf_token_from
 from tests.unit.api_support import bearer
 

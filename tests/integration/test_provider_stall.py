@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from dashboard import create_app
+from dashboard.app import create_app
 from dashboard.local.services import free_port
 from tests.blackhole import Blackhole
 from tests.conftest import TEST_SECRET_KEY

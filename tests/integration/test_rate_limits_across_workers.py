@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from dashboard import create_app
+from dashboard.app import create_app
 from dashboard.local.services import LocalService, free_port, start_redis
 
 pytestmark = pytest.mark.integration

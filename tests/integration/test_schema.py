@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from dashboard.store import Store
+from dashboard.store.database import Store
 from dashboard.store.dynamo import TableNames, make_client
 from dashboard.store.schema import OPEN_PAYMENTS_INDEX, table_definitions
 

@@ -9,12 +9,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dashboard import create_app
-from dashboard.payments.filters import parse_filters
-from dashboard.payments.service import NewPaymentLink, PaymentService, new_payment_id
+from dashboard.app import create_app
+from dashboard.core.ids import new_id
 from dashboard.providers.sandbox import SandboxProvider
+from dashboard.services.payments import NewPaymentLink, PaymentService
 from dashboard.store.dynamo import store_time, to_item
 from dashboard.store.index_items import searchable_words
+from dashboard.web.payment_filters import parse_filters
 from tests.conftest import FakeClock
 
 pytestmark = pytest.mark.integration
@@ -56,7 +57,7 @@ def service(app) -> PaymentService:
 
 def create(service, merchant, reference, payer_name):
     request = NewPaymentLink(
-        payment_id=new_payment_id(),
+        payment_id=new_id(),
         amount_minor=1250,
         currency="GBP",
         reference=reference,
@@ -69,7 +70,7 @@ def create(service, merchant, reference, payer_name):
 def found_by(app, merchant, text) -> list[str]:
     """Return the ids of the merchant's payments the Payments page's search finds for ``text``."""
     listing = app.extensions["payment_listing"]
-    page = listing.find_page(merchant, parse_filters({"q": text}, datetime.now(UTC).date()))
+    page = listing.find_page(merchant, parse_filters({"q": text}, datetime.now(UTC).date()).query)
     return [p.payment_id for p in page.payments]
 
 

@@ -10,7 +10,7 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from dashboard import create_app
+from dashboard.app import create_app
 
 pytestmark = pytest.mark.integration
 

@@ -9,12 +9,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from moto import mock_aws
 
-from dashboard import create_app
-from dashboard.auth.sessions import SESSION_ID_KEY
-from dashboard.auth.user import User
-from dashboard.payments.service import PaymentService
+from dashboard.app import create_app
+from dashboard.domain.user import User
 from dashboard.providers.sandbox import SandboxProvider
-from dashboard.store import Store
+from dashboard.services.payments import PaymentService
+from dashboard.services.sessions import SESSION_ID_KEY
+from dashboard.store.database import Store
 from dashboard.store.dynamo import TableNames, make_client
 from tests.conftest import TEST_SECRET_KEY, FakeClock, csrf_token_from
 

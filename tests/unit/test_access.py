@@ -11,7 +11,7 @@ from flask import session, url_for
 from flask.testing import FlaskClient
 from flask_wtf.csrf import generate_csrf
 
-from dashboard import create_app
+from dashboard.app import create_app
 from tests.conftest import TEST_SECRET_KEY
 from tests.unit.conftest import sign_in
 

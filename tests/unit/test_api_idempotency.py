@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.api.idempotency import IdempotencyKeys
-from dashboard.payments.service import new_payment_id
+from dashboard.core.ids import new_id
 from dashboard.store.dynamo import StoreUnavailable
+from dashboard.web.api.idempotency import IdempotencyKeys
 from tests.unit.api_support import (
     ALICE,
     BOB,
@@ -78,11 +78,11 @@ def test_the_same_key_on_another_endpoint_is_a_422(client, alice, keys):
 
 
 def test_a_key_still_in_progress_is_a_409(app, client, alice, keys, clock):
-    from dashboard.api.idempotency import request_fingerprint
+    from dashboard.web.api.idempotency import request_fingerprint
 
     with app.test_request_context("/api/v1/payments", method="POST", json=NEW_PAYMENT):
         fingerprint = request_fingerprint()
-    assert keys.repository.claim(ALICE, "k1", fingerprint, clock(), new_payment_id()).token
+    assert keys.repository.claim(ALICE, "k1", fingerprint, clock(), new_id()).token
 
     response = _post(client, alice, "k1")
 
@@ -94,10 +94,10 @@ def test_a_key_still_in_progress_is_a_409(app, client, alice, keys, clock):
 def test_a_claim_abandoned_by_a_crash_can_be_taken_over_after_its_lease(
     app, client, alice, keys, clock
 ):
-    from dashboard.api.idempotency import request_fingerprint
-    from dashboard.payments.service import new_payment_id
+    from dashboard.core.ids import new_id
+    from dashboard.web.api.idempotency import request_fingerprint
 
-    first_id = new_payment_id()
+    first_id = new_id()
     with app.test_request_context("/api/v1/payments", method="POST", json=NEW_PAYMENT):
         crashed = keys.repository.claim(ALICE, "k1", request_fingerprint(), clock(), first_id)
     clock.advance(minutes=3)

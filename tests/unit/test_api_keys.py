@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.apikeys.model import ApiKeyPrincipal
-from dashboard.apikeys.service import (
+from dashboard.domain.api_keys import ApiKeyPrincipal
+from dashboard.services.api_keys import (
     MAX_ACTIVE_KEYS,
     ApiKeyAlreadyCreated,
     ApiKeyLimitReached,
@@ -14,7 +14,7 @@ from dashboard.apikeys.service import (
     InvalidKeyName,
     new_key_id,
 )
-from dashboard.store import Store
+from dashboard.store.database import Store
 from dashboard.store.dynamo import StoreUnavailable
 from tests.conftest import FakeClock
 

@@ -8,8 +8,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from dashboard import create_app
-from dashboard.api.openapi import API_PREFIX
+from dashboard.app import create_app
+from dashboard.web.api.openapi import API_PREFIX
 from tests.conftest import TEST_SECRET_KEY
 from tests.unit.api_support import ALICE, NEW_PAYMENT, api_key_for, bearer
 

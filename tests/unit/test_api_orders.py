@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 from jsonschema import Draft202012Validator
 
-from dashboard.orders.model import OrderFields
-from dashboard.payments.service import new_payment_id
+from dashboard.core.ids import new_id
+from dashboard.domain.orders import OrderFields
 from dashboard.store.dynamo import StoreUnavailable
 from tests.unit.api_support import (
     ALICE,
@@ -49,7 +49,7 @@ def _place(app: Flask, sub: str, count: int, **changes) -> list[str]:
     service = app.extensions["order_service"]
     values = {**NEW_ORDER, "unit_price": Decimal("5.00"), "quantity": 1, **changes}
     fields = OrderFields(**values)
-    return [service.create_order(sub, new_payment_id(), fields).order_id for _ in range(count)]
+    return [service.create_order(sub, new_id(), fields).order_id for _ in range(count)]
 
 
 def _payment_link(client, headers, order_id: str, **extra):
@@ -370,7 +370,7 @@ def test_another_merchants_order_is_a_404_to_read_change_delete_or_bill(app, cli
 
 
 def test_an_unknown_order_is_a_404(client, alice):
-    for order_id in (new_payment_id(), "not-an-id"):
+    for order_id in (new_id(), "not-an-id"):
         assert_problem(client.get(f"/api/v1/orders/{order_id}", headers=alice), 404, "not-found")
 
 
@@ -658,7 +658,7 @@ def test_a_payment_request_key_reused_for_another_order_is_a_422(client, alice):
 def test_the_list_shows_each_order_as_the_order_itself_does(app, client, alice, monkeypatch):
     from datetime import timedelta
 
-    import dashboard.api.orders as api_orders
+    import dashboard.web.api.orders as api_orders
 
     order = client.post("/api/v1/orders", json=NEW_ORDER, headers=alice).json
     client.post(f"/api/v1/orders/{order['id']}/payment-link", headers=alice)

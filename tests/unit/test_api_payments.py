@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard.payments.service import NewPaymentLink, new_payment_id
+from dashboard.core.ids import new_id
+from dashboard.services.payments import NewPaymentLink
 from tests.unit.api_support import (
     ALICE,
     BOB,
@@ -29,7 +30,7 @@ def _create_through_service(app, sub: str, count: int, currency: str = "GBP") ->
     ids = []
     with app.test_request_context():
         for n in range(count):
-            link = NewPaymentLink(new_payment_id(), 100 + n, currency, f"Batch {n}")
+            link = NewPaymentLink(new_id(), 100 + n, currency, f"Batch {n}")
             ids.append(service.create_payment_link(sub, link).payment_id)
     return ids
 
@@ -232,7 +233,7 @@ def test_a_cursor_of_another_merchant_is_refused(app, client, alice):
 
 
 def test_an_unknown_payment_is_a_404(client, alice):
-    for payment_id in (new_payment_id(), "not-an-id"):
+    for payment_id in (new_id(), "not-an-id"):
         response = client.get(f"/api/v1/payments/{payment_id}", headers=alice)
         assert_problem(response, 404, "not-found")
 

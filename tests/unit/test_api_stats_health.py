@@ -154,7 +154,7 @@ def test_production_refuses_to_count_rate_limits_in_one_process():
 
 
 def test_the_redis_store_gives_up_within_half_a_second_without_retrying():
-    from dashboard.api import ratelimit_storage_options
+    from dashboard.web.api.wiring import ratelimit_storage_options
 
     options = ratelimit_storage_options("redis://cache.internal:6379/0")
 

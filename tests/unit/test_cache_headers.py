@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask, url_for
 
-from dashboard import create_app
+from dashboard.app import create_app
 from tests.conftest import TEST_SECRET_KEY
 from tests.unit.test_access import PUBLIC_ENDPOINTS
 from tests.unit.test_order_pages import _place

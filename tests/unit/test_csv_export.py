@@ -12,8 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashboard.payments.export import FORMULA_STARTS, HEADER, csv_lines, escape_cell, payment_row
-from dashboard.payments.model import Payment, PaymentStatus
+from dashboard.domain.payments import Payment, PaymentStatus
+from dashboard.web.payments.export import (
+    FORMULA_STARTS,
+    HEADER,
+    csv_lines,
+    escape_cell,
+    payment_row,
+)
 
 CREATED = datetime(2026, 11, 20, 12, 30, 5, tzinfo=UTC)
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard.payments.model import (
+from dashboard.core.words import MAX_WORD_LENGTH, normalise_word, words_of
+from dashboard.domain.payments import (
     PAYER_NAME_MAX_LENGTH,
     REFERENCE_MAX_LENGTH,
     AttemptStatus,
@@ -16,20 +17,17 @@ from dashboard.payments.model import (
     PaymentStatus,
 )
 from dashboard.store.index_items import (
-    MAX_WORD_LENGTH,
     MAX_WORDS_PER_PAYMENT,
     amount_prefix,
     counts_by_status,
     day_rollup_key,
     email_prefix,
-    normalise_word,
     rollup_deltas,
     rollup_keys,
     rollup_updates,
     search_items,
     searchable_words,
     word_prefix,
-    words_of,
 )
 
 CREATED = datetime(2026, 11, 20, 23, 59, 30, tzinfo=UTC)

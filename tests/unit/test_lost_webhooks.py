@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from dashboard.payments.model import PaymentStatus
+from dashboard.domain.payments import PaymentStatus
 from dashboard.providers.sandbox_retries import WebhookRetries
 from dashboard.store.dynamo import StoreUnavailable
 from tests.conftest import csrf_token_from

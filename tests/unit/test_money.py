@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashboard.money import (
+from dashboard.domain.money import (
     SUPPORTED_CURRENCIES,
     InvalidAmount,
     format_money,

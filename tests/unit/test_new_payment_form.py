@@ -5,13 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from itsdangerous import TimestampSigner
 
-from dashboard import create_app
-from dashboard.payments.forms import (
-    FormExpired,
-    NewPaymentLinkForm,
-    sign_payment_id,
-    unsign_payment_id,
-)
+from dashboard.app import create_app
+from dashboard.core.signed_ids import FormExpired
+from dashboard.web.payments.forms import NewPaymentLinkForm, sign_payment_id, unsign_payment_id
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 VALID = {"amount": "12.50", "currency": "GBP", "reference": "Invoice 42"}

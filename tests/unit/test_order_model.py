@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dashboard.orders.model import (
+from dashboard.domain.orders import (
     Order,
     OrderStatus,
     order_status_for_payment,
     shown_order_status,
 )
-from dashboard.payments.model import PaymentStatus
+from dashboard.domain.payments import PaymentStatus
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 

@@ -10,9 +10,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from dashboard.orders.model import OrderFields
-from dashboard.payments.model import PaymentStatus
-from dashboard.payments.service import new_payment_id, utc_now
+from dashboard.core.clock import utc_now
+from dashboard.core.ids import new_id
+from dashboard.domain.orders import OrderFields
+from dashboard.domain.payments import PaymentStatus
 from tests.unit.conftest import csrf_token, sign_in
 
 ORDER = {
@@ -50,7 +51,7 @@ def _place(app: Flask, user: str = "alice@example.com", **changes):
         "currency": "GBP",
     }
     fields = OrderFields(**{**values, **changes})
-    return app.extensions["order_service"].create_order(user, new_payment_id(), fields)
+    return app.extensions["order_service"].create_order(user, new_id(), fields)
 
 
 def _post(client: FlaskClient, path: str, **data):
@@ -499,7 +500,7 @@ def test_an_order_whose_link_lapsed_offers_to_request_payment_again(merchant, mo
     _request_payment(merchant, location)
     # A day and more later: no provider event and no sync has recorded the expiry yet.
     later = utc_now() + timedelta(hours=25)
-    monkeypatch.setattr("dashboard.orders.routes.utc_now", lambda: later)
+    monkeypatch.setattr("dashboard.web.orders.routes.utc_now", lambda: later)
 
     page = merchant.get(location).get_data(as_text=True)
 
@@ -508,7 +509,7 @@ def test_an_order_whose_link_lapsed_offers_to_request_payment_again(merchant, mo
 
 
 def test_a_search_that_matches_too_much_says_only_the_newest_are_shown(merchant, app, monkeypatch):
-    monkeypatch.setattr("dashboard.orders.service.MAX_SEARCH_MATCHES", 2)
+    monkeypatch.setattr("dashboard.services.orders.MAX_SEARCH_MATCHES", 2)
     for _ in range(3):
         _place(app)
 
@@ -522,7 +523,7 @@ def test_the_list_shows_an_order_whose_link_lapsed_as_failed_like_its_page(merch
     location = _create(merchant)
     _request_payment(merchant, location)
     later = utc_now() + timedelta(hours=25)
-    monkeypatch.setattr("dashboard.orders.routes.utc_now", lambda: later)
+    monkeypatch.setattr("dashboard.web.orders.routes.utc_now", lambda: later)
 
     listed = merchant.get("/orders").get_data(as_text=True)
 

@@ -7,12 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from dashboard.orders import service as order_service_module
-from dashboard.orders.model import InvalidOrder, OrderFields, OrderStatus
-from dashboard.orders.service import OrderNotFound, OrderQuery, OrderService
-from dashboard.payments.model import PaymentStatus
-from dashboard.payments.service import ActionNotAllowed, new_payment_id
+from dashboard.core.ids import new_id
+from dashboard.domain.orders import InvalidOrder, OrderFields, OrderStatus
+from dashboard.domain.payments import PaymentStatus
 from dashboard.providers.base import ProviderUnavailable
+from dashboard.services import orders as order_service_module
+from dashboard.services.orders import OrderNotFound, OrderQuery, OrderService
+from dashboard.services.payments import ActionNotAllowed
 from dashboard.store.cursors import CursorCodec, InvalidCursor
 from tests.conftest import TEST_SECRET_KEY
 
@@ -36,7 +37,7 @@ def fields(**changes) -> OrderFields:
 
 
 def place(orders: OrderService, user: str = "alice", **changes):
-    return orders.create_order(user, new_payment_id(), fields(**changes))
+    return orders.create_order(user, new_id(), fields(**changes))
 
 
 def test_orders_are_numbered_per_merchant_and_the_total_is_computed(orders):
@@ -77,7 +78,7 @@ def test_an_invalid_order_is_refused_with_the_field_named_and_nothing_written(
 
 
 def test_submitting_the_same_order_form_twice_gives_one_order(orders):
-    order_id = new_payment_id()
+    order_id = new_id()
     first = orders.create_order("alice", order_id, fields())
     second = orders.create_order("alice", order_id, fields())
 
@@ -425,7 +426,7 @@ def test_a_request_for_payment_cut_short_is_finished_by_the_next(orders, service
     order = place(orders)
     # A request that crashed after the order recorded its payment id, before the payment existed.
     requested = dataclasses.replace(
-        order, status=OrderStatus.PAYMENT_REQUESTED, payment_id=new_payment_id()
+        order, status=OrderStatus.PAYMENT_REQUESTED, payment_id=new_id()
     )
     store.orders.save(order, requested)
 
@@ -613,7 +614,7 @@ def test_reindex_search_writes_the_words_orders_made_before_were_not_found_by(ap
 
     service = app.extensions["order_service"]
     order = service.create_order(
-        "alice@example.com", new_payment_id(), fields(product_name=_LONG_PRODUCT[:140])
+        "alice@example.com", new_id(), fields(product_name=_LONG_PRODUCT[:140])
     )
     store = app.extensions["store"]
     for item in order_word_items(order)[12:]:  # as the 12-word cap left it

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashboard.payments.filters import FilterError, PaymentFilters, parse_filters
-from dashboard.payments.model import StatusGroup
+from dashboard.domain.payments import StatusGroup
+from dashboard.web.payment_filters import FilterError, PaymentFilters, parse_filters
 
 TODAY = date(2026, 11, 20)
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashboard.payments.model import (
+from dashboard.domain.payments import (
     ALLOWED_TRANSITIONS,
     AttemptStatus,
     InvalidTransition,

@@ -195,7 +195,7 @@ def test_an_expired_session_sends_htmx_to_sign_in_instead_of_swapping_a_redirect
     ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"],
 )
 def test_sign_in_never_redirects_off_site(app, target):
-    from dashboard.auth.routes import safe_next_url
+    from dashboard.web.auth.routes import safe_next_url
 
     with app.test_request_context():
         assert safe_next_url(target) == "/payments"
@@ -265,7 +265,7 @@ def test_the_sandbox_reports_through_the_signed_webhook_pipeline(merchant, app, 
     store = app.extensions["store"]
     link_id = link_path.rsplit("/", 1)[1]
     attempt_id = store.sandbox_links.get(link_id).attempts[0].payment_id
-    from dashboard.payments.service import utc_now
+    from dashboard.core.clock import utc_now
 
     # Each webhook was verified and recorded for deduplication, like TrueLayer's.
     assert store.webhook_events.seen(f"sandbox:{attempt_id}:executed", utc_now())
@@ -301,14 +301,14 @@ def test_health_does_not_tell_the_public_where_dynamodb_is(client, app, monkeypa
 
 
 def test_a_next_address_with_control_characters_falls_back_to_payments(app):
-    from dashboard.auth.routes import safe_next_url
+    from dashboard.web.auth.routes import safe_next_url
 
     with app.test_request_context():
         assert safe_next_url("/a\nb") == "/payments"
 
 
 def test_an_unverified_email_does_not_pass_the_domain_allow_list(app):
-    from dashboard.auth.routes import _email_domain_allowed
+    from dashboard.web.auth.routes import _email_domain_allowed
 
     app.extensions["settings"] = dataclasses.replace(
         app.extensions["settings"], signin_allowed_email_domains=("shop.example",)

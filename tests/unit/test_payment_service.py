@@ -7,28 +7,28 @@ from datetime import timedelta
 
 import pytest
 
-from dashboard.payments.model import (
+from dashboard.core.ids import new_id
+from dashboard.domain.payments import (
     AttemptStatus,
     PaymentStatus,
     ProviderEvent,
     ProviderEventKind,
 )
-from dashboard.payments.service import (
+from dashboard.providers.base import ProviderUnavailable
+from dashboard.services.payments import (
     SYNC_AFTER,
     ActionNotAllowed,
     NewPaymentLink,
     PayerIsPaying,
     PaymentNotFound,
     UnknownProviderLink,
-    new_payment_id,
 )
-from dashboard.providers.base import ProviderUnavailable
 from dashboard.store.payments import StaleWrite
 
 
 def a_request(**changes) -> NewPaymentLink:
     request = NewPaymentLink(
-        payment_id=new_payment_id(), amount_minor=1250, currency="GBP", reference="Invoice 42"
+        payment_id=new_id(), amount_minor=1250, currency="GBP", reference="Invoice 42"
     )
     return dataclasses.replace(request, **changes)
 

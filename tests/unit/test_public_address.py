@@ -14,7 +14,7 @@ from flask import Flask
 from moto import mock_aws
 from pytest_httpserver import HTTPServer
 
-from dashboard import create_app
+from dashboard.app import create_app
 from dashboard.config import ConfigError, load_settings
 from tests.conftest import TEST_SECRET_KEY, csrf_token_from
 from tests.unit.conftest import sign_in

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from dashboard.payments.views import qr_code_svg
+from dashboard.web.payments.qr_codes import qr_code_svg
 
 
 def test_the_qr_code_scales_to_its_box_with_its_quiet_zone():

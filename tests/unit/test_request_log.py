@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from flask import Flask
 
-from dashboard.request_log import LOG_FORMAT, declared_path_secrets
+from dashboard.web.request_log import LOG_FORMAT, declared_path_secrets
 from tests.unit.api_support import api_key_for, bearer
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,16 +19,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from moto import mock_aws
 
-from dashboard.payments.model import PaymentStatus
-from dashboard.payments.service import (
-    ActionNotAllowed,
-    NewPaymentLink,
-    PaymentService,
-    new_payment_id,
-)
+from dashboard.core.ids import new_id
+from dashboard.domain.payments import PaymentStatus
 from dashboard.providers.sandbox import LinkNotPayable, SandboxProvider
-from dashboard.stats.rebuild import recount_rollups
-from dashboard.store import Store
+from dashboard.services.payments import ActionNotAllowed, NewPaymentLink, PaymentService
+from dashboard.services.rollup_recount import recount_rollups
+from dashboard.store.database import Store
 from dashboard.store.dynamo import TableNames, make_client
 from dashboard.store.payments import payment_from_item
 from tests.conftest import FakeClock
@@ -97,7 +93,7 @@ class RollupMachine(RuleBasedStateMachine):
         self.clock.advance(hours=hours)
         payment = self.service.create_payment_link(
             USER,
-            NewPaymentLink(new_payment_id(), amount, currency, "Invoice 1"),
+            NewPaymentLink(new_id(), amount, currency, "Invoice 1"),
         )
         self.links.append(payment.provider_link_id)
         self.payment_ids.append(payment.payment_id)
@@ -183,9 +179,7 @@ def test_a_transaction_conflict_on_a_hot_rollup_is_retried(moto_service, monkeyp
 
     monkeypatch.setattr(store.client, "transact_write_items", conflict_once)
 
-    payment = service.create_payment_link(
-        USER, NewPaymentLink(new_payment_id(), 500, "GBP", "Order 1")
-    )
+    payment = service.create_payment_link(USER, NewPaymentLink(new_id(), 500, "GBP", "Order 1"))
 
     assert payment.status is PaymentStatus.AWAITING_PAYMENT
     assert next(calls) == 3  # the conflicted try, its retry, and the link update
@@ -203,15 +197,13 @@ def test_conflicts_that_do_not_clear_are_not_retried_forever(moto_service, monke
     monkeypatch.setattr(store.client, "transact_write_items", always_conflict)
 
     with pytest.raises(ClientError):
-        service.create_payment_link(USER, NewPaymentLink(new_payment_id(), 500, "GBP", "Order 1"))
+        service.create_payment_link(USER, NewPaymentLink(new_id(), 500, "GBP", "Order 1"))
     assert len(attempts) == 5
 
 
 def test_a_failed_condition_is_an_answer_not_a_retry(moto_service):
     store, service, _ = moto_service
-    payment = service.create_payment_link(
-        USER, NewPaymentLink(new_payment_id(), 500, "GBP", "Order 1")
-    )
+    payment = service.create_payment_link(USER, NewPaymentLink(new_id(), 500, "GBP", "Order 1"))
     before = rollup_totals(store)
 
     # The same creation again: the payment id is taken, nothing is counted twice.

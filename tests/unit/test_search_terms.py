@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup
 
-from dashboard.payments.search import (
+from dashboard.domain.search import (
     SearchTerms,
     highlight,
     matches_all_words,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dashboard.orders.model import OrderStatus, order_status_for_payment
-from dashboard.orders.service import OrderQuery
+from dashboard.domain.orders import OrderStatus, order_status_for_payment
+from dashboard.services.orders import OrderQuery
 
 
 def test_seed_demo_makes_orders_whose_status_follows_their_payment(app):

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from dashboard.apikeys.service import MAX_ACTIVE_KEYS, ApiKeyService
+from dashboard.services.api_keys import MAX_ACTIVE_KEYS, ApiKeyService
 from tests.conftest import csrf_token_from
 from tests.unit.conftest import sign_in
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from moto import mock_aws
 
-from dashboard import create_app
+from dashboard.app import create_app
 from dashboard.config import ConfigError, load_settings
 from tests.conftest import TEST_SECRET_KEY
 from tests.oidc_standin import CLIENT_ID, OidcStandIn

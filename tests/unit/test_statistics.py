@@ -8,16 +8,17 @@ from decimal import Decimal
 
 import pytest
 
-from dashboard.payments.model import StatusGroup
-from dashboard.payments.service import NewPaymentLink, new_payment_id
-from dashboard.stats.charts import bar_chart, nice_ceiling, stacked_chart
-from dashboard.stats.rebuild import recount_rollups
-from dashboard.stats.service import (
+from dashboard.core.ids import new_id
+from dashboard.domain.payments import StatusGroup
+from dashboard.services.payments import NewPaymentLink
+from dashboard.services.rollup_recount import recount_rollups
+from dashboard.services.statistics import (
     StatsRange,
     StatsRangeError,
     parse_stats_range,
     payment_statistics,
 )
+from dashboard.web.stats.charts import bar_chart, nice_ceiling, stacked_chart
 from tests.unit.conftest import sign_in
 
 TODAY = date(2026, 11, 20)
@@ -64,7 +65,7 @@ def test_the_previous_period_has_the_same_length_and_ends_the_day_before():
 
 def _create(service, clock, amount, currency="GBP"):
     return service.create_payment_link(
-        "alice", NewPaymentLink(new_payment_id(), amount, currency, "Invoice 1")
+        "alice", NewPaymentLink(new_id(), amount, currency, "Invoice 1")
     )
 
 
@@ -146,7 +147,7 @@ def test_the_page_shows_figures_and_a_table_with_the_same_numbers(app, client):
     with app.test_request_context():
         service = app.extensions["payment_service"]
         payment = service.create_payment_link(
-            "alice@example.com", NewPaymentLink(new_payment_id(), 1250, "GBP", "Invoice 1")
+            "alice@example.com", NewPaymentLink(new_id(), 1250, "GBP", "Invoice 1")
         )
         for event in app.extensions["payment_provider"].pay(payment.provider_link_id):
             service.apply_provider_event(event)
@@ -196,7 +197,7 @@ def test_rebuild_stats_finds_and_repairs_a_broken_rollup(app, client):
     with app.test_request_context():
         service = app.extensions["payment_service"]
         payment = service.create_payment_link(
-            "alice@example.com", NewPaymentLink(new_payment_id(), 1250, "GBP", "Invoice 1")
+            "alice@example.com", NewPaymentLink(new_id(), 1250, "GBP", "Invoice 1")
         )
     store = app.extensions["store"]
     day = payment.created_at.date().isoformat()

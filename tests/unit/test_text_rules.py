@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.text import has_control_characters
+from dashboard.core.text import has_control_characters
 
 
 @pytest.mark.parametrize(

@@ -10,11 +10,12 @@ import pytest
 from moto import mock_aws
 from werkzeug import Response
 
-from dashboard import create_app
-from dashboard.payments.model import PaymentStatus
-from dashboard.payments.service import NewPaymentLink, new_payment_id
+from dashboard.app import create_app
+from dashboard.core.ids import new_id
+from dashboard.domain.payments import PaymentStatus
 from dashboard.providers import truelayer as truelayer_module
 from dashboard.providers.base import LinkRequest, ProviderRejected, ProviderUnavailable
+from dashboard.services.payments import NewPaymentLink
 from tests.conftest import TEST_SECRET_KEY
 from tests.truelayer_standin import SigningKey, TrueLayerStandIn
 
@@ -66,7 +67,7 @@ def provider(app):
 
 def create_payment(app, **changes):
     request = NewPaymentLink(
-        new_payment_id(),
+        new_id(),
         changes.pop("amount_minor", 1250),
         changes.pop("currency", "GBP"),
         "Invoice 42",
@@ -225,7 +226,7 @@ def test_refresh_reads_the_link_and_its_payments(app, standin):
 
 
 def test_cancelling_while_a_payment_is_authorising_keeps_it_processing(app, standin):
-    from dashboard.payments.service import PayerIsPaying
+    from dashboard.services.payments import PayerIsPaying
 
     payment = create_payment(app)
     standin.payments["pay-1"] = {

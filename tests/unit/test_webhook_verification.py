@@ -10,7 +10,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from truelayer_signing import HttpMethod, sign_with_pem
 
-from dashboard.webhooks.verification import JwksCache, WebhookRejected, WebhookVerifier
+from dashboard.providers.webhook_verification import JwksCache, WebhookRejected, WebhookVerifier
 from tests.truelayer_standin import SigningKey
 
 PATH = "/webhooks/truelayer"

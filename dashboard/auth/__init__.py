@@ -1,5 +1,0 @@
-"""Sign-in with OpenID Connect (Auth0 in production, the local provider in development)."""
-
-from dashboard.auth.routes import bp
-
-__all__ = ["bp"]

@@ -1,0 +1,1 @@
+"""Use cases: what the web, the API and the commands ask for, in the merchant's words."""

@@ -1,0 +1,92 @@
+"""Server-side sign-in sessions: started at sign-in, checked on every request, ended at sign-out.
+
+The browser's cookie holds only a random session id; what the session is (whose, since when)
+lives in DynamoDB under the id's SHA-256. Signing out deletes the record, so a copy of the
+cookie is worth nothing afterwards. A session ends after ``idle`` without a request and, in any
+case, ``lifetime`` after sign-in. Reading a session is one strongly consistent GetItem; the
+last-seen time is written at most once a minute, so a busy tab costs reads, not writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from dashboard.domain.user import User
+from dashboard.store.sessions import SessionRepository, StoredSession
+
+# The one key the signed-in browser's cookie holds about who it is: the session's random id.
+SESSION_ID_KEY = "sid"
+# How stale ``lastSeenAt`` may get before a request writes it again. The idle timeout is
+# therefore honoured to within this much.
+SEEN_WRITE_INTERVAL = timedelta(minutes=1)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def session_hash(session_id: str) -> str:
+    """Return what the store keys a session by: the SHA-256 of the id the cookie holds."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+class SessionService:
+    """Starts, resolves and ends sessions; knows nothing of Flask or cookies."""
+
+    def __init__(
+        self,
+        repository: SessionRepository,
+        idle: timedelta,
+        lifetime: timedelta,
+        clock: Callable[[], datetime] = _utc_now,
+    ):
+        self._repository = repository
+        self.idle = idle
+        self.lifetime = lifetime
+        self.clock = clock
+
+    def start(self, user: User) -> str:
+        """Store a new session for ``user`` and return its id, for the cookie only."""
+        session_id = secrets.token_urlsafe(32)
+        now = self.clock()
+        self._repository.add(
+            StoredSession(
+                session_hash=session_hash(session_id),
+                user_id=user.sub,
+                email=user.email,
+                name=user.name,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + self.lifetime,
+            )
+        )
+        return session_id
+
+    def resolve(self, session_id: str) -> User | None:
+        """Return the signed-in person of a live session, or None if it ended or never was.
+
+        A session found past its idle or absolute limit is deleted on the way.
+        """
+        key = session_hash(session_id)
+        stored = self._repository.get(key)
+        if stored is None:
+            return None
+        now = self.clock()
+        if now >= stored.expires_at or now - stored.last_seen_at >= self.idle:
+            self._repository.delete(key)
+            return None
+        if now - stored.last_seen_at >= SEEN_WRITE_INTERVAL:
+            # Conditional: of several requests arriving together, one writes; the rest skip.
+            self._repository.record_seen(key, now, unless_seen_since=now - SEEN_WRITE_INTERVAL)
+        return User(sub=stored.user_id, email=stored.email, name=stored.name)
+
+    def end(self, session_id: str) -> None:
+        """End one session (sign-out): its cookie no longer signs anyone in."""
+        self._repository.delete(session_hash(session_id))
+
+    def end_everywhere(self, user_id: str) -> int:
+        """End every session of the person, this one included; return how many there were."""
+        return self._repository.delete_for_person(user_id)

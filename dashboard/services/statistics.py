@@ -1,0 +1,240 @@
+"""Payment statistics from the per-day rollups: a few items read, whatever the account's size.
+
+A payment counts on the UTC day it was created, in the status it has now. Currencies are never
+added together: every figure is per currency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from dashboard.domain.money import SUPPORTED_CURRENCIES, from_minor, minor_digits
+from dashboard.domain.payments import PaymentStatus, StatusGroup
+from dashboard.store.rollups import Rollup, RollupRepository
+
+PRESET_DAYS = (7, 14, 30, 90)
+MAX_DAYS = 366
+EARLIEST_DAY = date(2000, 1, 1)
+# Links that never reached the payer are not "links created" for conversion.
+_NOT_A_LINK = (PaymentStatus.CREATION_FAILED, PaymentStatus.CREATING)
+
+
+class StatsRangeError(ValueError):
+    """Raised when the requested range cannot be shown; the message says why."""
+
+
+@dataclass(frozen=True)
+class StatsRange:
+    """Inclusive UTC days, and the period of the same length just before them."""
+
+    first: date
+    last: date
+    preset: int | None = None
+
+    @property
+    def days(self) -> int:
+        """Return how many days the range holds."""
+        return (self.last - self.first).days + 1
+
+    @property
+    def previous(self) -> StatsRange:
+        """Return the period of the same length that ends the day before this one starts."""
+        last = self.first - timedelta(days=1)
+        return StatsRange(last - timedelta(days=self.days - 1), last)
+
+    def each_day(self) -> list[date]:
+        """Return every day of the range, in order."""
+        return [self.first + timedelta(days=n) for n in range(self.days)]
+
+
+def parse_stats_range(args, today: date) -> StatsRange:
+    """Return the range asked for (default: the last 30 days); raise StatsRangeError."""
+    raw_days = (args.get("days") or "").strip()
+    raw_from, raw_to = (args.get("from") or "").strip(), (args.get("to") or "").strip()
+    if raw_from or raw_to:
+        try:
+            first = date.fromisoformat(raw_from) if raw_from else None
+            last = date.fromisoformat(raw_to) if raw_to else today
+        except ValueError:
+            raise StatsRangeError("Dates must look like 2026-11-22.") from None
+        if first is None:
+            raise StatsRangeError("Choose a start date.")
+        if first < EARLIEST_DAY:
+            raise StatsRangeError(f"Choose a start date from {EARLIEST_DAY.isoformat()} on.")
+        if first > last:
+            raise StatsRangeError("The end date is before the start date.")
+        if (last - first).days + 1 > MAX_DAYS:
+            raise StatsRangeError(f"Choose at most {MAX_DAYS} days.")
+        return StatsRange(first, last)
+    if not raw_days:
+        return StatsRange(today - timedelta(days=29), today, 30)
+    # ASCII digits only: "²".isdigit() is True, yet int("²") fails.
+    if not (raw_days.isascii() and raw_days.isdigit()) or int(raw_days) not in PRESET_DAYS:
+        raise StatsRangeError("Choose 7, 14, 30 or 90 days, or a start and end date.")
+    days = int(raw_days)
+    return StatsRange(today - timedelta(days=days - 1), today, days)
+
+
+def _zeros() -> dict[PaymentStatus, int]:
+    return dict.fromkeys(PaymentStatus, 0)
+
+
+@dataclass
+class CurrencyTotals:
+    """The counters of one currency over a period."""
+
+    counts: dict[PaymentStatus, int] = field(
+        default_factory=lambda: dict.fromkeys(PaymentStatus, 0)
+    )
+    amounts_minor: dict[PaymentStatus, int] = field(
+        default_factory=lambda: dict.fromkeys(PaymentStatus, 0)
+    )
+    attempts: int = 0
+    attempts_succeeded: int = 0
+
+    def add(self, rollup: Rollup) -> None:
+        """Add one day's rollup."""
+        for status in PaymentStatus:
+            self.counts[status] += rollup.counts.get(status, 0)
+            self.amounts_minor[status] += rollup.amounts_minor.get(status, 0)
+        self.attempts += rollup.attempts
+        self.attempts_succeeded += rollup.attempts_succeeded
+
+    @property
+    def links_created(self) -> int:
+        """Return how many links reached the point of being shareable."""
+        return sum(n for s, n in self.counts.items() if s not in _NOT_A_LINK)
+
+    @property
+    def completed(self) -> int:
+        """Return how many payments completed."""
+        return self.counts[PaymentStatus.COMPLETED]
+
+    @property
+    def completed_minor(self) -> int:
+        """Return the completed volume in minor units."""
+        return self.amounts_minor[PaymentStatus.COMPLETED]
+
+    def by_group(self) -> dict[StatusGroup, int]:
+        """Return the payment count of each status group."""
+        groups = dict.fromkeys(StatusGroup, 0)
+        for status, count in self.counts.items():
+            groups[status.group] += count
+        return groups
+
+    @property
+    def total(self) -> int:
+        """Return how many payments were created in the period."""
+        return sum(self.counts.values())
+
+
+def ratio(numerator: int, denominator: int) -> Decimal | None:
+    """Return numerator ÷ denominator as a Decimal fraction, or None when undefined."""
+    if not denominator:
+        return None
+    return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001"))
+
+
+def change(current: int | Decimal | None, previous: int | Decimal | None) -> Decimal | None:
+    """Return the relative change from previous to current, or None when undefined."""
+    if current is None or previous in (None, 0):
+        return None
+    return ((Decimal(current) - Decimal(previous)) / Decimal(previous)).quantize(Decimal("0.0001"))
+
+
+@dataclass(frozen=True)
+class CurrencyStatistics:
+    """Everything the statistics page shows for one currency."""
+
+    currency: str
+    current: CurrencyTotals
+    previous: CurrencyTotals
+    volume_by_day: list[tuple[date, int]]
+    groups_by_day: list[tuple[date, dict[StatusGroup, int]]]
+
+    @property
+    def conversion(self) -> Decimal | None:
+        """Return completed ÷ links created."""
+        return ratio(self.current.completed, self.current.links_created)
+
+    @property
+    def attempt_success(self) -> Decimal | None:
+        """Return successful attempts ÷ attempts."""
+        return ratio(self.current.attempts_succeeded, self.current.attempts)
+
+    @property
+    def average_completed(self) -> Decimal | None:
+        """Return the average completed amount, rounded to the currency's minor unit."""
+        if not self.current.completed:
+            return None
+        exponent = Decimal(1).scaleb(-minor_digits(self.currency))
+        average = from_minor(self.current.completed_minor, self.currency) / self.current.completed
+        return average.quantize(exponent, rounding=ROUND_HALF_EVEN)
+
+    @property
+    def volume_change(self) -> Decimal | None:
+        """Return the completed volume's change against the previous period."""
+        return change(self.current.completed_minor, self.previous.completed_minor)
+
+    @property
+    def count_change(self) -> Decimal | None:
+        """Return the change in completed payments against the previous period."""
+        return change(self.current.completed, self.previous.completed)
+
+    @property
+    def conversion_change(self) -> Decimal | None:
+        """Return the conversion's change against the previous period."""
+        previous = ratio(self.previous.completed, self.previous.links_created)
+        return change(self.conversion, previous)
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """The statistics page's figures: per currency, never mixed."""
+
+    period: StatsRange
+    currencies: list[CurrencyStatistics]
+    computed_at: datetime
+
+    @property
+    def is_empty(self) -> bool:
+        """Return True when no payment was created in the period or the one before."""
+        return all(c.current.total == 0 and c.previous.total == 0 for c in self.currencies)
+
+
+def payment_statistics(
+    rollups: RollupRepository, user_id: str, period: StatsRange, now: datetime
+) -> Statistics:
+    """Return the statistics of a period from one Query over its rollups and the previous ones."""
+    previous = period.previous
+    items = rollups.days(user_id, previous.first, period.last, None)
+    by_key = {(r.day, r.currency): r for r in items}
+    currencies = []
+    for currency in SUPPORTED_CURRENCIES:
+        current, before = CurrencyTotals(), CurrencyTotals()
+        volume, groups = [], []
+        for day in previous.each_day():
+            if rollup := by_key.get((day.isoformat(), currency)):
+                before.add(rollup)
+        for day in period.each_day():
+            day_totals = CurrencyTotals()
+            if rollup := by_key.get((day.isoformat(), currency)):
+                current.add(rollup)
+                day_totals.add(rollup)
+            volume.append((day, day_totals.completed_minor))
+            groups.append((day, day_totals.by_group()))
+        currencies.append(CurrencyStatistics(currency, current, before, volume, groups))
+    return Statistics(period, currencies, now)
+
+
+class StatisticsService:
+    """The statistics use case for the page and the API, over one merchant's rollups."""
+
+    def __init__(self, rollups: RollupRepository):
+        self._rollups = rollups
+
+    def for_period(self, user_id: str, period: StatsRange, now: datetime) -> Statistics:
+        """Return the merchant's statistics of a period, compared with the period before it."""
+        return payment_statistics(self._rollups, user_id, period, now)

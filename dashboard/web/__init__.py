@@ -1,0 +1,1 @@
+"""The web layer: blueprints, the JSON API, error pages and the request hooks they share."""

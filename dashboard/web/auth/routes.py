@@ -1,0 +1,226 @@
+"""Routes for signing in and out: /login, /callback, /logout."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from urllib.parse import urlencode, urlsplit
+
+from authlib.integrations.base_client import OAuthError
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import logout_user
+from requests import RequestException
+
+from dashboard.domain.user import User
+from dashboard.providers.outbound import OutboundUnavailable
+from dashboard.services.sessions import SESSION_ID_KEY, SessionService
+from dashboard.store.dynamo import StoreUnavailable
+from dashboard.web.auth.oidc import DeadlineOAuth, IdTokenRejected
+from dashboard.web.hosts import external_url
+
+log = logging.getLogger(__name__)
+bp = Blueprint("auth", __name__)
+
+_NEXT_KEY = "next_after_login"
+
+
+def safe_next_url(target: str | None) -> str:
+    """Return ``target`` if it is a path on this site, else the payments page (no open redirect)."""
+    if not target:
+        return url_for("payments.list_payments")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("payments.list_payments")
+    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return url_for("payments.list_payments")
+    return target
+
+
+def _oidc():
+    """Return this app's OpenID Connect client."""
+    return current_app.extensions["oidc_client"]
+
+
+def session_service() -> SessionService:
+    """Return this app's server-side session service."""
+    return current_app.extensions["sessions"]
+
+
+def end_browser_session() -> None:
+    """Sign this browser out: delete its server-side session, then forget the cookie's content.
+
+    The record goes first: if DynamoDB is down the StoreUnavailable 503 leaves the cookie as it
+    was, so the person can sign out again, rather than a cookie that still works elsewhere.
+    """
+    session_id = session.get(SESSION_ID_KEY)
+    if session_id:
+        session_service().end(session_id)
+    logout_user()
+    session.clear()
+
+
+class SignInUnavailable(Exception):
+    """Raised when the sign-in provider cannot be reached, answers too slowly or is busy."""
+
+
+# What a provider that is down, hung or saturated raises: each becomes the 503 sign-in page.
+_PROVIDER_DOWN = (RequestException, OutboundUnavailable)
+
+
+@bp.get("/login")
+def login():
+    """Send the browser to the OpenID Connect provider to sign in."""
+    session[_NEXT_KEY] = safe_next_url(request.args.get("next"))
+    try:
+        return _oidc().authorize_redirect(external_url("auth.callback"))
+    except _PROVIDER_DOWN as exc:
+        raise SignInUnavailable(str(exc)) from exc
+
+
+@bp.get("/callback")
+def callback():
+    """Finish sign-in: exchange the code, check the user, and start a fresh session."""
+    if "error" in request.args:
+        # The user pressed "Deny" or the provider refused: say so instead of failing.
+        return render_template(
+            "auth/signin_failed.html",
+            reason=request.args.get("error_description") or request.args["error"],
+        ), 400
+    try:
+        # Exchange first: Authlib keeps the state, nonce and PKCE verifier in the session.
+        token = _oidc().authorize_access_token()
+    except OAuthError as exc:
+        log.info("Sign-in callback rejected: %s", exc)
+        return render_template("auth/signin_failed.html", reason=exc.description or exc.error), 400
+    except IdTokenRejected as exc:
+        log.warning("Sign-in callback: %s", exc)
+        return render_template(
+            "auth/signin_failed.html",
+            reason="The sign-in provider's answer could not be verified. Please try again.",
+        ), 400
+    except _PROVIDER_DOWN as exc:
+        raise SignInUnavailable(str(exc)) from exc
+    claims = token.get("userinfo") or {}
+    if not claims.get("sub"):
+        abort(400)
+    user = User.from_claims(claims)
+    if not _email_domain_allowed(user.email, claims.get("email_verified")):
+        return render_template(
+            "auth/signin_failed.html",
+            reason="This account is not allowed to sign in to this dashboard.",
+        ), 403
+
+    next_url = session.get(_NEXT_KEY)
+    # A new session for the signed-in user: nothing from before sign-in survives (no fixation).
+    # The cookie names the server-side session and holds nothing else of the person, no tokens.
+    previous = session.get(SESSION_ID_KEY)
+    if previous:
+        session_service().end(previous)  # signing in again replaces this browser's session
+    session_id = session_service().start(user)
+    session.clear()
+    session.permanent = True
+    session[SESSION_ID_KEY] = session_id
+    return redirect(safe_next_url(next_url))
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out here, then at the provider, which sends the browser back to the landing page."""
+    end_browser_session()
+    return redirect(provider_logout_url(external_url("main.landing")))
+
+
+def provider_logout_url(return_to: str) -> str:
+    """Return where to send the browser to sign out at the provider too (or ``return_to``)."""
+    settings = current_app.extensions["settings"]
+    try:
+        metadata = _oidc().load_server_metadata()
+    except _PROVIDER_DOWN:
+        log.warning("Sign-in provider unreachable at sign-out; signed out locally only")
+        return return_to
+    end_session = metadata.get("end_session_endpoint")
+    if end_session:
+        query = {"client_id": settings.oidc_client_id, "post_logout_redirect_uri": return_to}
+        return f"{end_session}?{urlencode(query)}"
+    if settings.is_auth0:
+        query = {"client_id": settings.oidc_client_id, "returnTo": return_to}
+        return f"{settings.oidc_issuer.rstrip('/')}/v2/logout?{urlencode(query)}"
+    return return_to
+
+
+def _email_domain_allowed(email: str | None, verified: object) -> bool:
+    """Return True when the settings let this address sign in.
+
+    With a domain list set, only an address the provider says it verified counts: a missing
+    ``email_verified`` claim is "not verified", since many providers let anyone type an address
+    they do not own and only set the claim once it was checked.
+    """
+    allowed = current_app.extensions["settings"].signin_allowed_email_domains
+    if not allowed:
+        return True
+    if verified is not True:
+        return False
+    domain = (email or "").rpartition("@")[2].lower()
+    return bool(domain) and domain in allowed
+
+
+def init_app(app) -> None:
+    """Register the OIDC client and tell flask-login how to find the signed-in merchant."""
+    from dashboard.web.extensions import login_manager
+
+    settings = app.extensions["settings"]
+    # One OAuth registry per app: Authlib caches clients by name, so a shared registry would
+    # hand a second app (tests build many) the first app's issuer.
+    oauth = DeadlineOAuth(app)
+    app.extensions["oidc_client"] = oauth.register(
+        "oidc",
+        client_id=settings.oidc_client_id,
+        client_secret=settings.oidc_client_secret,
+        server_metadata_url=settings.oidc_metadata_url,
+        client_kwargs={"scope": "openid email profile", "code_challenge_method": "S256"},
+    )
+    app.extensions["sessions"] = SessionService(
+        app.extensions["store"].sessions,
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        lifetime=timedelta(hours=settings.session_lifetime_hours),
+    )
+    login_manager.init_app(app)
+    # The server-side session is the protection: flask-login's cookie fingerprinting adds none.
+    login_manager.session_protection = None
+
+    @login_manager.request_loader
+    def load_user(_request) -> User | None:
+        session_id = session.get(SESSION_ID_KEY)
+        if not session_id:
+            return None
+        try:
+            user = session_service().resolve(session_id)
+        except StoreUnavailable:
+            # The 503 page renders the header too: it must see nobody signed in, not ask again.
+            g._login_user = login_manager.anonymous_user()
+            raise
+        if user is None:
+            session.pop(SESSION_ID_KEY, None)  # ended or expired: the cookie stops naming it
+        return user
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        login_url = url_for("auth.login", next=request.full_path.rstrip("?"))
+        if request.headers.get("HX-Request"):
+            # htmx would swap a 302's target page into the fragment; tell it to navigate.
+            current_url = request.headers.get("HX-Current-URL", "")
+            path = urlsplit(current_url).path or "/"
+            return "", 401, {"HX-Redirect": url_for("auth.login", next=path)}
+        if request.accept_mimetypes.best == "application/json":
+            return {"error": "Sign in first."}, 401
+        return redirect(login_url)

@@ -1,0 +1,199 @@
+"""Routes for the merchant's orders. They parse input and render; the order service decides."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from dashboard.core.clock import utc_now
+from dashboard.core.ids import new_id
+from dashboard.core.signed_ids import FormExpired
+from dashboard.domain.orders import InvalidOrder, OrderStatus, shown_order_status
+from dashboard.domain.search import MAX_SEARCH_LENGTH
+from dashboard.services.orders import OrderQuery, OrderService
+from dashboard.services.payments import ActionNotAllowed
+from dashboard.store.cursors import InvalidCursor
+from dashboard.store.orders import OrderAlreadyExists, StaleOrder
+from dashboard.web.htmx import render_page_or_block
+from dashboard.web.orders.forms import EditOrderForm, NewOrderForm, sign_order_id, unsign_order_id
+
+bp = Blueprint("orders", __name__, url_prefix="/orders")
+
+
+@bp.before_request
+@login_required
+def require_sign_in() -> None:
+    """Every orders page is for the signed-in merchant only."""
+
+
+def order_service() -> OrderService:
+    """Return the app's order service."""
+    return current_app.extensions["order_service"]
+
+
+def new_order_id() -> str:
+    """Return a fresh order id: a UUIDv7, like payment ids, so ids sort in creation order."""
+    return new_id()
+
+
+# Listing -----------------------------------------------------------------------------------
+
+
+@bp.get("")
+def list_orders():
+    """List the merchant's orders, newest first: status tab, search and page all in the URL."""
+    search = (request.args.get("q") or "").strip()[:MAX_SEARCH_LENGTH]
+    status_arg = request.args.get("status") or ""
+    try:
+        status = OrderStatus(status_arg) if status_arg else None
+    except ValueError:
+        return _list_response(OrderQuery(None, search), None, "There is no such order status.")
+    query = OrderQuery(status, search)
+    try:
+        page = order_service().list_orders(
+            current_user.sub, query, request.args.get("cursor") or None
+        )
+    except InvalidCursor as exc:
+        return _list_response(query, None, f"{exc} Start again from the first page.")
+    return _list_response(query, page)
+
+
+def _list_response(query: OrderQuery, page, error: str | None = None):
+    """Render the list: the whole page, the list body (tabs, search), or more rows."""
+    context = {
+        "query": query,
+        "page": page,
+        "error": error,
+        "statuses": list(OrderStatus),
+        "shown": order_service().shown_statuses(page.orders, utc_now()) if page else {},
+        "continuing": bool(request.args.get("cursor")),
+    }
+    # "Load more" asks for the next rows only, appended in place of its own row.
+    block = "more_rows" if request.headers.get("HX-Target") == "load-more" else "list_body"
+    status = 400 if error else 200
+    return render_page_or_block("orders/list.html", block, status=status, **context)
+
+
+# Creating ----------------------------------------------------------------------------------
+
+
+@bp.get("/new")
+def new_order():
+    """Show the new order form, with a fresh order id minted for this submit."""
+    form = NewOrderForm()
+    form.order_token.data = sign_order_id(new_order_id(), current_user.sub)
+    return render_template("orders/new.html", form=form)
+
+
+@bp.post("")
+def create_order():
+    """Create an order from the form, or show the form again with what was wrong."""
+    form = NewOrderForm()
+    try:
+        order_id = unsign_order_id(form.order_token.data or "", current_user.sub)
+    except FormExpired:
+        form.order_token.data = sign_order_id(new_order_id(), current_user.sub)
+        flash("This form was open too long. Check the details and submit again.", "warning")
+        return render_template("orders/new.html", form=form), 422
+    if form.check():
+        try:
+            order = order_service().create_order(current_user.sub, order_id, form.to_fields())
+        except InvalidOrder as exc:
+            form.add_errors(exc.errors)  # the total: only known once price and quantity are
+        except OrderAlreadyExists:
+            abort(409)
+        else:
+            flash(f"Order {order.number_label} created.", "success")
+            return redirect(url_for("orders.show_order", order_id=order.order_id), 303)
+    return render_template("orders/new.html", form=form), 422
+
+
+# One order ---------------------------------------------------------------------------------
+
+
+@bp.get("/<order_id>")
+def show_order(order_id: str):
+    """Show one order and its payment; htmx polls ask only for the order panel."""
+    service = order_service()
+    order = service.get_order(current_user.sub, order_id)
+    payment = service.order_payment(order)
+    now = utc_now()
+    payment_status = payment.effective_status(now) if payment else None
+    return render_page_or_block(
+        "orders/detail.html",
+        "order_panel",
+        order=order,
+        order_status=shown_order_status(order, payment_status),
+        can_request_payment=service.can_request_payment(order, payment, now),
+        payment=payment,
+        payment_status=payment_status,
+        now=now,
+        OrderStatus=OrderStatus,
+    )
+
+
+@bp.post("/<order_id>/request-payment")
+def request_payment(order_id: str):
+    """Create the payment link for the order's total (or hand back the live one)."""
+    try:
+        payment = order_service().request_payment(current_user.sub, order_id)
+    except ActionNotAllowed as exc:
+        flash(str(exc), "error")
+    else:
+        if payment.link_url:
+            flash("Payment link created. Share it with your customer.", "success")
+        else:
+            flash("The payment link could not be created. Try again in a moment.", "error")
+    return redirect(url_for("orders.show_order", order_id=order_id), 303)
+
+
+@bp.route("/<order_id>/edit", methods=["GET", "POST"])
+def edit_order(order_id: str):
+    """Change the customer, address or quantity of an unpaid order."""
+    order = order_service().get_order(current_user.sub, order_id)
+    if not order.status.is_unpaid:
+        flash(f"A {order.status.label.lower()} order cannot be changed.", "error")
+        return redirect(url_for("orders.show_order", order_id=order_id), 303)
+    form = EditOrderForm(order=order)
+    if request.method == "GET":
+        return render_template("orders/edit.html", form=form, order=order)
+    if form.check():
+        try:
+            order_service().update_order(current_user.sub, order_id, form.changes())
+        except InvalidOrder as exc:
+            form.add_errors(exc.errors)
+        except ActionNotAllowed as exc:  # e.g. a payment link went live meanwhile
+            flash(str(exc), "error")
+            return redirect(url_for("orders.show_order", order_id=order_id), 303)
+        except StaleOrder:
+            flash("The order changed meanwhile; look again and retry.", "error")
+            return redirect(url_for("orders.show_order", order_id=order_id), 303)
+        else:
+            flash("Order updated.", "success")
+            return redirect(url_for("orders.show_order", order_id=order_id), 303)
+    return render_template("orders/edit.html", form=form, order=order), 422
+
+
+@bp.post("/<order_id>/cancel")
+def cancel_order(order_id: str):
+    """Cancel an unpaid order (and its live payment link)."""
+    try:
+        order_service().cancel_order(current_user.sub, order_id)
+        flash("The order is cancelled.", "success")
+    except ActionNotAllowed as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("orders.show_order", order_id=order_id), 303)
+
+
+@bp.post("/<order_id>/delete")
+def delete_order(order_id: str):
+    """Delete an order that was never paid and has no live payment link."""
+    service = order_service()
+    try:
+        order = service.get_order(current_user.sub, order_id)
+        service.delete_order(current_user.sub, order_id)
+    except ActionNotAllowed as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("orders.show_order", order_id=order_id), 303)
+    flash(f"Order {order.number_label} deleted.", "success")
+    return redirect(url_for("orders.list_orders"), 303)

@@ -1,0 +1,1 @@
+"""The payer's public pages, reached only through the payment's unguessable token."""

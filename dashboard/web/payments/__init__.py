@@ -1,0 +1,1 @@
+"""The merchant's payments: list, create, detail and actions."""

@@ -1,0 +1,142 @@
+"""The create-payment-link form: what the merchant may type, and what each field accepts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from flask import current_app
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateTimeLocalField,
+    EmailField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+
+from dashboard.core.signed_ids import sign_new_id, unsign_new_id
+from dashboard.core.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
+from dashboard.domain.money import SUPPORTED_CURRENCIES, InvalidAmount, parse_amount, to_minor
+from dashboard.domain.payments import (
+    PAYER_NAME_MAX_LENGTH,
+    REFERENCE_MAX_LENGTH,
+    REFERENCE_PATTERN,
+)
+from dashboard.services.payments import MAX_LINK_LIFETIME, NewPaymentLink
+
+_PAYMENT_ID_SALT = "new-payment-id"
+
+
+def sign_payment_id(payment_id: str, user_id: str) -> str:
+    """Return the hidden-field value that carries a payment id minted for this merchant."""
+    return sign_new_id(current_app.secret_key, payment_id, user_id, _PAYMENT_ID_SALT)
+
+
+def unsign_payment_id(token: str, user_id: str) -> str:
+    """Return the payment id in a signed token, or raise FormExpired."""
+    return unsign_new_id(current_app.secret_key, token, user_id, _PAYMENT_ID_SALT)
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+def no_control_characters(_form: FlaskForm, field: StringField) -> None:
+    """Refuse a line break, tab or other control character inside the field (WTForms validator)."""
+    if field.data and has_control_characters(field.data):
+        raise ValidationError(CONTROL_CHARACTERS_MESSAGE)
+
+
+class NewPaymentLinkForm(FlaskForm):
+    """Amount, currency, reference; optionally the payer and when the link expires."""
+
+    payment_token = HiddenField()
+    amount = StringField(
+        "Amount",
+        filters=[_strip],
+        validators=[DataRequired("Enter the amount to collect.")],
+        render_kw={"inputmode": "decimal", "autocomplete": "off", "placeholder": "12.50"},
+    )
+    currency = SelectField(
+        "Currency", choices=[SelectChoice(c, c) for c in SUPPORTED_CURRENCIES], default="GBP"
+    )
+    reference = StringField(
+        "Reference",
+        filters=[_strip],
+        validators=[
+            DataRequired("Enter a reference the payer will recognise."),
+            Length(max=REFERENCE_MAX_LENGTH, message="Use at most 18 characters."),
+            Regexp(
+                REFERENCE_PATTERN,
+                message="Use letters, digits, spaces and - . / ? : ( ) , ' + only.",
+            ),
+        ],
+        render_kw={"maxlength": REFERENCE_MAX_LENGTH, "placeholder": "Invoice 42"},
+    )
+    payer_name = StringField(
+        "Payer name (optional)",
+        filters=[_strip],
+        validators=[
+            Optional(),
+            Length(
+                max=PAYER_NAME_MAX_LENGTH,
+                message=f"Use at most {PAYER_NAME_MAX_LENGTH} characters.",
+            ),
+            no_control_characters,
+        ],
+        render_kw={"autocomplete": "off", "maxlength": PAYER_NAME_MAX_LENGTH},
+    )
+    payer_email = EmailField(
+        "Payer email (optional)",
+        filters=[_strip],
+        validators=[
+            Optional(),
+            Length(max=254),
+            Email("Enter an email address such as name@example.com."),
+        ],
+        render_kw={"autocomplete": "off"},
+    )
+    expires_at = DateTimeLocalField(
+        "Link expires (UTC, optional)",
+        validators=[Optional()],
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+    )
+
+    def __init__(self, *args, now: datetime | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._now = now or datetime.now(UTC)
+        self._amount: Decimal | None = None
+
+    def validate_amount(self, field: StringField) -> None:
+        """Check the amount against the chosen currency's rules."""
+        currency = self.currency.data if self.currency.data in SUPPORTED_CURRENCIES else "GBP"
+        try:
+            self._amount = parse_amount(field.data or "", currency)
+        except InvalidAmount as exc:
+            raise ValidationError(str(exc)) from None
+
+    def validate_expires_at(self, field: DateTimeLocalField) -> None:
+        """Check that the expiry is in the future and at most 30 days away."""
+        if field.data is None:
+            return
+        expires = field.data.replace(tzinfo=UTC)
+        if expires <= self._now:
+            raise ValidationError("Choose a time in the future.")
+        if expires > self._now + MAX_LINK_LIFETIME:
+            raise ValidationError("A link can stay open for at most 30 days.")
+
+    def to_request(self, payment_id: str) -> NewPaymentLink:
+        """Return the validated input as the service's request."""
+        assert self._amount is not None, "validate() first"
+        return NewPaymentLink(
+            payment_id=payment_id,
+            amount_minor=to_minor(self._amount, self.currency.data),
+            currency=self.currency.data,
+            reference=self.reference.data.strip(),
+            payer_name=(self.payer_name.data or "").strip() or None,
+            payer_email=(self.payer_email.data or "").strip().lower() or None,
+            expires_at=self.expires_at.data.replace(tzinfo=UTC) if self.expires_at.data else None,
+        )

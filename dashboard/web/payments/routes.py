@@ -1,0 +1,201 @@
+"""Routes for the merchant's payments. They parse input and render; the service decides."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from dashboard.core.clock import utc_now
+from dashboard.core.ids import new_id
+from dashboard.core.signed_ids import FormExpired
+from dashboard.domain.money import SUPPORTED_CURRENCIES
+from dashboard.domain.payments import StatusGroup
+from dashboard.services.orders import OrderNotFound
+from dashboard.services.payment_listing import InvalidCursor, PaymentListing
+from dashboard.services.payments import ActionNotAllowed, PaymentService
+from dashboard.store.payments import PaymentAlreadyExists
+from dashboard.web.htmx import render_page_or_block
+from dashboard.web.payment_filters import PRESET_LABELS, FilterError, PaymentFilters, parse_filters
+from dashboard.web.payments.export import csv_lines
+from dashboard.web.payments.forms import NewPaymentLinkForm, sign_payment_id, unsign_payment_id
+from dashboard.web.payments.qr_codes import qr_code_svg
+
+bp = Blueprint("payments", __name__, url_prefix="/payments")
+
+
+@bp.before_request
+@login_required
+def require_sign_in() -> None:
+    """Every payments page is for the signed-in merchant only."""
+
+
+def payment_service() -> PaymentService:
+    """Return the app's payment service."""
+    return current_app.extensions["payment_service"]
+
+
+def payment_listing() -> PaymentListing:
+    """Return the app's listing service (find, count, export)."""
+    return current_app.extensions["payment_listing"]
+
+
+@bp.get("")
+def list_payments():
+    """List the merchant's payments: filters, search, status tiles, pages; all in the URL."""
+    now = utc_now()
+    try:
+        filters = parse_filters(request.args, now.date())
+    except FilterError as exc:
+        return _list_response(PaymentFilters(errors=exc.messages), None, None, now, status=400)
+    listing = payment_listing()
+    try:
+        page = listing.find_page(
+            current_user.sub, filters.query, request.args.get("cursor") or None
+        )
+    except InvalidCursor as exc:
+        errors = {"cursor": f"{exc} Start again from the first page."}
+        return _list_response(
+            dataclasses.replace(filters, errors=errors), None, None, now, status=400
+        )
+    counts = listing.status_counts(current_user.sub, filters.query)
+    return _list_response(filters, page, counts, now)
+
+
+def _list_response(filters, page, counts, now, status: int = 200):
+    """Render the list: the whole page, the list body (filters/search), or more rows."""
+    context = {
+        "filters": filters,
+        "page": page,
+        "counts": counts,
+        "now": now,
+        "groups": list(StatusGroup),
+        "presets": PRESET_LABELS,
+        "currencies": SUPPORTED_CURRENCIES,
+        "continuing": bool(request.args.get("cursor")),
+    }
+    # "Load more" asks for the next rows only, appended in place of its own button.
+    block = "more_rows" if request.headers.get("HX-Target") == "load-more" else "list_body"
+    return render_page_or_block("payments/list.html", block, status=status, **context)
+
+
+@bp.get("/export.csv")
+def export_payments():
+    """Download every payment matching the filters and search as CSV, streamed."""
+    try:
+        filters = parse_filters(request.args, utc_now().date())
+    except FilterError as exc:
+        return {"error": "Invalid filters", "detail": exc.messages}, 400
+    rows = payment_listing().export(current_user.sub, filters.query)
+    filename = f"payments-{utc_now():%Y%m%d-%H%M%S}.csv"
+    return Response(
+        stream_with_context(csv_lines(rows)),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.get("/new")
+def new_payment():
+    """Show the create form, with a fresh payment id minted for this submit."""
+    form = NewPaymentLinkForm()
+    form.payment_token.data = sign_payment_id(new_id(), current_user.sub)
+    return render_template("payments/new.html", form=form)
+
+
+@bp.post("")
+def create_payment():
+    """Create a payment link from the form, or show the form again with what was wrong."""
+    form = NewPaymentLinkForm()
+    try:
+        payment_id = unsign_payment_id(form.payment_token.data or "", current_user.sub)
+    except FormExpired:
+        form.payment_token.data = sign_payment_id(new_id(), current_user.sub)
+        flash("This form was open too long. Check the details and submit again.", "warning")
+        return render_template("payments/new.html", form=form), 422
+    if not form.validate():
+        return render_template("payments/new.html", form=form), 422
+    try:
+        payment = payment_service().create_payment_link(
+            current_user.sub, form.to_request(payment_id)
+        )
+    except PaymentAlreadyExists:
+        abort(409)
+    if payment.link_url:
+        flash("Payment link created. Share it with your payer.", "success")
+    return redirect(url_for("payments.show_payment", payment_id=payment.payment_id), 303)
+
+
+@bp.get("/<payment_id>")
+def show_payment(payment_id: str):
+    """Show one payment; htmx polls ask only for its status panel."""
+    service = payment_service()
+    payment = service.get_payment(current_user.sub, payment_id)
+    return render_page_or_block(
+        "payments/detail.html",
+        "status_panel",
+        payment=payment,
+        now=utc_now(),
+        can_cancel=service.can_cancel(payment),
+        can_retry=payment.status.value == "creation_failed" or service.is_stuck_creating(payment),
+        qr_svg=qr_code_svg(payment.link_url) if payment.link_url else None,
+        order=_order_of(payment),
+    )
+
+
+def _order_of(payment):
+    """Return the order the payment settles, or None if it has none or it was deleted."""
+    if not payment.order_id:
+        return None
+    try:
+        return current_app.extensions["order_service"].get_order(payment.user_id, payment.order_id)
+    except OrderNotFound:
+        return None
+
+
+@bp.post("/<payment_id>/cancel")
+def cancel_payment(payment_id: str):
+    """Cancel an unpaid link."""
+    try:
+        payment_service().cancel_payment(current_user.sub, payment_id)
+        flash("The payment link is cancelled; it can no longer be paid.", "success")
+    except ActionNotAllowed as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("payments.show_payment", payment_id=payment_id), 303)
+
+
+@bp.post("/<payment_id>/retry")
+def retry_payment(payment_id: str):
+    """Try again to create the link of a payment whose creation failed."""
+    try:
+        payment = payment_service().retry_link_creation(current_user.sub, payment_id)
+        if payment.link_url:
+            flash("Payment link created. Share it with your payer.", "success")
+        else:
+            flash("The link could still not be created. Try again in a moment.", "error")
+    except ActionNotAllowed as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("payments.show_payment", payment_id=payment_id), 303)
+
+
+@bp.post("/<payment_id>/refresh")
+def refresh_payment(payment_id: str):
+    """Ask the provider for the payment's latest status."""
+    payment_service().refresh_payment(current_user.sub, payment_id)
+    flash("Status refreshed from the payment provider.", "success")
+    return redirect(url_for("payments.show_payment", payment_id=payment_id), 303)

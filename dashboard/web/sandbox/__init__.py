@@ -1,0 +1,1 @@
+"""The sandbox provider's hosted payment page (development and tests only)."""

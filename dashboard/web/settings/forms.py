@@ -1,0 +1,54 @@
+"""The create-API-key form: the merchant names the key after the system that will use it.
+
+The form carries the new key's id, minted when it is shown and signed for the merchant, so that
+sending the same form twice (a reload of the "created" page) finds its key made already.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, StringField
+from wtforms.validators import ValidationError
+
+from dashboard.core.signed_ids import sign_new_id, unsign_new_id
+from dashboard.services.api_keys import NAME_MAX_LENGTH, InvalidKeyName, clean_key_name, new_key_id
+
+_KEY_ID_PURPOSE = "new-api-key-id"
+
+
+def sign_key_id(key_id: str, user_id: str) -> str:
+    """Return the hidden-field value that carries a key id minted for this merchant."""
+    return sign_new_id(current_app.secret_key, key_id, user_id, _KEY_ID_PURPOSE)
+
+
+def unsign_key_id(token: str, user_id: str) -> str:
+    """Return the key id in a signed token, or raise FormExpired."""
+    return unsign_new_id(current_app.secret_key, token, user_id, _KEY_ID_PURPOSE)
+
+
+class NewApiKeyForm(FlaskForm):
+    """A name for the new key; the service's own rules decide what a valid name is."""
+
+    key_token = HiddenField()
+    name = StringField(
+        "Name",
+        render_kw={
+            "maxlength": NAME_MAX_LENGTH,
+            "autocomplete": "off",
+            "placeholder": "Web shop",
+        },
+    )
+
+    def validate_name(self, field: StringField) -> None:
+        """Check the name by the same rule the service applies, for one message per mistake."""
+        try:
+            clean_key_name(field.data or "")
+        except InvalidKeyName as exc:
+            raise ValidationError(str(exc)) from None
+
+
+def with_new_key_id(form: NewApiKeyForm, user_id: str) -> NewApiKeyForm:
+    """Give the form a freshly minted key id, signed for the merchant; return the form."""
+    form.key_token.data = sign_key_id(new_key_id(), user_id)
+    return form

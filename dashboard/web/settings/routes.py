@@ -1,0 +1,136 @@
+"""Routes for the merchant's settings (API keys). They parse input and render; services decide."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, logout_user
+
+from dashboard.core.signed_ids import FormExpired
+from dashboard.services.api_keys import (
+    MAX_ACTIVE_KEYS,
+    ApiKeyAlreadyCreated,
+    ApiKeyLimitReached,
+    ApiKeyNotFound,
+    ApiKeyService,
+    InvalidKeyName,
+)
+from dashboard.web.auth.routes import provider_logout_url, session_service
+from dashboard.web.errors import error_response
+from dashboard.web.hosts import external_url
+from dashboard.web.settings.forms import NewApiKeyForm, unsign_key_id, with_new_key_id
+
+bp = Blueprint("settings", __name__, url_prefix="/settings")
+
+# Built by the JSON API; linked by path so this page does not depend on that blueprint.
+API_DOCS_PATH = "/api/v1/docs"
+ALREADY_CREATED = (
+    "This key was already created and shown once. If you did not copy it, revoke it and "
+    "create another."
+)
+FORM_EXPIRED = "This form was open too long. Check the name and create the key again."
+
+
+@bp.before_request
+@login_required
+def require_sign_in() -> None:
+    """Every settings page is for the signed-in merchant only."""
+
+
+@bp.errorhandler(ApiKeyNotFound)
+def key_not_found(_exc):
+    """An unknown key and another merchant's key get the same 404."""
+    return error_response(404, "API key not found", "There is no such API key in your account.")
+
+
+def api_key_service() -> ApiKeyService:
+    """Return the app's API key service."""
+    return current_app.extensions["api_keys"]
+
+
+def _settings_page(form: NewApiKeyForm, status: int = 200, limit_reached: bool = False):
+    keys = api_key_service().list_keys(current_user.sub)
+    return (
+        render_template(
+            "settings/index.html",
+            form=form,
+            keys=keys,
+            active_count=sum(1 for key in keys if key.is_active),
+            max_active=MAX_ACTIVE_KEYS,
+            limit_reached=limit_reached,
+            docs_url=API_DOCS_PATH,
+            # Never from the browser's cache: its form carries a key id minted for one submit, and
+            # a page brought back with the back button would offer that id again.
+        ),
+        status,
+        {"Cache-Control": "no-store"},
+    )
+
+
+@bp.get("")
+def settings_page():
+    """Show the settings: the merchant's API keys and the form to create one."""
+    return _settings_page(with_new_key_id(NewApiKeyForm(), current_user.sub))
+
+
+@bp.post("/api-keys")
+def create_api_key():
+    """Create a key and show it, this once; or show the form again with what was wrong.
+
+    The form carries the key id minted when it was shown: sent again (the browser reloads the
+    "created" page by resubmitting it), it finds that key made and says so, never a second key.
+    """
+    form = NewApiKeyForm()
+    try:
+        key_id = unsign_key_id(form.key_token.data or "", current_user.sub)
+    except FormExpired:
+        flash(FORM_EXPIRED, "warning")
+        return _settings_page(with_new_key_id(form, current_user.sub), 422)
+    if not form.validate():
+        return _settings_page(form, 422)
+    try:
+        key, full_key = api_key_service().create_key(current_user.sub, form.name.data, key_id)
+    except InvalidKeyName as exc:
+        form.name.errors = [str(exc)]
+        return _settings_page(form, 422)
+    except ApiKeyAlreadyCreated:
+        flash(ALREADY_CREATED, "warning")
+        return _settings_page(with_new_key_id(NewApiKeyForm(formdata=None), current_user.sub), 409)
+    except ApiKeyLimitReached:
+        return _settings_page(form, 422, limit_reached=True)
+    # Rendered, not redirected: a redirect would have to carry the key in the session cookie.
+    response = current_app.make_response(
+        render_template(
+            "settings/key_created.html",
+            key=key,
+            full_key=full_key,
+            api_url=external_url("api.list_payments"),
+            docs_url=API_DOCS_PATH,
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/api-keys/<key_id>/revoke")
+def revoke_api_key(key_id: str):
+    """Revoke a key at once; requests that present it are refused from now on."""
+    key = api_key_service().revoke_key(current_user.sub, key_id)
+    flash(f"API key “{key.name}” is revoked. Requests that use it are refused.", "success")
+    return redirect(url_for("settings.settings_page"), 303)
+
+
+@bp.post("/sign-out-everywhere")
+def sign_out_everywhere():
+    """End every session of the signed-in person, on every device, this one included."""
+    session_service().end_everywhere(current_user.sub)
+    logout_user()
+    session.clear()
+    return redirect(provider_logout_url(external_url("main.landing")), 303)

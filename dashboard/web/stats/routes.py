@@ -1,0 +1,62 @@
+"""Routes of the statistics page and its fragment."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request
+from flask_login import current_user, login_required
+
+from dashboard.core.clock import utc_now
+from dashboard.domain.money import SUPPORTED_CURRENCIES, axis_money
+from dashboard.domain.payments import StatusGroup
+from dashboard.services.statistics import (
+    PRESET_DAYS,
+    StatsRangeError,
+    parse_stats_range,
+)
+from dashboard.web.htmx import render_page_or_block
+from dashboard.web.stats.charts import bar_chart, stacked_chart
+
+bp = Blueprint("stats", __name__, url_prefix="/stats")
+# Bottom to top in the stacked chart, and the legend's order.
+GROUP_ORDER = [StatusGroup.COMPLETED, StatusGroup.PENDING, StatusGroup.FAILED, StatusGroup.ENDED]
+
+
+@bp.before_request
+@login_required
+def require_sign_in() -> None:
+    """Statistics are for the signed-in merchant only."""
+
+
+@bp.get("")
+def statistics_page():
+    """Show the statistics for a range of days: the full page, or the figures for htmx."""
+    now = utc_now()
+    currency = (request.args.get("currency") or "").upper() or None
+    try:
+        if currency and currency not in SUPPORTED_CURRENCIES:
+            raise StatsRangeError(f"Unknown currency “{currency[:10]}”: choose GBP or EUR.")
+        period = parse_stats_range(request.args, now.date())
+    except StatsRangeError as exc:
+        return render_page_or_block(
+            "stats/page.html", "figures", status=400, error=str(exc), stats=None,
+            presets=PRESET_DAYS, period=None, args=request.args,
+        )  # fmt: skip
+    stats = current_app.extensions["statistics"].for_period(current_user.sub, period, now)
+    shown = [c for c in stats.currencies if currency in (None, c.currency)]
+    charts = {
+        c.currency: {
+            "volume": bar_chart(
+                c.volume_by_day, lambda v, cur=c.currency: axis_money(v, cur), "bar"
+            ),
+            "mix": stacked_chart(
+                [(day, {g.value: n for g, n in groups.items()}) for day, groups in c.groups_by_day],
+                [g.value for g in GROUP_ORDER],
+            ),
+        }
+        for c in shown
+    }
+    return render_page_or_block(
+        "stats/page.html", "figures", stats=stats, currencies=shown, charts=charts,
+        period=period, presets=PRESET_DAYS, groups=GROUP_ORDER, error=None,
+        currency=currency, args=request.args,
+    )  # fmt: skip

@@ -1,0 +1,56 @@
+"""Jinja filters and globals: money, times and statuses the way the merchant reads them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from babel.dates import format_timedelta
+from babel.numbers import format_currency
+from flask import Flask
+
+from dashboard.domain.money import DISPLAY_LOCALE, format_money
+from dashboard.domain.payments import AttemptStatus, PaymentStatus, describe_failure_reason
+from dashboard.domain.search import highlight
+
+
+def utc_time(value: datetime | None) -> str:
+    """Return a time as ``22 Nov 2026, 14:05 UTC``."""
+    if value is None:
+        return ""
+    return value.astimezone(UTC).strftime("%-d %b %Y, %H:%M UTC")
+
+
+def relative_to_now(value: datetime, now: datetime | None = None) -> str:
+    """Return ``in 3 hours`` or ``5 minutes ago``."""
+    now = now or datetime.now(UTC)
+    return format_timedelta(value - now, add_direction=True, locale="en_GB")
+
+
+def status_label(value: str) -> str:
+    """Return the badge words for a payment status."""
+    return PaymentStatus(value).label
+
+
+def attempt_label(value: str) -> str:
+    """Return an attempt's TrueLayer status in words."""
+    return AttemptStatus(value).value.replace("_", " ").capitalize()
+
+
+def decimal_money(amount, currency: str) -> str:
+    """Return a Decimal amount formatted for its currency."""
+    return format_currency(amount, currency, locale=DISPLAY_LOCALE)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Make the filters available to every template."""
+    app.jinja_env.filters.update(
+        money=format_money,
+        decimal_money=decimal_money,
+        utc_time=utc_time,
+        relative=relative_to_now,
+        status_label=status_label,
+        attempt_label=attempt_label,
+        failure_words=describe_failure_reason,
+        highlight=highlight,
+    )
+    app.jinja_env.globals.update(PaymentStatus=PaymentStatus)

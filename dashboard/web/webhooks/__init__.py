@@ -1,0 +1,1 @@
+"""Provider webhooks: TrueLayer tells us what happened to links and payments."""
