@@ -29,6 +29,7 @@ Retries of conflicts and throttling are ``dynamo.transact_write``'s, the one pla
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -288,22 +289,27 @@ def _is_empty(slot: _Slot) -> bool:
 def _render(slot: _Slot) -> dict[str, Any]:
     """Return the slot as a ``TransactItems`` entry; a conditional one returns what refused it."""
     if isinstance(slot.item, Increment):
-        deltas = {name: value for name, value in slot.deltas.items() if value}
-        return {
-            "Update": {
-                "TableName": slot.item.table,
-                "Key": to_item(dict(slot.item.key)),
-                "UpdateExpression": "ADD " + ", ".join(f"#k{i} :v{i}" for i in range(len(deltas))),
-                "ExpressionAttributeNames": {f"#k{i}": name for i, name in enumerate(deltas)},
-                "ExpressionAttributeValues": to_item(
-                    {f":v{i}": value for i, value in enumerate(deltas.values())}
-                ),
-            }
-        }
+        return increment_update(dataclasses.replace(slot.item, deltas=slot.deltas))
     ((kind, body),) = slot.item.operation.items()
     if "ConditionExpression" in body or kind == "ConditionCheck":
         body = {**body, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
     return {kind: body}
+
+
+def increment_update(increment: Increment) -> dict[str, Any]:
+    """Return the ``Update`` entry that ADDs an increment's non-zero deltas to its item."""
+    deltas = {name: value for name, value in increment.deltas.items() if value}
+    return {
+        "Update": {
+            "TableName": increment.table,
+            "Key": to_item(dict(increment.key)),
+            "UpdateExpression": "ADD " + ", ".join(f"#k{i} :v{i}" for i in range(len(deltas))),
+            "ExpressionAttributeNames": {f"#k{i}": name for i, name in enumerate(deltas)},
+            "ExpressionAttributeValues": to_item(
+                {f":v{i}": value for i, value in enumerate(deltas.values())}
+            ),
+        }
+    }
 
 
 def transaction_size(operations: list[dict[str, Any]]) -> int:

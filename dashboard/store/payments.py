@@ -47,7 +47,7 @@ from dashboard.store.index_items import (
     merchant_registry_item,
     prefix_range,
     rollup_deltas,
-    rollup_keys,
+    rollup_increments,
     search_items,
 )
 from dashboard.store.orders import PaymentOfOrder, order_follows_payment
@@ -419,16 +419,11 @@ def payment_search(tables: TableNames, before: Payment | None, after: Payment) -
     ]
 
 
-def payment_rollups(tables: TableNames, before: Payment | None, after: Payment) -> list[ChangeItem]:
+def payment_rollups(tables: TableNames, before: Payment | None, after: Payment) -> list[Increment]:
     """Return the increments that move the payment's day and all-time rollups with it."""
+    created_at = store_time(after.created_at)
     deltas = rollup_deltas(before, after)
-    if not deltas:
-        return []
-    keys = rollup_keys(after.user_id, store_time(after.created_at), after.currency)
-    return [
-        Increment(f"rollup:{key['sk'].removeprefix('r#')}", tables.index, key, deltas)
-        for key in keys
-    ]
+    return rollup_increments(tables.index, after.user_id, created_at, after.currency, deltas)
 
 
 def merchant_registry(
