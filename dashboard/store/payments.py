@@ -388,25 +388,21 @@ def payment_lookups(
         for a in after.attempts
         if a.provider_payment_id not in seen
     )
-    return [
-        Item(
-            f"lookup:{key}",
-            {
-                "Put": {
-                    "TableName": tables.lookups,
-                    "Item": to_item(
-                        {"lookupKey": key, "userId": after.user_id, "paymentId": after.payment_id}
-                    ),
-                    "ConditionExpression": "attribute_not_exists(lookupKey) OR "
-                    "(userId = :u AND paymentId = :p)",
-                    "ExpressionAttributeValues": to_item(
-                        {":u": after.user_id, ":p": after.payment_id}
-                    ),
-                }
-            },
-        )
-        for key in dict.fromkeys((*lookup_keys, *attempt_keys))
-    ]
+    keys = dict.fromkeys((*lookup_keys, *attempt_keys))  # each once: one item per key and name
+    return [_lookup_item(tables, key, after) for key in keys]
+
+
+def _lookup_item(tables: TableNames, key: str, payment: Payment) -> Item:
+    put = {
+        "TableName": tables.lookups,
+        "Item": to_item(
+            {"lookupKey": key, "userId": payment.user_id, "paymentId": payment.payment_id}
+        ),
+        "ConditionExpression": "attribute_not_exists(lookupKey) OR "
+        "(userId = :u AND paymentId = :p)",
+        "ExpressionAttributeValues": to_item({":u": payment.user_id, ":p": payment.payment_id}),
+    }
+    return Item(f"lookup:{key}", {"Put": put})
 
 
 def payment_search(tables: TableNames, before: Payment | None, after: Payment) -> list[ChangeItem]:
