@@ -210,7 +210,7 @@ class ChangeWriter:
         if kind == "Put":
             key_names = self._key_names.get(body["TableName"])
             if key_names is None:
-                raise ConflictingItems(f"{item.name}: no key schema for {body['TableName']}")
+                raise ValueError(f"{item.name}: {body['TableName']} is not one of the app's tables")
             return body["TableName"], _canonical({k: body["Item"][k] for k in key_names})
         return body["TableName"], _canonical(body["Key"])
 
