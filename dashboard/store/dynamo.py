@@ -213,12 +213,15 @@ class ConditionFailed(Exception):
     """A transaction was cancelled because a condition failed: a business answer, not an error.
 
     ``reasons`` holds one code per item of the transaction ("None" for the items that were fine),
-    so the caller can tell which condition failed.
+    so the caller can tell which condition failed; ``stored`` holds, item by item, what was
+    stored when the condition refused (the ``Item`` an item asked for with
+    ``ReturnValuesOnConditionCheckFailure=ALL_OLD``, as DynamoDB returns it), or None.
     """
 
-    def __init__(self, reasons: list[str]):
+    def __init__(self, reasons: list[str], stored: list[dict[str, Any] | None] | None = None):
         super().__init__(", ".join(reasons))
         self.reasons = reasons
+        self.stored = stored if stored is not None else [None] * len(reasons)
 
 
 def transact_write(client: Any, items: list[dict[str, Any]]) -> None:
@@ -226,8 +229,10 @@ def transact_write(client: Any, items: list[dict[str, Any]]) -> None:
 
     Rollup and order items are hot: another transaction may hold one (real DynamoDB cancels with
     ``TransactionConflict``; DynamoDB Local never does), so those cancellations are retried with
-    jittered backoff. A failed condition is an answer (a taken id, a stale version, a forbidden
-    move) and is never retried.
+    jittered backoff, and so are ``ThrottlingError`` cancellations (a throttled request as a
+    whole is retried by botocore's ``standard`` mode): this is the one place writes retry. A
+    failed condition is an answer (a taken id, a stale version, a forbidden move) and is never
+    retried.
     """
     for attempt in range(_MAX_CONFLICT_RETRIES + 1):
         try:
@@ -239,7 +244,8 @@ def transact_write(client: Any, items: list[dict[str, Any]]) -> None:
                 raise
             reasons = cancellation_codes(exc)
             if "ConditionalCheckFailed" in reasons:
-                raise ConditionFailed(reasons) from exc
+                stored = [r.get("Item") for r in exc.response.get("CancellationReasons", [])]
+                raise ConditionFailed(reasons, stored) from exc
             retryable = {"TransactionConflict", "ThrottlingError"} & set(reasons)
             if not retryable or attempt == _MAX_CONFLICT_RETRIES:
                 raise

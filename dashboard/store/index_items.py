@@ -30,7 +30,7 @@ from dashboard.domain.payments import (
     Payment,
     PaymentStatus,
 )
-from dashboard.store.dynamo import to_item
+from dashboard.store.changeset import Increment, increment_update
 
 log = logging.getLogger(__name__)
 
@@ -161,26 +161,28 @@ def rollup_deltas(before: Payment | None, after: Payment) -> dict[str, int]:
     return {name: value for name, value in deltas.items() if value}
 
 
+def rollup_increments(
+    table: str, user_id: str, created_at: str, currency: str, deltas: dict[str, int]
+) -> list[Increment]:
+    """Return the change-set increments that apply ``deltas`` to both rollups, named by rollup.
+
+    Named ``rollup:day#…`` and ``rollup:all#…``; none when nothing changes.
+    """
+    if not deltas:
+        return []
+    return [
+        Increment(f"rollup:{key['sk'].removeprefix('r#')}", table, key, deltas)
+        for key in rollup_keys(user_id, created_at, currency)
+    ]
+
+
 def rollup_updates(
     table: str, user_id: str, created_at: str, currency: str, deltas: dict[str, int]
 ) -> list[dict[str, Any]]:
     """Return the TransactWriteItems Update entries that apply ``deltas`` to both rollups."""
-    if not deltas:
-        return []
-    names = {f"#k{i}": name for i, name in enumerate(deltas)}
-    values = {f":v{i}": value for i, value in enumerate(deltas.values())}
-    expression = "ADD " + ", ".join(f"#k{i} :v{i}" for i in range(len(deltas)))
     return [
-        {
-            "Update": {
-                "TableName": table,
-                "Key": to_item(key),
-                "UpdateExpression": expression,
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": to_item(values),
-            }
-        }
-        for key in rollup_keys(user_id, created_at, currency)
+        increment_update(increment)
+        for increment in rollup_increments(table, user_id, created_at, currency, deltas)
     ]
 
 

@@ -21,19 +21,19 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from dashboard.core.words import words_of
 from dashboard.domain.orders import FIRST_ORDER_NUMBER, Order, OrderStatus
+from dashboard.store.changeset import ChangeItem, ChangeRefused, ChangeWriter, Item, Projection
 from dashboard.store.dynamo import (
-    ConditionFailed,
     TableNames,
     batch_get,
     from_item,
     parse_store_time,
     store_time,
     to_item,
-    transact_write,
     translate_unavailable,
 )
 from dashboard.store.index_items import prefix_range
@@ -219,6 +219,8 @@ class OrderRepository:
     def __init__(self, client: Any, tables: TableNames):
         self._client = client
         self._table = tables.orders
+        self._changes = ChangeWriter(client, tables)
+        self._projections = order_projections(tables.orders)
 
     # Reads -------------------------------------------------------------------------------
 
@@ -317,19 +319,10 @@ class OrderRepository:
 
     def add(self, order: Order) -> None:
         """Store a new order with its number and word items; raise OrderAlreadyExists if taken."""
-        order_item, *leads = order_items(order)
-        items = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": order_item,
-                    "ConditionExpression": "attribute_not_exists(sk)",
-                }
-            },
-            *({"Put": {"TableName": self._table, "Item": item}} for item in leads),
-        ]
-        if not self._transact(items):
-            raise OrderAlreadyExists(order.order_id)
+        try:
+            self._changes.write(self._projections, None, order)
+        except ChangeRefused as exc:
+            raise OrderAlreadyExists(order.order_id) from exc
 
     def save(self, before: Order, after: Order) -> Order:
         """Store ``after`` in place of ``before`` (same status or a move the caller checked).
@@ -338,65 +331,102 @@ class OrderRepository:
         changed customer and product. Returns the order as stored; raises StaleOrder.
         """
         stored = dataclasses.replace(after, version=before.version + 1)
-        old_words, new_words = set(order_words(before)), order_words(stored)
-        items = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": order_to_item(stored),
-                    "ConditionExpression": "version = :v AND #status = :s",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": to_item(
-                        {":v": before.version, ":s": before.status.value}
-                    ),
-                }
-            },
-            *self._word_puts(stored, [w for w in new_words if w not in old_words]),
-            *(
-                self._delete(before.user_id, f"word#{word}#{before.order_id}")
-                for word in old_words - set(new_words)
-            ),
-        ]
-        if not self._transact(items):
-            raise StaleOrder(before.order_id)
+        try:
+            self._changes.write(self._projections, before, stored)
+        except ChangeRefused as exc:
+            raise StaleOrder(before.order_id) from exc
         return stored
 
     def delete(self, order: Order) -> None:
         """Delete an order (as read) with its number and word items; raise StaleOrder."""
-        items = [
-            {
-                "Delete": {
-                    "TableName": self._table,
-                    "Key": order_key(order.user_id, order.order_id),
-                    "ConditionExpression": "version = :v",
-                    "ExpressionAttributeValues": to_item({":v": order.version}),
-                }
-            },
-            self._delete(order.user_id, f"number#{order.order_number:010d}"),
-            *(
-                self._delete(order.user_id, f"word#{word}#{order.order_id}")
-                for word in order_words(order)
-            ),
-        ]
-        if not self._transact(items):
-            raise StaleOrder(order.order_id)
-
-    def _transact(self, items: list[dict[str, Any]]) -> bool:
-        """Write ``items`` atomically; return False when the order's own condition failed."""
         try:
-            transact_write(self._client, items)
-        except ConditionFailed:
-            return False
-        return True
+            self._changes.write(self._projections, order, None)
+        except ChangeRefused as exc:
+            raise StaleOrder(order.order_id) from exc
 
-    def _put(self, user_id: str, sk: str, order_id: str) -> dict[str, Any]:
-        return {"Put": {"TableName": self._table, "Item": _lead_item(user_id, sk, order_id)}}
 
-    def _delete(self, user_id: str, sk: str) -> dict[str, Any]:
-        return {"Delete": {"TableName": self._table, "Key": to_item({"userId": user_id, "sk": sk})}}
+# The projections of an order's change: ``(before, after) -> items``, ``before`` None when the
+# order is new, ``after`` None when it is deleted.
 
-    def _word_puts(self, order: Order, words: Iterable[str]) -> list[dict[str, Any]]:
-        return [
-            self._put(order.user_id, f"word#{word}#{order.order_id}", order.order_id)
-            for word in words
+OrderProjection = Projection[Order | None, Order | None]
+
+
+def order_projections(table: str) -> tuple[OrderProjection, ...]:
+    """Return what an order's change writes: the order, its number item, its word items."""
+    return (
+        Projection("order", partial(order_record, table)),
+        Projection("number", partial(order_number_lead, table)),
+        Projection("word", partial(order_word_leads, table)),
+    )
+
+
+def order_record(table: str, before: Order | None, after: Order | None) -> list[ChangeItem]:
+    """Return the order's own item: new, replacing ``before``, or deleting it.
+
+    A replacement is conditional on the stored version and status being ``before``'s, a
+    deletion on the stored version.
+    """
+    if before is None and after is not None:
+        put = {
+            "TableName": table,
+            "Item": order_to_item(after),
+            "ConditionExpression": "attribute_not_exists(sk)",
+        }
+        return [Item("order", {"Put": put})]
+    if before is not None and after is not None:
+        put = {
+            "TableName": table,
+            "Item": order_to_item(after),
+            "ConditionExpression": "version = :v AND #status = :s",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": to_item({":v": before.version, ":s": before.status.value}),
+        }
+        return [Item("order", {"Put": put})]
+    if before is not None:
+        delete = {
+            "TableName": table,
+            "Key": order_key(before.user_id, before.order_id),
+            "ConditionExpression": "version = :v",
+            "ExpressionAttributeValues": to_item({":v": before.version}),
+        }
+        return [Item("order", {"Delete": delete})]
+    return []
+
+
+def order_number_lead(table: str, before: Order | None, after: Order | None) -> list[ChangeItem]:
+    """Return the item leading from the order's number to it: written once, deleted with it."""
+    if before is None and after is not None:
+        return [_lead_put(table, "number", after, f"number#{after.order_number:010d}")]
+    if before is not None and after is None:
+        return [_lead_delete(table, "number", before, f"number#{before.order_number:010d}")]
+    return []
+
+
+def order_word_leads(table: str, before: Order | None, after: Order | None) -> list[ChangeItem]:
+    """Return the word items that appear or disappear when ``before`` becomes ``after``."""
+    old_words = order_words(before) if before else []
+    new_words = order_words(after) if after else []
+    items: list[ChangeItem] = []
+    if after is not None:
+        items += [
+            _lead_put(table, f"word:{word}", after, f"word#{word}#{after.order_id}")
+            for word in new_words
+            if word not in old_words
         ]
+    if before is not None:
+        items += [
+            _lead_delete(table, f"word:{word}", before, f"word#{word}#{before.order_id}")
+            for word in old_words
+            if word not in new_words
+        ]
+    return items
+
+
+def _lead_put(table: str, name: str, order: Order, sk: str) -> Item:
+    item = _lead_item(order.user_id, sk, order.order_id)
+    return Item(name, {"Put": {"TableName": table, "Item": item}})
+
+
+def _lead_delete(table: str, name: str, order: Order, sk: str) -> Item:
+    key = to_item({"userId": order.user_id, "sk": sk})
+    return Item(name, {"Delete": {"TableName": table, "Key": key}})

@@ -2,7 +2,10 @@
 
 Every read is a GetItem or a Query on a key or an index; nothing here scans. Every status write is
 conditional on the version read and on the transition table, so concurrent or replayed changes
-cannot overwrite each other or move a payment backwards.
+cannot overwrite each other or move a payment backwards. Every transaction goes through the
+change set (``store/changeset.py``): what a payment's change writes besides the payment (lookups,
+search items, rollups, the merchant registry, its order) is one projection each, in
+``_projections``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from dashboard.domain.orders import order_status_for_payment
@@ -24,8 +28,15 @@ from dashboard.domain.payments import (
     StatusGroup,
     statuses_that_may_become,
 )
+from dashboard.store.changeset import (
+    ChangeItem,
+    ChangeRefused,
+    ChangeWriter,
+    Increment,
+    Item,
+    Projection,
+)
 from dashboard.store.dynamo import (
-    ConditionFailed,
     TableNames,
     batch_get,
     conditional_write,
@@ -33,14 +44,13 @@ from dashboard.store.dynamo import (
     parse_store_time,
     store_time,
     to_item,
-    transact_write,
     translate_unavailable,
 )
 from dashboard.store.index_items import (
     merchant_registry_item,
     prefix_range,
     rollup_deltas,
-    rollup_updates,
+    rollup_increments,
     search_items,
 )
 from dashboard.store.orders import PaymentOfOrder, order_follows_payment
@@ -163,6 +173,7 @@ class PaymentRepository:
     def __init__(self, client: Any, tables: TableNames):
         self._client = client
         self._tables = tables
+        self._changes = ChangeWriter(client, tables)
 
     # Reads -------------------------------------------------------------------------------
 
@@ -205,31 +216,9 @@ class PaymentRepository:
 
         Raises PaymentAlreadyExists when the payment id is taken.
         """
-        created_at = store_time(payment.created_at)
-        items = [
-            {
-                "Put": {
-                    "TableName": self._tables.payments,
-                    "Item": payment_to_item(payment),
-                    "ConditionExpression": "attribute_not_exists(paymentId)",
-                }
-            },
-            *(self._lookup_put(key, payment) for key in lookup_keys),
-            *(
-                {"Put": {"TableName": self._tables.index, "Item": to_item(item)}}
-                for item in search_items(payment, created_at)
-            ),
-            *self._rollup_updates(payment, rollup_deltas(None, payment)),
-            {
-                "Put": {
-                    "TableName": self._tables.index,
-                    "Item": to_item(merchant_registry_item(payment.user_id)),
-                }
-            },
-        ]
         try:
-            transact_write(self._client, items)
-        except ConditionFailed as exc:
+            self._changes.write(self._projections(tuple(lookup_keys)), None, payment)
+        except ChangeRefused as exc:
             raise PaymentAlreadyExists(payment.payment_id) from exc
 
     def open_payments(self, updated_before: datetime) -> Iterator[Payment]:
@@ -289,81 +278,36 @@ class PaymentRepository:
 
         The write is conditional on the stored version being ``before``'s, and, when the status
         changes, on the stored status being one from which the new status may be reached. The
-        rollups move in the same transaction, so a replayed change can never count twice.
+        rollups and the payment's order move in the same transaction, so a replayed change can
+        never count twice; an order that no longer follows the payment is left as it is.
         Raises StaleWrite when either condition fails.
         """
         stored = _with_version(after, before.version + 1)
-        condition = "version = :v"
-        values: dict[str, Any] = {":v": before.version}
-        names = {}
-        if after.status != before.status:
-            allowed = sorted(statuses_that_may_become(after.status))
-            placeholders = [f":s{i}" for i in range(len(allowed))]
-            condition += f" AND #status IN ({', '.join(placeholders)})"
-            values.update({p: s.value for p, s in zip(placeholders, allowed, strict=True)})
-            names["#status"] = "status"
-        put: dict[str, Any] = {
-            "TableName": self._tables.payments,
-            "Item": payment_to_item(stored),
-            "ConditionExpression": condition,
-            "ExpressionAttributeValues": to_item(values),
-        }
-        if names:
-            put["ExpressionAttributeNames"] = names
-        # A new attempt's provider payment id leads to the payment too (search, webhooks).
-        seen = {a.provider_payment_id for a in before.attempts}
-        attempt_keys = tuple(
-            attempt_lookup_key(after.provider, a.provider_payment_id)
-            for a in after.attempts
-            if a.provider_payment_id not in seen
-        )
-        items = [
-            {"Put": put},
-            *(self._lookup_put(key, stored) for key in (*new_lookup_keys, *attempt_keys)),
-            *self._rollup_updates(after, rollup_deltas(before, after)),
-        ]
-        order_update = self._order_update(before, stored)
         try:
-            transact_write(self._client, [*items, *order_update])
-        except ConditionFailed as exc:
-            # The order item is the transaction's last: was it the only one refused?
-            refused = [i for i, code in enumerate(exc.reasons) if code == "ConditionalCheckFailed"]
-            if not order_update or refused != [len(exc.reasons) - 1]:
-                raise StaleWrite(before.payment_id) from exc
-            # Only the order refused: it asked for payment again, changed its total, was
-            # cancelled or deleted, so it no longer follows this link. The payment's own change
-            # must still land; money arriving on such a link needs a person to look at it.
-            level = logging.WARNING if after.status is PaymentStatus.COMPLETED else logging.INFO
-            log.log(
-                level,
-                "Payment %s is now %s; its order %s no longer follows it",
-                before.payment_id,
-                after.status.value,
-                after.order_id,
-            )
-            try:
-                transact_write(self._client, items)
-            except ConditionFailed as again:
-                raise StaleWrite(before.payment_id) from again
+            self._changes.write(self._projections(new_lookup_keys), before, stored)
+        except ChangeRefused as exc:
+            raise StaleWrite(before.payment_id) from exc
         return stored
 
-    def _order_update(self, before: Payment, after: Payment) -> list[dict[str, Any]]:
-        """Return the item that moves the payment's order along with it, if its status moves."""
-        if not after.order_id:
-            return []
-        was, becomes = (order_status_for_payment(p.status) for p in (before, after))
-        if was is becomes:
-            return []
-        return [
-            order_follows_payment(
-                self._tables.orders,
-                after.user_id,
-                after.order_id,
-                PaymentOfOrder(after.payment_id, after.amount_minor, after.currency),
-                becomes,
-                after.updated_at,
-            )
-        ]
+    def _projections(self, lookup_keys: tuple[str, ...]) -> tuple[PaymentProjection, ...]:
+        """Return what a payment's change writes, each part named, the order last as a follower.
+
+        Something more that every payment change writes is one more projection here.
+        """
+        tables = self._tables
+        return (
+            Projection("payment", partial(payment_record, tables)),
+            Projection("lookup", partial(payment_lookups, tables, lookup_keys)),
+            Projection("search", partial(payment_search, tables)),
+            Projection("rollup", partial(payment_rollups, tables)),
+            Projection("merchant", partial(merchant_registry, tables)),
+            Projection(
+                "order",
+                partial(order_following_payment, tables),
+                follower=True,
+                dropped=_order_no_longer_follows,
+            ),
+        )
 
     def _each_page(self, request: dict[str, Any]) -> Iterator[Payment]:
         """Yield the payments of a Query, following its pages."""
@@ -374,36 +318,6 @@ class PaymentRepository:
             if "LastEvaluatedKey" not in response:
                 return
             request = {**request, "ExclusiveStartKey": response["LastEvaluatedKey"]}
-
-    def _rollup_updates(self, payment: Payment, deltas: dict[str, int]) -> list[dict[str, Any]]:
-        return rollup_updates(
-            self._tables.index,
-            payment.user_id,
-            store_time(payment.created_at),
-            payment.currency,
-            deltas,
-        )
-
-    def _lookup_put(self, lookup_key: str, payment: Payment) -> dict[str, Any]:
-        # A lookup key, once written, points at one payment for good; writing it again for the
-        # same payment is harmless, and it can never be taken over by another payment.
-        return {
-            "Put": {
-                "TableName": self._tables.lookups,
-                "Item": to_item(
-                    {
-                        "lookupKey": lookup_key,
-                        "userId": payment.user_id,
-                        "paymentId": payment.payment_id,
-                    }
-                ),
-                "ConditionExpression": "attribute_not_exists(lookupKey) OR "
-                "(userId = :u AND paymentId = :p)",
-                "ExpressionAttributeValues": to_item(
-                    {":u": payment.user_id, ":p": payment.payment_id}
-                ),
-            }
-        }
 
 
 def _with_version(payment: Payment, version: int) -> Payment:
@@ -423,3 +337,136 @@ def attempt_lookup_key(provider: str, provider_payment_id: str) -> str:
 def payer_lookup_key(payer_token: str) -> str:
     """Return the lookup key that leads from the payer's token to the payment."""
     return f"payer#{payer_token}"
+
+
+# The projections of a payment's change: ``(before, after) -> items``, ``before`` None when the
+# payment is new. ``after`` is the payment as it will be stored.
+
+PaymentProjection = Projection[Payment | None, Payment]
+
+
+def payment_record(tables: TableNames, before: Payment | None, after: Payment) -> list[ChangeItem]:
+    """Return the payment's own item: new (its id not yet taken) or replacing ``before``.
+
+    A replacement is conditional on the stored version being ``before``'s and, when the status
+    changes, on the stored status being one from which the new status may be reached.
+    """
+    if before is None:
+        put = {
+            "TableName": tables.payments,
+            "Item": payment_to_item(after),
+            "ConditionExpression": "attribute_not_exists(paymentId)",
+        }
+        return [Item("payment", {"Put": put})]
+    condition = "version = :v"
+    values: dict[str, Any] = {":v": before.version}
+    if after.status != before.status:
+        allowed = sorted(statuses_that_may_become(after.status))
+        placeholders = [f":s{i}" for i in range(len(allowed))]
+        condition += f" AND #status IN ({', '.join(placeholders)})"
+        values.update({p: s.value for p, s in zip(placeholders, allowed, strict=True)})
+    put = {
+        "TableName": tables.payments,
+        "Item": payment_to_item(after),
+        "ConditionExpression": condition,
+        "ExpressionAttributeValues": to_item(values),
+    }
+    if after.status != before.status:
+        put["ExpressionAttributeNames"] = {"#status": "status"}
+    return [Item("payment", {"Put": put})]
+
+
+def payment_lookups(
+    tables: TableNames, lookup_keys: tuple[str, ...], before: Payment | None, after: Payment
+) -> list[ChangeItem]:
+    """Return the lookup items of the keys given, and of every attempt new since ``before``.
+
+    A new attempt's provider payment id leads to the payment too (search, webhooks). A lookup
+    key, once written, points at one payment for good; writing it again for the same payment
+    is harmless, and it can never be taken over by another payment.
+    """
+    seen = {a.provider_payment_id for a in before.attempts} if before else set()
+    attempt_keys = tuple(
+        attempt_lookup_key(after.provider, a.provider_payment_id)
+        for a in after.attempts
+        if a.provider_payment_id not in seen
+    )
+    keys = dict.fromkeys((*lookup_keys, *attempt_keys))  # each once: one item per key and name
+    return [_lookup_item(tables, key, after) for key in keys]
+
+
+def _lookup_item(tables: TableNames, key: str, payment: Payment) -> Item:
+    put = {
+        "TableName": tables.lookups,
+        "Item": to_item(
+            {"lookupKey": key, "userId": payment.user_id, "paymentId": payment.payment_id}
+        ),
+        "ConditionExpression": "attribute_not_exists(lookupKey) OR "
+        "(userId = :u AND paymentId = :p)",
+        "ExpressionAttributeValues": to_item({":u": payment.user_id, ":p": payment.payment_id}),
+    }
+    return Item(f"lookup:{key}", {"Put": put})
+
+
+def payment_search(tables: TableNames, before: Payment | None, after: Payment) -> list[ChangeItem]:
+    """Return the search items of a new payment; a change writes none (they never change)."""
+    if before is not None:
+        return []
+    return [
+        Item(f"search:{item['sk']}", {"Put": {"TableName": tables.index, "Item": to_item(item)}})
+        for item in search_items(after, store_time(after.created_at))
+    ]
+
+
+def payment_rollups(tables: TableNames, before: Payment | None, after: Payment) -> list[Increment]:
+    """Return the increments that move the payment's day and all-time rollups with it."""
+    created_at = store_time(after.created_at)
+    deltas = rollup_deltas(before, after)
+    return rollup_increments(tables.index, after.user_id, created_at, after.currency, deltas)
+
+
+def merchant_registry(
+    tables: TableNames, before: Payment | None, after: Payment
+) -> list[ChangeItem]:
+    """Return the item listing a new payment's merchant among all merchants."""
+    if before is not None:
+        return []
+    item = to_item(merchant_registry_item(after.user_id))
+    return [Item("merchant", {"Put": {"TableName": tables.index, "Item": item}})]
+
+
+def order_following_payment(
+    tables: TableNames, before: Payment | None, after: Payment
+) -> list[ChangeItem]:
+    """Return the item that moves the payment's order along with it, if its status moves.
+
+    A follower: an order that asked for payment again, changed its total, was cancelled or
+    deleted refuses, and the payment's change lands without it.
+    """
+    if before is None or not after.order_id:
+        return []
+    was, becomes = (order_status_for_payment(p.status) for p in (before, after))
+    if was is becomes:
+        return []
+    operation = order_follows_payment(
+        tables.orders,
+        after.user_id,
+        after.order_id,
+        PaymentOfOrder(after.payment_id, after.amount_minor, after.currency),
+        becomes,
+        after.updated_at,
+    )
+    return [Item("order", operation)]
+
+
+def _order_no_longer_follows(before: Payment | None, after: Payment) -> None:
+    # The payment's own change must still land; money arriving on a link whose order no longer
+    # follows it needs a person to look at it.
+    level = logging.WARNING if after.status is PaymentStatus.COMPLETED else logging.INFO
+    log.log(
+        level,
+        "Payment %s is now %s; its order %s no longer follows it",
+        after.payment_id,
+        after.status.value,
+        after.order_id,
+    )
