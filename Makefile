@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 help:
 	@echo "make run    start DynamoDB Local, sign-in provider and the app on http://127.0.0.1:5000"
 	@echo "make test   run every test (unit, integration, browser)"
-	@echo "make lint   ruff, and import-linter (imports run one way: see pyproject.toml)"
+	@echo "make lint   ruff, import-linter (imports run one way) and mypy: see pyproject.toml"
 	@echo "make lock   rewrite requirements*.lock from requirements*.txt (UPGRADE=name also upgrades name)"
 
 # Installs exactly what the lock files hold, every package checked against its hash.
@@ -74,6 +74,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # Copy the pinned front-end assets from node_modules into static/vendor/ (committed).
 vendor: node_modules/.package-lock.json
@@ -81,4 +82,4 @@ vendor: node_modules/.package-lock.json
 	cp node_modules/@picocss/pico/css/pico.min.css static/vendor/pico-2.1.1.min.css
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache

@@ -267,6 +267,7 @@ def _public_https_problem(url: str) -> str | None:
         return f"{url} names no host"
     if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
         return f"{host} is a local name"
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None
     try:
         address = ipaddress.ip_address(host)
     except ValueError:

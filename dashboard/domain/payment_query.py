@@ -27,6 +27,13 @@ class PaymentQuery:
     search: str = ""
 
     @property
+    def days(self) -> tuple[date, date] | None:
+        """Return the first and last UTC day asked for, or None when the query names no days."""
+        if self.date_from is None or self.date_to is None:
+            return None
+        return self.date_from, self.date_to
+
+    @property
     def has_amount_range(self) -> bool:
         """Return True when either amount bound is set."""
         return self.amount_min_minor is not None or self.amount_max_minor is not None

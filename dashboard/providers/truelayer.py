@@ -79,7 +79,11 @@ def parse_merchant_accounts(raw: str) -> dict[str, str]:
 class _AccessToken:
     """A client-credentials token, renewed shortly before it expires, by one thread at a time."""
 
-    def __init__(self, fetch: Callable[[outbound.Deadline], tuple[str, int]], clock=time.monotonic):
+    def __init__(
+        self,
+        fetch: Callable[[outbound.Deadline], tuple[str, int]],
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self._fetch = fetch
         self._clock = clock
         self._lock = threading.Lock()

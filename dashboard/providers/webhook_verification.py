@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import requests
-from truelayer_signing import HttpMethod, extract_jws_header, verify_with_jwks
+from truelayer_signing import HttpMethod, JwsHeader, extract_jws_header, verify_with_jwks
 from truelayer_signing.errors import TlSigningException
 
 # TrueLayer's webhook key URLs, per environment: a production app trusts production keys only.
@@ -140,7 +140,14 @@ class WebhookVerifier:
         self._check_signature(signature, jws_header, path, headers, body)
         self._check_timestamp(headers, now)
 
-    def _check_signature(self, signature, jws_header, path, headers, body) -> None:
+    def _check_signature(
+        self,
+        signature: str,
+        jws_header: JwsHeader,
+        path: str,
+        headers: Mapping[str, str],
+        body: str,
+    ) -> None:
         keys = self._jwks.get(jws_header.jku)
         if not _has_kid(keys, jws_header.kid):
             keys = self._jwks.refresh(jws_header.jku)  # TrueLayer may have rotated its keys

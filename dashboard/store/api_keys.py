@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -27,6 +27,10 @@ from dashboard.store.dynamo import (
     translate_unavailable,
 )
 from dashboard.store.schema import MERCHANT_KEYS_INDEX
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import QueryOutputTypeDef
 
 # "name" is a DynamoDB reserved word; the listing never reads the hash, so it is left out.
 _LISTED_ATTRIBUTES = "keyId, userId, #name, createdAt, lastUsedAt, revokedAt"
@@ -51,7 +55,7 @@ def _optional_time(value: str | None) -> datetime | None:
 class ApiKeyRepository:
     """Reads and writes API key items; knows nothing of HTTP or of how secrets are made."""
 
-    def __init__(self, client: Any, tables: TableNames):
+    def __init__(self, client: DynamoDBClient, tables: TableNames):
         self._client = client
         self._table = tables.api_keys
 
@@ -139,9 +143,9 @@ class ApiKeyRepository:
             )
         )
 
-    def _merchant_pages(self, user_id: str, **extra: Any) -> Iterator[dict[str, Any]]:
+    def _merchant_pages(self, user_id: str, **extra: Any) -> Iterator[QueryOutputTypeDef]:
         """Yield the Query responses over the merchant's keys in the index, page after page."""
-        request = {
+        request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": MERCHANT_KEYS_INDEX,
             "KeyConditionExpression": "userId = :user",

@@ -34,10 +34,13 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from dashboard.store.dynamo import ConditionFailed, TableNames, from_item, to_item, transact_write
 from dashboard.store.schema import table_definitions
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +149,7 @@ class _Slot:
 class ChangeWriter:
     """Writes changes: collects their projections' items, merges, checks, sends, maps refusals."""
 
-    def __init__(self, client: Any, tables: TableNames):
+    def __init__(self, client: DynamoDBClient, tables: TableNames):
         self._client = client
         self._key_names = {
             definition["TableName"]: tuple(k["AttributeName"] for k in definition["KeySchema"])

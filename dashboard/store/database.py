@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
@@ -22,11 +22,14 @@ from dashboard.store.schema import ensure_tables
 from dashboard.store.sessions import SessionRepository
 from dashboard.store.webhook_events import WebhookEventLog
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 
 class Store:
     """The app's DynamoDB client and the repositories built on it."""
 
-    def __init__(self, client: Any, tables: TableNames):
+    def __init__(self, client: DynamoDBClient, tables: TableNames):
         self.client = client
         self.tables = tables
         self.payments = PaymentRepository(client, tables)

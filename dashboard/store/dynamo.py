@@ -10,16 +10,24 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import (
+        KeysAndAttributesOutputTypeDef,
+        KeysAndAttributesTypeDef,
+        TransactWriteItemTypeDef,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +88,7 @@ class TableNames:
 
 def make_client(
     region: str, endpoint_url: str | None, max_attempts: int = 3, read_timeout: float = 5
-) -> Any:
+) -> DynamoDBClient:
     """Return a DynamoDB client with explicit timeouts and retries.
 
     ``standard`` retry mode backs off with jitter on throttling and transient errors; the
@@ -152,6 +160,21 @@ def cancellation_codes(error: ClientError) -> list[str]:
     return [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
 
 
+def refused_item(error: ClientError) -> dict[str, Any] | None:
+    """Return the stored item a ``ReturnValuesOnConditionCheckFailure=ALL_OLD`` write was refused
+    on, as DynamoDB returns it (attribute values still typed), or None."""
+    # botocore's stubs do not know a ConditionalCheckFailedException's "Item".
+    response = cast("dict[str, Any]", error.response)
+    return response.get("Item")
+
+
+def cancellation_items(error: ClientError) -> list[dict[str, Any] | None]:
+    """Return, item by item, what a cancelled transaction's conditions were refused on, or None."""
+    # botocore's stubs type a cancellation reason's "Item" as a key/value pair; it is the item.
+    reasons = cast("list[dict[str, Any]]", error.response.get("CancellationReasons", []))
+    return [r.get("Item") for r in reasons]
+
+
 @contextlib.contextmanager
 def translate_unavailable() -> Iterator[None]:
     """Turn "DynamoDB is not there" errors into StoreUnavailable; let business errors through."""
@@ -187,7 +210,9 @@ _MAX_CONFLICT_RETRIES = 4
 _CONFLICT_BACKOFF_SECONDS = 0.02
 
 
-def batch_get(client: Any, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def batch_get(
+    client: DynamoDBClient, table: str, keys: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Return the items stored under ``keys`` (BatchGetItem, 100 keys a call), in no set order.
 
     Keys DynamoDB leaves unprocessed (it is busy) are asked for again after a jittered pause,
@@ -195,7 +220,9 @@ def batch_get(client: Any, table: str, keys: list[dict[str, Any]]) -> list[dict[
     """
     items: list[dict[str, Any]] = []
     for start in range(0, len(keys), 100):
-        request = {table: {"Keys": keys[start : start + 100]}}
+        request: Mapping[str, KeysAndAttributesTypeDef | KeysAndAttributesOutputTypeDef] = {
+            table: {"Keys": keys[start : start + 100]}
+        }
         for attempt in range(_MAX_CONFLICT_RETRIES + 8):
             with translate_unavailable():
                 response = client.batch_get_item(RequestItems=request)
@@ -224,7 +251,7 @@ class ConditionFailed(Exception):
         self.stored = stored if stored is not None else [None] * len(reasons)
 
 
-def transact_write(client: Any, items: list[dict[str, Any]]) -> None:
+def transact_write(client: DynamoDBClient, items: list[dict[str, Any]]) -> None:
     """Write ``items`` atomically; retry conflicts, raise ConditionFailed for a failed condition.
 
     Rollup and order items are hot: another transaction may hold one (real DynamoDB cancels with
@@ -237,15 +264,17 @@ def transact_write(client: Any, items: list[dict[str, Any]]) -> None:
     for attempt in range(_MAX_CONFLICT_RETRIES + 1):
         try:
             with translate_unavailable():
-                client.transact_write_items(TransactItems=items)
+                # The change set builds its operations as plain dicts; botocore validates them.
+                client.transact_write_items(
+                    TransactItems=cast("list[TransactWriteItemTypeDef]", items)
+                )
             return
         except ClientError as exc:
             if error_code(exc) != "TransactionCanceledException":
                 raise
             reasons = cancellation_codes(exc)
             if "ConditionalCheckFailed" in reasons:
-                stored = [r.get("Item") for r in exc.response.get("CancellationReasons", [])]
-                raise ConditionFailed(reasons, stored) from exc
+                raise ConditionFailed(reasons, cancellation_items(exc)) from exc
             retryable = {"TransactionConflict", "ThrottlingError"} & set(reasons)
             if not retryable or attempt == _MAX_CONFLICT_RETRIES:
                 raise

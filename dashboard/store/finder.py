@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dashboard.domain.payment_query import PaymentQuery
 from dashboard.domain.payments import Payment
@@ -32,6 +32,10 @@ from dashboard.store.payments import (
     payment_from_item,
 )
 from dashboard.store.schema import CREATED_AT_INDEX, STATUS_INDEX
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import QueryOutputTypeDef
 
 MAX_WORDS_PER_PREFIX = 25
 MAX_ID_PREFIX_MATCHES = 100
@@ -74,12 +78,10 @@ class FoundPage:
 
 
 def _day_bounds(filters: PaymentQuery) -> tuple[str, str] | None:
-    if not filters.date_from:
+    if filters.days is None:
         return None
-    return (
-        f"{filters.date_from.isoformat()}T00:00:00.000000Z",
-        f"{filters.date_to.isoformat()}T23:59:59.999999Z",
-    )
+    first, last = filters.days
+    return (f"{first.isoformat()}T00:00:00.000000Z", f"{last.isoformat()}T23:59:59.999999Z")
 
 
 def ordering_key(values: dict[str, Any]) -> str:
@@ -90,7 +92,7 @@ def ordering_key(values: dict[str, Any]) -> str:
 class PaymentFinder:
     """Plans and runs list queries for one merchant."""
 
-    def __init__(self, client: Any, tables: TableNames):
+    def __init__(self, client: DynamoDBClient, tables: TableNames):
         self._client = client
         self._tables = tables
 
@@ -279,7 +281,7 @@ class PaymentFinder:
                 return
             state = page.next_state
 
-    def query(self, request: dict[str, Any]) -> dict[str, Any]:
+    def query(self, request: dict[str, Any]) -> QueryOutputTypeDef:
         """Run one Query request."""
         with translate_unavailable():
             return self._client.query(**request)
@@ -474,9 +476,9 @@ def _passes(
         return False
     if filters.amount_max_minor is not None and payment.amount_minor > filters.amount_max_minor:
         return False
-    if filters.date_from:
-        day = payment.created_at.date()
-        if not filters.date_from <= day <= filters.date_to:
+    if filters.days is not None:
+        first, last = filters.days
+        if not first <= payment.created_at.date() <= last:
             return False
     if terms.amount_currency and payment.currency != terms.amount_currency:
         return False  # "£12.50" is an amount in pounds

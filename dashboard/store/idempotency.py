@@ -22,7 +22,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -31,9 +31,13 @@ from dashboard.store.dynamo import (
     conditional_write,
     error_code,
     from_item,
+    refused_item,
     to_item,
     translate_unavailable,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 KEEP_FOR = timedelta(hours=24)
 # How long a request may hold a key before another may take it over. Longer than any request
@@ -94,7 +98,7 @@ def _epoch(value: datetime) -> int:
 class IdempotencyRepository:
     """Claims, completes and releases idempotency keys in the Lookups table."""
 
-    def __init__(self, client: Any, tables: TableNames):
+    def __init__(self, client: DynamoDBClient, tables: TableNames):
         self._client = client
         self._table = tables.lookups
 
@@ -175,7 +179,7 @@ class IdempotencyRepository:
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
-            return False, exc.response.get("Item") or self._get(lookup_key)
+            return False, refused_item(exc) or self._get(lookup_key)
         return True, None
 
     def _take_over(
@@ -215,7 +219,7 @@ class IdempotencyRepository:
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
-            current = from_item(exc.response.get("Item") or {})
+            current = from_item(refused_item(exc) or {})
             if current.get("claimToken") == token:
                 # Our own takeover: botocore sent the UpdateItem again after the first landed.
                 return Claim(token=token, resource_id=current["resourceId"], resumed=True)

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dashboard.core.words import words_of
 from dashboard.domain.orders import FIRST_ORDER_NUMBER, Order, OrderStatus
@@ -38,6 +38,9 @@ from dashboard.store.dynamo import (
 )
 from dashboard.store.index_items import prefix_range
 from dashboard.store.schema import ORDER_STATUS_INDEX
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 # Every word of the customer's name and email and of the product is indexed. Capped so that an
 # order's writes fit one transaction: adding writes 2 + words items, and a change of the
@@ -216,7 +219,7 @@ class WordMatches:
 class OrderRepository:
     """Reads and writes one table of orders."""
 
-    def __init__(self, client: Any, tables: TableNames):
+    def __init__(self, client: DynamoDBClient, tables: TableNames):
         self._client = client
         self._table = tables.orders
         self._changes = ChangeWriter(client, tables)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dashboard.domain.orders import order_status_for_payment
 from dashboard.domain.payments import (
@@ -55,6 +55,9 @@ from dashboard.store.index_items import (
 )
 from dashboard.store.orders import PaymentOfOrder, order_follows_payment
 from dashboard.store.schema import OPEN_PAYMENTS_INDEX, STATUS_INDEX
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +173,7 @@ class PaymentOwner:
 class PaymentRepository:
     """Reads and writes payments and the lookup items that lead to them."""
 
-    def __init__(self, client: Any, tables: TableNames):
+    def __init__(self, client: DynamoDBClient, tables: TableNames):
         self._client = client
         self._tables = tables
         self._changes = ChangeWriter(client, tables)

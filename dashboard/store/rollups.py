@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dashboard.domain.money import SUPPORTED_CURRENCIES
 from dashboard.domain.payments import PaymentStatus
 from dashboard.store.dynamo import TableNames, from_item, to_item, translate_unavailable
 from dashboard.store.index_items import MERCHANTS_PARTITION
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 @dataclass
@@ -40,7 +43,7 @@ def _rollup_from(values: dict[str, Any]) -> Rollup:
 class RollupRepository:
     """Reads rollup items; they are written with the payments, in PaymentRepository."""
 
-    def __init__(self, client: Any, tables: TableNames):
+    def __init__(self, client: DynamoDBClient, tables: TableNames):
         self._client = client
         self._table = tables.index
 

@@ -6,7 +6,7 @@ Kept in the Lookups table under ``sandbox-link#<id>`` so the sandbox needs no ta
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -17,6 +17,9 @@ from dashboard.store.dynamo import (
     to_item,
     translate_unavailable,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 @dataclass
@@ -54,7 +57,7 @@ class SandboxLinkConflict(Exception):
 class SandboxLinkRepository:
     """Reads and writes sandbox links, with optimistic locking on ``version``."""
 
-    def __init__(self, client: Any, tables: TableNames):
+    def __init__(self, client: DynamoDBClient, tables: TableNames):
         self._client = client
         self._table = tables.lookups
 

@@ -29,11 +29,15 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from dashboard.store.dynamo import TableNames, error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TableDescriptionTypeDef
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +151,9 @@ def _index(name: str, hash_key: str, range_key: str, projection: str = "ALL") ->
     }
 
 
-def ensure_tables(client: Any, names: TableNames, timeout_seconds: float = 120) -> list[str]:
+def ensure_tables(
+    client: DynamoDBClient, names: TableNames, timeout_seconds: float = 120
+) -> list[str]:
     """Create missing tables and indexes, wait until all are ACTIVE, and return what was done."""
     done: list[str] = []
     for definition in table_definitions(names):
@@ -162,7 +168,7 @@ def ensure_tables(client: Any, names: TableNames, timeout_seconds: float = 120) 
     return done
 
 
-def _describe(client: Any, table: str) -> dict[str, Any] | None:
+def _describe(client: DynamoDBClient, table: str) -> TableDescriptionTypeDef | None:
     try:
         return client.describe_table(TableName=table)["Table"]
     except ClientError as exc:
@@ -172,7 +178,7 @@ def _describe(client: Any, table: str) -> dict[str, Any] | None:
 
 
 def _add_missing_indexes(
-    client: Any, definition: dict[str, Any], existing: dict[str, Any]
+    client: DynamoDBClient, definition: dict[str, Any], existing: TableDescriptionTypeDef
 ) -> list[str]:
     have = {index["IndexName"] for index in existing.get("GlobalSecondaryIndexes", [])}
     done = []
@@ -190,7 +196,7 @@ def _add_missing_indexes(
     return done
 
 
-def _wait_until_active(client: Any, table: str, timeout_seconds: float) -> None:
+def _wait_until_active(client: DynamoDBClient, table: str, timeout_seconds: float) -> None:
     deadline = time.monotonic() + timeout_seconds
     while True:
         description = client.describe_table(TableName=table)["Table"]

@@ -11,9 +11,9 @@ and writes with BatchWriteItem, outside the live app's transactions.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dashboard.store.dynamo import (
     TableNames,
@@ -25,6 +25,13 @@ from dashboard.store.dynamo import (
 from dashboard.store.index_items import prefix_range, search_items
 from dashboard.store.orders import order_from_item, order_word_items
 from dashboard.store.payments import payment_from_item
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import WriteRequestOutputTypeDef, WriteRequestTypeDef
+
+    # What a BatchWriteItem asks for, and what it leaves unprocessed to ask for again.
+    _WriteRequests = Mapping[str, Sequence[WriteRequestTypeDef | WriteRequestOutputTypeDef]]
 
 BATCH_SIZE = 25  # BatchWriteItem's limit
 
@@ -42,7 +49,7 @@ class BackfilledPage:
 class SearchBackfill:
     """Writes the search items of every stored payment of a merchant, page by page."""
 
-    def __init__(self, client: Any, tables: TableNames, page_size: int = 200):
+    def __init__(self, client: DynamoDBClient, tables: TableNames, page_size: int = 200):
         self._client = client
         self._tables = tables
         self._page_size = page_size
@@ -115,7 +122,7 @@ class SearchBackfill:
 
     def _write(self, items: list[dict[str, Any]], table: str | None = None) -> None:
         for start in range(0, len(items), BATCH_SIZE):
-            pending = {
+            pending: _WriteRequests = {
                 (table or self._tables.index): [
                     {"PutRequest": {"Item": to_item(item)}}
                     for item in items[start : start + BATCH_SIZE]

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dashboard.store.dynamo import (
     StoreUnavailable,
@@ -27,6 +28,13 @@ from dashboard.store.dynamo import (
     translate_unavailable,
 )
 from dashboard.store.schema import PERSON_SESSIONS_INDEX
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import WriteRequestOutputTypeDef, WriteRequestTypeDef
+
+    # What a BatchWriteItem asks for, and what it leaves unprocessed to ask for again.
+    _WriteRequests = Mapping[str, Sequence[WriteRequestTypeDef | WriteRequestOutputTypeDef]]
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,7 @@ class StoredSession:
 class SessionRepository:
     """Reads and writes session items; knows nothing of HTTP, cookies or how ids are made."""
 
-    def __init__(self, client: Any, tables: TableNames):
+    def __init__(self, client: DynamoDBClient, tables: TableNames):
         self._client = client
         self._table = tables.sessions
 
@@ -113,8 +121,8 @@ class SessionRepository:
             self._batch_delete(hashes[start : start + 25])
         return len(hashes)
 
-    def _person_session_hashes(self, user_id: str):
-        request = {
+    def _person_session_hashes(self, user_id: str) -> Iterator[str]:
+        request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": PERSON_SESSIONS_INDEX,
             "KeyConditionExpression": "userId = :user",
@@ -130,7 +138,7 @@ class SessionRepository:
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def _batch_delete(self, hashes: list[str]) -> None:
-        requests = {
+        requests: _WriteRequests = {
             self._table: [{"DeleteRequest": {"Key": to_item({"sessionHash": h})}} for h in hashes]
         }
         for attempt in range(8):

@@ -7,7 +7,7 @@ expression, TTL (on ``expiresAtEpoch``) only cleans up.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from dashboard.store.dynamo import (
     TableNames,
@@ -16,13 +16,16 @@ from dashboard.store.dynamo import (
     translate_unavailable,
 )
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 REMEMBER_FOR = timedelta(days=7)
 
 
 class WebhookEventLog:
     """Event ids seen in the last week, in the Lookups table under ``webhook-event#<id>``."""
 
-    def __init__(self, client: Any, tables: TableNames):
+    def __init__(self, client: DynamoDBClient, tables: TableNames):
         self._client = client
         self._table = tables.lookups
 
@@ -33,7 +36,9 @@ class WebhookEventLog:
                 TableName=self._table, Key=to_item({"lookupKey": _key(event_id)}),
                 ConsistentRead=True,
             ).get("Item")  # fmt: skip
-        return bool(item) and int(item["expiresAtEpoch"]["N"]) > int(now.timestamp())
+        if not item:
+            return False
+        return int(item["expiresAtEpoch"]["N"]) > int(now.timestamp())
 
     def remember(self, event_id: str, now: datetime) -> bool:
         """Record the event as applied; return False when another delivery recorded it first."""
