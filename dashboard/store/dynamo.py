@@ -21,6 +21,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dashboard.core.errors import Unavailable
+
 log = logging.getLogger(__name__)
 
 # Errors that mean "the store is not there right now", as opposed to a business answer such as
@@ -39,8 +41,14 @@ _UNAVAILABLE_CODES = frozenset(
 )
 
 
-class StoreUnavailable(Exception):
+class StoreUnavailable(Unavailable):
     """Raised when DynamoDB cannot be reached or refuses to serve us."""
+
+    title = "Payment store unavailable"
+    message = (
+        "We cannot reach the payment store right now. Nothing was lost; "
+        "please try again in a minute."
+    )
 
 
 @dataclass(frozen=True)
