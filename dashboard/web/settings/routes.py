@@ -18,13 +18,11 @@ from dashboard.services.api_keys import (
     MAX_ACTIVE_KEYS,
     ApiKeyAlreadyCreated,
     ApiKeyLimitReached,
-    ApiKeyNotFound,
     ApiKeyService,
     InvalidKeyName,
 )
 from dashboard.web.actor import current_actor
 from dashboard.web.auth.routes import provider_logout_url, session_service
-from dashboard.web.errors import error_response
 from dashboard.web.hosts import external_url
 from dashboard.web.settings.forms import NewApiKeyForm, unsign_key_id, with_new_key_id
 
@@ -43,12 +41,6 @@ FORM_EXPIRED = "This form was open too long. Check the name and create the key a
 @login_required
 def require_sign_in() -> None:
     """Every settings page is for the signed-in merchant only."""
-
-
-@bp.errorhandler(ApiKeyNotFound)
-def key_not_found(_exc):
-    """An unknown key and another merchant's key get the same 404."""
-    return error_response(404, "API key not found", "There is no such API key in your account.")
 
 
 def api_key_service() -> ApiKeyService:
