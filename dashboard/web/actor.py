@@ -1,9 +1,9 @@
 """Who is acting in this request, resolved once: the session's person or the API key presented.
 
 Every route asks ``current_actor()`` and hands ``actor.account_id`` (or the actor) to the
-services; no route reads the session's subject or an API key's user id itself. The actor is resolved
-on first use and kept on ``flask.g``: the session is only read when a route needs it, so
-``/health`` and static files never touch the session store.
+services; no route reads the session's subject or an API key's user id itself. The actor is
+resolved on first use and kept on ``flask.g``: the session is only read when a route needs it,
+so ``/health`` and static files never touch the session store.
 
 On the JSON API (the ``api`` blueprint) a request that presents an Authorization header is
 judged by it alone: a malformed, unknown or revoked key gives no actor and a refusal to quote,
