@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from email_validator import EmailNotValidError, validate_email
 
+from dashboard.core.errors import InvalidInput
 from dashboard.core.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 from dashboard.domain.money import (
     MAX_AMOUNT,
@@ -140,12 +141,8 @@ class Order:
         return self.status in (OrderStatus.PENDING, OrderStatus.FAILED)
 
 
-class InvalidOrder(ValueError):
+class InvalidOrder(InvalidInput, ValueError):
     """Raised when an order's fields break a rule; ``errors`` maps each field to a message."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
-        self.errors = errors
 
 
 @dataclass(frozen=True)

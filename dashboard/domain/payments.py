@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from dashboard.core.errors import Conflict
+
 # What a merchant may type (forms and API check it). Search indexes every word of both, and all
 # of a new payment's word items go in one transaction of at most 100 items: these bounds are what
 # keeps them within it (dashboard/store/index_items.py, MAX_WORDS_PER_PAYMENT).
@@ -289,7 +291,7 @@ class Payment:
         )
 
 
-class InvalidTransition(Exception):
+class InvalidTransition(Conflict):
     """Raised when a status change is not in the transition table."""
 
     def __init__(self, current: PaymentStatus, new: PaymentStatus):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from dashboard.core.errors import RefusedUpstream, Unavailable
 from dashboard.domain.payments import AttemptStatus, ProviderEvent, ProviderEventKind
 
 
@@ -53,12 +54,17 @@ class LinkState:
         )
 
 
-class ProviderUnavailable(Exception):
+class ProviderUnavailable(Unavailable):
     """Raised when the provider cannot be reached or fails on its side; try again later."""
 
+    title = "Payment provider unavailable"
+    message = "The payment provider is not answering right now. Please try again in a minute."
 
-class ProviderRejected(Exception):
+
+class ProviderRejected(RefusedUpstream):
     """Raised when the provider refuses the request itself; retrying the same will not help."""
+
+    title = "Payment provider refused the request"
 
 
 class PaymentProvider(Protocol):

@@ -16,6 +16,7 @@ import string
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from dashboard.core.errors import NotFound
 from dashboard.domain.api_keys import KEY_PREFIX, ApiKey, ApiKeyPrincipal
 from dashboard.store.api_keys import ApiKeyRepository, KeyIdTaken
 from dashboard.store.dynamo import StoreUnavailable
@@ -49,8 +50,11 @@ class ApiKeyLimitReached(Exception):
     """Raised when the merchant already has the most active keys allowed."""
 
 
-class ApiKeyNotFound(Exception):
+class ApiKeyNotFound(NotFound):
     """Raised for a key id that is unknown or belongs to another merchant."""
+
+    title = "API key not found"
+    message = "There is no such API key in your account."
 
 
 class ApiKeyAlreadyCreated(Exception):

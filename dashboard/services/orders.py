@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dashboard.core.clock import utc_now
+from dashboard.core.errors import NotFound
 from dashboard.core.ids import new_id
 from dashboard.core.words import words_of
 from dashboard.domain.money import to_minor
@@ -53,8 +54,11 @@ _ORDER_NUMBER = re.compile(r"(?:ord-?)?(\d{1,9})", re.IGNORECASE)
 _MAX_WRITE_ATTEMPTS = 5
 
 
-class OrderNotFound(Exception):
+class OrderNotFound(NotFound):
     """Raised when the order does not exist or belongs to another merchant."""
+
+    title = "Order not found"
+    message = "There is no such order in your account."
 
 
 @dataclass(frozen=True)

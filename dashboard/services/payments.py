@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from dashboard.core.clock import utc_now
+from dashboard.core.errors import Conflict, NotFound
 from dashboard.domain.payments import (
     InvalidTransition,
     Payment,
@@ -61,15 +62,18 @@ _MAX_WRITE_ATTEMPTS = 5
 RECORD_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-class PaymentNotFound(Exception):
+class PaymentNotFound(NotFound):
     """Raised when the payment does not exist or belongs to another merchant."""
+
+    title = "Payment not found"
+    message = "There is no such payment in your account."
 
 
 class UnknownProviderLink(Exception):
     """Raised for a provider event about a link we have no record of (yet)."""
 
 
-class ActionNotAllowed(Exception):
+class ActionNotAllowed(Conflict):
     """Raised when the merchant asks for something the payment's status does not allow."""
 
 

@@ -21,6 +21,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dashboard.core.errors import Unavailable
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import (
@@ -47,8 +49,14 @@ _UNAVAILABLE_CODES = frozenset(
 )
 
 
-class StoreUnavailable(Exception):
+class StoreUnavailable(Unavailable):
     """Raised when DynamoDB cannot be reached or refuses to serve us."""
+
+    title = "Payment store unavailable"
+    message = (
+        "We cannot reach the payment store right now. Nothing was lost; "
+        "please try again in a minute."
+    )
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from dashboard.core.errors import Conflict
 from dashboard.core.words import words_of
 from dashboard.domain.orders import FIRST_ORDER_NUMBER, Order, OrderStatus
 from dashboard.store.changeset import ChangeItem, ChangeRefused, ChangeWriter, Item, Projection
@@ -49,12 +50,18 @@ if TYPE_CHECKING:
 MAX_WORDS_PER_ORDER = 45
 
 
-class OrderAlreadyExists(Exception):
+class OrderAlreadyExists(Conflict):
     """Raised when an order id is taken (a double submit of the same form)."""
 
+    title = "Already created"
+    message = "This order was already created."
 
-class StaleOrder(Exception):
+
+class StaleOrder(Conflict):
     """Raised when the order changed (or left the status a write expects) since it was read."""
+
+    title = "Changed meanwhile"
+    message = "The order changed while we saved it. Please try again."
 
 
 def order_key(user_id: str, order_id: str) -> dict[str, Any]:

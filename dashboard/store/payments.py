@@ -18,6 +18,7 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from dashboard.core.errors import Conflict
 from dashboard.domain.orders import order_status_for_payment
 from dashboard.domain.payments import (
     AttemptStatus,
@@ -64,12 +65,18 @@ log = logging.getLogger(__name__)
 OPEN_SHARD = "open"
 
 
-class PaymentAlreadyExists(Exception):
+class PaymentAlreadyExists(Conflict):
     """Raised when a payment id is already taken (a double submit of the same form)."""
 
+    title = "Already created"
+    message = "This payment was already created."
 
-class StaleWrite(Exception):
+
+class StaleWrite(Conflict):
     """Raised when the payment changed since it was read; read it again and re-decide."""
+
+    title = "Changed meanwhile"
+    message = "The payment changed while we saved it. Please try again."
 
 
 def status_sort_key(payment: Payment) -> str:

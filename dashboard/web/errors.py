@@ -1,23 +1,54 @@
-"""Error pages: every failure the merchant can meet gets a clear page (or JSON), never a trace."""
+"""The error catalogue's one set of handlers: every failure gets a page, a fragment or a problem.
+
+Domain exceptions carry their meaning (``dashboard.core.errors``: not found, conflict,
+unavailable, ...), a title and a message. Here, once for the whole app, the meaning becomes an
+HTTP status and the answer takes the caller's form: problem+json for the JSON API, JSON for
+clients that ask for it (``/health``, webhooks), the error block alone for htmx, the full page
+otherwise. Framework errors (CSRF, rate limits, HTTP errors, the unexpected) take the same path.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, render_template, request
+from flask import Flask, Response, g, make_response, render_template, request
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from jinja2_fragments.flask import render_block
 from werkzeug.exceptions import HTTPException
 
-from dashboard.domain.payments import InvalidTransition
-from dashboard.providers.base import ProviderRejected, ProviderUnavailable
-from dashboard.services.orders import OrderNotFound
-from dashboard.services.payments import ActionNotAllowed, PaymentNotFound
-from dashboard.store.dynamo import StoreUnavailable
-from dashboard.store.payments import StaleWrite
-from dashboard.web.api.problems import http_problem, is_api_request
-from dashboard.web.auth.routes import SignInUnavailable
+from dashboard.core.errors import DomainError, ErrorKind, InvalidInput
+from dashboard.web.api.problems import (
+    Problem,
+    ValidationProblem,
+    http_problem,
+    is_api_request,
+    problem_response,
+    rate_limited_problem,
+)
+from dashboard.web.htmx import request_is_partial
 
 log = logging.getLogger(__name__)
+
+ERROR_TEMPLATE = "errors/error.html"
+
+# What each meaning is in HTTP: its status and, for the API, its problem type (see
+# ``problems.PROBLEM_TYPES``; None is ``about:blank``, the status says it all).
+STATUS = {
+    ErrorKind.INVALID_INPUT: 422,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.UNAVAILABLE: 503,
+    ErrorKind.REFUSED_UPSTREAM: 502,
+}
+PROBLEM_TYPE = {
+    ErrorKind.INVALID_INPUT: "validation-error",
+    ErrorKind.NOT_FOUND: "not-found",
+    ErrorKind.CONFLICT: "conflict",
+    ErrorKind.UNAVAILABLE: "unavailable",
+}
+RETRY_AFTER_SECONDS = "30"  # what a 503 asks callers to wait before trying again
 
 
 def _wants_json() -> bool:
@@ -25,72 +56,68 @@ def _wants_json() -> bool:
     return best == "application/json" or request.path.startswith(("/health", "/webhooks"))
 
 
-def error_response(code: int, title: str, message: str):
-    """Return an error as a page, or as JSON for clients that ask for JSON."""
+def error_response(
+    code: int, title: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    """Return an error as a page (the error block alone for htmx), or JSON if asked for."""
     request_id = g.get("request_id", "")
     if _wants_json():
-        return {"error": title, "detail": message, "request_id": request_id}, code
-    return render_template(
-        "errors/error.html", code=code, title=title, message=message, request_id=request_id
-    ), code
+        response = make_response(
+            {"error": title, "detail": message, "request_id": request_id}, code
+        )
+    else:
+        context = {"code": code, "title": title, "message": message, "request_id": request_id}
+        if request_is_partial():
+            body = render_block(ERROR_TEMPLATE, "content", **context)
+        else:
+            body = render_template(ERROR_TEMPLATE, **context)
+        response = make_response(body, code)
+        response.vary.add("HX-Request")
+    response.headers.update(headers or {})
+    return response
+
+
+def domain_error_response(exc: DomainError) -> Response:
+    """Return the answer a domain error's meaning calls for, in the caller's form."""
+    status = STATUS[exc.kind]
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if exc.kind is ErrorKind.UNAVAILABLE else {}
+    if exc.kind is ErrorKind.UNAVAILABLE:
+        log.error("%s (request %s): %s", exc.title, g.get("request_id"), exc)
+    if is_api_request():
+        if isinstance(exc, InvalidInput):
+            return problem_response(ValidationProblem(exc.errors))
+        return problem_response(
+            Problem(
+                status,
+                exc.title,
+                exc.explanation(),
+                problem_type=PROBLEM_TYPE.get(exc.kind),
+                headers=headers,
+            )
+        )
+    return error_response(status, exc.title, exc.explanation(), headers)
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Map domain exceptions and HTTP errors to pages, once, for the whole app."""
+    """Map domain exceptions and HTTP errors to answers, once, for the whole app and its API."""
+    app.register_error_handler(DomainError, domain_error_response)
 
-    @app.errorhandler(StoreUnavailable)
-    def store_unavailable(exc):
-        log.error("Payment store unavailable (request %s): %s", g.get("request_id"), exc)
-        return error_response(
-            503,
-            "Payment store unavailable",
-            "We cannot reach the payment store right now. Nothing was lost; "
-            "please try again in a minute.",
-        )
-
-    @app.errorhandler(ProviderUnavailable)
-    def provider_unavailable(exc):
-        log.error("Payment provider unavailable (request %s): %s", g.get("request_id"), exc)
-        return error_response(
-            503,
-            "Payment provider unavailable",
-            "The payment provider is not answering right now. Please try again in a minute.",
-        )
-
-    @app.errorhandler(ProviderRejected)
-    def provider_rejected(exc):
-        return error_response(502, "Payment provider refused the request", str(exc))
-
-    @app.errorhandler(SignInUnavailable)
-    def signin_unavailable(exc):
-        log.error("Sign-in provider unavailable (request %s): %s", g.get("request_id"), exc)
-        return error_response(
-            503,
-            "Sign-in is unavailable",
-            "The sign-in service is not answering right now. Please try again in a minute.",
-        )
-
-    @app.errorhandler(PaymentNotFound)
-    def not_found(_exc):
-        return error_response(404, "Payment not found", "There is no such payment in your account.")
-
-    @app.errorhandler(OrderNotFound)
-    def order_not_found(_exc):
-        return error_response(404, "Order not found", "There is no such order in your account.")
-
-    @app.errorhandler(ActionNotAllowed)
-    @app.errorhandler(InvalidTransition)
-    def not_allowed(exc):
-        return error_response(409, "Not possible now", str(exc))
-
-    @app.errorhandler(StaleWrite)
-    def busy(_exc):
-        return error_response(
-            409, "Changed meanwhile", "The payment changed while we saved it. Please try again."
-        )
+    @app.errorhandler(Problem)
+    def problem(exc: Problem):
+        if is_api_request():
+            return problem_response(exc)
+        return error_response(exc.status, exc.title, exc.detail, exc.headers)
 
     @app.errorhandler(CSRFError)
-    def csrf_error(exc):
+    def csrf_error(_exc: CSRFError):
+        if is_api_request():
+            return problem_response(
+                Problem(403, "CSRF token missing or invalid",
+                        "A request authenticated by the browser session must send the page's "
+                        "CSRF token in the X-CSRFToken header. Scripts should use an API key "
+                        "instead.",
+                        problem_type="csrf-failed")
+            )  # fmt: skip
         return error_response(
             400,
             "Form expired",
@@ -98,16 +125,27 @@ def register_error_handlers(app: Flask) -> None:
             "Reload the page and try again.",
         )
 
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(exc: RateLimitExceeded):
+        if is_api_request():
+            return problem_response(rate_limited_problem(exc))
+        return http_error(exc)
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if is_api_request():
-            # No API route matched (404, 405): the API's own handlers never saw it.
+            # Also when no API route matched (404, 405).
             return http_problem(exc)
         return error_response(exc.code or 500, exc.name, exc.description or "")
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception):
+    def unexpected(_exc: Exception):
         log.exception("Unexpected error (request %s)", g.get("request_id"))
+        if is_api_request():
+            return problem_response(
+                Problem(500, "Internal Server Error",
+                        "An unexpected error happened. It has been logged; please try again.")
+            )  # fmt: skip
         return error_response(
             500,
             "Something went wrong",

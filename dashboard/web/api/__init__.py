@@ -10,11 +10,13 @@ How a request goes
 
 Adding an endpoint (the orders endpoints, say)
     1. Write the routes in a resource module, e.g. ``dashboard/web/api/orders.py``, on ``bp`` from
-       ``dashboard.web.api.blueprint``. Use ``current_caller().user_id`` as the merchant and
-       ``inputs.json_request_body()`` / ``inputs.page_size()`` to read bodies and ``limit``; raise
+       ``dashboard.web.api.blueprint``. Use ``current_actor().account_id``
+       (``dashboard.web.actor``) as the merchant and ``inputs.json_request_body()`` /
+       ``inputs.page_size()`` to read bodies and ``limit``; raise
        ``ValidationProblem(errors)`` for refused input, ``Problem(...)`` for other answers, or
-       let the service's domain exceptions through and map them once in ``problems.HANDLERS``
-       (e.g. ``(OrderNotFound, ...)`` answering a 404 problem).
+       let the service's domain exceptions through: each carries its meaning
+       (``dashboard.core.errors``, e.g. ``OrderNotFound`` is a ``NotFound``, a 404 problem) and
+       ``dashboard.web.errors`` answers it.
     2. Put ``@idempotent`` (``dashboard.web.api.idempotency``) under the route decorator of every
        POST (``/orders``, ``/orders/{id}/payment-link``): it honours ``Idempotency-Key``. It
        works for PATCH and DELETE too; pass ``idempotent=True`` to ``endpoint`` wherever used.

@@ -1,11 +1,13 @@
-"""The ``api`` blueprint under ``/api/v1``: authentication, CSRF and errors for every route."""
+"""The ``api`` blueprint under ``/api/v1``: authentication and CSRF for every route.
+
+Its errors become problem details in ``dashboard.web.errors``, with the rest of the app's.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, request
 
 from dashboard.web.api.auth import PUBLIC_ENDPOINTS, require_caller
-from dashboard.web.api.problems import register_problem_handlers
 from dashboard.web.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -14,7 +16,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # API key carries no cookie a forged page could ride on.
 csrf.exempt(bp)
 bp.before_request(require_caller)
-register_problem_handlers(bp)
 
 
 @bp.after_request

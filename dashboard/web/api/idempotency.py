@@ -43,7 +43,7 @@ from dashboard.store.idempotency import (
     IdempotencyRepository,
     StoredResponse,
 )
-from dashboard.web.api.auth import current_caller
+from dashboard.web.actor import current_actor
 from dashboard.web.api.problems import Problem, ValidationProblem
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Response]:
                 {HEADER: "Use 1 to 255 printable ASCII characters, such as a UUID."}, status=400
             )
         keys: IdempotencyKeys = current_app.extensions["api_idempotency"]
-        user_id = current_caller().user_id
+        user_id = current_actor().account_id
         fingerprint = request_fingerprint()
         claim = keys.repository.claim(user_id, key, fingerprint, keys.clock(), new_id())
         if claim.existing is not None:

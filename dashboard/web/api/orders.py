@@ -16,7 +16,7 @@ from dashboard.domain.orders import OrderStatus
 from dashboard.domain.search import MAX_SEARCH_LENGTH
 from dashboard.services.orders import PAGE_SIZE, OrderQuery, OrderService
 from dashboard.store.cursors import InvalidCursor
-from dashboard.web.api.auth import current_caller
+from dashboard.web.actor import current_actor
 from dashboard.web.api.blueprint import bp
 from dashboard.web.api.idempotency import idempotent, idempotent_resource_id, resumes_an_ended_run
 from dashboard.web.api.inputs import MAX_PAGE_SIZE, json_request_body, page_size
@@ -59,7 +59,7 @@ def create_order():
     # Order ids are UUIDv7 like payment ids. A retry with the Idempotency-Key of a failed run
     # gets that run's id, so the service returns the order it may have made, not a second one.
     order_id = idempotent_resource_id()
-    order = order_service().create_order(current_caller().user_id, order_id, fields)
+    order = order_service().create_order(current_actor().account_id, order_id, fields)
     location = url_for("api.get_order", order_id=order.order_id)
     return order_json(order), 201, {"Location": location}
 
@@ -71,7 +71,7 @@ def list_orders():
     size = page_size(PAGE_SIZE)
     try:
         page = order_service().list_orders(
-            current_caller().user_id, query, request.args.get("cursor") or None, size
+            current_actor().account_id, query, request.args.get("cursor") or None, size
         )
     except InvalidCursor as exc:
         raise ValidationProblem(
@@ -107,7 +107,7 @@ def _order_query() -> OrderQuery:
 def get_order(order_id: str):
     """Return one of the caller's orders with its payment; another merchant's is a 404."""
     service = order_service()
-    order = service.get_order(current_caller().user_id, order_id)
+    order = service.get_order(current_actor().account_id, order_id)
     return order_detail_json(order, service.order_payment(order), utc_now())
 
 
@@ -115,14 +115,14 @@ def get_order(order_id: str):
 def update_order(order_id: str):
     """Change the customer, shipping address or quantity of an unpaid order."""
     changes = parse_order_changes(json_request_body())
-    order = order_service().update_order(current_caller().user_id, order_id, changes)
+    order = order_service().update_order(current_actor().account_id, order_id, changes)
     return order_json(order)
 
 
 @bp.delete("/orders/<order_id>")
 def delete_order(order_id: str):
     """Delete an order never paid and without a live payment link; 204."""
-    order_service().delete_order(current_caller().user_id, order_id)
+    order_service().delete_order(current_actor().account_id, order_id)
     return "", 204
 
 
@@ -130,7 +130,7 @@ def delete_order(order_id: str):
 @idempotent
 def cancel_order(order_id: str):
     """Cancel an unpaid order, and its live payment link first; the order as it is now."""
-    order = order_service().cancel_order(current_caller().user_id, order_id)
+    order = order_service().cancel_order(current_actor().account_id, order_id)
     return order_json(order)
 
 
@@ -139,7 +139,7 @@ def cancel_order(order_id: str):
 def request_order_payment(order_id: str):
     """Create the order's payment link (201), or return its live one (200)."""
     service = order_service()
-    user_id = current_caller().user_id
+    user_id = current_actor().account_id
     before = service.get_order(user_id, order_id)
     payment = service.request_payment(user_id, order_id, resume=resumes_an_ended_run())
     # A new link has a new payment id. (A link whose creation an earlier request began and this

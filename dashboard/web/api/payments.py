@@ -16,7 +16,7 @@ from dashboard.domain.payments import StatusGroup
 from dashboard.domain.search import MAX_SEARCH_LENGTH
 from dashboard.services.payment_listing import PAGE_SIZE, InvalidCursor, PaymentListing
 from dashboard.services.payments import PaymentService
-from dashboard.web.api.auth import current_caller
+from dashboard.web.actor import current_actor
 from dashboard.web.api.blueprint import bp
 from dashboard.web.api.idempotency import idempotent, idempotent_resource_id, resumes_an_ended_run
 from dashboard.web.api.inputs import MAX_PAGE_SIZE, json_request_body, page_size
@@ -52,7 +52,7 @@ def payment_listing() -> PaymentListing:
 @idempotent
 def create_payment():
     """Create a payment link; 201 with the payment and its Location."""
-    user_id = current_caller().user_id
+    user_id = current_actor().account_id
     # A retry with the Idempotency-Key of a failed run gets that run's payment id, and with it
     # the payment that run recorded (the service returns it), never a second one.
     new_link = parse_new_payment(json_request_body(), idempotent_resource_id(), utc_now())
@@ -73,7 +73,7 @@ def list_payments():
         raise ValidationProblem(exc.messages, status=400) from None
     try:
         page = payment_listing().find_page(
-            current_caller().user_id,
+            current_actor().account_id,
             filters.query,
             request.args.get("cursor") or None,
             page_size(PAGE_SIZE),
@@ -88,7 +88,7 @@ def list_payments():
 @bp.get("/payments/<payment_id>")
 def get_payment(payment_id: str):
     """Return one of the caller's payments; another merchant's is a 404."""
-    payment = payment_service().get_payment(current_caller().user_id, payment_id)
+    payment = payment_service().get_payment(current_actor().account_id, payment_id)
     return payment_json(payment, utc_now())
 
 
@@ -96,7 +96,7 @@ def get_payment(payment_id: str):
 @idempotent
 def cancel_payment(payment_id: str):
     """Cancel an unpaid link; 409 when its status does not allow it."""
-    payment = payment_service().cancel_payment(current_caller().user_id, payment_id)
+    payment = payment_service().cancel_payment(current_actor().account_id, payment_id)
     return payment_json(payment, utc_now())
 
 

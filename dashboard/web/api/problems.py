@@ -1,35 +1,23 @@
-"""RFC 9457 problem details: every error of the JSON API, and the one place that maps them.
+"""RFC 9457 problem details: the form every error of the JSON API takes.
 
 A problem is ``application/problem+json`` with ``type``, ``title``, ``status`` and ``detail``,
 plus ``errors`` ({field: message}) when input was refused, and the ``request_id`` to quote to
-support. Domain exceptions raised by services are mapped here, once, for the whole blueprint.
+support. Domain exceptions become problems in ``dashboard.web.errors``, the one set of error
+handlers, from the meaning each carries (``dashboard.core.errors``).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import math
 import time
-from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Response, current_app, g, request
 from flask_limiter import RateLimitExceeded
-from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from dashboard.domain.orders import InvalidOrder
-from dashboard.domain.payments import InvalidTransition
-from dashboard.providers.base import ProviderRejected, ProviderUnavailable
-from dashboard.services.orders import OrderNotFound
-from dashboard.services.payments import ActionNotAllowed, PaymentNotFound
-from dashboard.store.dynamo import StoreUnavailable
-from dashboard.store.orders import OrderAlreadyExists, StaleOrder
-from dashboard.store.payments import PaymentAlreadyExists, StaleWrite
 from dashboard.web.hosts import external_url
-
-log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
 PROBLEM_JSON = "application/problem+json"
@@ -123,100 +111,15 @@ def http_problem(exc: HTTPException) -> Response:
     )
 
 
-def _payment_not_found(_exc: PaymentNotFound) -> Response:
-    return problem_response(
-        Problem(404, "Payment not found", "There is no such payment in your account.",
-                problem_type="not-found")
-    )  # fmt: skip
-
-
-def _order_not_found(_exc: OrderNotFound) -> Response:
-    return problem_response(
-        Problem(404, "Order not found", "There is no such order in your account.",
-                problem_type="not-found")
-    )  # fmt: skip
-
-
-def _invalid_order(exc: InvalidOrder) -> Response:
-    # The order's own rules (e.g. the total's maximum), only checkable once fields combine.
-    return problem_response(ValidationProblem(exc.errors))
-
-
-def _conflict(exc: Exception) -> Response:
-    if isinstance(exc, ActionNotAllowed | InvalidTransition):
-        detail = str(exc)  # says why, in the merchant's words
-    else:
-        detail = "The resource changed while we saved it. Read it again and retry."
-    return problem_response(Problem(409, "Not possible now", detail, problem_type="conflict"))
-
-
-def _unavailable(exc: Exception) -> Response:
-    what = "payment store" if isinstance(exc, StoreUnavailable) else "payment provider"
-    log.error("API: %s unavailable (request %s): %s", what, g.get("request_id"), exc)
-    return problem_response(
-        Problem(503, "Service unavailable",
-                f"The {what} is not answering right now. Nothing was lost; try again shortly.",
-                problem_type="unavailable", headers={"Retry-After": "30"})
-    )  # fmt: skip
-
-
-def _provider_rejected(exc: ProviderRejected) -> Response:
-    return problem_response(Problem(502, "Bad Gateway", f"The payment provider refused: {exc}"))
-
-
-def _csrf_failed(_exc: CSRFError) -> Response:
-    return problem_response(
-        Problem(403, "CSRF token missing or invalid",
-                "A request authenticated by the browser session must send the page's CSRF "
-                "token in the X-CSRFToken header. Scripts should use an API key instead.",
-                problem_type="csrf-failed")
-    )  # fmt: skip
-
-
-def _rate_limited(exc: RateLimitExceeded) -> Response:
-    return problem_response(
-        Problem(429, "Too many requests",
-                f"This API allows {exc.description} per API key or signed-in merchant.",
-                problem_type="rate-limited", headers={"Retry-After": str(_retry_after())})
-    )  # fmt: skip
-
-
-def _unexpected(_exc: Exception) -> Response:
-    log.exception("API: unexpected error (request %s)", g.get("request_id"))
-    return problem_response(
-        Problem(500, "Internal Server Error",
-                "An unexpected error happened. It has been logged; please try again.")
-    )  # fmt: skip
-
-
-# Every exception the API's routes and services may raise, and its problem. Add a resource's
-# domain exceptions here (e.g. OrderNotFound -> 404). Flask picks the most specific class, so
-# the HTTPException and Exception catch-alls only take what nothing else maps.
-HANDLERS: list[tuple[type[Exception], Callable[[Any], Response]]] = [
-    (Problem, problem_response),
-    (PaymentNotFound, _payment_not_found),
-    (OrderNotFound, _order_not_found),
-    (InvalidOrder, _invalid_order),
-    (ActionNotAllowed, _conflict),
-    (InvalidTransition, _conflict),
-    (StaleWrite, _conflict),
-    (PaymentAlreadyExists, _conflict),
-    (StaleOrder, _conflict),
-    (OrderAlreadyExists, _conflict),
-    (StoreUnavailable, _unavailable),
-    (ProviderUnavailable, _unavailable),
-    (ProviderRejected, _provider_rejected),
-    (CSRFError, _csrf_failed),
-    (RateLimitExceeded, _rate_limited),
-    (HTTPException, http_problem),
-    (Exception, _unexpected),
-]
-
-
-def register_problem_handlers(bp: Blueprint) -> None:
-    """Map every error raised under the blueprint to problem details, once."""
-    for exception, handler in HANDLERS:
-        bp.register_error_handler(exception, handler)
+def rate_limited_problem(exc: RateLimitExceeded) -> Problem:
+    """Return the problem for a request over the API's rate limit, with its Retry-After."""
+    return Problem(
+        429,
+        "Too many requests",
+        f"This API allows {exc.description} per API key or signed-in merchant.",
+        problem_type="rate-limited",
+        headers={"Retry-After": str(_retry_after())},
+    )
 
 
 def _retry_after() -> int:

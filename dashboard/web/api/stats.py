@@ -21,7 +21,7 @@ from dashboard.services.statistics import (
     StatsRangeError,
     parse_stats_range,
 )
-from dashboard.web.api.auth import current_caller
+from dashboard.web.actor import current_actor
 from dashboard.web.api.blueprint import bp
 from dashboard.web.api.openapi import (
     Endpoint,
@@ -50,7 +50,7 @@ def get_stats():
     except StatsRangeError as exc:
         field = "days" if request.args.get("days") and not request.args.get("from") else "from"
         raise ValidationProblem({field: str(exc)}, status=400) from None
-    stats = current_app.extensions["statistics"].for_period(current_caller().user_id, period, now)
+    stats = current_app.extensions["statistics"].for_period(current_actor().account_id, period, now)
     return statistics_json(stats, currency)
 
 

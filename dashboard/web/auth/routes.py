@@ -21,6 +21,7 @@ from flask import (
 from flask_login import logout_user
 from requests import RequestException
 
+from dashboard.core.errors import Unavailable
 from dashboard.domain.user import User
 from dashboard.providers.outbound import OutboundUnavailable
 from dashboard.services.sessions import SESSION_ID_KEY, SessionService
@@ -69,8 +70,11 @@ def end_browser_session() -> None:
     session.clear()
 
 
-class SignInUnavailable(Exception):
+class SignInUnavailable(Unavailable):
     """Raised when the sign-in provider cannot be reached, answers too slowly or is busy."""
+
+    title = "Sign-in is unavailable"
+    message = "The sign-in service is not answering right now. Please try again in a minute."
 
 
 # What a provider that is down, hung or saturated raises: each becomes the 503 sign-in page.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from dashboard.core.clock import utc_now
 from dashboard.core.ids import new_id
@@ -14,6 +14,7 @@ from dashboard.services.orders import OrderQuery, OrderService
 from dashboard.services.payments import ActionNotAllowed
 from dashboard.store.cursors import InvalidCursor
 from dashboard.store.orders import OrderAlreadyExists, StaleOrder
+from dashboard.web.actor import current_actor
 from dashboard.web.htmx import render_page_or_block
 from dashboard.web.orders.forms import EditOrderForm, NewOrderForm, sign_order_id, unsign_order_id
 
@@ -51,7 +52,7 @@ def list_orders():
     query = OrderQuery(status, search)
     try:
         page = order_service().list_orders(
-            current_user.sub, query, request.args.get("cursor") or None
+            current_actor().account_id, query, request.args.get("cursor") or None
         )
     except InvalidCursor as exc:
         return _list_response(query, None, f"{exc} Start again from the first page.")
@@ -81,23 +82,24 @@ def _list_response(query: OrderQuery, page, error: str | None = None):
 def new_order():
     """Show the new order form, with a fresh order id minted for this submit."""
     form = NewOrderForm()
-    form.order_token.data = sign_order_id(new_order_id(), current_user.sub)
+    form.order_token.data = sign_order_id(new_order_id(), current_actor().account_id)
     return render_template("orders/new.html", form=form)
 
 
 @bp.post("")
 def create_order():
     """Create an order from the form, or show the form again with what was wrong."""
+    account_id = current_actor().account_id
     form = NewOrderForm()
     try:
-        order_id = unsign_order_id(form.order_token.data or "", current_user.sub)
+        order_id = unsign_order_id(form.order_token.data or "", account_id)
     except FormExpired:
-        form.order_token.data = sign_order_id(new_order_id(), current_user.sub)
+        form.order_token.data = sign_order_id(new_order_id(), account_id)
         flash("This form was open too long. Check the details and submit again.", "warning")
         return render_template("orders/new.html", form=form), 422
     if form.check():
         try:
-            order = order_service().create_order(current_user.sub, order_id, form.to_fields())
+            order = order_service().create_order(account_id, order_id, form.to_fields())
         except InvalidOrder as exc:
             form.add_errors(exc.errors)  # the total: only known once price and quantity are
         except OrderAlreadyExists:
@@ -115,7 +117,7 @@ def create_order():
 def show_order(order_id: str):
     """Show one order and its payment; htmx polls ask only for the order panel."""
     service = order_service()
-    order = service.get_order(current_user.sub, order_id)
+    order = service.get_order(current_actor().account_id, order_id)
     payment = service.order_payment(order)
     now = utc_now()
     payment_status = payment.effective_status(now) if payment else None
@@ -136,7 +138,7 @@ def show_order(order_id: str):
 def request_payment(order_id: str):
     """Create the payment link for the order's total (or hand back the live one)."""
     try:
-        payment = order_service().request_payment(current_user.sub, order_id)
+        payment = order_service().request_payment(current_actor().account_id, order_id)
     except ActionNotAllowed as exc:
         flash(str(exc), "error")
     else:
@@ -150,7 +152,8 @@ def request_payment(order_id: str):
 @bp.route("/<order_id>/edit", methods=["GET", "POST"])
 def edit_order(order_id: str):
     """Change the customer, address or quantity of an unpaid order."""
-    order = order_service().get_order(current_user.sub, order_id)
+    account_id = current_actor().account_id
+    order = order_service().get_order(account_id, order_id)
     if not order.status.is_unpaid:
         flash(f"A {order.status.label.lower()} order cannot be changed.", "error")
         return redirect(url_for("orders.show_order", order_id=order_id), 303)
@@ -159,7 +162,7 @@ def edit_order(order_id: str):
         return render_template("orders/edit.html", form=form, order=order)
     if form.check():
         try:
-            order_service().update_order(current_user.sub, order_id, form.changes())
+            order_service().update_order(account_id, order_id, form.changes())
         except InvalidOrder as exc:
             form.add_errors(exc.errors)
         except ActionNotAllowed as exc:  # e.g. a payment link went live meanwhile
@@ -178,7 +181,7 @@ def edit_order(order_id: str):
 def cancel_order(order_id: str):
     """Cancel an unpaid order (and its live payment link)."""
     try:
-        order_service().cancel_order(current_user.sub, order_id)
+        order_service().cancel_order(current_actor().account_id, order_id)
         flash("The order is cancelled.", "success")
     except ActionNotAllowed as exc:
         flash(str(exc), "error")
@@ -188,10 +191,11 @@ def cancel_order(order_id: str):
 @bp.post("/<order_id>/delete")
 def delete_order(order_id: str):
     """Delete an order that was never paid and has no live payment link."""
+    account_id = current_actor().account_id
     service = order_service()
     try:
-        order = service.get_order(current_user.sub, order_id)
-        service.delete_order(current_user.sub, order_id)
+        order = service.get_order(account_id, order_id)
+        service.delete_order(account_id, order_id)
     except ActionNotAllowed as exc:
         flash(str(exc), "error")
         return redirect(url_for("orders.show_order", order_id=order_id), 303)

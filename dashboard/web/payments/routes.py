@@ -16,7 +16,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from dashboard.core.clock import utc_now
 from dashboard.core.ids import new_id
@@ -27,6 +27,7 @@ from dashboard.services.orders import OrderNotFound
 from dashboard.services.payment_listing import InvalidCursor, PaymentListing
 from dashboard.services.payments import ActionNotAllowed, PaymentService
 from dashboard.store.payments import PaymentAlreadyExists
+from dashboard.web.actor import current_actor
 from dashboard.web.htmx import render_page_or_block
 from dashboard.web.payment_filters import PRESET_LABELS, FilterError, PaymentFilters, parse_filters
 from dashboard.web.payments.export import csv_lines
@@ -55,6 +56,7 @@ def payment_listing() -> PaymentListing:
 @bp.get("")
 def list_payments():
     """List the merchant's payments: filters, search, status tiles, pages; all in the URL."""
+    account_id = current_actor().account_id
     now = utc_now()
     try:
         filters = parse_filters(request.args, now.date())
@@ -62,15 +64,13 @@ def list_payments():
         return _list_response(PaymentFilters(errors=exc.messages), None, None, now, status=400)
     listing = payment_listing()
     try:
-        page = listing.find_page(
-            current_user.sub, filters.query, request.args.get("cursor") or None
-        )
+        page = listing.find_page(account_id, filters.query, request.args.get("cursor") or None)
     except InvalidCursor as exc:
         errors = {"cursor": f"{exc} Start again from the first page."}
         return _list_response(
             dataclasses.replace(filters, errors=errors), None, None, now, status=400
         )
-    counts = listing.status_counts(current_user.sub, filters.query)
+    counts = listing.status_counts(account_id, filters.query)
     return _list_response(filters, page, counts, now)
 
 
@@ -98,7 +98,7 @@ def export_payments():
         filters = parse_filters(request.args, utc_now().date())
     except FilterError as exc:
         return {"error": "Invalid filters", "detail": exc.messages}, 400
-    rows = payment_listing().export(current_user.sub, filters.query)
+    rows = payment_listing().export(current_actor().account_id, filters.query)
     filename = f"payments-{utc_now():%Y%m%d-%H%M%S}.csv"
     return Response(
         stream_with_context(csv_lines(rows)),
@@ -114,26 +114,25 @@ def export_payments():
 def new_payment():
     """Show the create form, with a fresh payment id minted for this submit."""
     form = NewPaymentLinkForm()
-    form.payment_token.data = sign_payment_id(new_id(), current_user.sub)
+    form.payment_token.data = sign_payment_id(new_id(), current_actor().account_id)
     return render_template("payments/new.html", form=form)
 
 
 @bp.post("")
 def create_payment():
     """Create a payment link from the form, or show the form again with what was wrong."""
+    account_id = current_actor().account_id
     form = NewPaymentLinkForm()
     try:
-        payment_id = unsign_payment_id(form.payment_token.data or "", current_user.sub)
+        payment_id = unsign_payment_id(form.payment_token.data or "", account_id)
     except FormExpired:
-        form.payment_token.data = sign_payment_id(new_id(), current_user.sub)
+        form.payment_token.data = sign_payment_id(new_id(), account_id)
         flash("This form was open too long. Check the details and submit again.", "warning")
         return render_template("payments/new.html", form=form), 422
     if not form.validate():
         return render_template("payments/new.html", form=form), 422
     try:
-        payment = payment_service().create_payment_link(
-            current_user.sub, form.to_request(payment_id)
-        )
+        payment = payment_service().create_payment_link(account_id, form.to_request(payment_id))
     except PaymentAlreadyExists:
         abort(409)
     if payment.link_url:
@@ -145,7 +144,7 @@ def create_payment():
 def show_payment(payment_id: str):
     """Show one payment; htmx polls ask only for its status panel."""
     service = payment_service()
-    payment = service.get_payment(current_user.sub, payment_id)
+    payment = service.get_payment(current_actor().account_id, payment_id)
     return render_page_or_block(
         "payments/detail.html",
         "status_panel",
@@ -172,7 +171,7 @@ def _order_of(payment):
 def cancel_payment(payment_id: str):
     """Cancel an unpaid link."""
     try:
-        payment_service().cancel_payment(current_user.sub, payment_id)
+        payment_service().cancel_payment(current_actor().account_id, payment_id)
         flash("The payment link is cancelled; it can no longer be paid.", "success")
     except ActionNotAllowed as exc:
         flash(str(exc), "error")
@@ -183,7 +182,7 @@ def cancel_payment(payment_id: str):
 def retry_payment(payment_id: str):
     """Try again to create the link of a payment whose creation failed."""
     try:
-        payment = payment_service().retry_link_creation(current_user.sub, payment_id)
+        payment = payment_service().retry_link_creation(current_actor().account_id, payment_id)
         if payment.link_url:
             flash("Payment link created. Share it with your payer.", "success")
         else:
@@ -196,6 +195,6 @@ def retry_payment(payment_id: str):
 @bp.post("/<payment_id>/refresh")
 def refresh_payment(payment_id: str):
     """Ask the provider for the payment's latest status."""
-    payment_service().refresh_payment(current_user.sub, payment_id)
+    payment_service().refresh_payment(current_actor().account_id, payment_id)
     flash("Status refreshed from the payment provider.", "success")
     return redirect(url_for("payments.show_payment", payment_id=payment_id), 303)

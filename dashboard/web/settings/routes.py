@@ -11,19 +11,18 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_required, logout_user
+from flask_login import login_required, logout_user
 
 from dashboard.core.signed_ids import FormExpired
 from dashboard.services.api_keys import (
     MAX_ACTIVE_KEYS,
     ApiKeyAlreadyCreated,
     ApiKeyLimitReached,
-    ApiKeyNotFound,
     ApiKeyService,
     InvalidKeyName,
 )
+from dashboard.web.actor import current_actor
 from dashboard.web.auth.routes import provider_logout_url, session_service
-from dashboard.web.errors import error_response
 from dashboard.web.hosts import external_url
 from dashboard.web.settings.forms import NewApiKeyForm, unsign_key_id, with_new_key_id
 
@@ -44,19 +43,13 @@ def require_sign_in() -> None:
     """Every settings page is for the signed-in merchant only."""
 
 
-@bp.errorhandler(ApiKeyNotFound)
-def key_not_found(_exc):
-    """An unknown key and another merchant's key get the same 404."""
-    return error_response(404, "API key not found", "There is no such API key in your account.")
-
-
 def api_key_service() -> ApiKeyService:
     """Return the app's API key service."""
     return current_app.extensions["api_keys"]
 
 
 def _settings_page(form: NewApiKeyForm, status: int = 200, limit_reached: bool = False):
-    keys = api_key_service().list_keys(current_user.sub)
+    keys = api_key_service().list_keys(current_actor().account_id)
     return (
         render_template(
             "settings/index.html",
@@ -77,7 +70,7 @@ def _settings_page(form: NewApiKeyForm, status: int = 200, limit_reached: bool =
 @bp.get("")
 def settings_page():
     """Show the settings: the merchant's API keys and the form to create one."""
-    return _settings_page(with_new_key_id(NewApiKeyForm(), current_user.sub))
+    return _settings_page(with_new_key_id(NewApiKeyForm(), current_actor().account_id))
 
 
 @bp.post("/api-keys")
@@ -87,22 +80,23 @@ def create_api_key():
     The form carries the key id minted when it was shown: sent again (the browser reloads the
     "created" page by resubmitting it), it finds that key made and says so, never a second key.
     """
+    account_id = current_actor().account_id
     form = NewApiKeyForm()
     try:
-        key_id = unsign_key_id(form.key_token.data or "", current_user.sub)
+        key_id = unsign_key_id(form.key_token.data or "", account_id)
     except FormExpired:
         flash(FORM_EXPIRED, "warning")
-        return _settings_page(with_new_key_id(form, current_user.sub), 422)
+        return _settings_page(with_new_key_id(form, account_id), 422)
     if not form.validate():
         return _settings_page(form, 422)
     try:
-        key, full_key = api_key_service().create_key(current_user.sub, form.name.data, key_id)
+        key, full_key = api_key_service().create_key(account_id, form.name.data, key_id)
     except InvalidKeyName as exc:
         form.name.errors = [str(exc)]
         return _settings_page(form, 422)
     except ApiKeyAlreadyCreated:
         flash(ALREADY_CREATED, "warning")
-        return _settings_page(with_new_key_id(NewApiKeyForm(formdata=None), current_user.sub), 409)
+        return _settings_page(with_new_key_id(NewApiKeyForm(formdata=None), account_id), 409)
     except ApiKeyLimitReached:
         return _settings_page(form, 422, limit_reached=True)
     # Rendered, not redirected: a redirect would have to carry the key in the session cookie.
@@ -122,7 +116,7 @@ def create_api_key():
 @bp.post("/api-keys/<key_id>/revoke")
 def revoke_api_key(key_id: str):
     """Revoke a key at once; requests that present it are refused from now on."""
-    key = api_key_service().revoke_key(current_user.sub, key_id)
+    key = api_key_service().revoke_key(current_actor().account_id, key_id)
     flash(f"API key “{key.name}” is revoked. Requests that use it are refused.", "success")
     return redirect(url_for("settings.settings_page"), 303)
 
@@ -130,7 +124,7 @@ def revoke_api_key(key_id: str):
 @bp.post("/sign-out-everywhere")
 def sign_out_everywhere():
     """End every session of the signed-in person, on every device, this one included."""
-    session_service().end_everywhere(current_user.sub)
+    session_service().end_everywhere(current_actor().account_id)
     logout_user()
     session.clear()
     return redirect(provider_logout_url(external_url("main.landing")), 303)

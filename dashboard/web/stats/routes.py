@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from dashboard.core.clock import utc_now
 from dashboard.domain.money import SUPPORTED_CURRENCIES, axis_money
@@ -13,6 +13,7 @@ from dashboard.services.statistics import (
     StatsRangeError,
     parse_stats_range,
 )
+from dashboard.web.actor import current_actor
 from dashboard.web.htmx import render_page_or_block
 from dashboard.web.stats.charts import bar_chart, stacked_chart
 
@@ -41,7 +42,7 @@ def statistics_page():
             "stats/page.html", "figures", status=400, error=str(exc), stats=None,
             presets=PRESET_DAYS, period=None, args=request.args,
         )  # fmt: skip
-    stats = current_app.extensions["statistics"].for_period(current_user.sub, period, now)
+    stats = current_app.extensions["statistics"].for_period(current_actor().account_id, period, now)
     shown = [c for c in stats.currencies if currency in (None, c.currency)]
     charts = {
         c.currency: {
