@@ -18,6 +18,9 @@ from jinja2_fragments.flask import render_block
 from werkzeug.exceptions import HTTPException
 
 from dashboard.core.errors import DomainError, ErrorKind, InvalidInput
+from dashboard.domain.payments import InvalidTransition
+from dashboard.services.payments import ActionNotAllowed
+from dashboard.store.dynamo import StoreUnavailable
 from dashboard.web.api.problems import (
     Problem,
     ValidationProblem,
@@ -86,16 +89,36 @@ def domain_error_response(exc: DomainError) -> Response:
     if is_api_request():
         if isinstance(exc, InvalidInput):
             return problem_response(ValidationProblem(exc.errors))
+        title, detail = _api_words(exc)
         return problem_response(
-            Problem(
-                status,
-                exc.title,
-                exc.explanation(),
-                problem_type=PROBLEM_TYPE.get(exc.kind),
-                headers=headers,
-            )
+            Problem(status, title, detail, problem_type=PROBLEM_TYPE.get(exc.kind), headers=headers)
         )
     return error_response(status, exc.title, exc.explanation(), headers)
+
+
+_CHANGED_MEANWHILE = "The resource changed while we saved it. Read it again and retry."
+
+
+def _api_words(exc: DomainError) -> tuple[str, str]:
+    """Return the problem's title and detail: the API's own, stable wording for each meaning.
+
+    Scripts may match on them, so they stay as the API has always worded them; pages use the
+    error's own title and message.
+    """
+    if exc.kind is ErrorKind.CONFLICT:
+        if isinstance(exc, ActionNotAllowed | InvalidTransition):
+            return "Not possible now", str(exc)  # says why, in the merchant's words
+        return (
+            "Not possible now",
+            "The resource changed while we saved it. Read it again and retry.",
+        )
+    if exc.kind is ErrorKind.UNAVAILABLE:
+        what = "payment store" if isinstance(exc, StoreUnavailable) else "payment provider"
+        detail = f"The {what} is not answering right now. Nothing was lost; try again shortly."
+        return "Service unavailable", detail
+    if exc.kind is ErrorKind.REFUSED_UPSTREAM:
+        return "Bad Gateway", f"The payment provider refused: {exc}"
+    return exc.title, exc.explanation()
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -67,3 +67,43 @@ def test_a_missing_payment_is_the_same_404_as_a_page_a_fragment_and_a_problem(ap
     body = assert_problem(problem, 404, "not-found")
     assert body["title"] == "Payment not found"
     assert body["detail"] == "There is no such payment in your account."
+
+
+def _raising(exc):
+    def fail(*_args, **_kwargs):
+        raise exc
+
+    return fail
+
+
+def test_the_api_keeps_its_problem_wording_for_a_write_that_lost_a_race(app):
+    from dashboard.store.payments import StaleWrite
+    from tests.unit.api_support import api_key_for, assert_problem, bearer
+
+    app.extensions["payment_service"].cancel_payment = _raising(StaleWrite("p1"))
+
+    response = app.test_client().post(
+        "/api/v1/payments/p1/cancel", headers=bearer(api_key_for(app))
+    )
+
+    body = assert_problem(response, 409, "conflict")
+    assert body["title"] == "Not possible now"
+    assert body["detail"] == "The resource changed while we saved it. Read it again and retry."
+
+
+def test_the_api_keeps_its_problem_wording_for_the_store_and_the_provider(app):
+    from dashboard.providers.base import ProviderRejected
+    from dashboard.store.dynamo import StoreUnavailable
+    from tests.unit.api_support import api_key_for, assert_problem, bearer
+
+    headers = bearer(api_key_for(app))
+    service = app.extensions["payment_service"]
+    service.get_payment = _raising(ProviderRejected("bad iban"))
+    refused = app.test_client().get("/api/v1/payments/p1", headers=headers)
+    service.get_payment = _raising(StoreUnavailable("timeout"))
+    down = app.test_client().get("/api/v1/payments/p1", headers=headers)
+
+    assert assert_problem(refused, 502)["title"] == "Bad Gateway"
+    assert refused.json["detail"] == "The payment provider refused: bad iban"
+    assert assert_problem(down, 503, "unavailable")["title"] == "Service unavailable"
+    assert down.json["detail"].startswith("The payment store is not answering right now.")
