@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -124,7 +125,10 @@ def revoke_api_key(key_id: str):
 @bp.post("/sign-out-everywhere")
 def sign_out_everywhere():
     """End every session of the signed-in person, on every device, this one included."""
-    session_service().end_everywhere(current_actor().account_id)
+    person = current_actor().person
+    if person is None:  # only a signed-in person has sessions (an API key reaches no page)
+        abort(403)
+    session_service().end_everywhere(person.sub)
     logout_user()
     session.clear()
     return redirect(provider_logout_url(external_url("main.landing")), 303)
