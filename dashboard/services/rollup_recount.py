@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from typing import Protocol
 
 from dashboard.domain.payments import PaymentStatus
 from dashboard.store.index_items import rollup_deltas
 from dashboard.store.payments import PaymentRepository
 from dashboard.store.rollups import Rollup, RollupRepository
+
+
+class Progress(Protocol):
+    """What the recount reports its progress to: a click progress bar, say."""
+
+    def update(self, n_steps: int) -> None:
+        """Advance by ``n_steps`` payments."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +40,10 @@ def _stored_counters(rollup: Rollup) -> Counter:
 
 
 def recount_rollups(
-    payments: PaymentRepository, rollups: RollupRepository, user_id: str, progress=None
+    payments: PaymentRepository,
+    rollups: RollupRepository,
+    user_id: str,
+    progress: Progress | None = None,
 ) -> list[RollupDifference]:
     """Return how the merchant's stored rollups differ from a recount of its payments."""
     recounted: dict[tuple[str, str], Counter] = defaultdict(Counter)
