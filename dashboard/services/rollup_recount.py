@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Protocol
 
+from dashboard.core.progress import Progress
 from dashboard.domain.payments import PaymentStatus
 from dashboard.store.index_items import rollup_deltas
 from dashboard.store.payments import PaymentRepository
 from dashboard.store.rollups import Rollup, RollupRepository
-
-
-class Progress(Protocol):
-    """What the recount reports its progress to: a click progress bar, say."""
-
-    def update(self, n_steps: int) -> None:
-        """Advance by ``n_steps`` payments."""
 
 
 @dataclass(frozen=True)
