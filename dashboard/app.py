@@ -10,13 +10,14 @@ from collections.abc import Mapping
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask, g
+from flask import Flask, Response, g
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard import __version__
 from dashboard.config import ConfigError, Settings, load_settings
 from dashboard.core.clock import utc_now
+from dashboard.domain.payments import ProviderEvent
 from dashboard.providers.base import PaymentProvider
 from dashboard.store.database import Store
 from dashboard.store.dynamo import TableNames, make_client
@@ -125,7 +126,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
 
         app.register_blueprint(sandbox_routes.bp)
 
-        def send_in_app(event) -> bool:
+        def send_in_app(event: ProviderEvent) -> bool:
             with app.app_context():  # retries run on their own thread, outside any request
                 return sandbox_routes.send_webhook(event)
 
@@ -178,7 +179,10 @@ def _configure(app: Flask, settings: Settings) -> None:
         # https). Not -Host or -Port: load balancers pass the client's Host through and most
         # forward a client-sent X-Forwarded-Host untouched; links come from PUBLIC_BASE_URL.
         n = settings.trusted_proxy_count
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0, x_port=0)
+        # Flask's documented way to add WSGI middleware; mypy sees only a method replaced.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=n, x_proto=n, x_host=0, x_port=0
+        )
 
 
 def _make_provider(app: Flask, settings: Settings, store: Store) -> PaymentProvider:
@@ -226,7 +230,7 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
     )
 
     @app.after_request
-    def security_headers(response):
+    def security_headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", csp)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
@@ -240,7 +244,7 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
         return response
 
     @app.after_request
-    def signed_in_pages_are_not_stored(response):
+    def signed_in_pages_are_not_stored(response: Response) -> Response:
         # A signed-in page shows the merchant's payments: no browser or proxy may keep a copy
         # (the back button after sign-out, a shared computer, a caching proxy).
         if response.mimetype == "text/html" and current_user.is_authenticated:

@@ -8,16 +8,19 @@ that is moved back in time. Development only: it needs the sandbox provider.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from unittest import mock
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 from dashboard.core.ids import new_id
+from dashboard.core.progress import Progress
 from dashboard.domain.orders import OrderFields
-from dashboard.domain.payments import PaymentStatus
+from dashboard.domain.payments import Payment, PaymentStatus, ProviderEvent
 from dashboard.providers.base import ProviderUnavailable
 from dashboard.providers.sandbox import SandboxProvider
 from dashboard.services.orders import OrderService
@@ -80,11 +83,12 @@ def _amount_minor(rng: random.Random) -> int:
 
 def seed_demo_payments(
     service: PaymentService, sandbox: SandboxProvider, clock: _DemoClock, user_id: str,
-    count: int, rng: random.Random, progress=None,
+    count: int, rng: random.Random, progress: Progress | None = None,
 ) -> dict[str, int]:  # fmt: skip
     """Create ``count`` payments over the last 90 days; return how many ended in each status."""
     start = datetime.now(UTC)
-    outcomes, weights = zip(*_OUTCOMES, strict=True)
+    outcomes = [outcome for outcome, _ in _OUTCOMES]
+    weights = [weight for _, weight in _OUTCOMES]
     made: dict[str, int] = {}
     for _ in range(count):
         created = start - timedelta(seconds=rng.randint(0, 90 * 24 * 3600))
@@ -117,25 +121,31 @@ def seed_demo_payments(
     return made
 
 
-def _create(service, sandbox, user_id, request, fail: bool):
+def _create(
+    service: PaymentService,
+    sandbox: SandboxProvider,
+    user_id: str,
+    request: NewPaymentLink,
+    fail: bool,
+) -> Payment:
     if not fail:
         return service.create_payment_link(user_id, request)
-    original = sandbox.create_link
-
-    def unavailable(_request):
-        raise ProviderUnavailable("demo: provider outage")
-
-    sandbox.create_link = unavailable
-    try:
+    outage = ProviderUnavailable("demo: provider outage")
+    with mock.patch.object(sandbox, "create_link", side_effect=outage):
         return service.create_payment_link(user_id, request)
-    finally:
-        sandbox.create_link = original
 
 
-def _play_outcome(service, sandbox, clock, payment, outcome: str, created: datetime) -> None:
+def _play_outcome(
+    service: PaymentService,
+    sandbox: SandboxProvider,
+    clock: _DemoClock,
+    payment: Payment,
+    outcome: str,
+    created: datetime,
+) -> None:
     if payment.status is not PaymentStatus.AWAITING_PAYMENT:
         return
-    link = payment.provider_link_id
+    link = _link_id(payment)
     clock.now = created + timedelta(minutes=5)
     if outcome in ("declined", "declined_then_paid"):
         _apply(service, sandbox.decline(link))
@@ -166,7 +176,8 @@ def seed_demo_orders(
 ) -> int:  # fmt: skip
     """Create ``count`` orders over the last 30 days, most of them paid through their link."""
     start = datetime.now(UTC)
-    outcomes, weights = zip(*_ORDER_OUTCOMES, strict=True)
+    outcomes = [outcome for outcome, _ in _ORDER_OUTCOMES]
+    weights = [weight for _, weight in _ORDER_OUTCOMES]
     # Oldest first: an order id is minted now, and ids must sort as the orders' times do.
     moments = sorted(
         start - timedelta(seconds=rng.randint(3600, 30 * 24 * 3600)) for _ in range(count)
@@ -193,17 +204,23 @@ def seed_demo_orders(
             payment = orders.request_payment(user_id, order.order_id)
             if outcome == "paid":
                 clock.now += timedelta(minutes=30)
-                _apply(service, sandbox.pay(payment.provider_link_id))
+                _apply(service, sandbox.pay(_link_id(payment)))
             elif start >= payment.expires_at:
                 # An unpaid link from before yesterday has expired, and its order failed with it.
                 clock.now = start
-                _apply(service, sandbox.expire_if_due(payment.provider_link_id))
+                _apply(service, sandbox.expire_if_due(_link_id(payment)))
         elif outcome == "cancelled":
             orders.cancel_order(user_id, order.order_id)
     return count
 
 
-def _apply(service: PaymentService, events) -> None:
+def _link_id(payment: Payment) -> str:
+    """Return the sandbox link of a payment awaiting payment (the sandbox made one)."""
+    assert payment.provider_link_id is not None, "a payment awaiting payment has its link"
+    return payment.provider_link_id
+
+
+def _apply(service: PaymentService, events: Iterable[ProviderEvent]) -> None:
     for event in events:
         service.apply_provider_event(event)
 

@@ -16,6 +16,8 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import FrameType
+from typing import TextIO
 
 from dotenv import dotenv_values
 
@@ -39,7 +41,7 @@ class StopRequested(Exception):
     """Raised in the main thread by the first SIGINT (Ctrl-C) or SIGTERM."""
 
 
-def _stop_requested(signum: int, _frame) -> None:
+def _stop_requested(signum: int, _frame: FrameType | None) -> None:
     # From the first signal on, later ones are only acknowledged: raising again would abandon
     # the cleanup halfway and leave children running.
     signal.signal(signal.SIGINT, _already_stopping)
@@ -47,7 +49,7 @@ def _stop_requested(signum: int, _frame) -> None:
     raise StopRequested(signum)
 
 
-def _already_stopping(_signum: int, _frame) -> None:
+def _already_stopping(_signum: int, _frame: FrameType | None) -> None:
     print("Still stopping…", file=sys.stderr, flush=True)
 
 
@@ -67,7 +69,7 @@ def _dev_secret_key(var: Path) -> str:
     return path.read_text().strip()
 
 
-def _lock_or_exit(var: Path):
+def _lock_or_exit(var: Path) -> TextIO:
     lock_file = open(var / "run.lock", "w")  # noqa: SIM115 - held open for the whole run
     try:
         fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)

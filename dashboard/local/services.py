@@ -52,7 +52,7 @@ class LocalService:
     """A child process serving on a local port, leader of its own process group."""
 
     name: str
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     url: str
 
     def stop(self, timeout: float = 10) -> None:
@@ -101,7 +101,7 @@ def _spawn(
     log_path: Path | None,
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
-):
+) -> subprocess.Popen[bytes]:
     output = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     # A process group of its own: Ctrl-C in the terminal reaches only the launcher, which then
     # stops every child in order (and a child's own children with it).
@@ -116,7 +116,9 @@ def _spawn(
     )
 
 
-def _wait_for(check, service: LocalService, timeout: float, log_path: Path | None) -> None:
+def _wait_for(
+    check: Callable[[], bool], service: LocalService, timeout: float, log_path: Path | None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if service.process.poll() is not None:

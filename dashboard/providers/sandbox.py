@@ -199,12 +199,12 @@ class SandboxProvider:
     def pay(self, link_id: str) -> list[ProviderEvent]:
         """Run a successful attempt and return its events, one per status it passed."""
         started = self.start_attempt(link_id)
-        return started + self.finish_attempt(link_id, _attempt_id(started), paid=True)
+        return started + self.finish_attempt(link_id, attempt_id_of(started), paid=True)
 
     def decline(self, link_id: str) -> list[ProviderEvent]:
         """Run an attempt that the payer's bank declines and return its events."""
         started = self.start_attempt(link_id)
-        return started + self.finish_attempt(link_id, _attempt_id(started), paid=False)
+        return started + self.finish_attempt(link_id, attempt_id_of(started), paid=False)
 
     def _update(self, link_id: str, change: Callable[[SandboxLink], None]) -> SandboxLink:
         for _ in range(5):
@@ -250,7 +250,8 @@ class SandboxProvider:
         return f"sbx-link-{digest[:32]}"
 
 
-def _attempt_id(events: list[ProviderEvent]) -> str:
+def attempt_id_of(events: list[ProviderEvent]) -> str:
+    """Return the attempt the events of one attempt are about (the last names it)."""
     attempt_id = events[-1].provider_payment_id
     assert attempt_id is not None
     return attempt_id

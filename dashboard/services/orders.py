@@ -211,10 +211,17 @@ class OrderService:
         A second submit of the same form (same order id) returns the first order unchanged.
         """
         errors = check_order_fields(fields, complete=True)
-        unit_price_minor = 0
-        if not errors:
-            unit_price_minor = to_minor(fields.unit_price, fields.currency)
-            errors = check_total(fields.quantity, unit_price_minor, fields.currency)
+        if errors:
+            raise InvalidOrder(errors)
+        # check_order_fields(complete=True) has refused every missing field.
+        assert fields.customer_name is not None
+        assert fields.customer_email is not None
+        assert fields.product_name is not None
+        assert fields.quantity is not None
+        assert fields.unit_price is not None
+        assert fields.currency is not None
+        unit_price_minor = to_minor(fields.unit_price, fields.currency)
+        errors = check_total(fields.quantity, unit_price_minor, fields.currency)
         if errors:
             raise InvalidOrder(errors)
         existing = self._repository.get(user_id, order_id)
@@ -323,7 +330,7 @@ class OrderService:
         if order.status is OrderStatus.PAYMENT_REQUESTED and order.payment_id:
             existing = self.order_payment(order)
             if existing is None:
-                return self._create_link(order)
+                return self._create_link(order, order.payment_id)
             creating = existing.status is PaymentStatus.CREATING
             if creating and (resume or self._payments.is_stuck_creating(existing)):
                 # The request that made it was cut short mid-way (or, with ``resume``, is known
@@ -340,17 +347,18 @@ class OrderService:
                 f"Payment cannot be requested for a {order.status.label.lower()} order."
             )
         self._end_previous_link(order)
+        payment_id = new_id()
         requested = dataclasses.replace(
             order,
             status=OrderStatus.PAYMENT_REQUESTED,
-            payment_id=new_id(),
+            payment_id=payment_id,
             updated_at=self._now(),
         )
         try:
             requested = self._repository.save(order, requested)
         except StaleOrder:
             return None
-        return self._create_link(requested)
+        return self._create_link(requested, payment_id)
 
     def can_request_payment(
         self, order: Order, payment: Payment | None, now: datetime | None = None
@@ -366,11 +374,12 @@ class OrderService:
             return payment.effective_status(now or self._now()) is PaymentStatus.EXPIRED
         return order.can_request_payment
 
-    def _create_link(self, order: Order) -> Payment:
+    def _create_link(self, order: Order, payment_id: str) -> Payment:
+        """Return the payment link for the order's total, made under ``payment_id``."""
         return self._payments.create_payment_link(
             order.user_id,
             NewPaymentLink(
-                payment_id=order.payment_id,
+                payment_id=payment_id,
                 amount_minor=order.total_minor,
                 currency=order.currency,
                 reference=order.number_label,

@@ -82,8 +82,9 @@ class PaymentListing:
 
     def status_counts(self, user_id: str, query: PaymentQuery) -> StatusCounts:
         """Return counts per status group for the query's dates and currency (from rollups)."""
-        if query.date_from:
-            rollups = self._rollups.days(user_id, query.date_from, query.date_to, query.currency)
+        if query.days:
+            first, last = query.days
+            rollups = self._rollups.days(user_id, first, last, query.currency)
         else:
             rollups = self._rollups.all_time(user_id, query.currency)
         by_group = dict.fromkeys(StatusGroup, 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from dashboard.core.progress import Progress
 from dashboard.domain.payments import PaymentStatus
 from dashboard.store.index_items import rollup_deltas
 from dashboard.store.payments import PaymentRepository
@@ -32,7 +33,10 @@ def _stored_counters(rollup: Rollup) -> Counter:
 
 
 def recount_rollups(
-    payments: PaymentRepository, rollups: RollupRepository, user_id: str, progress=None
+    payments: PaymentRepository,
+    rollups: RollupRepository,
+    user_id: str,
+    progress: Progress | None = None,
 ) -> list[RollupDifference]:
     """Return how the merchant's stored rollups differ from a recount of its payments."""
     recounted: dict[tuple[str, str], Counter] = defaultdict(Counter)

@@ -6,6 +6,7 @@ added together: every figure is per currency.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -49,7 +50,7 @@ class StatsRange:
         return [self.first + timedelta(days=n) for n in range(self.days)]
 
 
-def parse_stats_range(args, today: date) -> StatsRange:
+def parse_stats_range(args: Mapping[str, str], today: date) -> StatsRange:
     """Return the range asked for (default: the last 30 days); raise StatsRangeError."""
     raw_days = (args.get("days") or "").strip()
     raw_from, raw_to = (args.get("from") or "").strip(), (args.get("to") or "").strip()

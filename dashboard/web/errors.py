@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, g, make_response, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from jinja2_fragments.flask import render_block
@@ -126,13 +127,13 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, domain_error_response)
 
     @app.errorhandler(Problem)
-    def problem(exc: Problem):
+    def problem(exc: Problem) -> ResponseReturnValue:
         if is_api_request():
             return problem_response(exc)
         return error_response(exc.status, exc.title, exc.detail, exc.headers)
 
     @app.errorhandler(CSRFError)
-    def csrf_error(_exc: CSRFError):
+    def csrf_error(_exc: CSRFError) -> ResponseReturnValue:
         if is_api_request():
             return problem_response(
                 Problem(403, "CSRF token missing or invalid",
@@ -149,20 +150,20 @@ def register_error_handlers(app: Flask) -> None:
         )
 
     @app.errorhandler(RateLimitExceeded)
-    def rate_limited(exc: RateLimitExceeded):
+    def rate_limited(exc: RateLimitExceeded) -> ResponseReturnValue:
         if is_api_request():
             return problem_response(rate_limited_problem(exc))
         return http_error(exc)
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
         if is_api_request():
             # Also when no API route matched (404, 405).
             return http_problem(exc)
         return error_response(exc.code or 500, exc.name, exc.description or "")
 
     @app.errorhandler(Exception)
-    def unexpected(_exc: Exception):
+    def unexpected(_exc: Exception) -> ResponseReturnValue:
         log.exception("Unexpected error (request %s)", g.get("request_id"))
         if is_api_request():
             return problem_response(

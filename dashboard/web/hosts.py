@@ -8,6 +8,7 @@ balancer's health check sends the target's IP address as its Host.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, has_request_context, request, url_for
@@ -16,7 +17,7 @@ from werkzeug.sansio.utils import host_is_trusted
 HOST_CHECK_EXEMPT_PATHS = frozenset({"/health"})
 
 
-def external_url(endpoint: str, **values: object) -> str:
+def external_url(endpoint: str, **values: Any) -> str:
     """Return the absolute URL of ``endpoint`` on the configured public base URL.
 
     Works outside a request too (the sync command finishes links, whose return address it

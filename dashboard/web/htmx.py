@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, make_response, render_template, request
 from jinja2_fragments.flask import render_block
 
@@ -13,7 +15,7 @@ def request_is_partial() -> bool:
     )
 
 
-def render_page_or_block(template: str, block: str, status: int = 200, **context) -> Response:
+def render_page_or_block(template: str, block: str, status: int = 200, **context: Any) -> Response:
     """Return the whole page, or only ``block`` of it for htmx, from the same template."""
     if request_is_partial():
         body = render_block(template, block, **context)

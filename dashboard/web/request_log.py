@@ -22,7 +22,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import Flask, Response, g, has_app_context, request
 
@@ -87,8 +87,10 @@ def _path_secrets(app: Flask) -> tuple[dict[str, tuple[str, ...]], tuple[str, ..
     return app.extensions["path_secrets"]
 
 
-def _with_request_id(make_record: Callable[..., logging.LogRecord]):
-    def make(*args, **kwargs) -> logging.LogRecord:
+def _with_request_id(
+    make_record: Callable[..., logging.LogRecord],
+) -> Callable[..., logging.LogRecord]:
+    def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = make_record(*args, **kwargs)
         record.request_id = g.get("request_id", "-") if has_app_context() else "-"
         return record

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from babel.dates import format_timedelta
 from babel.numbers import format_currency
@@ -36,7 +37,7 @@ def attempt_label(value: str) -> str:
     return AttemptStatus(value).value.replace("_", " ").capitalize()
 
 
-def decimal_money(amount, currency: str) -> str:
+def decimal_money(amount: Decimal, currency: str) -> str:
     """Return a Decimal amount formatted for its currency."""
     return format_currency(amount, currency, locale=DISPLAY_LOCALE)
 

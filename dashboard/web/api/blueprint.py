@@ -5,7 +5,7 @@ Its errors become problem details in ``dashboard.web.errors``, with the rest of 
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, Response, request
 
 from dashboard.web.api.auth import PUBLIC_ENDPOINTS, require_caller
 from dashboard.web.extensions import csrf
@@ -19,7 +19,7 @@ bp.before_request(require_caller)
 
 
 @bp.after_request
-def api_headers(response):
+def api_headers(response: Response) -> Response:
     """Keep account data out of shared caches; answers differ by who asks."""
     if request.endpoint not in PUBLIC_ENDPOINTS:
         response.headers.setdefault("Cache-Control", "no-store")

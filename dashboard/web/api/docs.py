@@ -103,7 +103,9 @@ def describe_endpoints(spec: dict[str, Any], base_url: str) -> list[Section]:
     return list(sections.values())
 
 
-def _endpoint(spec, base_url: str, method: str, path: str, operation) -> EndpointDoc:
+def _endpoint(
+    spec: dict[str, Any], base_url: str, method: str, path: str, operation: dict[str, Any]
+) -> EndpointDoc:
     fields = []
     for parameter in operation.get("parameters", []):
         parameter = resolve(spec, parameter)
@@ -170,7 +172,14 @@ def _body_name(answer: dict[str, Any]) -> str:
     return ""
 
 
-def curl_example(base_url: str, method: str, path: str, public: bool, example, operation) -> str:
+def curl_example(
+    base_url: str,
+    method: str,
+    path: str,
+    public: bool,
+    example: Any,
+    operation: dict[str, Any],
+) -> str:
     """Return a curl command for the endpoint, with the API key from $API_KEY."""
     url = base_url + re.sub(r"\{(\w+)\}", lambda m: "$" + m[1].upper(), path)
     lines = [f'curl -X {method.upper()} "{url}"' if method != "get" else f'curl "{url}"']

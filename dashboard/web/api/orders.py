@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, request, url_for
+from flask.typing import ResponseReturnValue
 
 from dashboard.core.clock import utc_now
 from dashboard.domain.orders import OrderStatus
@@ -53,7 +54,7 @@ def order_service() -> OrderService:
 
 @bp.post("/orders")
 @idempotent
-def create_order():
+def create_order() -> ResponseReturnValue:
     """Create an order (its total computed, never read); 201 with the order and its Location."""
     fields = parse_new_order(json_request_body())
     # Order ids are UUIDv7 like payment ids. A retry with the Idempotency-Key of a failed run
@@ -65,7 +66,7 @@ def create_order():
 
 
 @bp.get("/orders")
-def list_orders():
+def list_orders() -> ResponseReturnValue:
     """List the caller's orders, newest first, of one status or matching a search; paged."""
     query = _order_query()
     size = page_size(PAGE_SIZE)
@@ -104,7 +105,7 @@ def _order_query() -> OrderQuery:
 
 
 @bp.get("/orders/<order_id>")
-def get_order(order_id: str):
+def get_order(order_id: str) -> ResponseReturnValue:
     """Return one of the caller's orders with its payment; another merchant's is a 404."""
     service = order_service()
     order = service.get_order(current_actor().account_id, order_id)
@@ -112,7 +113,7 @@ def get_order(order_id: str):
 
 
 @bp.patch("/orders/<order_id>")
-def update_order(order_id: str):
+def update_order(order_id: str) -> ResponseReturnValue:
     """Change the customer, shipping address or quantity of an unpaid order."""
     changes = parse_order_changes(json_request_body())
     order = order_service().update_order(current_actor().account_id, order_id, changes)
@@ -120,7 +121,7 @@ def update_order(order_id: str):
 
 
 @bp.delete("/orders/<order_id>")
-def delete_order(order_id: str):
+def delete_order(order_id: str) -> ResponseReturnValue:
     """Delete an order never paid and without a live payment link; 204."""
     order_service().delete_order(current_actor().account_id, order_id)
     return "", 204
@@ -128,7 +129,7 @@ def delete_order(order_id: str):
 
 @bp.post("/orders/<order_id>/cancel")
 @idempotent
-def cancel_order(order_id: str):
+def cancel_order(order_id: str) -> ResponseReturnValue:
     """Cancel an unpaid order, and its live payment link first; the order as it is now."""
     order = order_service().cancel_order(current_actor().account_id, order_id)
     return order_json(order)
@@ -136,7 +137,7 @@ def cancel_order(order_id: str):
 
 @bp.post("/orders/<order_id>/payment-link")
 @idempotent
-def request_order_payment(order_id: str):
+def request_order_payment(order_id: str) -> ResponseReturnValue:
     """Create the order's payment link (201), or return its live one (200)."""
     service = order_service()
     user_id = current_actor().account_id

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, request, url_for
+from flask.typing import ResponseReturnValue
 
 from dashboard.core.clock import utc_now
 from dashboard.domain.money import SUPPORTED_CURRENCIES
@@ -50,7 +51,7 @@ def payment_listing() -> PaymentListing:
 
 @bp.post("/payments")
 @idempotent
-def create_payment():
+def create_payment() -> ResponseReturnValue:
     """Create a payment link; 201 with the payment and its Location."""
     user_id = current_actor().account_id
     # A retry with the Idempotency-Key of a failed run gets that run's payment id, and with it
@@ -64,7 +65,7 @@ def create_payment():
 
 
 @bp.get("/payments")
-def list_payments():
+def list_payments() -> ResponseReturnValue:
     """List the caller's payments, newest first, with the list page's filters; paged."""
     now = utc_now()
     try:
@@ -86,7 +87,7 @@ def list_payments():
 
 
 @bp.get("/payments/<payment_id>")
-def get_payment(payment_id: str):
+def get_payment(payment_id: str) -> ResponseReturnValue:
     """Return one of the caller's payments; another merchant's is a 404."""
     payment = payment_service().get_payment(current_actor().account_id, payment_id)
     return payment_json(payment, utc_now())
@@ -94,7 +95,7 @@ def get_payment(payment_id: str):
 
 @bp.post("/payments/<payment_id>/cancel")
 @idempotent
-def cancel_payment(payment_id: str):
+def cancel_payment(payment_id: str) -> ResponseReturnValue:
     """Cancel an unpaid link; 409 when its status does not allow it."""
     payment = payment_service().cancel_payment(current_actor().account_id, payment_id)
     return payment_json(payment, utc_now())

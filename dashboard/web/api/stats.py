@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app, request
+from flask.typing import ResponseReturnValue
 
 from dashboard.core.clock import utc_now
 from dashboard.domain.money import SUPPORTED_CURRENCIES, from_minor
@@ -39,7 +40,7 @@ OPENAPI_TAG = {"name": "Statistics", "description": "Figures of the Statistics p
 
 
 @bp.get("/stats")
-def get_stats():
+def get_stats() -> ResponseReturnValue:
     """Return the statistics for a range of days (default: the last 30), per currency."""
     now = utc_now()
     currency = (request.args.get("currency") or "").upper() or None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, render_template
+from flask.typing import ResponseReturnValue
 
 from dashboard.store.dynamo import StoreUnavailable
 from dashboard.web.api.blueprint import bp
@@ -16,7 +17,7 @@ OPENAPI_TAG = {"name": "System", "description": "Health and this documentation; 
 
 
 @bp.get("/health")
-def health():
+def health() -> ResponseReturnValue:
     """Report the app's version and whether DynamoDB and the tables are there (200 or 503)."""
     version = current_app.config["APP_VERSION"]
     try:
@@ -35,13 +36,13 @@ def health():
 
 
 @bp.get("/openapi.json")
-def openapi_document():
+def openapi_document() -> ResponseReturnValue:
     """Return the OpenAPI 3.1 document of this API."""
     return current_app.extensions["api_openapi"]
 
 
 @bp.get("/docs")
-def docs():
+def docs() -> ResponseReturnValue:
     """Show the API's reference: every endpoint, its parameters, body, answers and a curl."""
     spec = current_app.extensions["api_openapi"]
     base_url = current_app.extensions["settings"].public_base_url + spec["servers"][0]["url"]

@@ -40,12 +40,19 @@ class _ProviderSession(OAuth2Session):
     gate: outbound.ConcurrencyGate
     budget_seconds: float
 
-    def request(self, method, url, withhold_token=False, auth=None, **kwargs):
+    def request(
+        self,
+        method: str,
+        url: str,
+        withhold_token: bool = False,
+        auth: Any = None,
+        **kwargs: Any,
+    ) -> Any:
         """Send one provider request within the request's deadline, holding a gate slot."""
         deadline = _deadline(self.budget_seconds)
         parent = super().request
 
-        def send(method_: str, url_: str, **kw: Any):
+        def send(method_: str, url_: str, **kw: Any) -> Any:
             return parent(method_, url_, withhold_token=withhold_token, auth=auth, **kw)
 
         return outbound.send(send, method, url, deadline, self.gate, **kwargs)
@@ -68,10 +75,10 @@ class DeadlineOAuth2App(FlaskOAuth2App):
     gate = outbound.ConcurrencyGate("the sign-in provider", MAX_CONCURRENT_CALLS, SLOT_WAIT_SECONDS)
     budget_seconds = BUDGET_SECONDS
 
-    def _get_session(self):
+    def _get_session(self) -> _ProviderSession:
         return self._held_to_policy(super()._get_session())
 
-    def _get_oauth_client(self, **metadata):
+    def _get_oauth_client(self, **metadata: Any) -> _ProviderSession:
         return self._held_to_policy(super()._get_oauth_client(**metadata))
 
     def _held_to_policy(self, session: _ProviderSession) -> _ProviderSession:
@@ -79,7 +86,14 @@ class DeadlineOAuth2App(FlaskOAuth2App):
         session.budget_seconds = self.budget_seconds
         return session
 
-    def parse_id_token(self, token, nonce, claims_options=None, claims_cls=None, leeway=120):
+    def parse_id_token(
+        self,
+        token: dict[str, Any],
+        nonce: str | None,
+        claims_options: Any = None,
+        claims_cls: Any = None,
+        leeway: int = 120,
+    ) -> Any:
         """Return the verified ID token's claims; raise IdTokenRejected if it cannot be verified.
 
         A signature or key failure is retried once against a freshly fetched key set; wrong
@@ -103,7 +117,7 @@ class DeadlineOAuth2App(FlaskOAuth2App):
         except JoseError as exc:
             raise IdTokenRejected(f"ID token not verified with a fresh key set: {exc}") from exc
 
-    def fetch_jwk_set(self, force=False):
+    def fetch_jwk_set(self, force: bool = False) -> Any:
         """Return the provider's key set; fetch it at most once per request when forced."""
         if force and has_request_context():
             if g.get("oidc_keys_refetched") and self.server_metadata.get("jwks"):

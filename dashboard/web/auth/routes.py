@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from authlib.integrations.base_client import OAuthError
 from flask import (
     Blueprint,
+    Flask,
+    Request,
     abort,
     current_app,
     g,
@@ -18,6 +21,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import logout_user
 from requests import RequestException
 
@@ -47,7 +51,7 @@ def safe_next_url(target: str | None) -> str:
     return target
 
 
-def _oidc():
+def _oidc() -> Any:  # Authlib's client: Authlib ships no types
     """Return this app's OpenID Connect client."""
     return current_app.extensions["oidc_client"]
 
@@ -82,7 +86,7 @@ _PROVIDER_DOWN = (RequestException, OutboundUnavailable)
 
 
 @bp.get("/login")
-def login():
+def login() -> ResponseReturnValue:
     """Send the browser to the OpenID Connect provider to sign in."""
     session[_NEXT_KEY] = safe_next_url(request.args.get("next"))
     try:
@@ -92,7 +96,7 @@ def login():
 
 
 @bp.get("/callback")
-def callback():
+def callback() -> ResponseReturnValue:
     """Finish sign-in: exchange the code, check the user, and start a fresh session."""
     if "error" in request.args:
         # The user pressed "Deny" or the provider refused: say so instead of failing.
@@ -138,7 +142,7 @@ def callback():
 
 
 @bp.post("/logout")
-def logout():
+def logout() -> ResponseReturnValue:
     """Sign out here, then at the provider, which sends the browser back to the landing page."""
     end_browser_session()
     return redirect(provider_logout_url(external_url("main.landing")))
@@ -178,7 +182,7 @@ def _email_domain_allowed(email: str | None, verified: object) -> bool:
     return bool(domain) and domain in allowed
 
 
-def init_app(app) -> None:
+def init_app(app: Flask) -> None:
     """Register the OIDC client and tell flask-login how to find the signed-in merchant."""
     from dashboard.web.extensions import login_manager
 
@@ -203,7 +207,7 @@ def init_app(app) -> None:
     login_manager.session_protection = None
 
     @login_manager.request_loader
-    def load_user(_request) -> User | None:
+    def load_user(_request: Request) -> User | None:
         session_id = session.get(SESSION_ID_KEY)
         if not session_id:
             return None
@@ -218,7 +222,7 @@ def init_app(app) -> None:
         return user
 
     @login_manager.unauthorized_handler
-    def unauthorized():
+    def unauthorized() -> ResponseReturnValue:
         login_url = url_for("auth.login", next=request.full_path.rstrip("?"))
         if request.headers.get("HX-Request"):
             # htmx would swap a 302's target page into the fragment; tell it to navigate.

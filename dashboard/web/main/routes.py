@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from dashboard.store.dynamo import StoreUnavailable
@@ -11,7 +12,7 @@ bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
-def landing():
+def landing() -> ResponseReturnValue:
     """Show the landing page, or go straight to the payments of a signed-in merchant."""
     if current_user.is_authenticated:
         return redirect(url_for("payments.list_payments"))
@@ -19,7 +20,7 @@ def landing():
 
 
 @bp.get("/health")
-def health():
+def health() -> ResponseReturnValue:
     """Report the app's version and whether DynamoDB and the tables are there (200 or 503)."""
     store = current_app.extensions["store"]
     body = {"app": "ok", "version": current_app.config["APP_VERSION"]}

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Any, TypeVar
 
-from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, ValidationError
@@ -30,6 +30,9 @@ from dashboard.domain.orders import (
     OrderFields,
     check_order_fields,
 )
+from dashboard.web.secret_key import secret_key
+
+T = TypeVar("T")
 
 _ORDER_ID_PURPOSE = "new-order-id"
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
@@ -38,12 +41,12 @@ _QUANTITY_MESSAGE = f"Enter a whole number from 1 to {MAX_QUANTITY:,}."
 
 def sign_order_id(order_id: str, user_id: str) -> str:
     """Return the hidden-field value that carries an order id minted for this merchant."""
-    return sign_new_id(current_app.secret_key, order_id, user_id, _ORDER_ID_PURPOSE)
+    return sign_new_id(secret_key(), order_id, user_id, _ORDER_ID_PURPOSE)
 
 
 def unsign_order_id(token: str, user_id: str) -> str:
     """Return the order id in a signed token, or raise FormExpired."""
-    return unsign_new_id(current_app.secret_key, token, user_id, _ORDER_ID_PURPOSE)
+    return unsign_new_id(secret_key(), token, user_id, _ORDER_ID_PURPOSE)
 
 
 def _strip(value: str | None) -> str | None:
@@ -77,7 +80,7 @@ class _CustomerForm(FlaskForm):
         render_kw={"rows": 3, "maxlength": MAX_ADDRESS_LENGTH},
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._quantity: int | None = None
 
@@ -127,7 +130,7 @@ class NewOrderForm(_CustomerForm):
         "Currency", choices=[SelectChoice(c, c) for c in SUPPORTED_CURRENCIES], default="GBP"
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._unit_price: Decimal | None = None
 
@@ -169,7 +172,7 @@ class NewOrderForm(_CustomerForm):
 class EditOrderForm(_CustomerForm):
     """A change to an unpaid order. The quantity is locked while a payment link carries it."""
 
-    def __init__(self, *args, order: Order, **kwargs):
+    def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
         kwargs.setdefault(
             "data",
             {
@@ -201,7 +204,7 @@ class EditOrderForm(_CustomerForm):
         """Return only what differs from the stored order (None for what stays)."""
         order = self.order
 
-        def changed(new, old):
+        def changed(new: T | None, old: T | None) -> T | None:
             return new if new is not None and new != old else None
 
         email = (self.customer_email.data or "").lower() or None

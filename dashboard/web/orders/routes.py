@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from dashboard.core.clock import utc_now
@@ -10,7 +11,7 @@ from dashboard.core.ids import new_id
 from dashboard.core.signed_ids import FormExpired
 from dashboard.domain.orders import InvalidOrder, OrderStatus, shown_order_status
 from dashboard.domain.search import MAX_SEARCH_LENGTH
-from dashboard.services.orders import OrderQuery, OrderService
+from dashboard.services.orders import OrderPage, OrderQuery, OrderService
 from dashboard.services.payments import ActionNotAllowed
 from dashboard.store.cursors import InvalidCursor
 from dashboard.store.orders import OrderAlreadyExists, StaleOrder
@@ -41,7 +42,7 @@ def new_order_id() -> str:
 
 
 @bp.get("")
-def list_orders():
+def list_orders() -> ResponseReturnValue:
     """List the merchant's orders, newest first: status tab, search and page all in the URL."""
     search = (request.args.get("q") or "").strip()[:MAX_SEARCH_LENGTH]
     status_arg = request.args.get("status") or ""
@@ -59,7 +60,9 @@ def list_orders():
     return _list_response(query, page)
 
 
-def _list_response(query: OrderQuery, page, error: str | None = None):
+def _list_response(
+    query: OrderQuery, page: OrderPage | None, error: str | None = None
+) -> ResponseReturnValue:
     """Render the list: the whole page, the list body (tabs, search), or more rows."""
     context = {
         "query": query,
@@ -79,7 +82,7 @@ def _list_response(query: OrderQuery, page, error: str | None = None):
 
 
 @bp.get("/new")
-def new_order():
+def new_order() -> ResponseReturnValue:
     """Show the new order form, with a fresh order id minted for this submit."""
     form = NewOrderForm()
     form.order_token.data = sign_order_id(new_order_id(), current_actor().account_id)
@@ -87,7 +90,7 @@ def new_order():
 
 
 @bp.post("")
-def create_order():
+def create_order() -> ResponseReturnValue:
     """Create an order from the form, or show the form again with what was wrong."""
     account_id = current_actor().account_id
     form = NewOrderForm()
@@ -114,7 +117,7 @@ def create_order():
 
 
 @bp.get("/<order_id>")
-def show_order(order_id: str):
+def show_order(order_id: str) -> ResponseReturnValue:
     """Show one order and its payment; htmx polls ask only for the order panel."""
     service = order_service()
     order = service.get_order(current_actor().account_id, order_id)
@@ -135,7 +138,7 @@ def show_order(order_id: str):
 
 
 @bp.post("/<order_id>/request-payment")
-def request_payment(order_id: str):
+def request_payment(order_id: str) -> ResponseReturnValue:
     """Create the payment link for the order's total (or hand back the live one)."""
     try:
         payment = order_service().request_payment(current_actor().account_id, order_id)
@@ -150,7 +153,7 @@ def request_payment(order_id: str):
 
 
 @bp.route("/<order_id>/edit", methods=["GET", "POST"])
-def edit_order(order_id: str):
+def edit_order(order_id: str) -> ResponseReturnValue:
     """Change the customer, address or quantity of an unpaid order."""
     account_id = current_actor().account_id
     order = order_service().get_order(account_id, order_id)
@@ -178,7 +181,7 @@ def edit_order(order_id: str):
 
 
 @bp.post("/<order_id>/cancel")
-def cancel_order(order_id: str):
+def cancel_order(order_id: str) -> ResponseReturnValue:
     """Cancel an unpaid order (and its live payment link)."""
     try:
         order_service().cancel_order(current_actor().account_id, order_id)
@@ -189,7 +192,7 @@ def cancel_order(order_id: str):
 
 
 @bp.post("/<order_id>/delete")
-def delete_order(order_id: str):
+def delete_order(order_id: str) -> ResponseReturnValue:
     """Delete an order that was never paid and has no live payment link."""
     account_id = current_actor().account_id
     service = order_service()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 
 from dashboard.core.clock import utc_now
 from dashboard.domain.payments import AttemptStatus, Payment, PaymentStatus
@@ -14,7 +15,7 @@ bp = Blueprint("payer", __name__, url_prefix="/pay")
 
 @bp.get("/<token>")
 @secret_in_path("token")  # whoever holds the token sees the payment
-def payment_result(token: str):
+def payment_result(token: str) -> ResponseReturnValue:
     """Show the payer the amount, reference and status of their payment, and nothing else."""
     service = current_app.extensions["payment_service"]
     try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
-from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField,
@@ -26,18 +26,19 @@ from dashboard.domain.payments import (
     REFERENCE_PATTERN,
 )
 from dashboard.services.payments import MAX_LINK_LIFETIME, NewPaymentLink
+from dashboard.web.secret_key import secret_key
 
 _PAYMENT_ID_SALT = "new-payment-id"
 
 
 def sign_payment_id(payment_id: str, user_id: str) -> str:
     """Return the hidden-field value that carries a payment id minted for this merchant."""
-    return sign_new_id(current_app.secret_key, payment_id, user_id, _PAYMENT_ID_SALT)
+    return sign_new_id(secret_key(), payment_id, user_id, _PAYMENT_ID_SALT)
 
 
 def unsign_payment_id(token: str, user_id: str) -> str:
     """Return the payment id in a signed token, or raise FormExpired."""
-    return unsign_new_id(current_app.secret_key, token, user_id, _PAYMENT_ID_SALT)
+    return unsign_new_id(secret_key(), token, user_id, _PAYMENT_ID_SALT)
 
 
 def _strip(value: str | None) -> str | None:
@@ -105,7 +106,7 @@ class NewPaymentLinkForm(FlaskForm):
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
     )
 
-    def __init__(self, *args, now: datetime | None = None, **kwargs):
+    def __init__(self, *args: Any, now: datetime | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._now = now or datetime.now(UTC)
         self._amount: Decimal | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 
 from flask import (
     Blueprint,
@@ -16,15 +17,22 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from dashboard.core.clock import utc_now
 from dashboard.core.ids import new_id
 from dashboard.core.signed_ids import FormExpired
 from dashboard.domain.money import SUPPORTED_CURRENCIES
-from dashboard.domain.payments import StatusGroup
+from dashboard.domain.orders import Order
+from dashboard.domain.payments import Payment, StatusGroup
 from dashboard.services.orders import OrderNotFound
-from dashboard.services.payment_listing import InvalidCursor, PaymentListing
+from dashboard.services.payment_listing import (
+    InvalidCursor,
+    PaymentListing,
+    PaymentListPage,
+    StatusCounts,
+)
 from dashboard.services.payments import ActionNotAllowed, PaymentService
 from dashboard.store.payments import PaymentAlreadyExists
 from dashboard.web.actor import current_actor
@@ -54,7 +62,7 @@ def payment_listing() -> PaymentListing:
 
 
 @bp.get("")
-def list_payments():
+def list_payments() -> ResponseReturnValue:
     """List the merchant's payments: filters, search, status tiles, pages; all in the URL."""
     account_id = current_actor().account_id
     now = utc_now()
@@ -74,7 +82,13 @@ def list_payments():
     return _list_response(filters, page, counts, now)
 
 
-def _list_response(filters, page, counts, now, status: int = 200):
+def _list_response(
+    filters: PaymentFilters,
+    page: PaymentListPage | None,
+    counts: StatusCounts | None,
+    now: datetime,
+    status: int = 200,
+) -> ResponseReturnValue:
     """Render the list: the whole page, the list body (filters/search), or more rows."""
     context = {
         "filters": filters,
@@ -92,7 +106,7 @@ def _list_response(filters, page, counts, now, status: int = 200):
 
 
 @bp.get("/export.csv")
-def export_payments():
+def export_payments() -> ResponseReturnValue:
     """Download every payment matching the filters and search as CSV, streamed."""
     try:
         filters = parse_filters(request.args, utc_now().date())
@@ -111,7 +125,7 @@ def export_payments():
 
 
 @bp.get("/new")
-def new_payment():
+def new_payment() -> ResponseReturnValue:
     """Show the create form, with a fresh payment id minted for this submit."""
     form = NewPaymentLinkForm()
     form.payment_token.data = sign_payment_id(new_id(), current_actor().account_id)
@@ -119,7 +133,7 @@ def new_payment():
 
 
 @bp.post("")
-def create_payment():
+def create_payment() -> ResponseReturnValue:
     """Create a payment link from the form, or show the form again with what was wrong."""
     account_id = current_actor().account_id
     form = NewPaymentLinkForm()
@@ -141,7 +155,7 @@ def create_payment():
 
 
 @bp.get("/<payment_id>")
-def show_payment(payment_id: str):
+def show_payment(payment_id: str) -> ResponseReturnValue:
     """Show one payment; htmx polls ask only for its status panel."""
     service = payment_service()
     payment = service.get_payment(current_actor().account_id, payment_id)
@@ -157,7 +171,7 @@ def show_payment(payment_id: str):
     )
 
 
-def _order_of(payment):
+def _order_of(payment: Payment) -> Order | None:
     """Return the order the payment settles, or None if it has none or it was deleted."""
     if not payment.order_id:
         return None
@@ -168,7 +182,7 @@ def _order_of(payment):
 
 
 @bp.post("/<payment_id>/cancel")
-def cancel_payment(payment_id: str):
+def cancel_payment(payment_id: str) -> ResponseReturnValue:
     """Cancel an unpaid link."""
     try:
         payment_service().cancel_payment(current_actor().account_id, payment_id)
@@ -179,7 +193,7 @@ def cancel_payment(payment_id: str):
 
 
 @bp.post("/<payment_id>/retry")
-def retry_payment(payment_id: str):
+def retry_payment(payment_id: str) -> ResponseReturnValue:
     """Try again to create the link of a payment whose creation failed."""
     try:
         payment = payment_service().retry_link_creation(current_actor().account_id, payment_id)
@@ -193,7 +207,7 @@ def retry_payment(payment_id: str):
 
 
 @bp.post("/<payment_id>/refresh")
-def refresh_payment(payment_id: str):
+def refresh_payment(payment_id: str) -> ResponseReturnValue:
     """Ask the provider for the payment's latest status."""
     payment_service().refresh_payment(current_actor().account_id, payment_id)
     flash("Status refreshed from the payment provider.", "success")

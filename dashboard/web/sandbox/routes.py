@@ -8,11 +8,14 @@ the same pipeline as TrueLayer's (verification, deduplication, ``apply_provider_
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 
-from dashboard.providers.sandbox import LinkNotPayable, SandboxProvider
+from dashboard.domain.payments import ProviderEvent
+from dashboard.providers.sandbox import LinkNotPayable, SandboxProvider, attempt_id_of
 from dashboard.providers.sandbox_webhooks import SANDBOX_WEBHOOK_PATH
 from dashboard.web.request_log import secret_in_path
 
@@ -24,7 +27,7 @@ def _provider() -> SandboxProvider:
     return current_app.extensions["payment_provider"]
 
 
-def _not_found():
+def _not_found() -> ResponseReturnValue:
     return render_template(
         "errors/error.html",
         code=404,
@@ -34,12 +37,12 @@ def _not_found():
 
 
 @bp.get("/jwks")
-def jwks():
+def jwks() -> ResponseReturnValue:
     """Publish the public key that signs the sandbox's webhooks."""
     return current_app.extensions["sandbox_webhooks"].jwks
 
 
-def send_webhook(event) -> bool:
+def send_webhook(event: ProviderEvent) -> bool:
     """Send one event as a signed, TrueLayer-shaped webhook; return True if the app accepted it.
 
     Signed afresh on every delivery, as TrueLayer does: the receiver refuses stale timestamps.
@@ -56,7 +59,7 @@ def send_webhook(event) -> bool:
     return status < 300
 
 
-def _deliver(events) -> None:
+def _deliver(events: Iterable[ProviderEvent]) -> None:
     """Deliver the events in order; one the app does not accept now is sent again later."""
     retries = current_app.extensions["sandbox_webhook_retries"]
     for event in events:
@@ -65,7 +68,7 @@ def _deliver(events) -> None:
 
 @bp.get("/links/<link_id>")
 @secret_in_path("link_id")  # the link is the payer's: whoever holds it can pay or decline
-def hosted_page(link_id: str):
+def hosted_page(link_id: str) -> ResponseReturnValue:
     """Show the payer the amount and reference, with Pay now and Decline."""
     provider = _provider()
     if len(link_id) > 64:
@@ -86,19 +89,19 @@ def hosted_page(link_id: str):
 
 @bp.post("/links/<link_id>/pay")
 @secret_in_path("link_id")
-def pay(link_id: str):
+def pay(link_id: str) -> ResponseReturnValue:
     """Run a successful attempt, then send the payer back to the merchant's result page."""
     return _run(link_id, paid=True)
 
 
 @bp.post("/links/<link_id>/decline")
 @secret_in_path("link_id")
-def decline(link_id: str):
+def decline(link_id: str) -> ResponseReturnValue:
     """Run an attempt that the payer's bank declines; the link stays payable."""
     return _run(link_id, paid=False)
 
 
-def _run(link_id: str, paid: bool):
+def _run(link_id: str, paid: bool) -> ResponseReturnValue:
     provider = _provider()
     link = provider.get_link(link_id) if len(link_id) <= 64 else None
     if link is None:
@@ -107,7 +110,7 @@ def _run(link_id: str, paid: bool):
         started = provider.start_attempt(link_id)
     except LinkNotPayable:
         return redirect(url_for("sandbox.hosted_page", link_id=link_id), 303)
-    attempt_id = started[-1].provider_payment_id
+    attempt_id = attempt_id_of(started)
     # The payer is at their bank now: what the app makes of the news (even DynamoDB failing to
     # store it) must not stop the bank's answer. Undelivered webhooks are sent again later.
     _deliver(started)

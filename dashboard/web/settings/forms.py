@@ -6,25 +6,25 @@ sending the same form twice (a reload of the "created" page) finds its key made 
 
 from __future__ import annotations
 
-from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 from wtforms.validators import ValidationError
 
 from dashboard.core.signed_ids import sign_new_id, unsign_new_id
 from dashboard.services.api_keys import NAME_MAX_LENGTH, InvalidKeyName, clean_key_name, new_key_id
+from dashboard.web.secret_key import secret_key
 
 _KEY_ID_PURPOSE = "new-api-key-id"
 
 
 def sign_key_id(key_id: str, user_id: str) -> str:
     """Return the hidden-field value that carries a key id minted for this merchant."""
-    return sign_new_id(current_app.secret_key, key_id, user_id, _KEY_ID_PURPOSE)
+    return sign_new_id(secret_key(), key_id, user_id, _KEY_ID_PURPOSE)
 
 
 def unsign_key_id(token: str, user_id: str) -> str:
     """Return the key id in a signed token, or raise FormExpired."""
-    return unsign_new_id(current_app.secret_key, token, user_id, _KEY_ID_PURPOSE)
+    return unsign_new_id(secret_key(), token, user_id, _KEY_ID_PURPOSE)
 
 
 class NewApiKeyForm(FlaskForm):

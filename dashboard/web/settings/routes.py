@@ -12,6 +12,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import login_required, logout_user
 
 from dashboard.core.signed_ids import FormExpired
@@ -49,7 +50,9 @@ def api_key_service() -> ApiKeyService:
     return current_app.extensions["api_keys"]
 
 
-def _settings_page(form: NewApiKeyForm, status: int = 200, limit_reached: bool = False):
+def _settings_page(
+    form: NewApiKeyForm, status: int = 200, limit_reached: bool = False
+) -> ResponseReturnValue:
     keys = api_key_service().list_keys(current_actor().account_id)
     return (
         render_template(
@@ -69,13 +72,13 @@ def _settings_page(form: NewApiKeyForm, status: int = 200, limit_reached: bool =
 
 
 @bp.get("")
-def settings_page():
+def settings_page() -> ResponseReturnValue:
     """Show the settings: the merchant's API keys and the form to create one."""
     return _settings_page(with_new_key_id(NewApiKeyForm(), current_actor().account_id))
 
 
 @bp.post("/api-keys")
-def create_api_key():
+def create_api_key() -> ResponseReturnValue:
     """Create a key and show it, this once; or show the form again with what was wrong.
 
     The form carries the key id minted when it was shown: sent again (the browser reloads the
@@ -115,7 +118,7 @@ def create_api_key():
 
 
 @bp.post("/api-keys/<key_id>/revoke")
-def revoke_api_key(key_id: str):
+def revoke_api_key(key_id: str) -> ResponseReturnValue:
     """Revoke a key at once; requests that present it are refused from now on."""
     key = api_key_service().revoke_key(current_actor().account_id, key_id)
     flash(f"API key “{key.name}” is revoked. Requests that use it are refused.", "success")
@@ -123,7 +126,7 @@ def revoke_api_key(key_id: str):
 
 
 @bp.post("/sign-out-everywhere")
-def sign_out_everywhere():
+def sign_out_everywhere() -> ResponseReturnValue:
     """End every session of the signed-in person, on every device, this one included."""
     person = current_actor().person
     if person is None:  # only a signed-in person has sessions (an API key reaches no page)

@@ -6,6 +6,7 @@ charts work without JavaScript. The template draws what these dataclasses descri
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -31,7 +32,7 @@ class Rect:
 class Tick:
     """An axis label at a position."""
 
-    position: float
+    position: float | Decimal  # Decimal on the value axis: a fraction of the top value
     text: str
 
 
@@ -70,7 +71,7 @@ def _x_ticks(days: list[date], slot: float) -> list[Tick]:
     ]
 
 
-def _y_ticks(top: int, formatter) -> list[Tick]:
+def _y_ticks(top: int, formatter: Callable[[Decimal], str]) -> list[Tick]:
     plot_height = HEIGHT - TOP - BOTTOM
     return [
         Tick(HEIGHT - BOTTOM - plot_height * fraction, formatter(top * fraction))
@@ -78,7 +79,11 @@ def _y_ticks(top: int, formatter) -> list[Tick]:
     ]
 
 
-def bar_chart(series: list[tuple[date, int]], formatter, css_class: str = "bar") -> Chart:
+def bar_chart(
+    series: list[tuple[date, int]],
+    formatter: Callable[[Decimal | int], str],
+    css_class: str = "bar",
+) -> Chart:
     """Return a bar chart of one value per day (zero days drawn as zero, not left out)."""
     days = [day for day, _ in series]
     top = nice_ceiling(max((v for _, v in series), default=0))
@@ -110,7 +115,7 @@ def stacked_chart(series: list[tuple[date, dict[str, int]]], order: list[str]) -
     slot = plot_width / max(1, len(series))
     bars = []
     for i, (day, parts) in enumerate(series):
-        base = HEIGHT - BOTTOM
+        base: float = HEIGHT - BOTTOM
         for name in order:
             value = parts.get(name, 0)
             if not value:

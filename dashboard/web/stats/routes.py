@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, current_app, request
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from dashboard.core.clock import utc_now
@@ -29,7 +32,7 @@ def require_sign_in() -> None:
 
 
 @bp.get("")
-def statistics_page():
+def statistics_page() -> ResponseReturnValue:
     """Show the statistics for a range of days: the full page, or the figures for htmx."""
     now = utc_now()
     currency = (request.args.get("currency") or "").upper() or None
@@ -46,9 +49,7 @@ def statistics_page():
     shown = [c for c in stats.currencies if currency in (None, c.currency)]
     charts = {
         c.currency: {
-            "volume": bar_chart(
-                c.volume_by_day, lambda v, cur=c.currency: axis_money(v, cur), "bar"
-            ),
+            "volume": bar_chart(c.volume_by_day, partial(axis_money, currency=c.currency), "bar"),
             "mix": stacked_chart(
                 [(day, {g.value: n for g, n in groups.items()}) for day, groups in c.groups_by_day],
                 [g.value for g in GROUP_ORDER],
