@@ -30,7 +30,7 @@ from dashboard.domain.payments import (
     Payment,
     PaymentStatus,
 )
-from dashboard.store.changeset import Increment, increment_update
+from dashboard.store.changeset import Increment
 
 log = logging.getLogger(__name__)
 
@@ -173,16 +173,6 @@ def rollup_increments(
     return [
         Increment(f"rollup:{key['sk'].removeprefix('r#')}", table, key, deltas)
         for key in rollup_keys(user_id, created_at, currency)
-    ]
-
-
-def rollup_updates(
-    table: str, user_id: str, created_at: str, currency: str, deltas: dict[str, int]
-) -> list[dict[str, Any]]:
-    """Return the TransactWriteItems Update entries that apply ``deltas`` to both rollups."""
-    return [
-        increment_update(increment)
-        for increment in rollup_increments(table, user_id, created_at, currency, deltas)
     ]
 
 

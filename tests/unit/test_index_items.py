@@ -16,6 +16,7 @@ from dashboard.domain.payments import (
     PaymentAttempt,
     PaymentStatus,
 )
+from dashboard.store.changeset import increment_update
 from dashboard.store.index_items import (
     MAX_WORDS_PER_PAYMENT,
     amount_prefix,
@@ -23,8 +24,8 @@ from dashboard.store.index_items import (
     day_rollup_key,
     email_prefix,
     rollup_deltas,
+    rollup_increments,
     rollup_keys,
-    rollup_updates,
     search_items,
     searchable_words,
     word_prefix,
@@ -330,10 +331,17 @@ def test_a_payment_counts_on_its_utc_day_and_in_the_all_time_total():
     assert keys[0]["sk"] == day_rollup_key("2026-11-20", "EUR")
 
 
+def _rendered(table, user_id, created_at, currency, deltas):
+    """Return the rollup increments as the change set sends them (TransactWriteItems Updates)."""
+    return [
+        increment_update(i) for i in rollup_increments(table, user_id, created_at, currency, deltas)
+    ]
+
+
 def test_the_counter_changes_are_two_add_updates_one_per_rollup():
     """The same ADD is applied to the day's and the all-time rollup, in one transaction."""
     deltas = {"n_awaiting_payment": -1, "n_completed": 1}
-    updates = rollup_updates("PaymentIndex", "alice@example.com", CREATED_AT, "GBP", deltas)
+    updates = _rendered("PaymentIndex", "alice@example.com", CREATED_AT, "GBP", deltas)
     assert [update["Update"]["Key"] for update in updates] == [
         {"userId": {"S": "alice@example.com"}, "sk": {"S": "r#day#2026-11-20#GBP"}},
         {"userId": {"S": "alice@example.com"}, "sk": {"S": "r#all#GBP"}},
@@ -351,4 +359,4 @@ def test_the_counter_changes_are_two_add_updates_one_per_rollup():
 
 def test_no_counter_changes_write_no_rollup_update():
     """An empty ADD would be an invalid request; nothing is written instead."""
-    assert rollup_updates("PaymentIndex", "alice@example.com", CREATED_AT, "GBP", {}) == []
+    assert _rendered("PaymentIndex", "alice@example.com", CREATED_AT, "GBP", {}) == []
