@@ -284,7 +284,7 @@ class PaymentService:
             state = self._provider.link_state(payment.provider_link_id)
             for event in state.events:
                 if event.kind is ProviderEventKind.ATTEMPT_UPDATED:  # the closing is ours to write
-                    payment = self.apply_provider_event(event)
+                    payment = self._apply_to(user_id, payment_id, event)
             if payment.status is PaymentStatus.COMPLETED:
                 # The money arrived before its webhook did.
                 raise ActionNotAllowed(_cannot_cancel_reason(payment, self._now()))
@@ -332,8 +332,8 @@ class PaymentService:
         if not payment.provider_link_id:
             return payment
         for event in self._provider.link_state(payment.provider_link_id).events:
-            self.apply_provider_event(event)
-        return self.get_payment(user_id, payment_id)
+            payment = self._apply_to(user_id, payment_id, event)
+        return payment
 
     # Provider events ----------------------------------------------------------------------
 
@@ -352,8 +352,12 @@ class PaymentService:
         owner = self._repository.find_owner(key)
         if owner is None:
             raise UnknownProviderLink(event.provider_link_id or event.provider_payment_id)
+        return self._apply_to(owner.user_id, owner.payment_id, event)
+
+    def _apply_to(self, user_id: str, payment_id: str, event: ProviderEvent) -> Payment:
+        """Apply an event about a payment already known (no lookup); return it as stored."""
         for _ in range(_MAX_WRITE_ATTEMPTS):
-            payment = self.get_payment(owner.user_id, owner.payment_id)
+            payment = self.get_payment(user_id, payment_id)
             updated = apply_event(payment, event, self._now())
             try:
                 stored = payment if updated is None else self._repository.save(payment, updated)
@@ -363,7 +367,7 @@ class PaymentService:
                 for callback in self._order_payment_completed:
                     callback(stored)
             return stored
-        raise StaleWrite(owner.payment_id)
+        raise StaleWrite(payment_id)
 
     # Safety net ---------------------------------------------------------------------------
 
