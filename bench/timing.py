@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from flask import Flask
 from flask.testing import FlaskClient
 
-from dashboard.domain.user import User
+from dashboard.domain.actor import Person
 from dashboard.services.sessions import SESSION_ID_KEY
 
 
@@ -56,7 +56,9 @@ def side_by_side(
 def signed_in_client(app: Flask, user_id: str) -> FlaskClient:
     """Return a test client whose session is signed in as ``user_id``."""
     client = app.test_client()
-    session_id = app.extensions["sessions"].start(User(sub=user_id))
+    person = Person(app.extensions["settings"].oidc_issuer, user_id)
+    app.extensions["accounts"].migrate(person.issuer, [user_id])
+    session_id = app.extensions["sessions"].start(person, user_id)
     with client.session_transaction() as session:
         session.permanent = True
         session[SESSION_ID_KEY] = session_id

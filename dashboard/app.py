@@ -28,6 +28,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     """Create the app from settings (default: the environment), ready to serve."""
     # Imported here, not at the top: the factory is the one place that knows every layer.
     from dashboard.cli.init_db import init_db_command
+    from dashboard.cli.migrate_accounts import migrate_accounts_command
     from dashboard.cli.rebuild_stats import rebuild_stats_command
     from dashboard.cli.reindex_search import reindex_search_command
     from dashboard.cli.sync_payments import (
@@ -42,6 +43,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
         JwksCache,
         WebhookVerifier,
     )
+    from dashboard.services.accounts import AccountService
     from dashboard.services.api_keys import ApiKeyService
     from dashboard.services.orders import OrderService
     from dashboard.services.payment_listing import PaymentListing
@@ -49,7 +51,8 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from dashboard.services.statistics import StatisticsService
     from dashboard.services.webhooks import WebhookIntake
     from dashboard.store.cursors import CursorCodec
-    from dashboard.web import errors, request_log
+    from dashboard.web import account_guard, errors, request_log
+    from dashboard.web.accounts import routes as account_routes
     from dashboard.web.api.wiring import init_app as init_json_api
     from dashboard.web.auth import routes as auth_routes
     from dashboard.web.extensions import csrf
@@ -81,6 +84,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
 
     store = _make_store(app, settings)
     app.cli.add_command(init_db_command)
+    app.extensions["accounts"] = AccountService(store.accounts)
     auth_routes.init_app(app)
     csrf.init_app(app)
     provider = _make_provider(app, settings, store)
@@ -107,6 +111,9 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(webhook_routes.bp)
     init_json_api(app)  # /api/v1: blueprint, rate limit, idempotency, OpenAPI
     app.register_blueprint(settings_routes.bp)
+    app.register_blueprint(account_routes.bp)
+    app.jinja_env.globals["account_choices"] = account_routes.account_choices
+    account_guard.init_app(app)
     jwks = JwksCache()
     trusted_jkus = (TRUELAYER_JKUS[settings.truelayer_env], *settings.truelayer_extra_webhook_jkus)
     if settings.payment_provider == "sandbox":
@@ -138,6 +145,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.cli.add_command(sync_payments_command)
     app.cli.add_command(backfill_open_payments_command)
     app.cli.add_command(reindex_search_command)
+    app.cli.add_command(migrate_accounts_command)
     errors.register_error_handlers(app)
     register_template_helpers(app)
     _register_request_hooks(app, settings)

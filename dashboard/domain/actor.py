@@ -28,13 +28,27 @@ class Person:
     issuer: str
     sub: str
 
+    @property
+    def key(self) -> str:
+        """Return the person's key in the store: issuer and subject, joined by ``#``.
+
+        An OpenID Connect issuer is a URL with no fragment, so the first ``#`` splits it again.
+        """
+        return f"{self.issuer}#{self.sub}"
+
+    @classmethod
+    def from_key(cls, key: str) -> Person:
+        """Return the person a stored key names."""
+        issuer, _, sub = key.partition("#")
+        return cls(issuer, sub)
+
 
 @dataclass(frozen=True)
 class Actor:
     """The account acted in and who acts: a person, an API key, a provider, or the system.
 
-    ``account_id`` is what the ``userId`` key attributes hold: today the merchant's OIDC
-    ``sub`` (or the user id its API key belongs to).
+    ``account_id`` is what the ``userId`` key attributes hold: the merchant account's id (for
+    an account made before accounts and people were told apart, the ``sub`` of its person).
     """
 
     account_id: str
@@ -44,9 +58,9 @@ class Actor:
     role: Role = Role.OWNER
 
     @classmethod
-    def for_person(cls, account_id: str, person: Person) -> Actor:
+    def for_person(cls, account_id: str, person: Person, role: Role = Role.OWNER) -> Actor:
         """Return the actor for a person signed in through the browser."""
-        return cls(account_id, Channel.BROWSER, person=person)
+        return cls(account_id, Channel.BROWSER, person=person, role=role)
 
     @classmethod
     def for_api_key(cls, account_id: str, key_id: str) -> Actor:

@@ -1,31 +1,35 @@
-"""The signed-in merchant, as flask-login sees it."""
+"""The signed-in person and the account their session works in, as flask-login sees them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from flask_login import UserMixin
+
+from dashboard.domain.actor import Person, Role
 
 
 @dataclass(frozen=True)
 class User(UserMixin):
-    """A merchant: the OIDC subject (our owner key for payments), an email and a name."""
+    """A signed-in person, working in one account with a role there.
 
-    sub: str
+    ``session_hash`` names the server-side session this came from (None for an API key's
+    request, which has no session).
+    """
+
+    person: Person
+    account_id: str
     email: str | None = None
     name: str | None = None
+    role: Role = Role.OWNER
+    account_name: str | None = None
+    session_hash: str | None = None
 
     def get_id(self) -> str:
-        """Return the id flask-login keeps in the session: the OIDC subject."""
-        return self.sub
+        """Return the id flask-login knows the user by: the person's key."""
+        return self.person.key
 
     @property
     def display_name(self) -> str:
-        """Return what to call the merchant in the header."""
-        return self.name or self.email or self.sub
-
-    @classmethod
-    def from_claims(cls, claims: dict[str, Any]) -> User:
-        """Return the merchant described by ID-token or userinfo claims."""
-        return cls(sub=claims["sub"], email=claims.get("email"), name=claims.get("name"))
+        """Return what to call the person in the header."""
+        return self.name or self.email or self.person.sub

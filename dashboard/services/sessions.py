@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from dashboard.domain.actor import Person
 from dashboard.domain.user import User
 from dashboard.store.sessions import SessionRepository, StoredSession
 
@@ -48,16 +49,22 @@ class SessionService:
         self.lifetime = lifetime
         self.clock = clock
 
-    def start(self, user: User) -> str:
-        """Store a new session for ``user`` and return its id, for the cookie only."""
+    def start(
+        self, person: Person, account_id: str, email: str | None = None, name: str | None = None
+    ) -> str:
+        """Store a new session of ``person`` working in ``account_id``; return its id.
+
+        The id is for the cookie only: the store keeps its hash.
+        """
         session_id = secrets.token_urlsafe(32)
         now = self.clock()
         self._repository.add(
             StoredSession(
                 session_hash=session_hash(session_id),
-                user_id=user.sub,
-                email=user.email,
-                name=user.name,
+                person=person,
+                account_id=account_id,
+                email=email,
+                name=name,
                 created_at=now,
                 last_seen_at=now,
                 expires_at=now + self.lifetime,
@@ -66,7 +73,9 @@ class SessionService:
         return session_id
 
     def resolve(self, session_id: str) -> User | None:
-        """Return the signed-in person of a live session, or None if it ended or never was.
+        """Return the signed-in person of a live session and its account, or None if it ended.
+
+        The role is not known here: the caller reads the person's membership of the account.
 
         A session found past its idle or absolute limit is deleted on the way.
         """
@@ -81,12 +90,26 @@ class SessionService:
         if now - stored.last_seen_at >= SEEN_WRITE_INTERVAL:
             # Conditional: of several requests arriving together, one writes; the rest skip.
             self._repository.record_seen(key, now, unless_seen_since=now - SEEN_WRITE_INTERVAL)
-        return User(sub=stored.user_id, email=stored.email, name=stored.name)
+        return User(
+            person=stored.person,
+            account_id=stored.account_id,
+            email=stored.email,
+            name=stored.name,
+            session_hash=key,
+        )
+
+    def switch_account(self, stored_hash: str, account_id: str) -> None:
+        """Make the session work in ``account_id`` from its next request on."""
+        self._repository.set_account(stored_hash, account_id)
 
     def end(self, session_id: str) -> None:
         """End one session (sign-out): its cookie no longer signs anyone in."""
         self._repository.delete(session_hash(session_id))
 
-    def end_everywhere(self, user_id: str) -> int:
+    def end_by_hash(self, stored_hash: str) -> None:
+        """End a session known by its stored hash (its person has no account left)."""
+        self._repository.delete(stored_hash)
+
+    def end_everywhere(self, person: Person) -> int:
         """End every session of the person, this one included; return how many there were."""
-        return self._repository.delete_for_person(user_id)
+        return self._repository.delete_for_person(person)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+from dashboard.store.accounts import AccountRepository
 from dashboard.store.api_keys import ApiKeyRepository
 from dashboard.store.dynamo import (
     StoreUnavailable,
@@ -40,6 +41,7 @@ class Store:
         self.orders = OrderRepository(client, tables)
         self.api_keys = ApiKeyRepository(client, tables)
         self.sessions = SessionRepository(client, tables)
+        self.accounts = AccountRepository(client, tables)
 
     def check_tables(self) -> None:
         """Raise StoreUnavailable unless DynamoDB answers and every table exists."""

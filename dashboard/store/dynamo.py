@@ -69,6 +69,8 @@ class TableNames:
     orders: str
     api_keys: str
     sessions: str
+    accounts: str
+    people: str
 
     @classmethod
     def with_prefix(cls, prefix: str) -> TableNames:
@@ -80,6 +82,8 @@ class TableNames:
             orders=f"{prefix}Orders",
             api_keys=f"{prefix}ApiKeys",
             sessions=f"{prefix}Sessions",
+            accounts=f"{prefix}Accounts",
+            people=f"{prefix}People",
         )
 
     def all(self) -> tuple[str, ...]:
@@ -91,6 +95,8 @@ class TableNames:
             self.orders,
             self.api_keys,
             self.sessions,
+            self.accounts,
+            self.people,
         )
 
 

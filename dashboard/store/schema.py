@@ -19,7 +19,16 @@ arrives (HASH ``keyId``), and listed per merchant through ``MerchantKeysIndex``.
 
 ``Sessions``: one item per signed-in browser, keyed by the SHA-256 of the id its cookie holds
 (HASH ``sessionHash``), read with one strongly consistent GetItem per request; listed per person
-through ``PersonSessionsIndex`` (HASH ``userId``, keys only) for "Sign out everywhere".
+through ``PersonSessionsIndex`` (HASH ``userId``, which here holds the person's key, keys only)
+for "Sign out everywhere". Each session also names the account it works in.
+
+``Accounts``: each merchant account (HASH ``accountId``, RANGE ``sk``): the account itself
+(``sk`` = ``account``) and one member item per person in it (``sk`` = ``member#{personKey}``), so
+an account's members are one Query; ``PersonAccountsIndex`` (HASH ``personKey``, RANGE
+``accountId``; sparse: only member items carry ``personKey``) lists a person's accounts.
+
+``People``: one item per person who ever signed in (HASH ``personKey`` = ``{issuer}#{sub}``):
+what the provider last said of them and the account they last worked in.
 
 ``Lookups``: small items found by a strongly consistent GetItem on one key, for everything that
 arrives with somebody else's id: a provider link id, the payer's token, a provider payment id.
@@ -47,6 +56,7 @@ OPEN_PAYMENTS_INDEX = "OpenPaymentsIndex"
 ORDER_STATUS_INDEX = "OrderStatusIndex"
 MERCHANT_KEYS_INDEX = "MerchantKeysIndex"
 PERSON_SESSIONS_INDEX = "PersonSessionsIndex"
+PERSON_ACCOUNTS_INDEX = "PersonAccountsIndex"
 
 _PAYMENTS_INDEXES: dict[str, tuple[str, str]] = {
     STATUS_INDEX: ("userId", "statusSort"),
@@ -130,6 +140,25 @@ def table_definitions(names: TableNames) -> list[dict[str, Any]]:
             "GlobalSecondaryIndexes": [
                 _index(PERSON_SESSIONS_INDEX, "userId", "createdAt", projection="KEYS_ONLY")
             ],
+        },
+        {
+            "TableName": names.accounts,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [
+                {"AttributeName": "accountId", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": [
+                {"AttributeName": name, "AttributeType": "S"}
+                for name in ("accountId", "sk", "personKey")
+            ],
+            "GlobalSecondaryIndexes": [_index(PERSON_ACCOUNTS_INDEX, "personKey", "accountId")],
+        },
+        {
+            "TableName": names.people,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [{"AttributeName": "personKey", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "personKey", "AttributeType": "S"}],
         },
         {
             "TableName": names.lookups,

@@ -3,9 +3,10 @@
 One item per signed-in browser in the Sessions table, keyed by ``sessionHash``, the SHA-256 of
 the random id the browser's cookie holds: the table alone never gives anyone a usable cookie.
 ``PersonSessionsIndex`` (HASH ``userId``, keys only) finds every session of one person, so
-"Sign out everywhere" is a Query, never a Scan. ``expiresAtEpoch`` is the absolute end in epoch
-seconds, for an optional DynamoDB TTL that clears expired items later; expiry itself is checked
-on every read.
+"Sign out everywhere" is a Query, never a Scan: here ``userId`` holds the person's key (issuer
+and subject), not an account id. ``accountId`` is the account the session works in.
+``expiresAtEpoch`` is the absolute end in epoch seconds, for an optional DynamoDB TTL that
+clears expired items later; expiry itself is checked on every read.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from dashboard.domain.actor import Person
 from dashboard.store.dynamo import (
     StoreUnavailable,
     TableNames,
@@ -42,7 +44,8 @@ class StoredSession:
     """A session as stored: whose it is and its times."""
 
     session_hash: str
-    user_id: str
+    person: Person
+    account_id: str
     email: str | None
     name: str | None
     created_at: datetime
@@ -61,7 +64,10 @@ class SessionRepository:
         """Store a new session (its hash is fresh randomness: a clash is a bug, so it raises)."""
         item = {
             "sessionHash": stored.session_hash,
-            "userId": stored.user_id,
+            "userId": stored.person.key,
+            "issuer": stored.person.issuer,
+            "sub": stored.person.sub,
+            "accountId": stored.account_id,
             "email": stored.email,
             "name": stored.name,
             "createdAt": store_time(stored.created_at),
@@ -77,7 +83,10 @@ class SessionRepository:
             )
 
     def get(self, session_hash: str) -> StoredSession | None:
-        """Return the session, read strongly consistently (a sign-out is seen at once), or None."""
+        """Return the session, read strongly consistently (a sign-out is seen at once), or None.
+
+        A session stored before sessions named their account reads as None (signed out).
+        """
         with translate_unavailable():
             item = self._client.get_item(
                 TableName=self._table,
@@ -104,6 +113,18 @@ class SessionRepository:
             )
         )
 
+    def set_account(self, session_hash: str, account_id: str) -> bool:
+        """Make the session work in another account; return False if the session is gone."""
+        return conditional_write(
+            lambda: self._client.update_item(
+                TableName=self._table,
+                Key=to_item({"sessionHash": session_hash}),
+                UpdateExpression="SET accountId = :account",
+                ConditionExpression="attribute_exists(sessionHash)",
+                ExpressionAttributeValues=to_item({":account": account_id}),
+            )
+        )
+
     def delete(self, session_hash: str) -> None:
         """Delete the session; deleting one that is already gone is fine."""
         with translate_unavailable():
@@ -111,12 +132,12 @@ class SessionRepository:
                 TableName=self._table, Key=to_item({"sessionHash": session_hash})
             )
 
-    def delete_for_person(self, user_id: str) -> int:
+    def delete_for_person(self, person: Person) -> int:
         """Delete every session of the person (Query on the index, then batched deletes).
 
         Return how many were deleted.
         """
-        hashes = list(self._person_session_hashes(user_id))
+        hashes = list(self._person_session_hashes(person.key))
         for start in range(0, len(hashes), 25):
             self._batch_delete(hashes[start : start + 25])
         return len(hashes)
@@ -152,11 +173,14 @@ class SessionRepository:
         raise StoreUnavailable(f"{self._table}: deletes left unprocessed after repeated tries")
 
 
-def _session_from_item(item: dict[str, Any]) -> StoredSession:
+def _session_from_item(item: dict[str, Any]) -> StoredSession | None:
     values = from_item(item)
+    if "accountId" not in values:
+        return None  # made before sessions named their account: the person signs in again
     return StoredSession(
         session_hash=values["sessionHash"],
-        user_id=values["userId"],
+        person=Person(values["issuer"], values["sub"]),
+        account_id=values["accountId"],
         email=values.get("email"),
         name=values.get("name"),
         created_at=parse_store_time(values["createdAt"]),

@@ -7,8 +7,13 @@ so ``/health`` and static files never touch the session store.
 
 On the JSON API (the ``api`` blueprint) a request that presents an Authorization header is
 judged by it alone: a malformed, unknown or revoked key gives no actor and a refusal to quote,
-never a fall back to the session cookie. A key's merchant becomes flask-login's current user for
-this request only; the session is never written.
+never a fall back to the session cookie, and flask-login sees nobody signed in for the request
+(the session is neither read nor written).
+
+The session's person works in one account at a time (its role there read on every request);
+every form and htmx request carries the account it was rendered for (``account`` field or
+``X-Account`` header), and one that names another account than the session's is refused with
+a 409 before any route runs: a tab left open on one account never writes into another.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from dataclasses import dataclass
 from flask import current_app, g, request
 from flask_login import current_user
 
-from dashboard.domain.actor import Actor, Person
+from dashboard.domain.actor import Actor
 from dashboard.domain.user import User
+from dashboard.web.extensions import login_manager
 
 API_BLUEPRINT = "api"
 
@@ -51,9 +57,8 @@ def _read_credentials() -> ActorResolution:
     if header is not None and request.blueprint == API_BLUEPRINT:
         return _read_api_key(header)
     if current_user.is_authenticated:
-        sub = current_user.sub  # the one read of the session's subject
-        person = Person(issuer=current_app.extensions["settings"].oidc_issuer, sub=sub)
-        return ActorResolution(Actor.for_person(sub, person))
+        user: User = current_user._get_current_object()  # the one read of the session's person
+        return ActorResolution(Actor.for_person(user.account_id, user.person, user.role))
     return ActorResolution(None)
 
 
@@ -66,7 +71,6 @@ def _read_api_key(header: str) -> ActorResolution:
     principal = service.authenticate(presented) if service is not None else None
     if principal is None:
         return ActorResolution(None, "The API key is not valid: it is unknown or revoked.")
-    # The key's merchant is flask-login's user for this request only (nothing is written to
-    # the session, so a key can never leave a signed-in cookie behind).
-    g._login_user = User(sub=principal.user_id)
+    # Judged by the key alone: flask-login must not load the session's person behind it.
+    g._login_user = login_manager.anonymous_user()
     return ActorResolution(Actor.for_api_key(principal.user_id, principal.key_id))

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from moto import mock_aws
 
 from dashboard.app import create_app
-from dashboard.domain.user import User
+from dashboard.domain.actor import Person
 from dashboard.providers.sandbox import SandboxProvider
 from dashboard.services.payments import PaymentService
 from dashboard.services.sessions import SESSION_ID_KEY
@@ -68,9 +68,15 @@ def client(app: Flask) -> FlaskClient:
 
 
 def sign_in(client: FlaskClient, sub: str = "alice@example.com") -> FlaskClient:
-    """Make ``client`` a signed-in merchant, as the OIDC callback leaves it: a stored session."""
-    sessions = client.application.extensions["sessions"]
-    session_id = sessions.start(User(sub=sub, email=sub))
+    """Make ``client`` a signed-in merchant, as the OIDC callback leaves it: a stored session.
+
+    The person's account id is their ``sub``: an account as ``migrate-accounts`` leaves one
+    made before accounts and people were told apart, so tests name the account by the person.
+    """
+    app = client.application
+    person = Person(app.extensions["settings"].oidc_issuer, sub)
+    app.extensions["accounts"].migrate(person.issuer, [sub])
+    session_id = app.extensions["sessions"].start(person, sub, email=sub)
     with client.session_transaction() as session:
         session.permanent = True
         session[SESSION_ID_KEY] = session_id

@@ -65,13 +65,17 @@ def test_the_system_actor_is_nobody_signed_in():
     assert actor.api_key_id is None
 
 
+IDENTITY_ATTRIBUTES = {"sub", "person", "account_id", "role", "_get_current_object"}
+
+
 def _identity_reads(path: Path) -> list[str]:
-    """Return each ``current_user.sub`` and ``current_caller()...`` read in a module."""
+    """Return each read of who is signed in (``current_user``'s person, account or role, the
+    user object itself, or ``current_caller()``) in a module."""
     reads = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         named = isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-        if named and node.value.id == "current_user" and node.attr == "sub":
-            reads.append(f"{path.name}:{node.lineno} current_user.sub")
+        if named and node.value.id == "current_user" and node.attr in IDENTITY_ATTRIBUTES:
+            reads.append(f"{path.name}:{node.lineno} current_user.{node.attr}")
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "current_caller":
             reads.append(f"{path.name}:{node.lineno} current_caller()")
     return reads

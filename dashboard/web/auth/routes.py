@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -26,8 +27,10 @@ from flask_login import logout_user
 from requests import RequestException
 
 from dashboard.core.errors import Unavailable
+from dashboard.domain.actor import Person
 from dashboard.domain.user import User
 from dashboard.providers.outbound import OutboundUnavailable
+from dashboard.services.accounts import AccountService
 from dashboard.services.sessions import SESSION_ID_KEY, SessionService
 from dashboard.store.dynamo import StoreUnavailable
 from dashboard.web.auth.oidc import DeadlineOAuth, IdTokenRejected
@@ -59,6 +62,11 @@ def _oidc() -> Any:  # Authlib's client: Authlib ships no types
 def session_service() -> SessionService:
     """Return this app's server-side session service."""
     return current_app.extensions["sessions"]
+
+
+def account_service() -> AccountService:
+    """Return this app's account service."""
+    return current_app.extensions["accounts"]
 
 
 def end_browser_session() -> None:
@@ -121,20 +129,22 @@ def callback() -> ResponseReturnValue:
     claims = token.get("userinfo") or {}
     if not claims.get("sub"):
         abort(400)
-    user = User.from_claims(claims)
-    if not _email_domain_allowed(user.email, claims.get("email_verified")):
+    email, name = claims.get("email"), claims.get("name")
+    if not _email_domain_allowed(email, claims.get("email_verified")):
         return render_template(
             "auth/signin_failed.html",
             reason="This account is not allowed to sign in to this dashboard.",
         ), 403
 
+    person = Person(issuer=current_app.extensions["settings"].oidc_issuer, sub=claims["sub"])
+    membership = account_service().open_at_sign_in(person, email, name)
     next_url = session.get(_NEXT_KEY)
     # A new session for the signed-in user: nothing from before sign-in survives (no fixation).
     # The cookie names the server-side session and holds nothing else of the person, no tokens.
     previous = session.get(SESSION_ID_KEY)
     if previous:
         session_service().end(previous)  # signing in again replaces this browser's session
-    session_id = session_service().start(user)
+    session_id = session_service().start(person, membership.account_id, email, name)
     session.clear()
     session.permanent = True
     session[SESSION_ID_KEY] = session_id
@@ -182,6 +192,30 @@ def _email_domain_allowed(email: str | None, verified: object) -> bool:
     return bool(domain) and domain in allowed
 
 
+def _with_membership(user: User) -> User | None:
+    """Return the session's person with their role in its account, read on every request.
+
+    Read each time (one strongly consistent GetItem), so a member removed from the account or
+    given another role is treated so from their next request. A session whose account the
+    person left moves to another of theirs; with none left, the session ends.
+    """
+    accounts = account_service()
+    membership = accounts.membership(user.person, user.account_id)
+    if membership is None:
+        membership = accounts.fallback_membership(user.person)
+        if membership is None or user.session_hash is None:
+            if user.session_hash is not None:
+                session_service().end_by_hash(user.session_hash)
+            return None
+        session_service().switch_account(user.session_hash, membership.account_id)
+    return replace(
+        user,
+        account_id=membership.account_id,
+        role=membership.role,
+        account_name=membership.account_name,
+    )
+
+
 def init_app(app: Flask) -> None:
     """Register the OIDC client and tell flask-login how to find the signed-in merchant."""
     from dashboard.web.extensions import login_manager
@@ -213,6 +247,8 @@ def init_app(app: Flask) -> None:
             return None
         try:
             user = session_service().resolve(session_id)
+            if user is not None:
+                user = _with_membership(user)
         except StoreUnavailable:
             # The 503 page renders the header too: it must see nobody signed in, not ask again.
             g._login_user = login_manager.anonymous_user()

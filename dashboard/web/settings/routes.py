@@ -131,7 +131,7 @@ def sign_out_everywhere() -> ResponseReturnValue:
     person = current_actor().person
     if person is None:  # only a signed-in person has sessions (an API key reaches no page)
         abort(403)
-    session_service().end_everywhere(person.sub)
+    session_service().end_everywhere(person)
     logout_user()
     session.clear()
     return redirect(provider_logout_url(external_url("main.landing")), 303)

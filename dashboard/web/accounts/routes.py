@@ -1,0 +1,49 @@
+"""Routes for the account switcher in the header: a person in several accounts picks one."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+
+from dashboard.domain.accounts import Membership
+from dashboard.services.accounts import AccountService
+from dashboard.services.sessions import SESSION_ID_KEY, SessionService, session_hash
+from dashboard.store.dynamo import StoreUnavailable
+from dashboard.web.actor import current_actor
+
+bp = Blueprint("accounts", __name__, url_prefix="/accounts")
+
+
+@bp.post("/switch")
+@login_required
+def switch_account() -> ResponseReturnValue:
+    """Make this browser's session work in another of the person's accounts.
+
+    Other tabs of the same session follow from their next request; a form they still show for
+    the account left is refused rather than written into this one.
+    """
+    person = current_actor().person
+    assert person is not None, "only a signed-in person reaches this route"
+    accounts: AccountService = current_app.extensions["accounts"]
+    membership = accounts.switch(person, request.form.get("account_id", ""))
+    sessions: SessionService = current_app.extensions["sessions"]
+    sessions.switch_account(session_hash(session[SESSION_ID_KEY]), membership.account_id)
+    flash(f"You are now working in {membership.account_name}.", "success")
+    return redirect(url_for("payments.list_payments"), 303)
+
+
+def account_choices() -> list[Membership]:
+    """Return the signed-in person's accounts for the header's switcher (one Query).
+
+    With DynamoDB down the header shows no switcher rather than failing the page, which may
+    be the very error page saying the store is unavailable.
+    """
+    person = current_actor().person
+    if person is None:
+        return []
+    accounts: AccountService = current_app.extensions["accounts"]
+    try:
+        return accounts.accounts_of(person)
+    except StoreUnavailable:
+        return []
