@@ -9,6 +9,7 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from dashboard.app import create_app
+from dashboard.domain.actor import Person
 
 
 class LiveApp:
@@ -48,6 +49,15 @@ class LiveApp:
         """Stop the app and start a brand-new instance of it on the same port."""
         self.stop()
         self.start()
+
+    def account_of(self, subject: str) -> str:
+        """Return the account a person who signed in (as ``subject``) works in now."""
+        assert self.app is not None
+        person = Person(self.app.extensions["settings"].oidc_issuer, subject)
+        record = self.app.extensions["store"].accounts.get_person(person)
+        assert record is not None, f"{subject} never signed in"
+        assert record.last_account_id is not None
+        return record.last_account_id
 
     def _record_scan(self, model, params, **_kwargs) -> None:
         self.scans.append(f"Scan {params.get('TableName')}")

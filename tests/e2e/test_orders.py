@@ -136,7 +136,7 @@ def test_a_merchant_creates_an_order_and_it_is_paid_through_its_link(
     expect(page).to_have_url(order_url)
 
     # The list: newest first, a status tab, search as you type.
-    place_orders(live_app, "orders-ada@example.com")
+    place_orders(live_app, live_app.account_of("orders-ada@example.com"))
     page.get_by_role("banner").get_by_role("link", name="Orders").click()
     rows = page.locator("table.orders-table tbody tr")
     expect(rows).to_have_count(4)

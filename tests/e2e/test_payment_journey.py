@@ -118,7 +118,7 @@ def test_a_link_past_its_expiry_shows_expired_and_cannot_be_paid(visitor_factory
     service = live_app.app.extensions["payment_service"]
     with live_app.app.test_request_context(base_url=live_app.url):
         payment = service.create_payment_link(
-            "carol@example.com",
+            live_app.account_of("carol@example.com"),
             NewPaymentLink(
                 payment_id=new_id(),
                 amount_minor=500,

@@ -47,7 +47,7 @@ def test_the_payment_pages_qr_code_scans_to_its_link_on_desktop_and_phone(
     merchant.sign_in(subject)
     page = merchant.page
     page.emulate_media(color_scheme=color_scheme)
-    page.goto(live_app.url + a_payment_page(live_app, subject))
+    page.goto(live_app.url + a_payment_page(live_app, live_app.account_of(subject)))
     link_url = page.locator("#payment-link").get_attribute("href")
     assert "/sandbox/links/" in (link_url or "")
 

@@ -48,7 +48,7 @@ def test_a_merchant_creates_copies_and_revokes_an_api_key(
     expect(page.get_by_role("heading", name="API key created")).to_be_visible()
     expect(page.get_by_text("This is the only time the key is shown")).to_be_visible()
     full_key = page.get_by_label("Your API key").input_value()
-    assert api_keys.authenticate(full_key).user_id == subject
+    assert api_keys.authenticate(full_key).user_id == live_app.account_of(subject)
     expect(page.locator("#curl-example")).to_contain_text(f"Bearer {full_key}")
     page.screenshot(path=artifacts_dir / f"settings-key-created-{device}.png", full_page=True)
 
