@@ -335,10 +335,10 @@ def test_a_malformed_authorization_header_is_a_401(client, method, url):
 
 def test_a_revoked_key_can_no_longer_create_or_read_orders(app, client):
     service = app.extensions["api_keys"]
-    key, presented = service.create_key(ALICE, "Old shop")
+    key, presented = service.create_key(actor_for(ALICE), "Old shop")
     order = _create(client, bearer(presented))
 
-    service.revoke_key(ALICE, key.key_id)
+    service.revoke_key(actor_for(ALICE), key.key_id)
     read = client.get(f"/api/v1/orders/{order['id']}", headers=bearer(presented))
     create = client.post("/api/v1/orders", json=NEW_ORDER, headers=bearer(presented))
 
