@@ -27,6 +27,7 @@ from bench.orders_run import run_orders
 from bench.timing import machine, percentile, side_by_side, signed_in_client
 from dashboard.app import create_app
 from dashboard.core.ids import new_id
+from dashboard.domain.actor import Actor
 from dashboard.local.services import PROJECT_ROOT, free_port, start_dynamodb_local
 from dashboard.services.payments import NewPaymentLink
 from dashboard.store.database import Store
@@ -195,7 +196,7 @@ def run_payments(app: Flask, loader_store: Store, repeats: int, output: Path) ->
         def action():
             with app.test_request_context(base_url="http://127.0.0.1:5000"):
                 service.create_payment_link(
-                    f"bench-creator-{size}",
+                    Actor.system(f"bench-creator-{size}"),
                     NewPaymentLink(new_id(), 1250, "GBP", "Invoice 42", payer_name="Ann Lee"),
                 )
 

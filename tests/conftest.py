@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from dashboard.domain.actor import Actor, Person
 from dashboard.local.services import (
     LocalService,
     free_port,
@@ -31,6 +32,14 @@ hypothesis_settings.load_profile("default")
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+TEST_ISSUER = "http://issuer"
+
+
+def actor_for(account_id: str) -> Actor:
+    """Return the person signed in to ``account_id`` in a browser, as routes hand to services."""
+    return Actor.for_person(account_id, Person(TEST_ISSUER, account_id))
 
 
 class FakeClock:

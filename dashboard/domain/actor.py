@@ -78,6 +78,17 @@ class Actor:
         return cls(account_id, Channel.SYSTEM)
 
     @property
+    def who(self) -> str | None:
+        """Return who acts, as stored on what they make or change; None for a provider or job.
+
+        A person reads as their key, ``issuer#sub`` (``Person.key``), an API key as its key id
+        (12 letters and digits).
+        """
+        if self.person is not None:
+            return self.person.key
+        return self.api_key_id
+
+    @property
     def uses_session(self) -> bool:
         """Return True when the session cookie proved who this is (so writes need CSRF)."""
         return self.channel is Channel.BROWSER

@@ -20,6 +20,8 @@ class ApiKey:
     created_at: datetime
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    # Who made it (``Actor.who``): a person's ``issuer#sub`` or a key id; None on older keys.
+    created_by: str | None = None
 
     @property
     def is_active(self) -> bool:

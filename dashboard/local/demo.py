@@ -19,6 +19,7 @@ from flask.cli import with_appcontext
 
 from dashboard.core.ids import new_id
 from dashboard.core.progress import Progress
+from dashboard.domain.actor import Actor
 from dashboard.domain.orders import OrderFields
 from dashboard.domain.payments import Payment, PaymentStatus, ProviderEvent
 from dashboard.providers.base import ProviderUnavailable
@@ -128,11 +129,12 @@ def _create(
     request: NewPaymentLink,
     fail: bool,
 ) -> Payment:
+    actor = Actor.system(user_id)
     if not fail:
-        return service.create_payment_link(user_id, request)
+        return service.create_payment_link(actor, request)
     outage = ProviderUnavailable("demo: provider outage")
     with mock.patch.object(sandbox, "create_link", side_effect=outage):
-        return service.create_payment_link(user_id, request)
+        return service.create_payment_link(actor, request)
 
 
 def _play_outcome(
@@ -155,7 +157,7 @@ def _play_outcome(
     elif outcome == "processing":
         _apply(service, sandbox.start_attempt(link))  # the bank has not answered yet
     elif outcome == "cancelled":
-        service.cancel_payment(payment.user_id, payment.payment_id)
+        service.cancel_payment(Actor.system(payment.user_id), payment.payment_id)
     elif outcome == "expired":
         clock.now = payment.expires_at + timedelta(minutes=1)
         _apply(service, sandbox.expire_if_due(link))
@@ -175,6 +177,7 @@ def seed_demo_orders(
     user_id: str, count: int, rng: random.Random,
 ) -> int:  # fmt: skip
     """Create ``count`` orders over the last 30 days, most of them paid through their link."""
+    actor = Actor.system(user_id)
     start = datetime.now(UTC)
     outcomes = [outcome for outcome, _ in _ORDER_OUTCOMES]
     weights = [weight for _, weight in _ORDER_OUTCOMES]
@@ -187,7 +190,7 @@ def seed_demo_orders(
         product, price = rng.choice(_PRODUCTS)
         customer = rng.choice(_PAYERS)
         order = orders.create_order(
-            user_id,
+            actor,
             new_id(),
             OrderFields(
                 customer_name=customer,
@@ -201,7 +204,7 @@ def seed_demo_orders(
         outcome = rng.choices(outcomes, weights)[0]
         if outcome in ("requested", "paid"):
             clock.now += timedelta(minutes=10)
-            payment = orders.request_payment(user_id, order.order_id)
+            payment = orders.request_payment(actor, order.order_id)
             if outcome == "paid":
                 clock.now += timedelta(minutes=30)
                 _apply(service, sandbox.pay(_link_id(payment)))
@@ -210,7 +213,7 @@ def seed_demo_orders(
                 clock.now = start
                 _apply(service, sandbox.expire_if_due(_link_id(payment)))
         elif outcome == "cancelled":
-            orders.cancel_order(user_id, order.order_id)
+            orders.cancel_order(actor, order.order_id)
     return count
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from dashboard.core.errors import NotFound
+from dashboard.domain.actor import Actor
 from dashboard.domain.api_keys import KEY_PREFIX, ApiKey, ApiKeyPrincipal
 from dashboard.store.api_keys import ApiKeyRepository, KeyIdTaken
 from dashboard.store.dynamo import StoreUnavailable
@@ -108,15 +109,17 @@ class ApiKeyService:
         self._repository = repository
         self._now = clock
 
-    def create_key(self, user_id: str, name: str, key_id: str | None = None) -> tuple[ApiKey, str]:
-        """Create a key for the merchant; return its record and the full key, shown only once.
+    def create_key(self, actor: Actor, name: str, key_id: str | None = None) -> tuple[ApiKey, str]:
+        """Create a key in the actor's account; return its record and the full key, shown once.
 
         ``key_id`` is the id minted when the create form was shown (None: draw one here). If it
         is already one of the merchant's keys, the form was sent twice: raise
         ApiKeyAlreadyCreated rather than make a second key. Raise InvalidKeyName or
         ApiKeyLimitReached. The limit is checked before the write, so two simultaneous creates
-        may end one key over it: it bounds abuse, not an invariant.
+        may end one key over it: it bounds abuse, not an invariant. The key records who
+        created it (``Actor.who``).
         """
+        user_id = actor.account_id
         name = clean_key_name(name)
         if key_id is not None and not is_key_id(key_id):
             raise ValueError("A key id is 12 letters and digits.")
@@ -133,6 +136,7 @@ class ApiKeyService:
                 user_id=user_id,
                 name=name,
                 created_at=self._now(),
+                created_by=actor.who,
             )
             try:
                 self._repository.add(key, hash_secret(secret))
@@ -155,14 +159,14 @@ class ApiKeyService:
         """Return the merchant's keys, revoked ones too, newest first."""
         return self._repository.list_for_merchant(user_id)
 
-    def revoke_key(self, user_id: str, key_id: str) -> ApiKey:
-        """Revoke the merchant's key at once and return it; revoking again changes nothing.
+    def revoke_key(self, actor: Actor, key_id: str) -> ApiKey:
+        """Revoke the account's key at once and return it; revoking again changes nothing.
 
         Raise ApiKeyNotFound for an unknown key id or another merchant's key.
         """
         if not is_key_id(key_id):
             raise ApiKeyNotFound(key_id[:64])  # not even a key id: no need to ask DynamoDB
-        key = self._repository.revoke(user_id, key_id, self._now())
+        key = self._repository.revoke(actor.account_id, key_id, self._now())
         if key is None:
             raise ApiKeyNotFound(key_id)
         return key

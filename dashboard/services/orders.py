@@ -1,7 +1,8 @@
 """Order use cases: create, find, change, cancel and delete orders, and request their payment.
 
 Routes and the JSON API call these; these call the orders repository and the payment service.
-Nothing here knows about HTTP.
+Nothing here knows about HTTP. Every write takes the actor (the account it works in and who
+acts), and hands it on to the payment writes it makes; reads take the account id.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dashboard.core.clock import utc_now
 from dashboard.core.errors import NotFound
 from dashboard.core.ids import new_id
 from dashboard.core.words import words_of
+from dashboard.domain.actor import Actor
 from dashboard.domain.money import to_minor
 from dashboard.domain.orders import (
     InvalidOrder,
@@ -205,8 +207,8 @@ class OrderService:
 
     # Creating and changing ----------------------------------------------------------------
 
-    def create_order(self, user_id: str, order_id: str, fields: OrderFields) -> Order:
-        """Create an order numbered from the merchant's counter; raise InvalidOrder if invalid.
+    def create_order(self, actor: Actor, order_id: str, fields: OrderFields) -> Order:
+        """Create an order numbered from the account's counter; raise InvalidOrder if invalid.
 
         A second submit of the same form (same order id) returns the first order unchanged.
         """
@@ -224,6 +226,7 @@ class OrderService:
         errors = check_total(fields.quantity, unit_price_minor, fields.currency)
         if errors:
             raise InvalidOrder(errors)
+        user_id = actor.account_id
         existing = self._repository.get(user_id, order_id)
         if existing is not None:
             return existing
@@ -254,7 +257,7 @@ class OrderService:
             return existing
         return order
 
-    def update_order(self, user_id: str, order_id: str, changes: OrderFields) -> Order:
+    def update_order(self, actor: Actor, order_id: str, changes: OrderFields) -> Order:
         """Change the customer, shipping address or quantity of an unpaid order.
 
         The product, unit price and currency are fixed once the order exists. The quantity may
@@ -268,7 +271,7 @@ class OrderService:
         if errors:
             raise InvalidOrder(errors)
         for _ in range(_MAX_WRITE_ATTEMPTS):
-            order = self.get_order(user_id, order_id)
+            order = self.get_order(actor.account_id, order_id)
             updated = self._changed(order, changes)
             if updated == order:
                 return order
@@ -276,7 +279,7 @@ class OrderService:
             if updated.total_minor != order.total_minor:
                 # The earlier link asked for the old total: it must never come back and settle
                 # the order for that amount.
-                self._end_previous_link(order)
+                self._end_previous_link(actor, order)
             try:
                 return self._repository.save(order, updated)
             except StaleOrder:
@@ -309,7 +312,7 @@ class OrderService:
 
     # Payment ------------------------------------------------------------------------------
 
-    def request_payment(self, user_id: str, order_id: str, resume: bool = False) -> Payment:
+    def request_payment(self, actor: Actor, order_id: str, resume: bool = False) -> Payment:
         """Create the payment link for the order's total and return it.
 
         The order first records the new payment's id (a conditional write), then the payment is
@@ -318,35 +321,35 @@ class OrderService:
         finished by the next one, with the same payment id, so there is never a second link.
         """
         for _ in range(_MAX_WRITE_ATTEMPTS):
-            payment = self._request_payment_once(user_id, order_id, resume)
+            payment = self._request_payment_once(actor, order_id, resume)
             if payment is not None:
                 return payment
             # Another request changed the order meanwhile (a double click): look again.
         raise StaleOrder(order_id)
 
-    def _request_payment_once(self, user_id: str, order_id: str, resume: bool) -> Payment | None:
+    def _request_payment_once(self, actor: Actor, order_id: str, resume: bool) -> Payment | None:
         """Do ``request_payment`` on the order as read now; None if it changed under us."""
-        order = self.get_order(user_id, order_id)
+        order = self.get_order(actor.account_id, order_id)
         if order.status is OrderStatus.PAYMENT_REQUESTED and order.payment_id:
             existing = self.order_payment(order)
             if existing is None:
-                return self._create_link(order, order.payment_id)
+                return self._create_link(actor, order, order.payment_id)
             creating = existing.status is PaymentStatus.CREATING
             if creating and (resume or self._payments.is_stuck_creating(existing)):
                 # The request that made it was cut short mid-way (or, with ``resume``, is known
                 # to have ended): finish it, the same link, as the provider call is idempotent.
-                return self._payments.finish_creation(user_id, existing.payment_id)
+                return self._payments.finish_creation(actor, existing.payment_id)
             if existing.effective_status(self._now()) is not PaymentStatus.EXPIRED:
                 return existing
             # The link lapsed unpaid, but no event has said so yet: record it, which fails the
             # order, and go on to a new link.
             self._payments.record_expiry_if_due(existing)
-            order = self.get_order(user_id, order_id)
+            order = self.get_order(actor.account_id, order_id)
         if not order.can_request_payment:
             raise ActionNotAllowed(
                 f"Payment cannot be requested for a {order.status.label.lower()} order."
             )
-        self._end_previous_link(order)
+        self._end_previous_link(actor, order)
         payment_id = new_id()
         requested = dataclasses.replace(
             order,
@@ -358,7 +361,7 @@ class OrderService:
             requested = self._repository.save(order, requested)
         except StaleOrder:
             return None
-        return self._create_link(requested, payment_id)
+        return self._create_link(actor, requested, payment_id)
 
     def can_request_payment(
         self, order: Order, payment: Payment | None, now: datetime | None = None
@@ -374,10 +377,10 @@ class OrderService:
             return payment.effective_status(now or self._now()) is PaymentStatus.EXPIRED
         return order.can_request_payment
 
-    def _create_link(self, order: Order, payment_id: str) -> Payment:
+    def _create_link(self, actor: Actor, order: Order, payment_id: str) -> Payment:
         """Return the payment link for the order's total, made under ``payment_id``."""
         return self._payments.create_payment_link(
-            order.user_id,
+            actor,
             NewPaymentLink(
                 payment_id=payment_id,
                 amount_minor=order.total_minor,
@@ -389,7 +392,7 @@ class OrderService:
             ),
         )
 
-    def _end_previous_link(self, order: Order) -> None:
+    def _end_previous_link(self, actor: Actor, order: Order) -> None:
         """Cancel a failed order's earlier link if it could still come back to life.
 
         A link whose creation failed may be retried from its payment page; once the order has a
@@ -397,18 +400,19 @@ class OrderService:
         """
         previous = self.order_payment(order)
         if previous is not None and previous.status is PaymentStatus.CREATION_FAILED:
-            self._payments.cancel_payment(order.user_id, previous.payment_id)
+            self._payments.cancel_payment(actor, previous.payment_id)
 
     # Money that arrives late ----------------------------------------------------------------
 
-    def settle_with_late_payment(self, payment: Payment) -> None:
+    def settle_with_late_payment(self, actor: Actor, payment: Payment) -> None:
         """Make sense of an order's payment that completed after the order moved on.
 
         The payment's own transaction moves an order that still follows it. One that asked for
         payment again meanwhile does not: if it is still unpaid and this payment covers its
         total, the payment settles it and the newer link is cancelled; otherwise (it was paid by
         its newer link, cancelled, or its total changed) the payment is kept on the order as
-        extra money, which its page shows, so someone can refund it. Idempotent.
+        extra money, which its page shows, so someone can refund it. Idempotent. ``actor`` is who
+        applied the event that completed the payment; it also cancels the newer link.
         """
         for _ in range(_MAX_WRITE_ATTEMPTS):
             order = self._repository.get(payment.user_id, payment.order_id or "")
@@ -422,7 +426,7 @@ class OrderService:
                 if order.payment_id:
                     # First, so that a provider outage (raised: the webhook is retried) can never
                     # leave a paid order with a second live link its payer could pay as well.
-                    self._cancel_replaced_link(order.user_id, order.payment_id)
+                    self._cancel_replaced_link(actor, order.payment_id)
                 settled = dataclasses.replace(
                     order,
                     status=OrderStatus.PAID,
@@ -450,10 +454,10 @@ class OrderService:
             return
         raise StaleOrder(payment.order_id or "")
 
-    def _cancel_replaced_link(self, user_id: str, payment_id: str) -> None:
+    def _cancel_replaced_link(self, actor: Actor, payment_id: str) -> None:
         """Cancel the link an order no longer needs; a payer already paying on it is let be."""
         try:
-            self._payments.cancel_payment(user_id, payment_id)
+            self._payments.cancel_payment(actor, payment_id)
         except (ActionNotAllowed, PaymentNotFound) as exc:
             # Being paid right now, paid, or ended: if it completes, it comes back here as
             # extra money on the order.
@@ -461,12 +465,12 @@ class OrderService:
 
     # Ending -------------------------------------------------------------------------------
 
-    def cancel_order(self, user_id: str, order_id: str) -> Order:
+    def cancel_order(self, actor: Actor, order_id: str) -> Order:
         """Cancel an unpaid order; a live payment link for it is cancelled first.
 
         An order already cancelled is returned as it is (a repeated click, a retried request).
         """
-        order = self.get_order(user_id, order_id)
+        order = self.get_order(actor.account_id, order_id)
         if order.status is OrderStatus.CANCELLED:
             return order
         if not order.status.is_unpaid:
@@ -480,8 +484,8 @@ class OrderService:
             )
         if payment is not None and self._payments.can_cancel(payment):
             # Raises ActionNotAllowed if the payer started paying meanwhile: the order waits.
-            self._payments.cancel_payment(user_id, payment.payment_id)
-            order = self.get_order(user_id, order_id)
+            self._payments.cancel_payment(actor, payment.payment_id)
+            order = self.get_order(actor.account_id, order_id)
         elif payment is not None and payment.effective_status(self._now()) in (
             PaymentStatus.CREATING,
             PaymentStatus.PROCESSING,
@@ -496,12 +500,12 @@ class OrderService:
         except StaleOrder as exc:
             raise ActionNotAllowed("The order changed meanwhile; look again and retry.") from exc
 
-    def delete_order(self, user_id: str, order_id: str) -> None:
+    def delete_order(self, actor: Actor, order_id: str) -> None:
         """Delete an order that was never paid and has no live payment link.
 
         A paid order is a record of money received and is never deleted.
         """
-        order = self.get_order(user_id, order_id)
+        order = self.get_order(actor.account_id, order_id)
         if order.status is OrderStatus.PAID:
             raise ActionNotAllowed("A paid order is a record of a payment and cannot be deleted.")
         if order.status is OrderStatus.PAYMENT_REQUESTED:
@@ -510,7 +514,7 @@ class OrderService:
             )
         # A link whose creation failed could be retried from its payment's page: end it, so a
         # deleted order's link can never be paid.
-        self._end_previous_link(order)
+        self._end_previous_link(actor, order)
         try:
             self._repository.delete(order)
         except StaleOrder as exc:

@@ -1,6 +1,7 @@
 """Payment use cases: create a link, retry, cancel, refresh, and apply what providers report.
 
 Routes call these; these call the repository and the provider. Nothing here knows about HTTP.
+Every write takes the actor (the account it works in and who acts); reads take the account id.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 
 from dashboard.core.clock import utc_now
 from dashboard.core.errors import Conflict, NotFound
+from dashboard.domain.actor import Actor
 from dashboard.domain.payments import (
     InvalidTransition,
     Payment,
@@ -113,7 +115,7 @@ class PaymentService:
         self._provider = provider
         self._return_uri_for = return_uri_for
         self._now = clock
-        self._order_payment_completed: list[Callable[[Payment], None]] = []
+        self._order_payment_completed: list[Callable[[Actor, Payment], None]] = []
 
     def with_clock(
         self, clock: Callable[[], datetime], provider: PaymentProvider | None = None
@@ -125,8 +127,11 @@ class PaymentService:
         service._order_payment_completed = list(self._order_payment_completed)
         return service
 
-    def when_an_order_payment_completes(self, callback: Callable[[Payment], None]) -> None:
+    def when_an_order_payment_completes(self, callback: Callable[[Actor, Payment], None]) -> None:
         """Call ``callback`` with every completed payment of an order a provider event touches.
+
+        It gets the actor whose request applied the event (the provider's webhook, the sync, or
+        the merchant's refresh or cancel) and the payment as stored.
 
         Called again for repeated events, so a callback that failed (and made the webhook
         answer non-2xx) runs again on the provider's retry; it must be idempotent.
@@ -161,13 +166,14 @@ class PaymentService:
 
     # Creating -----------------------------------------------------------------------------
 
-    def create_payment_link(self, user_id: str, request: NewPaymentLink) -> Payment:
-        """Record the payment, ask the provider for its link, and return the payment.
+    def create_payment_link(self, actor: Actor, request: NewPaymentLink) -> Payment:
+        """Record the payment in the actor's account, ask the provider for its link, return it.
 
         The record is written first (``creating``), so a link never exists without one. If the
         provider fails, the payment is stored as ``creation_failed`` and can be retried. A second
         submit of the same form (same payment id) returns the first payment unchanged.
         """
+        user_id = actor.account_id
         now = self._now()
         payment = Payment(
             user_id=user_id,
@@ -202,23 +208,23 @@ class PaymentService:
             return existing
         return self._request_link(payment)
 
-    def retry_link_creation(self, user_id: str, payment_id: str) -> Payment:
+    def retry_link_creation(self, actor: Actor, payment_id: str) -> Payment:
         """Ask the provider again for a payment whose link could not be created."""
-        payment = self.get_payment(user_id, payment_id)
+        payment = self.get_payment(actor.account_id, payment_id)
         if payment.status is PaymentStatus.CREATION_FAILED:
             payment = self._save(payment, payment.with_status(PaymentStatus.CREATING, self._now()))
         elif not self.is_stuck_creating(payment):
             raise ActionNotAllowed("This payment link does not need to be created again.")
         return self._request_link(payment)
 
-    def finish_creation(self, user_id: str, payment_id: str) -> Payment:
+    def finish_creation(self, actor: Actor, payment_id: str) -> Payment:
         """Finish a payment whose link creation was cut short, and return it.
 
         Only for a caller that knows no other request is still creating it (it is stuck, or its
         request ended: an Idempotency-Key retry). A payment no longer ``creating`` is returned
         as it is. The provider call is idempotent, so this never makes a second link.
         """
-        payment = self.get_payment(user_id, payment_id)
+        payment = self.get_payment(actor.account_id, payment_id)
         if payment.status is not PaymentStatus.CREATING:
             return payment
         return self._request_link(payment)
@@ -268,7 +274,7 @@ class PaymentService:
 
     # Merchant actions ---------------------------------------------------------------------
 
-    def cancel_payment(self, user_id: str, payment_id: str) -> Payment:
+    def cancel_payment(self, actor: Actor, payment_id: str) -> Payment:
         """Cancel an unpaid link: the provider stops accepting payments, the record ends.
 
         The provider is asked to disable the link, then what it holds is read back: a payment
@@ -276,7 +282,7 @@ class PaymentService:
         ``processing`` and PayerIsPaying is raised. What the read-back reports is applied first,
         so money that arrived while its webhook was in flight completes the payment.
         """
-        payment = self.get_payment(user_id, payment_id)
+        payment = self.get_payment(actor.account_id, payment_id)
         if not self.can_cancel(payment):
             raise ActionNotAllowed(_cannot_cancel_reason(payment, self._now()))
         if payment.provider_link_id:
@@ -284,7 +290,7 @@ class PaymentService:
             state = self._provider.link_state(payment.provider_link_id)
             for event in state.events:
                 if event.kind is ProviderEventKind.ATTEMPT_UPDATED:  # the closing is ours to write
-                    payment = self._apply_to(user_id, payment_id, event)
+                    payment = self._apply_to(actor, payment_id, event)
             if payment.status is PaymentStatus.COMPLETED:
                 # The money arrived before its webhook did.
                 raise ActionNotAllowed(_cannot_cancel_reason(payment, self._now()))
@@ -297,7 +303,7 @@ class PaymentService:
                 )
                 return self._repository.save(payment, cancelled)
             except StaleWrite:
-                payment = self.get_payment(user_id, payment_id)
+                payment = self.get_payment(actor.account_id, payment_id)
             except InvalidTransition as exc:
                 # An event landed between the read and the write (e.g. the payer just paid).
                 raise ActionNotAllowed(_cannot_cancel_reason(payment, self._now())) from exc
@@ -326,13 +332,13 @@ class PaymentService:
             PaymentStatus.CREATION_FAILED,
         )
 
-    def refresh_payment(self, user_id: str, payment_id: str) -> Payment:
+    def refresh_payment(self, actor: Actor, payment_id: str) -> Payment:
         """Ask the provider for the link's current state and apply it; return the payment."""
-        payment = self.get_payment(user_id, payment_id)
+        payment = self.get_payment(actor.account_id, payment_id)
         if not payment.provider_link_id:
             return payment
         for event in self._provider.link_state(payment.provider_link_id).events:
-            payment = self._apply_to(user_id, payment_id, event)
+            payment = self._apply_to(actor, payment_id, event)
         return payment
 
     # Provider events ----------------------------------------------------------------------
@@ -343,8 +349,12 @@ class PaymentService:
         Finds the payment through the lookup item written with the link, or with the attempt for
         events that name only the provider's payment (a strongly consistent GetItem). Raises
         UnknownProviderLink when there is none yet, so a webhook can answer non-2xx and be
-        retried. Repeated, late and out-of-order events change nothing.
+        retried. Repeated, late and out-of-order events change nothing. The provider is the actor.
         """
+        return self._apply_reported(event, Actor.for_webhook)
+
+    def _apply_reported(self, event: ProviderEvent, actor_for: Callable[[str], Actor]) -> Payment:
+        """Apply an event to the payment its link or attempt names, as ``actor_for(account)``."""
         if event.provider_link_id:
             key = link_lookup_key(event.provider, event.provider_link_id)
         else:
@@ -352,12 +362,12 @@ class PaymentService:
         owner = self._repository.find_owner(key)
         if owner is None:
             raise UnknownProviderLink(event.provider_link_id or event.provider_payment_id)
-        return self._apply_to(owner.user_id, owner.payment_id, event)
+        return self._apply_to(actor_for(owner.user_id), owner.payment_id, event)
 
-    def _apply_to(self, user_id: str, payment_id: str, event: ProviderEvent) -> Payment:
+    def _apply_to(self, actor: Actor, payment_id: str, event: ProviderEvent) -> Payment:
         """Apply an event about a payment already known (no lookup); return it as stored."""
         for _ in range(_MAX_WRITE_ATTEMPTS):
-            payment = self.get_payment(user_id, payment_id)
+            payment = self.get_payment(actor.account_id, payment_id)
             updated = apply_event(payment, event, self._now())
             try:
                 stored = payment if updated is None else self._repository.save(payment, updated)
@@ -365,7 +375,7 @@ class PaymentService:
                 continue  # another event won the race; re-read and decide again
             if stored.status is PaymentStatus.COMPLETED and stored.order_id:
                 for callback in self._order_payment_completed:
-                    callback(stored)
+                    callback(actor, stored)
             return stored
         raise StaleWrite(payment_id)
 
@@ -374,8 +384,9 @@ class PaymentService:
     def sync_open_payments(self, updated_before: datetime) -> SyncSummary:
         """Poll the provider for every live link not heard of since ``updated_before``.
 
-        Applies what the provider reports through ``apply_provider_event`` and records links
-        past their expiry as expired. Webhooks are the main path; this catches what they missed.
+        Applies what the provider reports (as ``refresh_payment`` does) and records links past
+        their expiry as expired. Webhooks are the main path; this catches what they missed. The
+        system is the actor.
         """
         summary = SyncSummary()
         for payment in self._repository.open_payments(updated_before):
@@ -387,7 +398,7 @@ class PaymentService:
                 if payment.status is PaymentStatus.CREATING:
                     synced = self._finish_or_fail_creation(payment)
                 else:
-                    synced = self.refresh_payment(payment.user_id, payment.payment_id)
+                    synced = self.refresh_payment(Actor.system(payment.user_id), payment.payment_id)
                     synced = self.record_expiry_if_due(synced)
                 if synced.status != payment.status:
                     summary.changed.append((payment.payment_id, payment.status, synced.status))
@@ -430,11 +441,12 @@ class PaymentService:
         """Store a link that is past its expiry, with nobody paying, as expired; return it.
 
         The provider's own event does the same later; recording it now lets what depends on the
-        payment (its order, the tiles) move on without waiting for that event or the sync.
+        payment (its order, the tiles) move on without waiting for that event or the sync. Time
+        ran out, so the system is the actor, whichever request noticed it.
         """
         unpaid = payment.status in (PaymentStatus.AWAITING_PAYMENT, PaymentStatus.ATTEMPT_FAILED)
         if unpaid and self._now() >= payment.expires_at:
-            return self.apply_provider_event(_expiry_event(payment, self._now()))
+            return self._apply_reported(_expiry_event(payment, self._now()), Actor.system)
         return payment
 
     def _save(self, before: Payment, after: Payment, lookup_keys: tuple[str, ...] = ()) -> Payment:

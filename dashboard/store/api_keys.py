@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import QueryOutputTypeDef
 
 # "name" is a DynamoDB reserved word; the listing never reads the hash, so it is left out.
-_LISTED_ATTRIBUTES = "keyId, userId, #name, createdAt, lastUsedAt, revokedAt"
+_LISTED_ATTRIBUTES = "keyId, userId, #name, createdAt, createdBy, lastUsedAt, revokedAt"
 
 
 class KeyIdTaken(Exception):
@@ -68,6 +68,8 @@ class ApiKeyRepository:
             "secretHash": secret_hash,
             "createdAt": store_time(key.created_at),
         }
+        if key.created_by is not None:
+            item["createdBy"] = key.created_by
         try:
             with translate_unavailable():
                 self._client.put_item(
@@ -168,6 +170,7 @@ def _key_from_item(item: dict[str, Any]) -> ApiKey:
         user_id=values["userId"],
         name=values["name"],
         created_at=parse_store_time(values["createdAt"]),
+        created_by=values.get("createdBy"),
         last_used_at=_optional_time(values.get("lastUsedAt")),
         revoked_at=_optional_time(values.get("revokedAt")),
     )

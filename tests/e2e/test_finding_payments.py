@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from dashboard.core.ids import new_id
 from dashboard.services.payments import NewPaymentLink
+from tests.conftest import actor_for
 
 pytestmark = pytest.mark.e2e
 
@@ -25,7 +26,7 @@ def seeded_merchant(live_app, visitor_factory):
     with live_app.app.test_request_context(base_url=live_app.url):
         for n in range(30):
             payment = service.create_payment_link(
-                subject,
+                actor_for(subject),
                 NewPaymentLink(new_id(), 1000 + n, "GBP", f"Invoice {n}", payer_name="Ann Lee"),
             )
             if n % 10 == 0:
@@ -33,7 +34,7 @@ def seeded_merchant(live_app, visitor_factory):
                     service.apply_provider_event(event)
         for n in range(5):
             service.create_payment_link(
-                subject, NewPaymentLink(new_id(), 4200, "EUR", f"Order {n}")
+                actor_for(subject), NewPaymentLink(new_id(), 4200, "EUR", f"Order {n}")
             )
     visitor = visitor_factory()
     visitor.sign_in(subject)

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from dashboard.core.ids import new_id
 from dashboard.domain.orders import OrderFields
 from dashboard.domain.payments import PaymentStatus
+from tests.conftest import actor_for
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +31,7 @@ def _order_paid_twice(live_app, user: str):
     sandbox = app.extensions["payment_provider"]
     with app.test_request_context(base_url=live_app.url):
         order = orders.create_order(
-            user,
+            actor_for(user),
             new_id(),
             OrderFields(
                 customer_name="Ada Lovelace",
@@ -41,12 +42,12 @@ def _order_paid_twice(live_app, user: str):
                 currency="GBP",
             ),
         )
-        first = orders.request_payment(user, order.order_id)
+        first = orders.request_payment(actor_for(user), order.order_id)
         attempt = sandbox.start_attempt(first.provider_link_id)[-1].provider_payment_id
         app.extensions["store"].payments.save(
             first, first.with_status(PaymentStatus.CANCELLED, first.updated_at)
         )
-        second = orders.request_payment(user, order.order_id)
+        second = orders.request_payment(actor_for(user), order.order_id)
         for event in sandbox.pay(second.provider_link_id):
             payments.apply_provider_event(event)
         for event in sandbox.finish_attempt(first.provider_link_id, attempt, paid=True):

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from dashboard.core.ids import new_id
 from dashboard.domain.orders import OrderFields
+from tests.conftest import actor_for
 
 pytestmark = pytest.mark.e2e
 
@@ -37,7 +38,7 @@ def place_orders(live_app, user: str) -> None:
     with live_app.app.test_request_context(base_url=live_app.url):
         for name, product, quantity, price, currency in examples:
             order = orders.create_order(
-                user,
+                actor_for(user),
                 new_id(),
                 OrderFields(
                     customer_name=name,
@@ -49,9 +50,9 @@ def place_orders(live_app, user: str) -> None:
                 ),
             )
             if name == "Grace Hopper":
-                orders.request_payment(user, order.order_id)
+                orders.request_payment(actor_for(user), order.order_id)
             if name == "Alan Turing":
-                orders.cancel_order(user, order.order_id)
+                orders.cancel_order(actor_for(user), order.order_id)
 
 
 def fill_new_order(page: Page, **values: str) -> None:

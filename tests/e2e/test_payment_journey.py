@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from dashboard.core.clock import utc_now
 from dashboard.core.ids import new_id
 from dashboard.services.payments import NewPaymentLink
+from tests.conftest import actor_for
 
 pytestmark = pytest.mark.e2e
 
@@ -118,7 +119,7 @@ def test_a_link_past_its_expiry_shows_expired_and_cannot_be_paid(visitor_factory
     service = live_app.app.extensions["payment_service"]
     with live_app.app.test_request_context(base_url=live_app.url):
         payment = service.create_payment_link(
-            live_app.account_of("carol@example.com"),
+            actor_for(live_app.account_of("carol@example.com")),
             NewPaymentLink(
                 payment_id=new_id(),
                 amount_minor=500,

@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 
 from dashboard.core.ids import new_id
 from dashboard.services.payments import NewPaymentLink
+from tests.conftest import actor_for
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +34,7 @@ def a_payment_page(live_app, merchant: str) -> str:
     service = live_app.app.extensions["payment_service"]
     with live_app.app.test_request_context(base_url=live_app.url):
         payment = service.create_payment_link(
-            merchant, NewPaymentLink(new_id(), 1250, "GBP", "Invoice 42")
+            actor_for(merchant), NewPaymentLink(new_id(), 1250, "GBP", "Invoice 42")
         )
     return f"/payments/{payment.payment_id}"
 

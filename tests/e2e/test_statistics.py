@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from dashboard.core.ids import new_id
 from dashboard.services.payments import NewPaymentLink
+from tests.conftest import actor_for
 
 pytestmark = pytest.mark.e2e
 
@@ -20,11 +21,13 @@ def test_a_merchant_reads_the_statistics_for_a_range(live_app, visitor_factory):
     with live_app.app.test_request_context(base_url=live_app.url):
         for amount in (1250, 2750):
             payment = service.create_payment_link(
-                subject, NewPaymentLink(new_id(), amount, "GBP", "Invoice 9")
+                actor_for(subject), NewPaymentLink(new_id(), amount, "GBP", "Invoice 9")
             )
             for event in provider.pay(payment.provider_link_id):
                 service.apply_provider_event(event)
-        service.create_payment_link(subject, NewPaymentLink(new_id(), 990, "EUR", "Order 1"))
+        service.create_payment_link(
+            actor_for(subject), NewPaymentLink(new_id(), 990, "EUR", "Order 1")
+        )
 
     visitor = visitor_factory(width=390, height=844)  # a phone
     visitor.sign_in(subject)

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from dashboard.app import create_app
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import TEST_SECRET_KEY, actor_for
 from tests.live import LiveApp
 
 pytestmark = pytest.mark.integration
@@ -39,7 +39,9 @@ CHECKS = [
 @pytest.fixture(scope="module")
 def api_key(live_app: LiveApp) -> str:
     """A real API key of a merchant who has a payment or two."""
-    _key, presented = live_app.app.extensions["api_keys"].create_key("schema@example.com", "CI")
+    _key, presented = live_app.app.extensions["api_keys"].create_key(
+        actor_for("schema@example.com"), "CI"
+    )
     return presented
 
 

@@ -17,7 +17,7 @@ from dashboard.services.payment_listing import PaymentListing
 from dashboard.services.payments import NewPaymentLink, PaymentService
 from dashboard.store.cursors import CursorCodec, InvalidCursor
 from dashboard.web.payment_filters import parse_filters
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, actor_for
 
 pytestmark = pytest.mark.integration
 TODAY = date(2026, 11, 20)
@@ -78,7 +78,7 @@ def make(service, clock, merchant, days_ago=0, **fields):
         reference=fields.pop("reference", "Invoice 42"),
         **fields,
     )
-    return service.create_payment_link(merchant, request)
+    return service.create_payment_link(actor_for(merchant), request)
 
 
 _ticks = itertools.count(1)
@@ -236,7 +236,7 @@ def test_status_counts_come_from_rollups_and_match_a_recount(
                 for d, c in [(0, "GBP"), (1, "EUR"), (3, "GBP"), (20, "GBP")]]  # fmt: skip
     for event in sandbox.pay(payments[0].provider_link_id):
         service.apply_provider_event(event)
-    service.cancel_payment(merchant, payments[1].payment_id)
+    service.cancel_payment(actor_for(merchant), payments[1].payment_id)
     for event in sandbox.decline(payments[2].provider_link_id):
         service.apply_provider_event(event)
 
@@ -275,7 +275,9 @@ def test_payments_created_at_the_same_instant_are_each_listed_once(
     service, clock, merchant, listing
 ):
     made = [
-        service.create_payment_link(merchant, NewPaymentLink(new_id(), 100 + n, "GBP", f"Tie {n}"))
+        service.create_payment_link(
+            actor_for(merchant), NewPaymentLink(new_id(), 100 + n, "GBP", f"Tie {n}")
+        )
         for n in range(30)
     ]  # the clock does not move: every createdAt is the same
     assert len({p.created_at for p in made}) == 1

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from dashboard.app import create_app
 from dashboard.web.request_log import declared_path_secrets
-from tests.conftest import csrf_token_from
+from tests.conftest import actor_for, csrf_token_from
 
 pytestmark = pytest.mark.integration
 
@@ -98,7 +98,7 @@ def _secrets_sent(app: Flask, visited: list[tuple[str, str]]) -> set[str]:
 def test_a_whole_journey_logs_none_of_the_secrets_its_requests_carried(app, caplog):
     caplog.set_level(logging.INFO)  # the level the app logs at in production
     merchant, payer = app.test_client(), app.test_client()
-    api_key = app.extensions["api_keys"].create_key("journey@example.com", "Shop")[1]
+    api_key = app.extensions["api_keys"].create_key(actor_for("journey@example.com"), "Shop")[1]
 
     _sign_in(merchant, "journey@example.com")
     link_path = _create_payment(merchant)

@@ -16,7 +16,7 @@ import requests
 
 from dashboard.app import create_app
 from dashboard.domain.payments import PaymentStatus
-from tests.conftest import csrf_token_from
+from tests.conftest import actor_for, csrf_token_from
 from tests.unit.api_support import bearer
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,7 @@ def app(live_settings):
 
 def _race_once(live_app, app) -> tuple[str, str, int, int]:
     merchant = f"racer-{uuid.uuid4().hex[:10]}"
-    _key, presented = app.extensions["api_keys"].create_key(merchant, "Till")
+    _key, presented = app.extensions["api_keys"].create_key(actor_for(merchant), "Till")
     headers = bearer(presented)
     created = requests.post(
         f"{live_app.url}/api/v1/payments",

@@ -26,6 +26,7 @@ import requests
 
 from dashboard.app import create_app
 from dashboard.local.services import LocalService, free_port, start_redis
+from tests.conftest import actor_for
 
 pytestmark = pytest.mark.integration
 
@@ -124,7 +125,7 @@ def production_settings(live_settings: dict[str, str]) -> dict[str, str]:
 def new_api_key(settings: dict[str, str], merchant: str) -> str:
     """Return a fresh API key of ``merchant`` (a bucket of its own in the rate limit)."""
     app = create_app(settings)
-    _key, presented = app.extensions["api_keys"].create_key(merchant, "rate-limit test")
+    _key, presented = app.extensions["api_keys"].create_key(actor_for(merchant), "rate-limit test")
     return presented
 
 

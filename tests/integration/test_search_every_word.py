@@ -16,7 +16,7 @@ from dashboard.services.payments import NewPaymentLink, PaymentService
 from dashboard.store.dynamo import store_time, to_item
 from dashboard.store.index_items import searchable_words
 from dashboard.web.payment_filters import parse_filters
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, actor_for
 
 pytestmark = pytest.mark.integration
 LONG_PAYER_NAME = "Ana María de la Cruz y Fernández del Río Ortega"
@@ -64,7 +64,7 @@ def create(service, merchant, reference, payer_name):
         payer_name=payer_name,
         payer_email="payer@example.com",
     )
-    return service.create_payment_link(merchant, request)
+    return service.create_payment_link(actor_for(merchant), request)
 
 
 def found_by(app, merchant, text) -> list[str]:

@@ -7,6 +7,8 @@ from typing import Any
 from flask import Flask
 from werkzeug.test import TestResponse
 
+from tests.conftest import actor_for
+
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
 NEW_PAYMENT = {"amount": "12.50", "currency": "GBP", "reference": "Invoice 42"}
@@ -14,7 +16,7 @@ NEW_PAYMENT = {"amount": "12.50", "currency": "GBP", "reference": "Invoice 42"}
 
 def api_key_for(app: Flask, sub: str = ALICE, name: str = "Shop") -> str:
     """Return a new API key of the merchant, made through the API key service."""
-    _key, presented = app.extensions["api_keys"].create_key(sub, name)
+    _key, presented = app.extensions["api_keys"].create_key(actor_for(sub), name)
     return presented
 
 

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from flask_wtf.csrf import generate_csrf
 
 from dashboard.app import create_app
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import TEST_SECRET_KEY, actor_for
 from tests.unit.conftest import sign_in
 
 # DESIGN.md: landing, sign-in, health, static files, webhooks and the payer's pages are public.
@@ -103,7 +103,7 @@ API_WRITES = [r for r in ROUTES if r[0].startswith("api.") and r[1] != "GET"]
 
 @pytest.mark.parametrize(("endpoint", "method", "url"), API_WRITES)
 def test_api_writes_with_an_api_key_need_no_csrf_token(app, client, endpoint, method, url):
-    _key, presented = app.extensions["api_keys"].create_key("alice@example.com", "Shop")
+    _key, presented = app.extensions["api_keys"].create_key(actor_for("alice@example.com"), "Shop")
 
     response = client.open(url, method=method, headers={"Authorization": f"Bearer {presented}"})
 

@@ -19,7 +19,7 @@ from dashboard.domain.actor import Person, Role
 from dashboard.domain.orders import OrderFields
 from dashboard.services.payments import NewPaymentLink
 from dashboard.store.accounts import PersonAlreadyExists
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import TEST_SECRET_KEY, actor_for
 from tests.oidc_standin import CLIENT_ID, OidcStandIn
 
 SWITCHED = "You switched account in another tab"
@@ -69,7 +69,7 @@ def _create_payment(app: Flask, account_id: str, reference: str) -> str:
     payment_id = new_id()
     with app.test_request_context():  # the link's return address is the app's own
         app.extensions["payment_service"].create_payment_link(
-            account_id, NewPaymentLink(payment_id, 1250, "GBP", reference)
+            actor_for(account_id), NewPaymentLink(payment_id, 1250, "GBP", reference)
         )
     return payment_id
 
@@ -184,7 +184,7 @@ def test_a_merchant_with_payments_from_before_accounts_keeps_them_at_sign_in(app
 
 
 def test_a_merchant_with_only_api_keys_is_adopted_at_sign_in(app, provider):
-    key, _full = app.extensions["api_keys"].create_key("keys-only@example.com", "Shop")
+    key, _full = app.extensions["api_keys"].create_key(actor_for("keys-only@example.com"), "Shop")
 
     client = _sign_in(app, provider, "keys-only@example.com")
 
@@ -196,7 +196,7 @@ def test_a_merchant_with_only_api_keys_is_adopted_at_sign_in(app, provider):
 
 def test_a_merchant_with_only_orders_is_adopted_at_sign_in(app, provider):
     order = app.extensions["order_service"].create_order(
-        "orders-only@example.com",
+        actor_for("orders-only@example.com"),
         new_id(),
         OrderFields("Ada", "ada@example.com", "Tea", 2, Decimal("4.50"), "GBP"),
     )
@@ -377,7 +377,7 @@ def test_every_form_a_signed_in_page_posts_names_its_account(app, two_accounts):
     alice, alices, _bobs = two_accounts
     payment_id = _create_payment(app, alices.account_id, "Forms")
     order = app.extensions["order_service"].create_order(
-        alices.account_id,
+        actor_for(alices.account_id),
         new_id(),
         OrderFields("Ada", "ada@example.com", "Tea", 2, Decimal("4.50"), "GBP"),
     )

@@ -65,6 +65,15 @@ def test_the_system_actor_is_nobody_signed_in():
     assert actor.api_key_id is None
 
 
+def test_who_acts_is_the_person_with_their_issuer_or_the_key_and_nobody_for_the_rest():
+    person = Person("https://id.example.com/", "auth0|alice")
+
+    assert Actor.for_person(ALICE, person).who == "https://id.example.com/#auth0|alice"
+    assert Actor.for_api_key(ALICE, "AbCdEf123456").who == "AbCdEf123456"
+    assert Actor.for_webhook(ALICE).who is None
+    assert Actor.system(ALICE).who is None
+
+
 IDENTITY_ATTRIBUTES = {"sub", "person", "account_id", "role", "_get_current_object"}
 
 

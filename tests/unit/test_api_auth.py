@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import actor_for
 from tests.unit.api_support import (
     ALICE,
     BOB,
@@ -54,10 +55,10 @@ def test_a_malformed_or_unknown_key_is_a_401(client, authorization):
 
 def test_a_revoked_key_is_refused_at_once(app, client):
     service = app.extensions["api_keys"]
-    key, presented = service.create_key(ALICE, "Old shop")
+    key, presented = service.create_key(actor_for(ALICE), "Old shop")
     assert client.get("/api/v1/payments", headers=bearer(presented)).status_code == 200
 
-    service.revoke_key(ALICE, key.key_id)
+    service.revoke_key(actor_for(ALICE), key.key_id)
     response = client.get("/api/v1/payments", headers=bearer(presented))
 
     assert_problem(response, 401, "unauthenticated")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.domain.api_keys import ApiKeyPrincipal
+from dashboard.domain.actor import Actor
+from dashboard.domain.api_keys import ApiKey, ApiKeyPrincipal
 from dashboard.services.api_keys import (
     MAX_ACTIVE_KEYS,
     ApiKeyAlreadyCreated,
@@ -16,7 +17,7 @@ from dashboard.services.api_keys import (
 )
 from dashboard.store.database import Store
 from dashboard.store.dynamo import StoreUnavailable
-from tests.conftest import FakeClock
+from tests.conftest import TEST_ISSUER, FakeClock, actor_for
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
@@ -39,7 +40,7 @@ def dynamodb_calls(store: Store) -> list[str]:
 
 
 def test_a_new_key_is_shown_once_and_acts_for_its_merchant(api_keys, clock):
-    key, full_key = api_keys.create_key(ALICE, "  Web shop ")
+    key, full_key = api_keys.create_key(actor_for(ALICE), "  Web shop ")
 
     assert full_key.startswith(f"pdk_{key.key_id}_")
     assert len(key.key_id) == 12
@@ -51,10 +52,37 @@ def test_a_new_key_is_shown_once_and_acts_for_its_merchant(api_keys, clock):
     assert api_keys.authenticate(full_key) == ApiKeyPrincipal(user_id=ALICE, key_id=key.key_id)
 
 
+def test_a_key_remembers_the_person_who_created_it(api_keys):
+    key, _ = api_keys.create_key(actor_for(ALICE), "Web shop")
+
+    assert key.created_by == f"{TEST_ISSUER}#{ALICE}"
+    assert api_keys.list_keys(ALICE) == [key]
+
+
+def test_a_key_made_with_another_key_or_by_a_command_says_so(api_keys):
+    made_by_key, _ = api_keys.create_key(Actor.for_api_key(ALICE, "AbCdEf123456"), "Robot")
+    made_by_command, _ = api_keys.create_key(Actor.system(ALICE), "Import")
+
+    assert made_by_key.created_by == "AbCdEf123456"
+    assert made_by_command.created_by is None
+    listed = {key.name: key.created_by for key in api_keys.list_keys(ALICE)}
+    assert listed == {"Robot": "AbCdEf123456", "Import": None}
+
+
+def test_a_key_from_before_keys_named_their_creator_reads_as_made_by_nobody_known(
+    api_keys, store, clock
+):
+    older = ApiKey(key_id=new_key_id(), user_id=ALICE, name="Old shop", created_at=clock.now)
+    store.api_keys.add(older, "0" * 64)  # written as before: no createdBy attribute
+
+    assert api_keys.list_keys(ALICE) == [older]  # its created_by is None
+    assert api_keys.revoke_key(actor_for(ALICE), older.key_id).created_by is None
+
+
 def test_two_keys_never_share_an_id_or_a_secret(api_keys):
     (first, first_key), (second, second_key) = (
-        api_keys.create_key(ALICE, "Shop"),
-        api_keys.create_key(ALICE, "Shop"),
+        api_keys.create_key(actor_for(ALICE), "Shop"),
+        api_keys.create_key(actor_for(ALICE), "Shop"),
     )
 
     assert first.key_id != second.key_id
@@ -63,10 +91,10 @@ def test_two_keys_never_share_an_id_or_a_secret(api_keys):
 
 def test_a_key_made_with_a_given_id_cannot_be_made_twice(api_keys):
     key_id = new_key_id()  # minted when the create form was shown
-    key, full_key = api_keys.create_key(ALICE, "Web shop", key_id)
+    key, full_key = api_keys.create_key(actor_for(ALICE), "Web shop", key_id)
 
     with pytest.raises(ApiKeyAlreadyCreated):
-        api_keys.create_key(ALICE, "Web shop", key_id)  # the same form sent again
+        api_keys.create_key(actor_for(ALICE), "Web shop", key_id)  # the same form sent again
 
     assert key.key_id == key_id
     assert full_key.startswith(f"pdk_{key_id}_")
@@ -75,18 +103,18 @@ def test_a_key_made_with_a_given_id_cannot_be_made_twice(api_keys):
 
 def test_a_resubmit_is_recognised_even_before_the_listing_shows_the_key(api_keys, monkeypatch):
     key_id = new_key_id()
-    api_keys.create_key(ALICE, "Web shop", key_id)
+    api_keys.create_key(actor_for(ALICE), "Web shop", key_id)
     # The merchant's listing reads an index, which may lag a write made a moment ago.
     monkeypatch.setattr(api_keys, "list_keys", lambda _user_id: [])
 
     with pytest.raises(ApiKeyAlreadyCreated):
-        api_keys.create_key(ALICE, "Web shop", key_id)
+        api_keys.create_key(actor_for(ALICE), "Web shop", key_id)
 
 
 def test_a_given_id_another_merchant_holds_is_replaced_by_a_fresh_one(api_keys):
-    bobs_key, _ = api_keys.create_key(BOB, "Bob's shop")
+    bobs_key, _ = api_keys.create_key(actor_for(BOB), "Bob's shop")
 
-    alices_key, alices_full_key = api_keys.create_key(ALICE, "Shop", bobs_key.key_id)
+    alices_key, alices_full_key = api_keys.create_key(actor_for(ALICE), "Shop", bobs_key.key_id)
 
     assert alices_key.key_id != bobs_key.key_id
     assert api_keys.authenticate(alices_full_key).user_id == ALICE
@@ -95,16 +123,16 @@ def test_a_given_id_another_merchant_holds_is_replaced_by_a_fresh_one(api_keys):
 
 def test_a_resubmit_at_the_key_limit_says_the_key_exists(api_keys):
     for n in range(MAX_ACTIVE_KEYS - 1):
-        api_keys.create_key(ALICE, f"Key {n}")
+        api_keys.create_key(actor_for(ALICE), f"Key {n}")
     last = new_key_id()
-    api_keys.create_key(ALICE, "Last", last)
+    api_keys.create_key(actor_for(ALICE), "Last", last)
 
     with pytest.raises(ApiKeyAlreadyCreated):
-        api_keys.create_key(ALICE, "Last", last)
+        api_keys.create_key(actor_for(ALICE), "Last", last)
 
 
 def test_the_secret_is_stored_only_as_a_hash(api_keys, store):
-    key, full_key = api_keys.create_key(ALICE, "Invoicing")
+    key, full_key = api_keys.create_key(actor_for(ALICE), "Invoicing")
     secret = full_key.removeprefix(f"pdk_{key.key_id}_")
 
     raw = store.client.get_item(
@@ -118,11 +146,11 @@ def test_the_secret_is_stored_only_as_a_hash(api_keys, store):
 
 
 def test_keys_are_listed_newest_first_and_only_to_their_merchant(api_keys, clock):
-    api_keys.create_key(ALICE, "Shop")
+    api_keys.create_key(actor_for(ALICE), "Shop")
     clock.advance(minutes=5)
-    api_keys.create_key(BOB, "Bob's shop")
+    api_keys.create_key(actor_for(BOB), "Bob's shop")
     clock.advance(minutes=5)
-    api_keys.create_key(ALICE, "Invoicing")
+    api_keys.create_key(actor_for(ALICE), "Invoicing")
 
     assert [key.name for key in api_keys.list_keys(ALICE)] == ["Invoicing", "Shop"]
     assert [key.name for key in api_keys.list_keys(BOB)] == ["Bob's shop"]
@@ -140,39 +168,39 @@ def test_keys_are_listed_newest_first_and_only_to_their_merchant(api_keys, clock
 )
 def test_a_key_needs_a_sensible_name(api_keys, name, message):
     with pytest.raises(InvalidKeyName, match=message):
-        api_keys.create_key(ALICE, name)
+        api_keys.create_key(actor_for(ALICE), name)
 
     assert api_keys.list_keys(ALICE) == []
 
 
 def test_a_name_of_sixty_characters_is_fine(api_keys):
-    key, _ = api_keys.create_key(ALICE, "x" * 60)
+    key, _ = api_keys.create_key(actor_for(ALICE), "x" * 60)
 
     assert key.name == "x" * 60
 
 
 def test_a_merchant_has_at_most_twenty_active_keys(api_keys):
-    keys = [api_keys.create_key(ALICE, f"Key {n}")[0] for n in range(MAX_ACTIVE_KEYS)]
+    keys = [api_keys.create_key(actor_for(ALICE), f"Key {n}")[0] for n in range(MAX_ACTIVE_KEYS)]
 
     with pytest.raises(ApiKeyLimitReached):
-        api_keys.create_key(ALICE, "One too many")
-    api_keys.create_key(BOB, "Bob's own limit is separate")
+        api_keys.create_key(actor_for(ALICE), "One too many")
+    api_keys.create_key(actor_for(BOB), "Bob's own limit is separate")
 
-    api_keys.revoke_key(ALICE, keys[0].key_id)
-    api_keys.create_key(ALICE, "Replacement")
+    api_keys.revoke_key(actor_for(ALICE), keys[0].key_id)
+    api_keys.create_key(actor_for(ALICE), "Replacement")
     assert sum(key.is_active for key in api_keys.list_keys(ALICE)) == MAX_ACTIVE_KEYS
 
 
 def test_a_wrong_secret_is_refused(api_keys):
-    key, full_key = api_keys.create_key(ALICE, "Shop")
-    other_secret = api_keys.create_key(ALICE, "Other")[1].split("_", 2)[2]
+    key, full_key = api_keys.create_key(actor_for(ALICE), "Shop")
+    other_secret = api_keys.create_key(actor_for(ALICE), "Other")[1].split("_", 2)[2]
 
     assert api_keys.authenticate(f"pdk_{key.key_id}_{other_secret}") is None
     assert api_keys.authenticate(full_key[:-1] + ("A" if full_key[-1] != "A" else "B")) is None
 
 
 def test_a_key_with_an_unknown_id_is_refused(api_keys):
-    _, full_key = api_keys.create_key(ALICE, "Shop")
+    _, full_key = api_keys.create_key(actor_for(ALICE), "Shop")
 
     assert api_keys.authenticate("pdk_AAAAAAAAAAAA_" + full_key.split("_", 2)[2]) is None
 
@@ -198,10 +226,10 @@ def test_a_malformed_key_is_refused_without_asking_dynamodb(api_keys, dynamodb_c
 
 
 def test_a_revoked_key_is_refused_at_once(api_keys, clock):
-    key, full_key = api_keys.create_key(ALICE, "Shop")
+    key, full_key = api_keys.create_key(actor_for(ALICE), "Shop")
     clock.advance(hours=1)
 
-    revoked = api_keys.revoke_key(ALICE, key.key_id)
+    revoked = api_keys.revoke_key(actor_for(ALICE), key.key_id)
 
     assert revoked.revoked_at == clock.now
     assert not revoked.is_active
@@ -210,20 +238,20 @@ def test_a_revoked_key_is_refused_at_once(api_keys, clock):
 
 
 def test_revoking_twice_is_harmless_and_keeps_the_first_time(api_keys, clock):
-    key, _ = api_keys.create_key(ALICE, "Shop")
-    first = api_keys.revoke_key(ALICE, key.key_id)
+    key, _ = api_keys.create_key(actor_for(ALICE), "Shop")
+    first = api_keys.revoke_key(actor_for(ALICE), key.key_id)
     clock.advance(minutes=10)
 
-    second = api_keys.revoke_key(ALICE, key.key_id)
+    second = api_keys.revoke_key(actor_for(ALICE), key.key_id)
 
     assert second.revoked_at == first.revoked_at
 
 
 def test_a_merchant_cannot_revoke_another_merchants_key(api_keys):
-    key, full_key = api_keys.create_key(BOB, "Bob's shop")
+    key, full_key = api_keys.create_key(actor_for(BOB), "Bob's shop")
 
     with pytest.raises(ApiKeyNotFound):
-        api_keys.revoke_key(ALICE, key.key_id)
+        api_keys.revoke_key(actor_for(ALICE), key.key_id)
 
     assert api_keys.authenticate(full_key) == ApiKeyPrincipal(user_id=BOB, key_id=key.key_id)
 
@@ -231,11 +259,11 @@ def test_a_merchant_cannot_revoke_another_merchants_key(api_keys):
 @pytest.mark.parametrize("key_id", ["AAAAAAAAAAAA", "not-a-key-id", "x" * 5000])
 def test_revoking_an_unknown_key_is_not_found(api_keys, key_id):
     with pytest.raises(ApiKeyNotFound):
-        api_keys.revoke_key(ALICE, key_id)
+        api_keys.revoke_key(actor_for(ALICE), key_id)
 
 
 def test_last_use_is_recorded_at_most_once_a_minute(api_keys, clock, dynamodb_calls):
-    _, full_key = api_keys.create_key(ALICE, "Shop")
+    _, full_key = api_keys.create_key(actor_for(ALICE), "Shop")
     clock.advance(minutes=3)
     first_use = clock.now
 
@@ -254,7 +282,7 @@ def test_last_use_is_recorded_at_most_once_a_minute(api_keys, clock, dynamodb_ca
 
 
 def test_a_use_recorded_meanwhile_by_another_request_is_not_an_error(api_keys, store, clock):
-    key, _ = api_keys.create_key(ALICE, "Shop")
+    key, _ = api_keys.create_key(actor_for(ALICE), "Shop")
     cutoff = clock.now
     clock.advance(seconds=5)
 
@@ -264,7 +292,7 @@ def test_a_use_recorded_meanwhile_by_another_request_is_not_an_error(api_keys, s
 
 
 def test_a_key_is_accepted_even_when_its_last_use_cannot_be_written(api_keys, store, monkeypatch):
-    key, full_key = api_keys.create_key(ALICE, "Shop")
+    key, full_key = api_keys.create_key(actor_for(ALICE), "Shop")
 
     def throttled(*_args, **_kwargs):
         raise StoreUnavailable("ProvisionedThroughputExceededException")

@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator
 from dashboard.core.ids import new_id
 from dashboard.domain.orders import OrderFields
 from dashboard.store.dynamo import StoreUnavailable
+from tests.conftest import actor_for
 from tests.unit.api_support import (
     ALICE,
     BOB,
@@ -49,7 +50,7 @@ def _place(app: Flask, sub: str, count: int, **changes) -> list[str]:
     service = app.extensions["order_service"]
     values = {**NEW_ORDER, "unit_price": Decimal("5.00"), "quantity": 1, **changes}
     fields = OrderFields(**values)
-    return [service.create_order(sub, new_id(), fields).order_id for _ in range(count)]
+    return [service.create_order(actor_for(sub), new_id(), fields).order_id for _ in range(count)]
 
 
 def _payment_link(client, headers, order_id: str, **extra):
@@ -334,10 +335,10 @@ def test_a_malformed_authorization_header_is_a_401(client, method, url):
 
 def test_a_revoked_key_can_no_longer_create_or_read_orders(app, client):
     service = app.extensions["api_keys"]
-    key, presented = service.create_key(ALICE, "Old shop")
+    key, presented = service.create_key(actor_for(ALICE), "Old shop")
     order = _create(client, bearer(presented))
 
-    service.revoke_key(ALICE, key.key_id)
+    service.revoke_key(actor_for(ALICE), key.key_id)
     read = client.get(f"/api/v1/orders/{order['id']}", headers=bearer(presented))
     create = client.post("/api/v1/orders", json=NEW_ORDER, headers=bearer(presented))
 
@@ -463,7 +464,7 @@ def test_the_quantity_is_locked_while_a_payment_link_is_live(client, alice):
 def test_a_paid_or_cancelled_order_cannot_be_changed(app, client, alice):
     paid = _paid_order(app, client, alice)
     cancelled = _create(client, alice)
-    app.extensions["order_service"].cancel_order(ALICE, cancelled["id"])
+    app.extensions["order_service"].cancel_order(actor_for(ALICE), cancelled["id"])
 
     for order, status in ((paid, "paid"), (cancelled, "cancelled")):
         response = client.patch(
@@ -567,7 +568,7 @@ def test_a_failed_order_gets_a_new_link(client, alice):
 def test_a_paid_or_cancelled_order_gets_no_payment_link(app, client, alice):
     paid = _paid_order(app, client, alice)
     cancelled = _create(client, alice)
-    app.extensions["order_service"].cancel_order(ALICE, cancelled["id"])
+    app.extensions["order_service"].cancel_order(actor_for(ALICE), cancelled["id"])
 
     for order, status in ((paid, "paid"), (cancelled, "cancelled")):
         problem = assert_problem(_payment_link(client, alice, order["id"]), 409, "conflict")

@@ -8,6 +8,7 @@ import pytest
 
 from dashboard.core.ids import new_id
 from dashboard.services.payments import NewPaymentLink
+from tests.conftest import actor_for
 from tests.unit.api_support import (
     ALICE,
     BOB,
@@ -31,7 +32,7 @@ def _create_through_service(app, sub: str, count: int, currency: str = "GBP") ->
     with app.test_request_context():
         for n in range(count):
             link = NewPaymentLink(new_id(), 100 + n, currency, f"Batch {n}")
-            ids.append(service.create_payment_link(sub, link).payment_id)
+            ids.append(service.create_payment_link(actor_for(sub), link).payment_id)
     return ids
 
 

@@ -33,7 +33,7 @@ from dashboard.store.cursors import CursorCodec
 from dashboard.store.database import Store
 from dashboard.store.dynamo import from_item, to_item
 from dashboard.store.payments import PaymentAlreadyExists, StaleWrite, payer_lookup_key
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import TEST_SECRET_KEY, actor_for
 
 USER = "alice@example.com"
 ORDER_FIELDS = OrderFields("Ada Lovelace", "ada@example.com", "Manual", 3, Decimal("12.50"), "GBP")
@@ -132,7 +132,9 @@ def test_the_item_that_refused_is_named_whatever_its_place(store):
 
 
 def test_a_stale_payment_write_is_refused_by_the_payment_item(store, service):
-    payment = service.create_payment_link(USER, NewPaymentLink(new_id(), 500, "GBP", "A"))
+    payment = service.create_payment_link(
+        actor_for(USER), NewPaymentLink(new_id(), 500, "GBP", "A")
+    )
     stale = dataclasses.replace(payment, version=payment.version - 1)
 
     with pytest.raises(StaleWrite) as refused:
@@ -144,7 +146,9 @@ def test_a_stale_payment_write_is_refused_by_the_payment_item(store, service):
 
 
 def test_a_lookup_key_of_another_payment_is_named_in_the_refusal(store, service):
-    payment = service.create_payment_link(USER, NewPaymentLink(new_id(), 500, "GBP", "A"))
+    payment = service.create_payment_link(
+        actor_for(USER), NewPaymentLink(new_id(), 500, "GBP", "A")
+    )
     other = dataclasses.replace(payment, payment_id=new_id(), version=1)
     key = payer_lookup_key(payment.payer_token)
 
@@ -385,8 +389,8 @@ def test_a_completed_payment_whose_order_no_longer_follows_it_lands_with_a_warni
     store, service, sandbox, clock, caplog
 ):
     orders = OrderService(store.orders, service, CursorCodec(TEST_SECRET_KEY), clock)
-    order = orders.create_order(USER, new_id(), ORDER_FIELDS)
-    payment = orders.request_payment(USER, order.order_id)
+    order = orders.create_order(actor_for(USER), new_id(), ORDER_FIELDS)
+    payment = orders.request_payment(actor_for(USER), order.order_id)
     requested = orders.get_order(USER, order.order_id)
     store.orders.save(requested, dataclasses.replace(requested, quantity=9))  # another total now
 

@@ -10,7 +10,7 @@ import pytest
 from dashboard.domain.payments import PaymentStatus
 from dashboard.providers.sandbox_retries import WebhookRetries
 from dashboard.store.dynamo import StoreUnavailable
-from tests.conftest import csrf_token_from
+from tests.conftest import actor_for, csrf_token_from
 from tests.unit.test_payment_pages import _create
 from tests.unit.test_payment_service import a_request
 
@@ -120,7 +120,7 @@ def test_the_sync_command_finishes_a_creation_cut_short(app, monkeypatch):
     with app.test_request_context("/payments"):
         monkeypatch.setattr(sandbox, "create_link", crash)
         with pytest.raises(RuntimeError):
-            service.create_payment_link("alice", request)
+            service.create_payment_link(actor_for("alice"), request)
         monkeypatch.undo()
     time.sleep(1.1)
 
@@ -135,8 +135,8 @@ def test_the_sync_command_finishes_a_creation_cut_short(app, monkeypatch):
 def test_one_payment_that_breaks_does_not_stop_the_sync_of_the_others(
     app, monkeypatch, service, sandbox, clock
 ):
-    broken = service.create_payment_link("alice", a_request(reference="Broken 1"))
-    paid = service.create_payment_link("alice", a_request(reference="Paid 1"))
+    broken = service.create_payment_link(actor_for("alice"), a_request(reference="Broken 1"))
+    paid = service.create_payment_link(actor_for("alice"), a_request(reference="Paid 1"))
     sandbox.pay(paid.provider_link_id)  # its webhooks were lost
     real_state = sandbox.link_state
 

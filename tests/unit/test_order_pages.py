@@ -14,6 +14,7 @@ from dashboard.core.clock import utc_now
 from dashboard.core.ids import new_id
 from dashboard.domain.orders import OrderFields
 from dashboard.domain.payments import PaymentStatus
+from tests.conftest import actor_for
 from tests.unit.conftest import csrf_token, sign_in
 
 ORDER = {
@@ -51,7 +52,7 @@ def _place(app: Flask, user: str = "alice@example.com", **changes):
         "currency": "GBP",
     }
     fields = OrderFields(**{**values, **changes})
-    return app.extensions["order_service"].create_order(user, new_id(), fields)
+    return app.extensions["order_service"].create_order(actor_for(user), new_id(), fields)
 
 
 def _post(client: FlaskClient, path: str, **data):

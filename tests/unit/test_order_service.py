@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from dashboard.core.ids import new_id
+from dashboard.domain.actor import Actor
 from dashboard.domain.orders import InvalidOrder, OrderFields, OrderStatus
 from dashboard.domain.payments import PaymentStatus
 from dashboard.providers.base import ProviderUnavailable
@@ -15,7 +16,10 @@ from dashboard.services import orders as order_service_module
 from dashboard.services.orders import OrderNotFound, OrderQuery, OrderService
 from dashboard.services.payments import ActionNotAllowed
 from dashboard.store.cursors import CursorCodec, InvalidCursor
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import TEST_SECRET_KEY, actor_for
+
+# Alice, signed in: the actor of the writes below (reads take her account id, "alice").
+ALICE = actor_for("alice")
 
 
 @pytest.fixture
@@ -37,7 +41,7 @@ def fields(**changes) -> OrderFields:
 
 
 def place(orders: OrderService, user: str = "alice", **changes):
-    return orders.create_order(user, new_id(), fields(**changes))
+    return orders.create_order(actor_for(user), new_id(), fields(**changes))
 
 
 def test_orders_are_numbered_per_merchant_and_the_total_is_computed(orders):
@@ -79,8 +83,8 @@ def test_an_invalid_order_is_refused_with_the_field_named_and_nothing_written(
 
 def test_submitting_the_same_order_form_twice_gives_one_order(orders):
     order_id = new_id()
-    first = orders.create_order("alice", order_id, fields())
-    second = orders.create_order("alice", order_id, fields())
+    first = orders.create_order(ALICE, order_id, fields())
+    second = orders.create_order(ALICE, order_id, fields())
 
     assert second == first
     assert len(orders.list_orders("alice", OrderQuery()).orders) == 1
@@ -178,7 +182,7 @@ def test_search_pages_to_the_end(orders):
 def test_requesting_payment_makes_a_link_for_the_total_with_the_order_number(orders):
     order = place(orders)
 
-    payment = orders.request_payment("alice", order.order_id)
+    payment = orders.request_payment(ALICE, order.order_id)
 
     assert payment.amount_minor == 3750
     assert payment.currency == "GBP"
@@ -194,8 +198,8 @@ def test_requesting_payment_makes_a_link_for_the_total_with_the_order_number(ord
 def test_requesting_payment_twice_gives_the_same_link(orders, store):
     order = place(orders)
 
-    first = orders.request_payment("alice", order.order_id)
-    second = orders.request_payment("alice", order.order_id)
+    first = orders.request_payment(ALICE, order.order_id)
+    second = orders.request_payment(ALICE, order.order_id)
 
     assert second.payment_id == first.payment_id
     assert len(list(store.payments.each_payment("alice"))) == 1
@@ -203,7 +207,7 @@ def test_requesting_payment_twice_gives_the_same_link(orders, store):
 
 def test_the_order_is_paid_when_its_payment_completes(orders, service, sandbox):
     order = place(orders)
-    payment = orders.request_payment("alice", order.order_id)
+    payment = orders.request_payment(ALICE, order.order_id)
 
     for event in sandbox.decline(payment.provider_link_id):
         service.apply_provider_event(event)
@@ -225,12 +229,12 @@ def test_an_order_whose_link_failed_can_request_payment_again(
         raise ProviderUnavailable("connection refused")
 
     monkeypatch.setattr(sandbox, "create_link", unavailable)
-    failed = orders.request_payment("alice", order.order_id)
+    failed = orders.request_payment(ALICE, order.order_id)
     assert failed.status is PaymentStatus.CREATION_FAILED
     assert orders.get_order("alice", order.order_id).status is OrderStatus.FAILED
 
     monkeypatch.undo()
-    again = orders.request_payment("alice", order.order_id)
+    again = orders.request_payment(ALICE, order.order_id)
 
     assert again.payment_id != failed.payment_id
     assert again.status is PaymentStatus.AWAITING_PAYMENT
@@ -242,7 +246,7 @@ def test_an_order_whose_link_failed_can_request_payment_again(
 
 def test_an_expired_link_fails_the_order(orders, service, clock):
     order = place(orders)
-    payment = orders.request_payment("alice", order.order_id)
+    payment = orders.request_payment(ALICE, order.order_id)
 
     clock.advance(hours=25)
     service.sync_open_payments(clock.now)
@@ -253,28 +257,28 @@ def test_an_expired_link_fails_the_order(orders, service, clock):
 
 def test_cancelling_an_order_cancels_its_live_link(orders, service):
     order = place(orders)
-    payment = orders.request_payment("alice", order.order_id)
+    payment = orders.request_payment(ALICE, order.order_id)
 
-    cancelled = orders.cancel_order("alice", order.order_id)
+    cancelled = orders.cancel_order(ALICE, order.order_id)
 
     assert cancelled.status is OrderStatus.CANCELLED
     assert service.get_payment("alice", payment.payment_id).status is PaymentStatus.CANCELLED
     with pytest.raises(ActionNotAllowed):
-        orders.request_payment("alice", order.order_id)
+        orders.request_payment(ALICE, order.order_id)
 
 
 def test_a_paid_order_can_be_neither_cancelled_changed_nor_deleted(orders, service, sandbox):
     order = place(orders)
-    payment = orders.request_payment("alice", order.order_id)
+    payment = orders.request_payment(ALICE, order.order_id)
     for event in sandbox.pay(payment.provider_link_id):
         service.apply_provider_event(event)
 
     with pytest.raises(ActionNotAllowed, match="cannot be deleted"):
-        orders.delete_order("alice", order.order_id)
+        orders.delete_order(ALICE, order.order_id)
     with pytest.raises(ActionNotAllowed):
-        orders.cancel_order("alice", order.order_id)
+        orders.cancel_order(ALICE, order.order_id)
     with pytest.raises(ActionNotAllowed):
-        orders.update_order("alice", order.order_id, OrderFields(customer_name="Someone"))
+        orders.update_order(ALICE, order.order_id, OrderFields(customer_name="Someone"))
     assert orders.get_order("alice", order.order_id).status is OrderStatus.PAID
 
 
@@ -282,7 +286,7 @@ def test_changing_an_order_updates_its_search_words(orders):
     order = place(orders)
 
     changed = orders.update_order(
-        "alice",
+        ALICE,
         order.order_id,
         OrderFields(customer_name="Charles Babbage", quantity=4, shipping_address="1 Dorset St"),
     )
@@ -298,11 +302,11 @@ def test_changing_an_order_updates_its_search_words(orders):
 
 def test_the_quantity_is_fixed_while_a_link_for_the_total_is_live(orders):
     order = place(orders)
-    orders.request_payment("alice", order.order_id)
+    orders.request_payment(ALICE, order.order_id)
 
     with pytest.raises(ActionNotAllowed, match="quantity"):
-        orders.update_order("alice", order.order_id, OrderFields(quantity=5))
-    renamed = orders.update_order("alice", order.order_id, OrderFields(customer_name="Ada King"))
+        orders.update_order(ALICE, order.order_id, OrderFields(quantity=5))
+    renamed = orders.update_order(ALICE, order.order_id, OrderFields(customer_name="Ada King"))
     assert renamed.customer_name == "Ada King"
 
 
@@ -310,7 +314,7 @@ def test_the_product_and_price_cannot_be_changed(orders):
     order = place(orders)
 
     with pytest.raises(InvalidOrder) as refused:
-        orders.update_order("alice", order.order_id, OrderFields(unit_price=Decimal("1.00")))
+        orders.update_order(ALICE, order.order_id, OrderFields(unit_price=Decimal("1.00")))
 
     assert "unit_price" in refused.value.errors
 
@@ -318,7 +322,7 @@ def test_the_product_and_price_cannot_be_changed(orders):
 def test_deleting_an_unpaid_order_removes_it_from_lists_and_search(orders):
     order = place(orders)
 
-    orders.delete_order("alice", order.order_id)
+    orders.delete_order(ALICE, order.order_id)
 
     with pytest.raises(OrderNotFound):
         orders.get_order("alice", order.order_id)
@@ -328,17 +332,17 @@ def test_deleting_an_unpaid_order_removes_it_from_lists_and_search(orders):
 
 def test_an_order_with_a_live_link_must_be_cancelled_before_it_is_deleted(orders):
     order = place(orders)
-    orders.request_payment("alice", order.order_id)
+    orders.request_payment(ALICE, order.order_id)
 
     with pytest.raises(ActionNotAllowed, match="Cancel the order first"):
-        orders.delete_order("alice", order.order_id)
+        orders.delete_order(ALICE, order.order_id)
 
 
 def test_a_deleted_orders_payment_still_takes_its_events(orders, service, sandbox):
     order = place(orders)
-    payment = orders.request_payment("alice", order.order_id)
-    orders.cancel_order("alice", order.order_id)
-    orders.delete_order("alice", order.order_id)
+    payment = orders.request_payment(ALICE, order.order_id)
+    orders.cancel_order(ALICE, order.order_id)
+    orders.delete_order(ALICE, order.order_id)
 
     # The cancelled link takes no payment, but a late event for it must not break anything.
     assert service.get_payment("alice", payment.payment_id).status is PaymentStatus.CANCELLED
@@ -346,10 +350,10 @@ def test_a_deleted_orders_payment_still_takes_its_events(orders, service, sandbo
 
 def test_an_order_whose_link_lapsed_can_ask_again_before_any_event_says_so(orders, service, clock):
     order = place(orders)
-    first = orders.request_payment("alice", order.order_id)
+    first = orders.request_payment(ALICE, order.order_id)
     clock.advance(hours=25)  # past the link's expiry; no webhook, no sync yet
 
-    again = orders.request_payment("alice", order.order_id)
+    again = orders.request_payment(ALICE, order.order_id)
 
     assert again.payment_id != first.payment_id
     assert again.status is PaymentStatus.AWAITING_PAYMENT
@@ -365,7 +369,7 @@ def _failed_link(orders, sandbox, monkeypatch):
         raise ProviderUnavailable("connection refused")
 
     monkeypatch.setattr(sandbox, "create_link", unavailable)
-    failed = orders.request_payment("alice", order.order_id)
+    failed = orders.request_payment(ALICE, order.order_id)
     monkeypatch.undo()
     assert failed.status is PaymentStatus.CREATION_FAILED
     return order, failed
@@ -376,27 +380,27 @@ def test_a_new_total_ends_the_old_link_so_it_can_never_settle_the_order(
 ):
     order, failed = _failed_link(orders, sandbox, monkeypatch)
 
-    changed = orders.update_order("alice", order.order_id, OrderFields(quantity=10))
+    changed = orders.update_order(ALICE, order.order_id, OrderFields(quantity=10))
 
     assert changed.total_minor == 12500
     assert service.get_payment("alice", failed.payment_id).status is PaymentStatus.CANCELLED
     with pytest.raises(ActionNotAllowed):
-        service.retry_link_creation("alice", failed.payment_id)  # Retry on its payment page
-    assert orders.request_payment("alice", order.order_id).amount_minor == 12500
+        service.retry_link_creation(ALICE, failed.payment_id)  # Retry on its payment page
+    assert orders.request_payment(ALICE, order.order_id).amount_minor == 12500
 
 
 def test_a_deleted_orders_failed_link_cannot_be_revived(orders, service, sandbox, monkeypatch):
     order, failed = _failed_link(orders, sandbox, monkeypatch)
 
-    orders.delete_order("alice", order.order_id)
+    orders.delete_order(ALICE, order.order_id)
 
     with pytest.raises(ActionNotAllowed):
-        service.retry_link_creation("alice", failed.payment_id)
+        service.retry_link_creation(ALICE, failed.payment_id)
 
 
 def test_an_order_never_follows_a_payment_for_another_amount(orders, service, sandbox, store):
     order = place(orders)
-    payment = orders.request_payment("alice", order.order_id)
+    payment = orders.request_payment(ALICE, order.order_id)
     # Whatever path led here, the stored order now asks for another total than its link.
     requested = orders.get_order("alice", order.order_id)
     store.orders.save(requested, dataclasses.replace(requested, quantity=9))
@@ -431,9 +435,9 @@ def test_a_request_for_payment_cut_short_is_finished_by_the_next(orders, service
     store.orders.save(order, requested)
 
     with pytest.raises(ActionNotAllowed, match="being created"):
-        orders.cancel_order("alice", order.order_id)
+        orders.cancel_order(ALICE, order.order_id)
     assert orders.can_request_payment(requested, None)
-    payment = orders.request_payment("alice", order.order_id)
+    payment = orders.request_payment(ALICE, order.order_id)
 
     assert payment.payment_id == requested.payment_id
     assert payment.status is PaymentStatus.AWAITING_PAYMENT
@@ -449,14 +453,14 @@ def test_a_link_stuck_in_creation_is_finished_by_request_payment(
 
     monkeypatch.setattr(sandbox, "create_link", crash)
     with pytest.raises(RuntimeError):
-        orders.request_payment("alice", order.order_id)
+        orders.request_payment(ALICE, order.order_id)
     monkeypatch.undo()
     stuck = service.get_payment("alice", orders.get_order("alice", order.order_id).payment_id)
     assert stuck.status is PaymentStatus.CREATING
     clock.advance(minutes=5)
 
     assert orders.can_request_payment(orders.get_order("alice", order.order_id), stuck)
-    finished = orders.request_payment("alice", order.order_id)
+    finished = orders.request_payment(ALICE, order.order_id)
 
     assert finished.payment_id == stuck.payment_id
     assert finished.status is PaymentStatus.AWAITING_PAYMENT
@@ -477,7 +481,7 @@ def test_a_change_that_breaks_a_rule_is_refused_with_the_field_named(orders, cha
     order = place(orders)
 
     with pytest.raises(InvalidOrder) as refused:
-        orders.update_order("alice", order.order_id, changes)
+        orders.update_order(ALICE, order.order_id, changes)
 
     assert field in refused.value.errors
     assert orders.get_order("alice", order.order_id) == order
@@ -504,7 +508,7 @@ def _a_link_that_lapsed_while_its_payer_was_at_the_bank(orders, service, sandbox
     merchant requested payment again with a second link.
     """
     order = place(orders)
-    first = orders.request_payment("alice", order.order_id)
+    first = orders.request_payment(ALICE, order.order_id)
     attempt = sandbox.start_attempt(first.provider_link_id)[-1].provider_payment_id
     clock.advance(hours=25)
     # As a page view does for a lapsed link, without asking the provider.
@@ -519,7 +523,7 @@ def test_late_money_on_an_earlier_link_settles_an_unpaid_order_and_ends_its_new_
     order, first, attempt = _a_link_that_lapsed_while_its_payer_was_at_the_bank(
         orders, service, sandbox, clock
     )
-    second = orders.request_payment("alice", order.order_id)
+    second = orders.request_payment(ALICE, order.order_id)
 
     for event in sandbox.finish_attempt(first.provider_link_id, attempt, paid=True):
         service.apply_provider_event(event)
@@ -538,7 +542,7 @@ def test_late_money_on_an_order_paid_by_its_new_link_shows_it_was_paid_twice(
     order, first, attempt = _a_link_that_lapsed_while_its_payer_was_at_the_bank(
         orders, service, sandbox, clock
     )
-    second = orders.request_payment("alice", order.order_id)
+    second = orders.request_payment(ALICE, order.order_id)
     for event in sandbox.pay(second.provider_link_id):
         service.apply_provider_event(event)
 
@@ -558,7 +562,7 @@ def test_late_money_settling_an_order_ends_its_new_link_even_after_a_provider_hi
     order, first, attempt = _a_link_that_lapsed_while_its_payer_was_at_the_bank(
         orders, service, sandbox, clock
     )
-    second = orders.request_payment("alice", order.order_id)
+    second = orders.request_payment(ALICE, order.order_id)
     events = sandbox.finish_attempt(first.provider_link_id, attempt, paid=True)
     real_disable = sandbox.disable_link
     calls = []
@@ -584,6 +588,47 @@ def test_late_money_settling_an_order_ends_its_new_link_even_after_a_provider_hi
     assert settled.status is OrderStatus.PAID
     assert settled.payment_id == first.payment_id
     assert service.get_payment("alice", second.payment_id).status is PaymentStatus.CANCELLED
+
+
+def _actors_of(monkeypatch, service, method: str) -> list[Actor]:
+    """Record the actor of each call to the payment service's ``method``, which still runs."""
+    actors: list[Actor] = []
+    real = getattr(service, method)
+
+    def recording(actor, *args, **kwargs):
+        actors.append(actor)
+        return real(actor, *args, **kwargs)
+
+    monkeypatch.setattr(service, method, recording)
+    return actors
+
+
+def test_an_orders_link_is_made_and_ended_as_the_merchant_who_asked(orders, service, monkeypatch):
+    made = _actors_of(monkeypatch, service, "create_payment_link")
+    ended = _actors_of(monkeypatch, service, "cancel_payment")
+    order = place(orders)
+
+    orders.request_payment(ALICE, order.order_id)
+    orders.cancel_order(ALICE, order.order_id)
+
+    assert made == [ALICE]
+    assert ended == [ALICE]
+
+
+def test_late_money_ends_the_new_link_as_the_provider_that_reported_it(
+    orders, service, sandbox, clock, monkeypatch
+):
+    order, first, attempt = _a_link_that_lapsed_while_its_payer_was_at_the_bank(
+        orders, service, sandbox, clock
+    )
+    orders.request_payment(ALICE, order.order_id)
+    ended = _actors_of(monkeypatch, service, "cancel_payment")
+
+    for event in sandbox.finish_attempt(first.provider_link_id, attempt, paid=True):
+        service.apply_provider_event(event)
+
+    # (Asked twice: cancelling the new link moves the order, so settling it reads it again.)
+    assert set(ended) == {Actor.for_webhook("alice")}
 
 
 _LONG_PRODUCT = " ".join(f"part{n:02d}" for n in range(1, 31))  # 30 words, 179 characters
@@ -614,7 +659,7 @@ def test_reindex_search_writes_the_words_orders_made_before_were_not_found_by(ap
 
     service = app.extensions["order_service"]
     order = service.create_order(
-        "alice@example.com", new_id(), fields(product_name=_LONG_PRODUCT[:140])
+        actor_for("alice@example.com"), new_id(), fields(product_name=_LONG_PRODUCT[:140])
     )
     store = app.extensions["store"]
     for item in order_word_items(order)[12:]:  # as the 12-word cap left it

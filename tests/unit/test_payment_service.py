@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from dashboard.core.ids import new_id
+from dashboard.domain.actor import Actor
 from dashboard.domain.payments import (
     AttemptStatus,
     PaymentStatus,
@@ -24,6 +25,10 @@ from dashboard.services.payments import (
     UnknownProviderLink,
 )
 from dashboard.store.payments import StaleWrite
+from tests.conftest import actor_for
+
+# Alice, signed in: the actor of the writes below (reads take her account id, "alice").
+ALICE = actor_for("alice")
 
 
 def a_request(**changes) -> NewPaymentLink:
@@ -34,7 +39,7 @@ def a_request(**changes) -> NewPaymentLink:
 
 
 def test_creating_a_link_stores_an_awaiting_payment_with_a_live_link(service, clock):
-    payment = service.create_payment_link("alice", a_request(payer_email="bob@example.com"))
+    payment = service.create_payment_link(ALICE, a_request(payer_email="bob@example.com"))
 
     assert payment.status is PaymentStatus.AWAITING_PAYMENT
     assert payment.link_url.startswith("http://testserver/sandbox/links/sbx-link-")
@@ -47,8 +52,8 @@ def test_creating_a_link_stores_an_awaiting_payment_with_a_live_link(service, cl
 
 def test_submitting_the_same_form_twice_gives_the_same_payment(service, store):
     request = a_request()
-    first = service.create_payment_link("alice", request)
-    second = service.create_payment_link("alice", request)
+    first = service.create_payment_link(ALICE, request)
+    second = service.create_payment_link(ALICE, request)
 
     assert second.payment_id == first.payment_id
     assert second.link_url == first.link_url
@@ -56,7 +61,7 @@ def test_submitting_the_same_form_twice_gives_the_same_payment(service, store):
 
 
 def test_a_merchant_cannot_see_another_merchants_payment(service, store):
-    payment = service.create_payment_link("alice", a_request())
+    payment = service.create_payment_link(ALICE, a_request())
 
     with pytest.raises(PaymentNotFound):
         service.get_payment("mallory", payment.payment_id)
@@ -68,14 +73,14 @@ def test_a_provider_outage_leaves_a_retryable_record_without_a_link(service, san
         raise ProviderUnavailable("connection refused")
 
     monkeypatch.setattr(sandbox, "create_link", unavailable)
-    failed = service.create_payment_link("alice", a_request())
+    failed = service.create_payment_link(ALICE, a_request())
 
     assert failed.status is PaymentStatus.CREATION_FAILED
     assert failed.link_url is None
     assert "could not be reached" in failed.failure_reason
 
     monkeypatch.undo()
-    retried = service.retry_link_creation("alice", failed.payment_id)
+    retried = service.retry_link_creation(ALICE, failed.payment_id)
     assert retried.status is PaymentStatus.AWAITING_PAYMENT
     assert retried.link_url
     assert [c.status for c in retried.status_history] == [
@@ -88,14 +93,14 @@ def test_a_provider_outage_leaves_a_retryable_record_without_a_link(service, san
 
 def test_retrying_a_creation_twice_reuses_the_providers_link(service, sandbox):
     # The idempotency key is derived from the payment id, so the provider gives the same link.
-    payment = service.create_payment_link("alice", a_request())
+    payment = service.create_payment_link(ALICE, a_request())
     again = sandbox.create_link(dataclasses.replace(service.link_request(payment), amount_minor=1))
     assert again.provider_link_id == payment.provider_link_id
     assert sandbox.get_link(payment.provider_link_id).amount_minor == 1250
 
 
 def test_a_declined_attempt_then_a_paid_one_completes_the_payment(service, sandbox):
-    payment = service.create_payment_link("alice", a_request())
+    payment = service.create_payment_link(ALICE, a_request())
 
     for event in sandbox.decline(payment.provider_link_id):
         service.apply_provider_event(event)
@@ -111,7 +116,7 @@ def test_a_declined_attempt_then_a_paid_one_completes_the_payment(service, sandb
 
 
 def test_replaying_every_event_changes_nothing(service, sandbox):
-    payment = service.create_payment_link("alice", a_request())
+    payment = service.create_payment_link(ALICE, a_request())
     events = sandbox.pay(payment.provider_link_id)
     for event in events:
         service.apply_provider_event(event)
@@ -124,7 +129,7 @@ def test_replaying_every_event_changes_nothing(service, sandbox):
 
 
 def test_a_late_authorized_after_executed_changes_nothing(service, sandbox):
-    payment = service.create_payment_link("alice", a_request())
+    payment = service.create_payment_link(ALICE, a_request())
     executed, authorized = (
         _attempt_event(payment, AttemptStatus.EXECUTED),
         _attempt_event(payment, AttemptStatus.AUTHORIZED),
@@ -164,9 +169,9 @@ def test_an_event_for_an_unknown_link_is_refused_so_the_provider_retries(service
 
 
 def test_cancelling_an_unpaid_link_disables_it_at_the_provider(service, sandbox):
-    payment = service.create_payment_link("alice", a_request())
+    payment = service.create_payment_link(ALICE, a_request())
 
-    cancelled = service.cancel_payment("alice", payment.payment_id)
+    cancelled = service.cancel_payment(ALICE, payment.payment_id)
 
     assert cancelled.status is PaymentStatus.CANCELLED
     assert sandbox.get_link(payment.provider_link_id).status == "disabled"
@@ -174,18 +179,18 @@ def test_cancelling_an_unpaid_link_disables_it_at_the_provider(service, sandbox)
 
 
 def test_a_completed_payment_cannot_be_cancelled(service, sandbox):
-    payment = service.create_payment_link("alice", a_request())
+    payment = service.create_payment_link(ALICE, a_request())
     for event in sandbox.pay(payment.provider_link_id):
         service.apply_provider_event(event)
 
     with pytest.raises(ActionNotAllowed):
-        service.cancel_payment("alice", payment.payment_id)
+        service.cancel_payment(ALICE, payment.payment_id)
     assert service.get_payment("alice", payment.payment_id).status is PaymentStatus.COMPLETED
 
 
 def test_a_link_past_its_expiry_shows_expired_and_cannot_be_paid(service, sandbox, clock):
     payment = service.create_payment_link(
-        "alice", a_request(expires_at=clock.now + timedelta(hours=1))
+        ALICE, a_request(expires_at=clock.now + timedelta(hours=1))
     )
     clock.advance(hours=2)
 
@@ -201,17 +206,17 @@ def test_a_link_past_its_expiry_shows_expired_and_cannot_be_paid(service, sandbo
 
 
 def test_refresh_applies_what_the_provider_knows(service, sandbox):
-    payment = service.create_payment_link("alice", a_request())
+    payment = service.create_payment_link(ALICE, a_request())
     sandbox.pay(payment.provider_link_id)  # events lost on the way (no webhook arrived)
     assert service.get_payment("alice", payment.payment_id).status is PaymentStatus.AWAITING_PAYMENT
 
-    refreshed = service.refresh_payment("alice", payment.payment_id)
+    refreshed = service.refresh_payment(ALICE, payment.payment_id)
 
     assert refreshed.status is PaymentStatus.COMPLETED
 
 
 def test_a_write_based_on_a_stale_read_is_refused(service, store):
-    payment = service.create_payment_link("alice", a_request())
+    payment = service.create_payment_link(ALICE, a_request())
     store.payments.save(payment, payment.with_status(PaymentStatus.CANCELLED, payment.updated_at))
 
     with pytest.raises(StaleWrite):
@@ -222,7 +227,7 @@ def test_a_write_based_on_a_stale_read_is_refused(service, store):
 
 
 def test_the_store_refuses_a_status_change_outside_the_transition_table(service, store):
-    payment = service.create_payment_link("alice", a_request())
+    payment = service.create_payment_link(ALICE, a_request())
     # Bypass the model's own check: the condition expression must still refuse the move.
     backwards = dataclasses.replace(payment, status=PaymentStatus.CREATING)
     with pytest.raises(StaleWrite):
@@ -230,7 +235,7 @@ def test_the_store_refuses_a_status_change_outside_the_transition_table(service,
 
 
 def test_the_payer_token_leads_to_the_payment_and_nothing_else(service):
-    payment = service.create_payment_link("alice", a_request())
+    payment = service.create_payment_link(ALICE, a_request())
 
     assert service.payment_for_payer(payment.payer_token).payment_id == payment.payment_id
     with pytest.raises(PaymentNotFound):
@@ -241,7 +246,7 @@ def test_payments_are_stored_with_their_creation_times(service, store, clock):
     references = []
     for n in range(3):
         references.append(f"Invoice {n}")
-        service.create_payment_link("alice", a_request(reference=f"Invoice {n}"))
+        service.create_payment_link(ALICE, a_request(reference=f"Invoice {n}"))
         clock.advance(minutes=1)
 
     stored = sorted(store.payments.each_payment("alice"), key=lambda p: p.created_at, reverse=True)
@@ -250,11 +255,11 @@ def test_payments_are_stored_with_their_creation_times(service, store, clock):
 
 
 def test_sync_applies_what_the_provider_knows_and_expires_old_links(service, sandbox, clock):
-    paid_quietly = service.create_payment_link("alice", a_request(reference="Paid 1"))
-    forgotten = service.create_payment_link("bob", a_request(reference="Old 1"))
+    paid_quietly = service.create_payment_link(ALICE, a_request(reference="Paid 1"))
+    forgotten = service.create_payment_link(actor_for("bob"), a_request(reference="Old 1"))
     sandbox.pay(paid_quietly.provider_link_id)  # its events were lost on the way
     clock.advance(hours=25)
-    fresh = service.create_payment_link("alice", a_request(reference="New 1"))
+    fresh = service.create_payment_link(ALICE, a_request(reference="New 1"))
 
     summary = service.sync_open_payments(updated_before=clock.now - timedelta(minutes=10))
 
@@ -275,7 +280,7 @@ def _cut_short(service, sandbox, monkeypatch, request):
 
     monkeypatch.setattr(sandbox, "create_link", crash)
     with pytest.raises(RuntimeError):
-        service.create_payment_link("alice", request)
+        service.create_payment_link(ALICE, request)
     monkeypatch.undo()
 
 
@@ -286,10 +291,10 @@ def test_repeating_a_creation_that_was_cut_short_finishes_its_link(
     _cut_short(service, sandbox, monkeypatch, request)
     assert service.get_payment("alice", request.payment_id).status is PaymentStatus.CREATING
 
-    soon = service.create_payment_link("alice", request)  # the first may still be running
+    soon = service.create_payment_link(ALICE, request)  # the first may still be running
     assert soon.status is PaymentStatus.CREATING
     clock.advance(minutes=5)
-    later = service.create_payment_link("alice", request)
+    later = service.create_payment_link(ALICE, request)
 
     assert later.payment_id == request.payment_id
     assert later.status is PaymentStatus.AWAITING_PAYMENT
@@ -300,11 +305,11 @@ def test_repeating_a_creation_that_was_cut_short_finishes_its_link(
 
 
 def test_cancelling_while_the_payer_is_at_their_bank_keeps_the_payment_processing(service, sandbox):
-    payment = service.create_payment_link("alice", a_request())
+    payment = service.create_payment_link(ALICE, a_request())
     sandbox.start_attempt(payment.provider_link_id)  # its webhooks are still on their way
 
     with pytest.raises(PayerIsPaying, match="The payer is paying right now"):
-        service.cancel_payment("alice", payment.payment_id)
+        service.cancel_payment(ALICE, payment.payment_id)
 
     stored = service.get_payment("alice", payment.payment_id)
     assert stored.status is PaymentStatus.PROCESSING
@@ -312,10 +317,10 @@ def test_cancelling_while_the_payer_is_at_their_bank_keeps_the_payment_processin
 
 
 def test_the_bank_executing_after_a_refused_cancel_completes_the_payment(service, sandbox):
-    payment = service.create_payment_link("alice", a_request())
+    payment = service.create_payment_link(ALICE, a_request())
     started = sandbox.start_attempt(payment.provider_link_id)
     with pytest.raises(PayerIsPaying):
-        service.cancel_payment("alice", payment.payment_id)
+        service.cancel_payment(ALICE, payment.payment_id)
 
     for event in sandbox.finish_attempt(
         payment.provider_link_id, started[-1].provider_payment_id, paid=True
@@ -327,11 +332,11 @@ def test_the_bank_executing_after_a_refused_cancel_completes_the_payment(service
 
 
 def test_money_whose_webhook_was_in_flight_completes_the_payment_on_cancel(service, sandbox):
-    payment = service.create_payment_link("alice", a_request())
+    payment = service.create_payment_link(ALICE, a_request())
     sandbox.pay(payment.provider_link_id)  # paid; the webhooks have not arrived yet
 
     with pytest.raises(ActionNotAllowed):
-        service.cancel_payment("alice", payment.payment_id)
+        service.cancel_payment(ALICE, payment.payment_id)
 
     assert service.get_payment("alice", payment.payment_id).status is PaymentStatus.COMPLETED
 
@@ -339,7 +344,7 @@ def test_money_whose_webhook_was_in_flight_completes_the_payment_on_cancel(servi
 def test_money_arriving_after_a_cancel_completes_the_payment_and_its_rollups(
     service, sandbox, store, clock
 ):
-    payment = service.create_payment_link("alice", a_request())
+    payment = service.create_payment_link(ALICE, a_request())
     started = sandbox.start_attempt(payment.provider_link_id)
     link = sandbox.get_link(payment.provider_link_id)
     # What an older cancel (before the read-back) left behind: cancelled, the bank still deciding.
@@ -364,7 +369,7 @@ def test_money_arriving_after_a_cancel_completes_the_payment_and_its_rollups(
 def test_a_cancelled_payment_whose_webhook_was_lost_is_found_by_the_sync(
     service, sandbox, store, clock
 ):
-    payment = service.create_payment_link("alice", a_request())
+    payment = service.create_payment_link(ALICE, a_request())
     started = sandbox.start_attempt(payment.provider_link_id)
     # What an older cancel (before the read-back) left behind: cancelled, the attempt under way.
     store.payments.save(payment, payment.with_status(PaymentStatus.CANCELLED, clock.now))
@@ -386,7 +391,7 @@ def test_a_cancelled_payment_whose_webhook_was_lost_is_found_by_the_sync(
 
 
 def test_the_sync_completes_a_payment_left_processing_minutes_ago(service, sandbox, clock):
-    payment = service.create_payment_link("alice", a_request())
+    payment = service.create_payment_link(ALICE, a_request())
     started = sandbox.start_attempt(payment.provider_link_id)
     for event in started:
         service.apply_provider_event(event)
@@ -448,7 +453,7 @@ def test_the_backfill_puts_creations_cut_short_before_the_upgrade_in_the_open_in
 ):
     request = a_request()
     _cut_short(service, sandbox, monkeypatch, request)
-    live = service.create_payment_link("alice", a_request())
+    live = service.create_payment_link(ALICE, a_request())
     _as_stored_before_creating_was_open(store, service.get_payment("alice", request.payment_id))
     clock.advance(minutes=3)
     assert service.sync_open_payments(clock.now).checked == 1  # only the live link is seen
@@ -465,10 +470,10 @@ def test_the_backfill_puts_creations_cut_short_before_the_upgrade_in_the_open_in
 def test_a_cancel_that_waited_for_the_bank_completes_when_the_bank_declines(
     service, sandbox, clock
 ):
-    payment = service.create_payment_link("alice", a_request())
+    payment = service.create_payment_link(ALICE, a_request())
     started = sandbox.start_attempt(payment.provider_link_id)
     with pytest.raises(PayerIsPaying):
-        service.cancel_payment("alice", payment.payment_id)
+        service.cancel_payment(ALICE, payment.payment_id)
 
     declined = sandbox.finish_attempt(
         payment.provider_link_id, started[-1].provider_payment_id, paid=False
@@ -485,10 +490,10 @@ def test_a_cancel_that_waited_for_the_bank_completes_when_the_bank_declines(
 def test_the_sync_completes_a_cancel_whose_link_closed_while_its_webhook_was_lost(
     service, sandbox, clock
 ):
-    payment = service.create_payment_link("alice", a_request())
+    payment = service.create_payment_link(ALICE, a_request())
     started = sandbox.start_attempt(payment.provider_link_id)
     with pytest.raises(PayerIsPaying):
-        service.cancel_payment("alice", payment.payment_id)
+        service.cancel_payment(ALICE, payment.payment_id)
     sandbox.finish_attempt(payment.provider_link_id, started[-1].provider_payment_id, paid=False)
     clock.advance(minutes=5)
 
@@ -500,7 +505,7 @@ def test_the_sync_completes_a_cancel_whose_link_closed_while_its_webhook_was_los
 def test_two_payers_at_once_on_one_sandbox_link_cannot_both_pay(service, sandbox):
     from dashboard.providers.sandbox import LinkNotPayable
 
-    payment = service.create_payment_link("alice", a_request())
+    payment = service.create_payment_link(ALICE, a_request())
     sandbox.start_attempt(payment.provider_link_id)
 
     with pytest.raises(LinkNotPayable):
@@ -508,11 +513,11 @@ def test_two_payers_at_once_on_one_sandbox_link_cannot_both_pay(service, sandbox
 
 
 def test_a_cancel_that_finds_the_money_arrived_says_it_was_paid(service, sandbox):
-    payment = service.create_payment_link("alice", a_request())
+    payment = service.create_payment_link(ALICE, a_request())
     sandbox.pay(payment.provider_link_id)  # executed; its webhooks were lost
 
     with pytest.raises(ActionNotAllowed, match="has been paid") as refused:
-        service.cancel_payment("alice", payment.payment_id)
+        service.cancel_payment(ALICE, payment.payment_id)
 
     assert not isinstance(refused.value, PayerIsPaying)
     assert service.get_payment("alice", payment.payment_id).status is PaymentStatus.COMPLETED
@@ -521,7 +526,7 @@ def test_a_cancel_that_finds_the_money_arrived_says_it_was_paid(service, sandbox
 def test_a_payer_who_never_comes_back_from_the_bank_does_not_leave_the_payment_processing(
     service, sandbox, clock
 ):
-    payment = service.create_payment_link("alice", a_request())
+    payment = service.create_payment_link(ALICE, a_request())
     for event in sandbox.start_attempt(payment.provider_link_id):
         service.apply_provider_event(event)  # and the bank never answers
     clock.advance(minutes=16)
@@ -531,3 +536,48 @@ def test_a_payer_who_never_comes_back_from_the_bank_does_not_leave_the_payment_p
     stored = service.get_payment("alice", payment.payment_id)
     assert stored.status is PaymentStatus.ATTEMPT_FAILED
     assert stored.failure_reason == "expired"
+
+
+# Who acts
+
+
+def _order_payments_completed(service) -> list[tuple[Actor, str]]:
+    """Record each completed order payment handed on, and the actor that applied its event."""
+    completed: list[tuple[Actor, str]] = []
+    service.when_an_order_payment_completes(
+        lambda actor, payment: completed.append((actor, payment.payment_id))
+    )
+    return completed
+
+
+def test_an_order_payment_completed_by_a_webhook_is_handed_on_as_the_providers(service, sandbox):
+    completed = _order_payments_completed(service)
+    payment = service.create_payment_link(ALICE, a_request(order_id=new_id()))
+
+    for event in sandbox.pay(payment.provider_link_id):
+        service.apply_provider_event(event)
+
+    assert completed == [(Actor.for_webhook("alice"), payment.payment_id)]
+
+
+def test_an_order_payment_completed_by_a_refresh_is_handed_on_as_the_merchants(service, sandbox):
+    completed = _order_payments_completed(service)
+    payment = service.create_payment_link(ALICE, a_request(order_id=new_id()))
+    sandbox.pay(payment.provider_link_id)  # its webhooks were lost
+
+    service.refresh_payment(ALICE, payment.payment_id)
+
+    assert completed == [(ALICE, payment.payment_id)]
+
+
+def test_an_order_payment_completed_by_the_sync_is_handed_on_as_the_systems(
+    service, sandbox, clock
+):
+    completed = _order_payments_completed(service)
+    payment = service.create_payment_link(ALICE, a_request(order_id=new_id()))
+    sandbox.pay(payment.provider_link_id)  # its webhooks were lost
+    clock.advance(minutes=3)
+
+    service.sync_open_payments(updated_before=clock.now - SYNC_AFTER)
+
+    assert completed == [(Actor.system("alice"), payment.payment_id)]

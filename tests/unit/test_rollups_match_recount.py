@@ -27,7 +27,7 @@ from dashboard.services.rollup_recount import recount_rollups
 from dashboard.store.database import Store
 from dashboard.store.dynamo import TableNames, make_client
 from dashboard.store.payments import payment_from_item
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, actor_for
 
 USER = "alice"
 
@@ -92,7 +92,7 @@ class RollupMachine(RuleBasedStateMachine):
     def create(self, amount, currency, hours):
         self.clock.advance(hours=hours)
         payment = self.service.create_payment_link(
-            USER,
+            actor_for(USER),
             NewPaymentLink(new_id(), amount, currency, "Invoice 1"),
         )
         self.links.append(payment.provider_link_id)
@@ -114,7 +114,9 @@ class RollupMachine(RuleBasedStateMachine):
     @rule(index=st.integers(0, 1000))
     def cancel(self, index):
         with contextlib.suppress(ActionNotAllowed):
-            self.service.cancel_payment(USER, self.payment_ids[index % len(self.payment_ids)])
+            self.service.cancel_payment(
+                actor_for(USER), self.payment_ids[index % len(self.payment_ids)]
+            )
 
     @precondition(lambda self: self.links)
     @rule(index=st.integers(0, 1000))
@@ -179,7 +181,9 @@ def test_a_transaction_conflict_on_a_hot_rollup_is_retried(moto_service, monkeyp
 
     monkeypatch.setattr(store.client, "transact_write_items", conflict_once)
 
-    payment = service.create_payment_link(USER, NewPaymentLink(new_id(), 500, "GBP", "Order 1"))
+    payment = service.create_payment_link(
+        actor_for(USER), NewPaymentLink(new_id(), 500, "GBP", "Order 1")
+    )
 
     assert payment.status is PaymentStatus.AWAITING_PAYMENT
     assert next(calls) == 3  # the conflicted try, its retry, and the link update
@@ -197,18 +201,22 @@ def test_conflicts_that_do_not_clear_are_not_retried_forever(moto_service, monke
     monkeypatch.setattr(store.client, "transact_write_items", always_conflict)
 
     with pytest.raises(ClientError):
-        service.create_payment_link(USER, NewPaymentLink(new_id(), 500, "GBP", "Order 1"))
+        service.create_payment_link(
+            actor_for(USER), NewPaymentLink(new_id(), 500, "GBP", "Order 1")
+        )
     assert len(attempts) == 5
 
 
 def test_a_failed_condition_is_an_answer_not_a_retry(moto_service):
     store, service, _ = moto_service
-    payment = service.create_payment_link(USER, NewPaymentLink(new_id(), 500, "GBP", "Order 1"))
+    payment = service.create_payment_link(
+        actor_for(USER), NewPaymentLink(new_id(), 500, "GBP", "Order 1")
+    )
     before = rollup_totals(store)
 
     # The same creation again: the payment id is taken, nothing is counted twice.
     again = service.create_payment_link(
-        USER, NewPaymentLink(payment.payment_id, 500, "GBP", "Order 1")
+        actor_for(USER), NewPaymentLink(payment.payment_id, 500, "GBP", "Order 1")
     )
 
     assert again.payment_id == payment.payment_id

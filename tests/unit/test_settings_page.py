@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from dashboard.services.api_keys import MAX_ACTIVE_KEYS, ApiKeyService
-from tests.conftest import csrf_token_from
+from tests.conftest import actor_for, csrf_token_from
 from tests.unit.conftest import sign_in
 
 _SHOWN_KEY = re.compile(
@@ -90,6 +90,14 @@ def test_a_created_key_is_shown_once_and_then_only_by_its_prefix(merchant, api_k
     assert "Active" in listed
 
 
+def test_a_key_created_on_the_page_names_the_signed_in_person(app, merchant, api_keys):
+    assert _create(merchant, "Web shop").status_code == 200
+
+    [key] = api_keys.list_keys("alice@example.com")
+    issuer = app.extensions["settings"].oidc_issuer
+    assert key.created_by == f"{issuer}#alice@example.com"
+
+
 def test_reloading_the_created_page_does_not_create_a_second_key(merchant, api_keys):
     form = _create_form(merchant, "Web shop")
     full_key = _shown_key(merchant.post("/settings/api-keys", data=form).get_data(as_text=True))
@@ -156,7 +164,7 @@ def test_a_bad_name_shows_the_form_again_with_what_was_typed(merchant, api_keys,
 
 def test_a_merchant_at_the_key_limit_is_told_to_revoke_one_first(merchant, api_keys):
     for n in range(MAX_ACTIVE_KEYS):
-        api_keys.create_key("alice@example.com", f"Key {n}")
+        api_keys.create_key(actor_for("alice@example.com"), f"Key {n}")
 
     response = _create(merchant, "One more")
     html = response.get_data(as_text=True)
@@ -185,7 +193,7 @@ def test_a_merchant_revokes_a_key(merchant, api_keys):
 
 
 def test_a_merchant_cannot_revoke_another_merchants_key(app, merchant, api_keys):
-    bobs_key, bobs_full_key = api_keys.create_key("bob@example.com", "Bob shop")
+    bobs_key, bobs_full_key = api_keys.create_key(actor_for("bob@example.com"), "Bob shop")
 
     response = merchant.post(
         f"/settings/api-keys/{bobs_key.key_id}/revoke",

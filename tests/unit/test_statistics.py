@@ -19,6 +19,7 @@ from dashboard.services.statistics import (
     payment_statistics,
 )
 from dashboard.web.stats.charts import bar_chart, nice_ceiling, stacked_chart
+from tests.conftest import actor_for
 from tests.unit.conftest import sign_in
 
 TODAY = date(2026, 11, 20)
@@ -65,7 +66,7 @@ def test_the_previous_period_has_the_same_length_and_ends_the_day_before():
 
 def _create(service, clock, amount, currency="GBP"):
     return service.create_payment_link(
-        "alice", NewPaymentLink(new_id(), amount, currency, "Invoice 1")
+        actor_for("alice"), NewPaymentLink(new_id(), amount, currency, "Invoice 1")
     )
 
 
@@ -147,7 +148,7 @@ def test_the_page_shows_figures_and_a_table_with_the_same_numbers(app, client):
     with app.test_request_context():
         service = app.extensions["payment_service"]
         payment = service.create_payment_link(
-            "alice@example.com", NewPaymentLink(new_id(), 1250, "GBP", "Invoice 1")
+            actor_for("alice@example.com"), NewPaymentLink(new_id(), 1250, "GBP", "Invoice 1")
         )
         for event in app.extensions["payment_provider"].pay(payment.provider_link_id):
             service.apply_provider_event(event)
@@ -197,7 +198,7 @@ def test_rebuild_stats_finds_and_repairs_a_broken_rollup(app, client):
     with app.test_request_context():
         service = app.extensions["payment_service"]
         payment = service.create_payment_link(
-            "alice@example.com", NewPaymentLink(new_id(), 1250, "GBP", "Invoice 1")
+            actor_for("alice@example.com"), NewPaymentLink(new_id(), 1250, "GBP", "Invoice 1")
         )
     store = app.extensions["store"]
     day = payment.created_at.date().isoformat()

@@ -16,7 +16,7 @@ from dashboard.domain.payments import PaymentStatus
 from dashboard.providers import truelayer as truelayer_module
 from dashboard.providers.base import LinkRequest, ProviderRejected, ProviderUnavailable
 from dashboard.services.payments import NewPaymentLink
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import TEST_SECRET_KEY, actor_for
 from tests.truelayer_standin import SigningKey, TrueLayerStandIn
 
 MERCHANT = "alice@example.com"
@@ -75,7 +75,7 @@ def create_payment(app, **changes):
         payer_email="ann@example.com",
     )
     with app.test_request_context():
-        return app.extensions["payment_service"].create_payment_link(MERCHANT, request)
+        return app.extensions["payment_service"].create_payment_link(actor_for(MERCHANT), request)
 
 
 def test_a_link_is_created_with_a_signed_idempotent_request(app, standin):
@@ -156,7 +156,7 @@ def test_an_outage_leaves_a_retryable_payment_and_never_a_link_that_does_not_exi
     assert payment.link_url is None
     with app.test_request_context():
         retried = app.extensions["payment_service"].retry_link_creation(
-            MERCHANT, payment.payment_id
+            actor_for(MERCHANT), payment.payment_id
         )
     assert retried.status is PaymentStatus.AWAITING_PAYMENT
     assert len(standin.links) == 1
@@ -216,7 +216,9 @@ def test_refresh_reads_the_link_and_its_payments(app, standin):
         "status": "executed",
     }
 
-    refreshed = app.extensions["payment_service"].refresh_payment(MERCHANT, payment.payment_id)
+    refreshed = app.extensions["payment_service"].refresh_payment(
+        actor_for(MERCHANT), payment.payment_id
+    )
 
     assert refreshed.status is PaymentStatus.COMPLETED
     assert {a.provider_payment_id: a.status.value for a in refreshed.attempts} == {
@@ -236,7 +238,7 @@ def test_cancelling_while_a_payment_is_authorising_keeps_it_processing(app, stan
     }
 
     with pytest.raises(PayerIsPaying):
-        app.extensions["payment_service"].cancel_payment(MERCHANT, payment.payment_id)
+        app.extensions["payment_service"].cancel_payment(actor_for(MERCHANT), payment.payment_id)
 
     assert standin.links[payment.provider_link_id]["status"] == "disabling"
     stored = app.extensions["payment_service"].get_payment(MERCHANT, payment.payment_id)
@@ -247,7 +249,9 @@ def test_cancelling_while_a_payment_is_authorising_keeps_it_processing(app, stan
 def test_cancelling_disables_the_link_at_truelayer(app, standin):
     payment = create_payment(app)
 
-    cancelled = app.extensions["payment_service"].cancel_payment(MERCHANT, payment.payment_id)
+    cancelled = app.extensions["payment_service"].cancel_payment(
+        actor_for(MERCHANT), payment.payment_id
+    )
 
     assert cancelled.status is PaymentStatus.CANCELLED
     assert standin.links[payment.provider_link_id]["status"] == "disabled"

@@ -10,9 +10,9 @@ How a request goes
 
 Adding an endpoint (the orders endpoints, say)
     1. Write the routes in a resource module, e.g. ``dashboard/web/api/orders.py``, on ``bp`` from
-       ``dashboard.web.api.blueprint``. Use ``current_actor().account_id``
-       (``dashboard.web.actor``) as the merchant and ``inputs.json_request_body()`` /
-       ``inputs.page_size()`` to read bodies and ``limit``; raise
+       ``dashboard.web.api.blueprint``. Pass ``current_actor()`` (``dashboard.web.actor``) to
+       a service's writes and its ``account_id`` to its reads; use ``inputs.json_request_body()``
+       and ``inputs.page_size()`` to read bodies and ``limit``; raise
        ``ValidationProblem(errors)`` for refused input, ``Problem(...)`` for other answers, or
        let the service's domain exceptions through: each carries its meaning
        (``dashboard.core.errors``, e.g. ``OrderNotFound`` is a ``NotFound``, a 404 problem) and

@@ -19,7 +19,7 @@ the route creates with ``idempotent_resource_id()``::
     @bp.post("/orders")
     @idempotent
     def create_order():
-        order = service.create_order(user_id, idempotent_resource_id(), fields)
+        order = service.create_order(current_actor(), idempotent_resource_id(), fields)
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ def create_order() -> ResponseReturnValue:
     # Order ids are UUIDv7 like payment ids. A retry with the Idempotency-Key of a failed run
     # gets that run's id, so the service returns the order it may have made, not a second one.
     order_id = idempotent_resource_id()
-    order = order_service().create_order(current_actor().account_id, order_id, fields)
+    order = order_service().create_order(current_actor(), order_id, fields)
     location = url_for("api.get_order", order_id=order.order_id)
     return order_json(order), 201, {"Location": location}
 
@@ -116,14 +116,14 @@ def get_order(order_id: str) -> ResponseReturnValue:
 def update_order(order_id: str) -> ResponseReturnValue:
     """Change the customer, shipping address or quantity of an unpaid order."""
     changes = parse_order_changes(json_request_body())
-    order = order_service().update_order(current_actor().account_id, order_id, changes)
+    order = order_service().update_order(current_actor(), order_id, changes)
     return order_json(order)
 
 
 @bp.delete("/orders/<order_id>")
 def delete_order(order_id: str) -> ResponseReturnValue:
     """Delete an order never paid and without a live payment link; 204."""
-    order_service().delete_order(current_actor().account_id, order_id)
+    order_service().delete_order(current_actor(), order_id)
     return "", 204
 
 
@@ -131,7 +131,7 @@ def delete_order(order_id: str) -> ResponseReturnValue:
 @idempotent
 def cancel_order(order_id: str) -> ResponseReturnValue:
     """Cancel an unpaid order, and its live payment link first; the order as it is now."""
-    order = order_service().cancel_order(current_actor().account_id, order_id)
+    order = order_service().cancel_order(current_actor(), order_id)
     return order_json(order)
 
 
@@ -140,9 +140,9 @@ def cancel_order(order_id: str) -> ResponseReturnValue:
 def request_order_payment(order_id: str) -> ResponseReturnValue:
     """Create the order's payment link (201), or return its live one (200)."""
     service = order_service()
-    user_id = current_actor().account_id
-    before = service.get_order(user_id, order_id)
-    payment = service.request_payment(user_id, order_id, resume=resumes_an_ended_run())
+    actor = current_actor()
+    before = service.get_order(actor.account_id, order_id)
+    payment = service.request_payment(actor, order_id, resume=resumes_an_ended_run())
     # A new link has a new payment id. (A link whose creation an earlier request began and this
     # one finished keeps the id that request recorded: it answers 200, as that link's retry.)
     created = payment.payment_id != before.payment_id

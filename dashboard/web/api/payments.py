@@ -53,13 +53,13 @@ def payment_listing() -> PaymentListing:
 @idempotent
 def create_payment() -> ResponseReturnValue:
     """Create a payment link; 201 with the payment and its Location."""
-    user_id = current_actor().account_id
+    actor = current_actor()
     # A retry with the Idempotency-Key of a failed run gets that run's payment id, and with it
     # the payment that run recorded (the service returns it), never a second one.
     new_link = parse_new_payment(json_request_body(), idempotent_resource_id(), utc_now())
-    payment = payment_service().create_payment_link(user_id, new_link)
+    payment = payment_service().create_payment_link(actor, new_link)
     if resumes_an_ended_run():
-        payment = payment_service().finish_creation(user_id, payment.payment_id)
+        payment = payment_service().finish_creation(actor, payment.payment_id)
     location = url_for("api.get_payment", payment_id=payment.payment_id)
     return payment_json(payment, utc_now()), 201, {"Location": location}
 
@@ -97,7 +97,7 @@ def get_payment(payment_id: str) -> ResponseReturnValue:
 @idempotent
 def cancel_payment(payment_id: str) -> ResponseReturnValue:
     """Cancel an unpaid link; 409 when its status does not allow it."""
-    payment = payment_service().cancel_payment(current_actor().account_id, payment_id)
+    payment = payment_service().cancel_payment(current_actor(), payment_id)
     return payment_json(payment, utc_now())
 
 

@@ -92,17 +92,17 @@ def new_order() -> ResponseReturnValue:
 @bp.post("")
 def create_order() -> ResponseReturnValue:
     """Create an order from the form, or show the form again with what was wrong."""
-    account_id = current_actor().account_id
+    actor = current_actor()
     form = NewOrderForm()
     try:
-        order_id = unsign_order_id(form.order_token.data or "", account_id)
+        order_id = unsign_order_id(form.order_token.data or "", actor.account_id)
     except FormExpired:
-        form.order_token.data = sign_order_id(new_order_id(), account_id)
+        form.order_token.data = sign_order_id(new_order_id(), actor.account_id)
         flash("This form was open too long. Check the details and submit again.", "warning")
         return render_template("orders/new.html", form=form), 422
     if form.check():
         try:
-            order = order_service().create_order(account_id, order_id, form.to_fields())
+            order = order_service().create_order(actor, order_id, form.to_fields())
         except InvalidOrder as exc:
             form.add_errors(exc.errors)  # the total: only known once price and quantity are
         except OrderAlreadyExists:
@@ -141,7 +141,7 @@ def show_order(order_id: str) -> ResponseReturnValue:
 def request_payment(order_id: str) -> ResponseReturnValue:
     """Create the payment link for the order's total (or hand back the live one)."""
     try:
-        payment = order_service().request_payment(current_actor().account_id, order_id)
+        payment = order_service().request_payment(current_actor(), order_id)
     except ActionNotAllowed as exc:
         flash(str(exc), "error")
     else:
@@ -155,8 +155,8 @@ def request_payment(order_id: str) -> ResponseReturnValue:
 @bp.route("/<order_id>/edit", methods=["GET", "POST"])
 def edit_order(order_id: str) -> ResponseReturnValue:
     """Change the customer, address or quantity of an unpaid order."""
-    account_id = current_actor().account_id
-    order = order_service().get_order(account_id, order_id)
+    actor = current_actor()
+    order = order_service().get_order(actor.account_id, order_id)
     if not order.status.is_unpaid:
         flash(f"A {order.status.label.lower()} order cannot be changed.", "error")
         return redirect(url_for("orders.show_order", order_id=order_id), 303)
@@ -165,7 +165,7 @@ def edit_order(order_id: str) -> ResponseReturnValue:
         return render_template("orders/edit.html", form=form, order=order)
     if form.check():
         try:
-            order_service().update_order(account_id, order_id, form.changes())
+            order_service().update_order(actor, order_id, form.changes())
         except InvalidOrder as exc:
             form.add_errors(exc.errors)
         except ActionNotAllowed as exc:  # e.g. a payment link went live meanwhile
@@ -184,7 +184,7 @@ def edit_order(order_id: str) -> ResponseReturnValue:
 def cancel_order(order_id: str) -> ResponseReturnValue:
     """Cancel an unpaid order (and its live payment link)."""
     try:
-        order_service().cancel_order(current_actor().account_id, order_id)
+        order_service().cancel_order(current_actor(), order_id)
         flash("The order is cancelled.", "success")
     except ActionNotAllowed as exc:
         flash(str(exc), "error")
@@ -194,11 +194,11 @@ def cancel_order(order_id: str) -> ResponseReturnValue:
 @bp.post("/<order_id>/delete")
 def delete_order(order_id: str) -> ResponseReturnValue:
     """Delete an order that was never paid and has no live payment link."""
-    account_id = current_actor().account_id
+    actor = current_actor()
     service = order_service()
     try:
-        order = service.get_order(account_id, order_id)
-        service.delete_order(account_id, order_id)
+        order = service.get_order(actor.account_id, order_id)
+        service.delete_order(actor, order_id)
     except ActionNotAllowed as exc:
         flash(str(exc), "error")
         return redirect(url_for("orders.show_order", order_id=order_id), 303)

@@ -135,18 +135,18 @@ def new_payment() -> ResponseReturnValue:
 @bp.post("")
 def create_payment() -> ResponseReturnValue:
     """Create a payment link from the form, or show the form again with what was wrong."""
-    account_id = current_actor().account_id
+    actor = current_actor()
     form = NewPaymentLinkForm()
     try:
-        payment_id = unsign_payment_id(form.payment_token.data or "", account_id)
+        payment_id = unsign_payment_id(form.payment_token.data or "", actor.account_id)
     except FormExpired:
-        form.payment_token.data = sign_payment_id(new_id(), account_id)
+        form.payment_token.data = sign_payment_id(new_id(), actor.account_id)
         flash("This form was open too long. Check the details and submit again.", "warning")
         return render_template("payments/new.html", form=form), 422
     if not form.validate():
         return render_template("payments/new.html", form=form), 422
     try:
-        payment = payment_service().create_payment_link(account_id, form.to_request(payment_id))
+        payment = payment_service().create_payment_link(actor, form.to_request(payment_id))
     except PaymentAlreadyExists:
         abort(409)
     if payment.link_url:
@@ -185,7 +185,7 @@ def _order_of(payment: Payment) -> Order | None:
 def cancel_payment(payment_id: str) -> ResponseReturnValue:
     """Cancel an unpaid link."""
     try:
-        payment_service().cancel_payment(current_actor().account_id, payment_id)
+        payment_service().cancel_payment(current_actor(), payment_id)
         flash("The payment link is cancelled; it can no longer be paid.", "success")
     except ActionNotAllowed as exc:
         flash(str(exc), "error")
@@ -196,7 +196,7 @@ def cancel_payment(payment_id: str) -> ResponseReturnValue:
 def retry_payment(payment_id: str) -> ResponseReturnValue:
     """Try again to create the link of a payment whose creation failed."""
     try:
-        payment = payment_service().retry_link_creation(current_actor().account_id, payment_id)
+        payment = payment_service().retry_link_creation(current_actor(), payment_id)
         if payment.link_url:
             flash("Payment link created. Share it with your payer.", "success")
         else:
@@ -209,6 +209,6 @@ def retry_payment(payment_id: str) -> ResponseReturnValue:
 @bp.post("/<payment_id>/refresh")
 def refresh_payment(payment_id: str) -> ResponseReturnValue:
     """Ask the provider for the payment's latest status."""
-    payment_service().refresh_payment(current_actor().account_id, payment_id)
+    payment_service().refresh_payment(current_actor(), payment_id)
     flash("Status refreshed from the payment provider.", "success")
     return redirect(url_for("payments.show_payment", payment_id=payment_id), 303)

@@ -84,23 +84,23 @@ def create_api_key() -> ResponseReturnValue:
     The form carries the key id minted when it was shown: sent again (the browser reloads the
     "created" page by resubmitting it), it finds that key made and says so, never a second key.
     """
-    account_id = current_actor().account_id
+    actor = current_actor()
     form = NewApiKeyForm()
     try:
-        key_id = unsign_key_id(form.key_token.data or "", account_id)
+        key_id = unsign_key_id(form.key_token.data or "", actor.account_id)
     except FormExpired:
         flash(FORM_EXPIRED, "warning")
-        return _settings_page(with_new_key_id(form, account_id), 422)
+        return _settings_page(with_new_key_id(form, actor.account_id), 422)
     if not form.validate():
         return _settings_page(form, 422)
     try:
-        key, full_key = api_key_service().create_key(account_id, form.name.data, key_id)
+        key, full_key = api_key_service().create_key(actor, form.name.data, key_id)
     except InvalidKeyName as exc:
         form.name.errors = [str(exc)]
         return _settings_page(form, 422)
     except ApiKeyAlreadyCreated:
         flash(ALREADY_CREATED, "warning")
-        return _settings_page(with_new_key_id(NewApiKeyForm(formdata=None), account_id), 409)
+        return _settings_page(with_new_key_id(NewApiKeyForm(formdata=None), actor.account_id), 409)
     except ApiKeyLimitReached:
         return _settings_page(form, 422, limit_reached=True)
     # Rendered, not redirected: a redirect would have to carry the key in the session cookie.
@@ -120,7 +120,7 @@ def create_api_key() -> ResponseReturnValue:
 @bp.post("/api-keys/<key_id>/revoke")
 def revoke_api_key(key_id: str) -> ResponseReturnValue:
     """Revoke a key at once; requests that present it are refused from now on."""
-    key = api_key_service().revoke_key(current_actor().account_id, key_id)
+    key = api_key_service().revoke_key(current_actor(), key_id)
     flash(f"API key “{key.name}” is revoked. Requests that use it are refused.", "success")
     return redirect(url_for("settings.settings_page"), 303)
 
