@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from hypothesis import settings as hypothesis_settings
 
 from dashboard.domain.actor import Actor, Person
@@ -131,11 +132,44 @@ def live_settings(dynamodb_local: LocalService, oidc_provider: LocalService) -> 
     }
 
 
+# A merchant whose data the code made before accounts and people were told apart: stored under
+# its ``sub``, with no account, member or person item.
+MERCHANT_FROM_BEFORE_ACCOUNTS = "before-accounts@example.com"
+PAYMENTS_FROM_BEFORE_ACCOUNTS = 25
+
+
+def _migrate_a_database_from_before_accounts(app: Flask) -> None:
+    """Make the live database one the code before accounts left, then migrate it.
+
+    Payments, orders, rollups, lookups and search items are written as they always were (an
+    account's id is the old ``userId``, so their shape did not change); what the old code never
+    wrote is the account, its member and the person. Every integration and e2e test then runs
+    on the migrated database, and one e2e journey signs that merchant in.
+    """
+    runner = app.test_cli_runner()
+    seeded = runner.invoke(
+        args=["seed-demo", "--user", MERCHANT_FROM_BEFORE_ACCOUNTS, "--seed", "11",
+              "--count", str(PAYMENTS_FROM_BEFORE_ACCOUNTS), "--orders", "3"]
+    )  # fmt: skip
+    assert seeded.exit_code == 0, seeded.output
+    accounts = app.extensions["store"].accounts
+    person = Person(app.extensions["settings"].oidc_issuer, MERCHANT_FROM_BEFORE_ACCOUNTS)
+    assert accounts.get_person(person) is None  # nothing of accounts yet
+    migrated = runner.invoke(args=["migrate-accounts"])
+    assert migrated.exit_code == 0, migrated.output
+    assert "migrated 1, 0 already" in migrated.output, migrated.output
+
+
 @pytest.fixture(scope="session")
 def live_app(live_settings: dict[str, str]) -> Iterator[LiveApp]:
-    """The app served on a free port against DynamoDB Local and the OIDC provider."""
+    """The app served on a free port against DynamoDB Local and the OIDC provider.
+
+    Its database is first made as the code before accounts left it, then migrated.
+    """
     server = LiveApp(live_settings, free_port())
     server.start()
+    assert server.app is not None
+    _migrate_a_database_from_before_accounts(server.app)
     yield server
     server.stop()
     assert server.scans == [], f"requests issued Scans: {server.scans}"
