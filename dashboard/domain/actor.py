@@ -16,9 +16,27 @@ class Channel(StrEnum):
 
 
 class Role(StrEnum):
-    """What the actor may do in the account; everyone is its Owner until teams exist."""
+    """What a member may do in an account (see ``dashboard.domain.permissions``)."""
 
     OWNER = "owner"
+    ADMIN = "admin"
+    DEVELOPER = "developer"
+    PAYMENTS_OPERATOR = "payments_operator"
+    VIEWER = "viewer"
+
+    @property
+    def label(self) -> str:
+        """Return the role's name as the Team page shows it."""
+        return _ROLE_LABELS[self]
+
+
+_ROLE_LABELS = {
+    Role.OWNER: "Owner",
+    Role.ADMIN: "Admin",
+    Role.DEVELOPER: "Developer",
+    Role.PAYMENTS_OPERATOR: "Payments operator",
+    Role.VIEWER: "Viewer",
+}
 
 
 @dataclass(frozen=True)
@@ -56,6 +74,10 @@ class Actor:
     person: Person | None = None
     api_key_id: str | None = None
     role: Role = Role.OWNER
+    # For the audit log: what to call the actor (a person's email, a key's name) and the
+    # address the request came from (as ProxyFix reads it behind a load balancer).
+    label: str | None = None
+    ip_address: str | None = None
 
     @classmethod
     def for_person(cls, account_id: str, person: Person, role: Role = Role.OWNER) -> Actor:

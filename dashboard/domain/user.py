@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_login import UserMixin
 
@@ -24,6 +25,8 @@ class User(UserMixin):
     role: Role = Role.OWNER
     account_name: str | None = None
     session_hash: str | None = None
+    auth_time: datetime | None = None  # when the provider last authenticated them
+    email_verified: bool = False  # whether the provider vouched for ``email``
 
     def get_id(self) -> str:
         """Return the id flask-login knows the user by: the person's key."""

@@ -50,7 +50,13 @@ class SessionService:
         self.clock = clock
 
     def start(
-        self, person: Person, account_id: str, email: str | None = None, name: str | None = None
+        self,
+        person: Person,
+        account_id: str,
+        email: str | None = None,
+        name: str | None = None,
+        auth_time: datetime | None = None,
+        email_verified: bool = False,
     ) -> str:
         """Store a new session of ``person`` working in ``account_id``; return its id.
 
@@ -65,6 +71,8 @@ class SessionService:
                 account_id=account_id,
                 email=email,
                 name=name,
+                auth_time=auth_time,
+                email_verified=email_verified,
                 created_at=now,
                 last_seen_at=now,
                 expires_at=now + self.lifetime,
@@ -96,6 +104,8 @@ class SessionService:
             email=stored.email,
             name=stored.name,
             session_hash=key,
+            auth_time=stored.auth_time,
+            email_verified=stored.email_verified,
         )
 
     def switch_account(self, stored_hash: str, account_id: str) -> None:

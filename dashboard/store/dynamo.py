@@ -71,6 +71,7 @@ class TableNames:
     sessions: str
     accounts: str
     people: str
+    audit: str
 
     @classmethod
     def with_prefix(cls, prefix: str) -> TableNames:
@@ -84,6 +85,7 @@ class TableNames:
             sessions=f"{prefix}Sessions",
             accounts=f"{prefix}Accounts",
             people=f"{prefix}People",
+            audit=f"{prefix}AuditLog",
         )
 
     def all(self) -> tuple[str, ...]:
@@ -97,6 +99,7 @@ class TableNames:
             self.sessions,
             self.accounts,
             self.people,
+            self.audit,
         )
 
 

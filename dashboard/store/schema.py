@@ -30,6 +30,12 @@ an account's members are one Query; ``PersonAccountsIndex`` (HASH ``personKey``,
 ``People``: one item per person who ever signed in (HASH ``personKey`` = ``{issuer}#{sub}``):
 what the provider last said of them and the account they last worked in.
 
+``AuditLog``: the audit log, append-only (HASH ``accountId``, RANGE ``sk`` =
+``{at}#{entryId}``, so a date range is a key range and the newest come first), with
+``AuditActorIndex`` (HASH ``actorKey`` = ``{accountId}#{actor}``) and ``AuditActionIndex``
+(HASH ``actionKey`` = ``{accountId}#{action}``), both ranging on ``sk``, so each filter is one
+Query.
+
 ``Lookups``: small items found by a strongly consistent GetItem on one key, for everything that
 arrives with somebody else's id: a provider link id, the payer's token, a provider payment id.
 """
@@ -57,6 +63,8 @@ ORDER_STATUS_INDEX = "OrderStatusIndex"
 MERCHANT_KEYS_INDEX = "MerchantKeysIndex"
 PERSON_SESSIONS_INDEX = "PersonSessionsIndex"
 PERSON_ACCOUNTS_INDEX = "PersonAccountsIndex"
+AUDIT_ACTOR_INDEX = "AuditActorIndex"
+AUDIT_ACTION_INDEX = "AuditActionIndex"
 
 _PAYMENTS_INDEXES: dict[str, tuple[str, str]] = {
     STATUS_INDEX: ("userId", "statusSort"),
@@ -159,6 +167,22 @@ def table_definitions(names: TableNames) -> list[dict[str, Any]]:
             "BillingMode": "PAY_PER_REQUEST",
             "KeySchema": [{"AttributeName": "personKey", "KeyType": "HASH"}],
             "AttributeDefinitions": [{"AttributeName": "personKey", "AttributeType": "S"}],
+        },
+        {
+            "TableName": names.audit,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [
+                {"AttributeName": "accountId", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": [
+                {"AttributeName": name, "AttributeType": "S"}
+                for name in ("accountId", "sk", "actorKey", "actionKey")
+            ],
+            "GlobalSecondaryIndexes": [
+                _index(AUDIT_ACTOR_INDEX, "actorKey", "sk"),
+                _index(AUDIT_ACTION_INDEX, "actionKey", "sk"),
+            ],
         },
         {
             "TableName": names.lookups,

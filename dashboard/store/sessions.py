@@ -51,6 +51,10 @@ class StoredSession:
     created_at: datetime
     last_seen_at: datetime
     expires_at: datetime
+    # When the provider last authenticated the person (the ID token's ``auth_time``), for
+    # step-up; and whether it vouched for their email (``email_verified``), for invitations.
+    auth_time: datetime | None = None
+    email_verified: bool = False
 
 
 class SessionRepository:
@@ -74,6 +78,8 @@ class SessionRepository:
             "lastSeenAt": store_time(stored.last_seen_at),
             "expiresAt": store_time(stored.expires_at),
             "expiresAtEpoch": int(stored.expires_at.timestamp()),
+            "authTime": store_time(stored.auth_time) if stored.auth_time else None,
+            "emailVerified": stored.email_verified,
         }
         with translate_unavailable():
             self._client.put_item(
@@ -186,4 +192,6 @@ def _session_from_item(item: dict[str, Any]) -> StoredSession | None:
         created_at=parse_store_time(values["createdAt"]),
         last_seen_at=parse_store_time(values["lastSeenAt"]),
         expires_at=parse_store_time(values["expiresAt"]),
+        auth_time=parse_store_time(values["authTime"]) if values.get("authTime") else None,
+        email_verified=values.get("emailVerified") is True,
     )

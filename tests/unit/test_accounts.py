@@ -266,7 +266,7 @@ def test_a_person_in_two_accounts_switches_from_the_header(app, two_accounts):
     alice, _alices, bobs = two_accounts
     header = alice.get("/payments").get_data(as_text=True)
     assert "Switch to Bob&#39;s Bikes" in header
-    assert "Alice&#39;s Cafe<span class=\"visually-hidden\"> (current)</span>" in header
+    assert 'Alice&#39;s Cafe<span class="visually-hidden"> (current)</span>' in header
 
     switched = _switch(alice, bobs.account_id)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -144,7 +144,14 @@ def callback() -> ResponseReturnValue:
     previous = session.get(SESSION_ID_KEY)
     if previous:
         session_service().end(previous)  # signing in again replaces this browser's session
-    session_id = session_service().start(person, membership.account_id, email, name)
+    session_id = session_service().start(
+        person,
+        membership.account_id,
+        email,
+        name,
+        auth_time=_auth_time(claims),
+        email_verified=claims.get("email_verified") is True,
+    )
     session.clear()
     session.permanent = True
     session[SESSION_ID_KEY] = session_id
@@ -174,6 +181,14 @@ def provider_logout_url(return_to: str) -> str:
         query = {"client_id": settings.oidc_client_id, "returnTo": return_to}
         return f"{settings.oidc_issuer.rstrip('/')}/v2/logout?{urlencode(query)}"
     return return_to
+
+
+def _auth_time(claims: dict[str, Any]) -> datetime | None:
+    """Return when the provider authenticated the person (``auth_time``), or None if unsaid."""
+    value = claims.get("auth_time")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    return None
 
 
 def _email_domain_allowed(email: str | None, verified: object) -> bool:
