@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required, logout_user
 
 from dashboard.core.signed_ids import FormExpired
+from dashboard.domain.permissions import Permission
 from dashboard.services.api_keys import (
     MAX_ACTIVE_KEYS,
     ApiKeyAlreadyCreated,
@@ -26,6 +27,7 @@ from dashboard.services.api_keys import (
 from dashboard.web.actor import current_actor
 from dashboard.web.auth.routes import provider_logout_url, session_service
 from dashboard.web.hosts import external_url
+from dashboard.web.permissions import requires, signed_in
 from dashboard.web.settings.forms import NewApiKeyForm, unsign_key_id, with_new_key_id
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -72,12 +74,14 @@ def _settings_page(
 
 
 @bp.get("")
+@requires(Permission.READ)
 def settings_page() -> ResponseReturnValue:
     """Show the settings: the merchant's API keys and the form to create one."""
     return _settings_page(with_new_key_id(NewApiKeyForm(), current_actor().account_id))
 
 
 @bp.post("/api-keys")
+@requires(Permission.MANAGE_API_KEYS)
 def create_api_key() -> ResponseReturnValue:
     """Create a key and show it, this once; or show the form again with what was wrong.
 
@@ -118,6 +122,7 @@ def create_api_key() -> ResponseReturnValue:
 
 
 @bp.post("/api-keys/<key_id>/revoke")
+@requires(Permission.MANAGE_API_KEYS)
 def revoke_api_key(key_id: str) -> ResponseReturnValue:
     """Revoke a key at once; requests that present it are refused from now on."""
     key = api_key_service().revoke_key(current_actor(), key_id)
@@ -126,6 +131,7 @@ def revoke_api_key(key_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/sign-out-everywhere")
+@signed_in
 def sign_out_everywhere() -> ResponseReturnValue:
     """End every session of the signed-in person, on every device, this one included."""
     person = current_actor().person
