@@ -1,4 +1,8 @@
-"""Routes for the merchant's settings (API keys). They parse input and render; services decide."""
+"""Routes for the merchant's settings (API keys). They parse input and render; services decide.
+
+Every member may see the keys (who made each, what it may do); only an Owner, Admin or
+Developer may create or revoke one (``Permission.MANAGE_API_KEYS``).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required, logout_user
 
 from dashboard.core.signed_ids import FormExpired
+from dashboard.domain.api_keys import ApiKey, KeyScope
 from dashboard.domain.permissions import Permission
 from dashboard.services.api_keys import (
     MAX_ACTIVE_KEYS,
@@ -23,6 +28,7 @@ from dashboard.services.api_keys import (
     ApiKeyLimitReached,
     ApiKeyService,
     InvalidKeyName,
+    is_key_id,
 )
 from dashboard.web.actor import current_actor
 from dashboard.web.auth.routes import provider_logout_url, session_service
@@ -52,15 +58,37 @@ def api_key_service() -> ApiKeyService:
     return current_app.extensions["api_keys"]
 
 
+def _creator_labels(account_id: str, keys: list[ApiKey]) -> dict[str, str]:
+    """Return who made each key, by key id, as the list shows it: an email, a key, or a leaver.
+
+    A key outlives its maker: one made by someone who has left says so, and keeps working.
+    """
+    if not any(key.created_by for key in keys):
+        return {}  # older keys record no maker: spare the members' Query
+    emails = current_app.extensions["accounts"].member_emails(account_id)
+    labels = {}
+    for key in keys:
+        made_by = key.created_by
+        if made_by is None:
+            continue
+        if is_key_id(made_by):
+            labels[key.key_id] = f"API key {made_by}"
+        else:
+            labels[key.key_id] = emails.get(made_by, "a former member")
+    return labels
+
+
 def _settings_page(
     form: NewApiKeyForm, status: int = 200, limit_reached: bool = False
 ) -> ResponseReturnValue:
-    keys = api_key_service().list_keys(current_actor().account_id)
+    account_id = current_actor().account_id
+    keys = api_key_service().list_keys(account_id)
     return (
         render_template(
             "settings/index.html",
             form=form,
             keys=keys,
+            creators=_creator_labels(account_id, keys),
             active_count=sum(1 for key in keys if key.is_active),
             max_active=MAX_ACTIVE_KEYS,
             limit_reached=limit_reached,
@@ -98,7 +126,9 @@ def create_api_key() -> ResponseReturnValue:
     if not form.validate():
         return _settings_page(form, 422)
     try:
-        key, full_key = api_key_service().create_key(actor, form.name.data, key_id)
+        key, full_key = api_key_service().create_key(
+            actor, form.name.data, key_id, KeyScope(form.scope.data)
+        )
     except InvalidKeyName as exc:
         form.name.errors = [str(exc)]
         return _settings_page(form, 422)
