@@ -60,6 +60,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from dashboard.web.orders import routes as order_routes
     from dashboard.web.payer import routes as payer_routes
     from dashboard.web.payments import routes as payment_routes
+    from dashboard.web.permissions import init_app as init_permissions
     from dashboard.web.settings import routes as settings_routes
     from dashboard.web.stats import routes as stats_routes
     from dashboard.web.templating import register_template_helpers
@@ -148,6 +149,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.cli.add_command(migrate_accounts_command)
     errors.register_error_handlers(app)
     register_template_helpers(app)
+    init_permissions(app)  # last: refuses to start if any route above declares no permission
     _register_request_hooks(app, settings)
     return app
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from dashboard.domain.api_keys import KeyScope
+
 
 class Channel(StrEnum):
     """How the actor reached us."""
@@ -78,6 +80,8 @@ class Actor:
     # address the request came from (as ProxyFix reads it behind a load balancer).
     label: str | None = None
     ip_address: str | None = None
+    # What an API key actor may do (None for everyone else, who are judged by their role).
+    key_scope: KeyScope | None = None
 
     @classmethod
     def for_person(cls, account_id: str, person: Person, role: Role = Role.OWNER) -> Actor:
@@ -85,9 +89,11 @@ class Actor:
         return cls(account_id, Channel.BROWSER, person=person, role=role)
 
     @classmethod
-    def for_api_key(cls, account_id: str, key_id: str) -> Actor:
+    def for_api_key(
+        cls, account_id: str, key_id: str, scope: KeyScope = KeyScope.READ_ONLY
+    ) -> Actor:
         """Return the actor for a request that presented one of the account's API keys."""
-        return cls(account_id, Channel.API, api_key_id=key_id)
+        return cls(account_id, Channel.API, api_key_id=key_id, key_scope=scope)
 
     @classmethod
     def for_webhook(cls, account_id: str) -> Actor:

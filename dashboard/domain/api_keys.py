@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 # Every key starts with this, so a leaked key is recognisable (secret scanners, logs) and
 # cannot be mistaken for another credential.
 KEY_PREFIX = "pdk"
+
+
+class KeyScope(StrEnum):
+    """What an API key may do (``dashboard.domain.permissions.SCOPE_PERMISSIONS``)."""
+
+    FULL = "full"
+    READ_ONLY = "read_only"
+
+    @property
+    def label(self) -> str:
+        """Return the scope as the settings page names it."""
+        return "Full access" if self is KeyScope.FULL else "Read only"
 
 
 @dataclass(frozen=True)
@@ -22,6 +35,8 @@ class ApiKey:
     revoked_at: datetime | None = None
     # Who made it (``Actor.who``): a person's ``issuer#sub`` or a key id; None on older keys.
     created_by: str | None = None
+    # Keys stored before scopes existed have none and read as full: they keep working.
+    scope: KeyScope = KeyScope.FULL
 
     @property
     def is_active(self) -> bool:
@@ -36,7 +51,8 @@ class ApiKey:
 
 @dataclass(frozen=True)
 class ApiKeyPrincipal:
-    """The merchant (and the key) on whose behalf an API request acts."""
+    """The merchant (and the key) on whose behalf an API request acts, and what it may do."""
 
     user_id: str
     key_id: str
+    scope: KeyScope = KeyScope.FULL

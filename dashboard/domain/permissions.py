@@ -10,7 +10,21 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from dashboard.domain.actor import Role
+from dashboard.core.errors import Forbidden
+from dashboard.domain.actor import Actor, Role
+from dashboard.domain.api_keys import KeyScope
+
+__all__ = [
+    "ROLE_PERMISSIONS",
+    "SCOPE_PERMISSIONS",
+    "KeyScope",
+    "NotPermitted",
+    "Permission",
+    "can",
+    "role_can",
+    "roles_that_can",
+    "scope_can",
+]
 
 
 class Permission(StrEnum):
@@ -23,18 +37,6 @@ class Permission(StrEnum):
     MANAGE_OWNERS = "manage_owners"  # grant, change or remove Owner; transfer ownership
     MANAGE_SETTINGS = "manage_settings"  # the account's settings
     READ_AUDIT_LOG = "read_audit_log"  # the audit log
-
-
-class KeyScope(StrEnum):
-    """What an API key may do."""
-
-    FULL = "full"
-    READ_ONLY = "read_only"
-
-    @property
-    def label(self) -> str:
-        """Return the scope as the settings page names it."""
-        return "Full access" if self is KeyScope.FULL else "Read only"
 
 
 _EVERYTHING = frozenset(Permission)
@@ -65,3 +67,52 @@ def role_can(role: Role, permission: Permission) -> bool:
 def scope_can(scope: KeyScope, permission: Permission) -> bool:
     """Return True when an API key with ``scope`` may do what ``permission`` names."""
     return permission in SCOPE_PERMISSIONS[scope]
+
+
+def can(actor: Actor, permission: Permission) -> bool:
+    """Return True when the actor may do what ``permission`` names in its account.
+
+    A person is judged by their role, an API key by its scope (a key actor without one only
+    reads: it fails closed). Providers and commands act for the system and are not limited.
+    """
+    if actor.api_key_id is not None:
+        return scope_can(actor.key_scope or KeyScope.READ_ONLY, permission)
+    return role_can(actor.role, permission)
+
+
+def roles_that_can(permission: Permission) -> list[Role]:
+    """Return the roles that may do what ``permission`` names, most powerful first."""
+    return [role for role in Role if role_can(role, permission)]
+
+
+class NotPermitted(Forbidden):
+    """Raised when the actor's role (or API key's scope) does not allow an action.
+
+    The message says who may: the roles that can, or for a key what its scope allows.
+    """
+
+    def __init__(self, actor: Actor, permission: Permission):
+        super().__init__(_refusal(actor, permission))
+        self.permission = permission
+
+    def explanation(self) -> str:
+        """Return why, for this actor: who may do it, or what the key's scope allows."""
+        return str(self)
+
+
+def _refusal(actor: Actor, permission: Permission) -> str:
+    if actor.api_key_id is not None:
+        scope = actor.key_scope or KeyScope.READ_ONLY
+        if scope is KeyScope.READ_ONLY:
+            return (
+                "This API key is read-only: it can read but not create or change anything. "
+                "Use a full-access key."
+            )
+        return "API keys cannot do this: sign in to the dashboard as a member who may."
+    allowed = roles_that_can(permission)
+    names = [role.label for role in allowed]
+    who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    article = "an" if who[0] in "AEIOU" else "a"
+    return (
+        f"Only {article} {who} can do this in this account; your role here is {actor.role.label}."
+    )

@@ -95,6 +95,17 @@ class AccountService:
             key=lambda m: (m.account_name.casefold(), m.account_id),
         )
 
+    def member_emails(self, account_id: str) -> dict[str, str]:
+        """Return the email of each member of the account who has one, by person key.
+
+        What records who made something (``Actor.who``) is a person key: this names them.
+        """
+        return {
+            member.person.key: member.email
+            for member in self._repository.members_of(account_id)
+            if member.email
+        }
+
     def switch(self, person: Person, account_id: str) -> Membership:
         """Return the person's membership of ``account_id`` and make it their last account.
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from dashboard.core.errors import NotFound
 from dashboard.domain.actor import Actor
-from dashboard.domain.api_keys import KEY_PREFIX, ApiKey, ApiKeyPrincipal
+from dashboard.domain.api_keys import KEY_PREFIX, ApiKey, ApiKeyPrincipal, KeyScope
 from dashboard.store.api_keys import ApiKeyRepository, KeyIdTaken
 from dashboard.store.dynamo import StoreUnavailable
 
@@ -109,9 +109,16 @@ class ApiKeyService:
         self._repository = repository
         self._now = clock
 
-    def create_key(self, actor: Actor, name: str, key_id: str | None = None) -> tuple[ApiKey, str]:
+    def create_key(
+        self,
+        actor: Actor,
+        name: str,
+        key_id: str | None = None,
+        scope: KeyScope = KeyScope.FULL,
+    ) -> tuple[ApiKey, str]:
         """Create a key in the actor's account; return its record and the full key, shown once.
 
+        ``scope`` says what requests presenting it may do (full: take payments too).
         ``key_id`` is the id minted when the create form was shown (None: draw one here). If it
         is already one of the merchant's keys, the form was sent twice: raise
         ApiKeyAlreadyCreated rather than make a second key. Raise InvalidKeyName or
@@ -137,6 +144,7 @@ class ApiKeyService:
                 name=name,
                 created_at=self._now(),
                 created_by=actor.who,
+                scope=scope,
             )
             try:
                 self._repository.add(key, hash_secret(secret))
@@ -187,7 +195,9 @@ class ApiKeyService:
         if not stored.key.is_active:
             return None
         self._record_use(stored.key)
-        return ApiKeyPrincipal(user_id=stored.key.user_id, key_id=stored.key.key_id)
+        return ApiKeyPrincipal(
+            user_id=stored.key.user_id, key_id=stored.key.key_id, scope=stored.key.scope
+        )
 
     def _record_use(self, key: ApiKey) -> None:
         """Note that the key was used, at most once per LAST_USED_RESOLUTION."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from dashboard.domain.api_keys import ApiKey
+from dashboard.domain.api_keys import ApiKey, KeyScope
 from dashboard.store.dynamo import (
     TableNames,
     conditional_write,
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import QueryOutputTypeDef
 
-# "name" is a DynamoDB reserved word; the listing never reads the hash, so it is left out.
-_LISTED_ATTRIBUTES = "keyId, userId, #name, createdAt, createdBy, lastUsedAt, revokedAt"
+# "name" and "scope" are DynamoDB reserved words; the listing never reads the hash (left out).
+_LISTED_ATTRIBUTES = "keyId, userId, #name, createdAt, createdBy, lastUsedAt, revokedAt, #scope"
 
 
 class KeyIdTaken(Exception):
@@ -67,6 +67,7 @@ class ApiKeyRepository:
             "name": key.name,
             "secretHash": secret_hash,
             "createdAt": store_time(key.created_at),
+            "scope": key.scope.value,
         }
         if key.created_by is not None:
             item["createdBy"] = key.created_by
@@ -98,7 +99,7 @@ class ApiKeyRepository:
             user_id,
             ScanIndexForward=False,
             ProjectionExpression=_LISTED_ATTRIBUTES,
-            ExpressionAttributeNames={"#name": "name"},
+            ExpressionAttributeNames={"#name": "name", "#scope": "scope"},
         )
         return [_key_from_item(item) for page in pages for item in page.get("Items", [])]
 
@@ -173,4 +174,6 @@ def _key_from_item(item: dict[str, Any]) -> ApiKey:
         created_by=values.get("createdBy"),
         last_used_at=_optional_time(values.get("lastUsedAt")),
         revoked_at=_optional_time(values.get("revokedAt")),
+        # Keys stored before scopes existed have none: they were full keys and stay so.
+        scope=KeyScope(values.get("scope", KeyScope.FULL)),
     )

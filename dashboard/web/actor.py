@@ -73,4 +73,4 @@ def _read_api_key(header: str) -> ActorResolution:
         return ActorResolution(None, "The API key is not valid: it is unknown or revoked.")
     # Judged by the key alone: flask-login must not load the session's person behind it.
     g._login_user = login_manager.anonymous_user()
-    return ActorResolution(Actor.for_api_key(principal.user_id, principal.key_id))
+    return ActorResolution(Actor.for_api_key(principal.user_id, principal.key_id, principal.scope))

@@ -50,6 +50,7 @@ PROBLEM_TYPE = {
     ErrorKind.INVALID_INPUT: "validation-error",
     ErrorKind.NOT_FOUND: "not-found",
     ErrorKind.CONFLICT: "conflict",
+    ErrorKind.FORBIDDEN: "forbidden",
     ErrorKind.UNAVAILABLE: "unavailable",
 }
 RETRY_AFTER_SECONDS = "30"  # what a 503 asks callers to wait before trying again

@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import g
 
 from dashboard.domain.actor import Actor, Channel, Person, Role
+from dashboard.domain.api_keys import KeyScope
 from tests.unit.api_support import ALICE, BOB, api_key_for, bearer
 from tests.unit.conftest import sign_in
 
@@ -40,7 +41,9 @@ def test_an_api_key_acts_for_its_merchants_account_and_names_the_key(app, client
         assert client.get("/api/v1/payments", headers=bearer(key)).status_code == 200
         actor = _actor_of_last_request()
 
-    assert actor == Actor(BOB, Channel.API, api_key_id=key_id, role=Role.OWNER)
+    assert actor == Actor(
+        BOB, Channel.API, api_key_id=key_id, role=Role.OWNER, key_scope=KeyScope.FULL
+    )
     assert actor.person is None
     assert not actor.uses_session
 

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 
 from dashboard.domain.accounts import Membership
 from dashboard.services.accounts import AccountService
 from dashboard.services.sessions import SESSION_ID_KEY, SessionService, session_hash
 from dashboard.store.dynamo import StoreUnavailable
 from dashboard.web.actor import current_actor
+from dashboard.web.permissions import signed_in
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 
 
 @bp.post("/switch")
-@login_required
+@signed_in
 def switch_account() -> ResponseReturnValue:
     """Make this browser's session work in another of the person's accounts.
 

@@ -23,7 +23,8 @@ UNSAFE_METHODS = frozenset({"post", "put", "patch", "delete"})
 PROBLEM_STATUSES = {
     400: "Malformed request: bad JSON, query parameters or headers (field errors in `errors`).",
     401: "No credentials, or an API key that is malformed, unknown or revoked.",
-    403: "A browser-session write without a valid CSRF token.",
+    403: "A browser-session write without a valid CSRF token, or a write your role or your "
+    "API key's scope does not allow (a read-only key, a Viewer).",
     404: "No such resource in your account.",
     409: "Not possible in the resource's current state, or the Idempotency-Key is in use.",
     413: "The request body is larger than 1 MB.",

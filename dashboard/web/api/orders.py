@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 
 from dashboard.core.clock import utc_now
 from dashboard.domain.orders import OrderStatus
+from dashboard.domain.permissions import Permission
 from dashboard.domain.search import MAX_SEARCH_LENGTH
 from dashboard.services.orders import PAGE_SIZE, OrderQuery, OrderService
 from dashboard.store.cursors import InvalidCursor
@@ -40,6 +41,7 @@ from dashboard.web.api.order_json import (
 )
 from dashboard.web.api.payment_json import payment_json
 from dashboard.web.api.problems import ValidationProblem
+from dashboard.web.permissions import requires
 
 OPENAPI_TAG = {
     "name": "Orders",
@@ -53,6 +55,7 @@ def order_service() -> OrderService:
 
 
 @bp.post("/orders")
+@requires(Permission.TAKE_PAYMENTS)
 @idempotent
 def create_order() -> ResponseReturnValue:
     """Create an order (its total computed, never read); 201 with the order and its Location."""
@@ -66,6 +69,7 @@ def create_order() -> ResponseReturnValue:
 
 
 @bp.get("/orders")
+@requires(Permission.READ)
 def list_orders() -> ResponseReturnValue:
     """List the caller's orders, newest first, of one status or matching a search; paged."""
     query = _order_query()
@@ -105,6 +109,7 @@ def _order_query() -> OrderQuery:
 
 
 @bp.get("/orders/<order_id>")
+@requires(Permission.READ)
 def get_order(order_id: str) -> ResponseReturnValue:
     """Return one of the caller's orders with its payment; another merchant's is a 404."""
     service = order_service()
@@ -113,6 +118,7 @@ def get_order(order_id: str) -> ResponseReturnValue:
 
 
 @bp.patch("/orders/<order_id>")
+@requires(Permission.TAKE_PAYMENTS)
 def update_order(order_id: str) -> ResponseReturnValue:
     """Change the customer, shipping address or quantity of an unpaid order."""
     changes = parse_order_changes(json_request_body())
@@ -121,6 +127,7 @@ def update_order(order_id: str) -> ResponseReturnValue:
 
 
 @bp.delete("/orders/<order_id>")
+@requires(Permission.TAKE_PAYMENTS)
 def delete_order(order_id: str) -> ResponseReturnValue:
     """Delete an order never paid and without a live payment link; 204."""
     order_service().delete_order(current_actor(), order_id)
@@ -128,6 +135,7 @@ def delete_order(order_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/orders/<order_id>/cancel")
+@requires(Permission.TAKE_PAYMENTS)
 @idempotent
 def cancel_order(order_id: str) -> ResponseReturnValue:
     """Cancel an unpaid order, and its live payment link first; the order as it is now."""
@@ -136,6 +144,7 @@ def cancel_order(order_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/orders/<order_id>/payment-link")
+@requires(Permission.TAKE_PAYMENTS)
 @idempotent
 def request_order_payment(order_id: str) -> ResponseReturnValue:
     """Create the order's payment link (201), or return its live one (200)."""

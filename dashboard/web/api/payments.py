@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from dashboard.core.clock import utc_now
 from dashboard.domain.money import SUPPORTED_CURRENCIES
 from dashboard.domain.payments import StatusGroup
+from dashboard.domain.permissions import Permission
 from dashboard.domain.search import MAX_SEARCH_LENGTH
 from dashboard.services.payment_listing import PAGE_SIZE, InvalidCursor, PaymentListing
 from dashboard.services.payments import PaymentService
@@ -35,6 +36,7 @@ from dashboard.web.api.payment_json import openapi_schemas as payment_schemas
 from dashboard.web.api.payment_json import parse_new_payment, payment_json
 from dashboard.web.api.problems import ValidationProblem
 from dashboard.web.payment_filters import FilterError, parse_filters
+from dashboard.web.permissions import requires
 
 OPENAPI_TAG = {"name": "Payments", "description": "Payment links: create, find, cancel."}
 
@@ -50,6 +52,7 @@ def payment_listing() -> PaymentListing:
 
 
 @bp.post("/payments")
+@requires(Permission.TAKE_PAYMENTS)
 @idempotent
 def create_payment() -> ResponseReturnValue:
     """Create a payment link; 201 with the payment and its Location."""
@@ -65,6 +68,7 @@ def create_payment() -> ResponseReturnValue:
 
 
 @bp.get("/payments")
+@requires(Permission.READ)
 def list_payments() -> ResponseReturnValue:
     """List the caller's payments, newest first, with the list page's filters; paged."""
     now = utc_now()
@@ -87,6 +91,7 @@ def list_payments() -> ResponseReturnValue:
 
 
 @bp.get("/payments/<payment_id>")
+@requires(Permission.READ)
 def get_payment(payment_id: str) -> ResponseReturnValue:
     """Return one of the caller's payments; another merchant's is a 404."""
     payment = payment_service().get_payment(current_actor().account_id, payment_id)
@@ -94,6 +99,7 @@ def get_payment(payment_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/payments/<payment_id>/cancel")
+@requires(Permission.TAKE_PAYMENTS)
 @idempotent
 def cancel_payment(payment_id: str) -> ResponseReturnValue:
     """Cancel an unpaid link; 409 when its status does not allow it."""

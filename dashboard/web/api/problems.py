@@ -28,6 +28,7 @@ PROBLEM_TYPES = {
     "validation-error": "The request's input was refused; errors says why for each field.",
     "unauthenticated": "No credentials, or an API key that is malformed, unknown or revoked.",
     "csrf-failed": "A browser-session write without a valid CSRF token.",
+    "forbidden": "Your role, or your API key's scope, does not allow this; detail says who may.",
     "not-found": "No such resource in your account (another merchant's is not found either).",
     "conflict": "The resource's state does not allow this now, or it changed meanwhile.",
     "idempotency-key-reused": "The Idempotency-Key was used before with a different request.",

@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 from dashboard.core.clock import utc_now
 from dashboard.domain.money import SUPPORTED_CURRENCIES, from_minor
 from dashboard.domain.payments import PaymentStatus, StatusGroup
+from dashboard.domain.permissions import Permission
 from dashboard.services.statistics import (
     PRESET_DAYS,
     CurrencyStatistics,
@@ -35,11 +36,13 @@ from dashboard.web.api.openapi import (
 )
 from dashboard.web.api.payment_json import api_time
 from dashboard.web.api.problems import ValidationProblem
+from dashboard.web.permissions import requires
 
 OPENAPI_TAG = {"name": "Statistics", "description": "Figures of the Statistics page."}
 
 
 @bp.get("/stats")
+@requires(Permission.READ)
 def get_stats() -> ResponseReturnValue:
     """Return the statistics for a range of days (default: the last 30), per currency."""
     now = utc_now()

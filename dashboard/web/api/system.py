@@ -12,11 +12,13 @@ from dashboard.web.api.blueprint import bp
 from dashboard.web.api.docs import describe_endpoints
 from dashboard.web.api.openapi import Endpoint, endpoint, json_response, problems, ref
 from dashboard.web.api.problems import PROBLEM_TYPES, Problem
+from dashboard.web.permissions import public
 
 OPENAPI_TAG = {"name": "System", "description": "Health and this documentation; public."}
 
 
 @bp.get("/health")
+@public
 def health() -> ResponseReturnValue:
     """Report the app's version and whether DynamoDB and the tables are there (200 or 503)."""
     version = current_app.config["APP_VERSION"]
@@ -36,12 +38,14 @@ def health() -> ResponseReturnValue:
 
 
 @bp.get("/openapi.json")
+@public
 def openapi_document() -> ResponseReturnValue:
     """Return the OpenAPI 3.1 document of this API."""
     return current_app.extensions["api_openapi"]
 
 
 @bp.get("/docs")
+@public
 def docs() -> ResponseReturnValue:
     """Show the API's reference: every endpoint, its parameters, body, answers and a curl."""
     spec = current_app.extensions["api_openapi"]

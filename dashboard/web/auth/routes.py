@@ -35,6 +35,7 @@ from dashboard.services.sessions import SESSION_ID_KEY, SessionService
 from dashboard.store.dynamo import StoreUnavailable
 from dashboard.web.auth.oidc import DeadlineOAuth, IdTokenRejected
 from dashboard.web.hosts import external_url
+from dashboard.web.permissions import public
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -94,6 +95,7 @@ _PROVIDER_DOWN = (RequestException, OutboundUnavailable)
 
 
 @bp.get("/login")
+@public
 def login() -> ResponseReturnValue:
     """Send the browser to the OpenID Connect provider to sign in."""
     session[_NEXT_KEY] = safe_next_url(request.args.get("next"))
@@ -104,6 +106,7 @@ def login() -> ResponseReturnValue:
 
 
 @bp.get("/callback")
+@public
 def callback() -> ResponseReturnValue:
     """Finish sign-in: exchange the code, check the user, and start a fresh session."""
     if "error" in request.args:
@@ -159,6 +162,7 @@ def callback() -> ResponseReturnValue:
 
 
 @bp.post("/logout")
+@public
 def logout() -> ResponseReturnValue:
     """Sign out here, then at the provider, which sends the browser back to the landing page."""
     end_browser_session()

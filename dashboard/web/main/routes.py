@@ -7,11 +7,13 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from dashboard.store.dynamo import StoreUnavailable
+from dashboard.web.permissions import public
 
 bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
+@public
 def landing() -> ResponseReturnValue:
     """Show the landing page, or go straight to the payments of a signed-in merchant."""
     if current_user.is_authenticated:
@@ -20,6 +22,7 @@ def landing() -> ResponseReturnValue:
 
 
 @bp.get("/health")
+@public
 def health() -> ResponseReturnValue:
     """Report the app's version and whether DynamoDB and the tables are there (200 or 503)."""
     store = current_app.extensions["store"]

@@ -10,6 +10,7 @@ from dashboard.core.clock import utc_now
 from dashboard.core.ids import new_id
 from dashboard.core.signed_ids import FormExpired
 from dashboard.domain.orders import InvalidOrder, OrderStatus, shown_order_status
+from dashboard.domain.permissions import Permission
 from dashboard.domain.search import MAX_SEARCH_LENGTH
 from dashboard.services.orders import OrderPage, OrderQuery, OrderService
 from dashboard.services.payments import ActionNotAllowed
@@ -18,6 +19,7 @@ from dashboard.store.orders import OrderAlreadyExists, StaleOrder
 from dashboard.web.actor import current_actor
 from dashboard.web.htmx import render_page_or_block
 from dashboard.web.orders.forms import EditOrderForm, NewOrderForm, sign_order_id, unsign_order_id
+from dashboard.web.permissions import requires
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -42,6 +44,7 @@ def new_order_id() -> str:
 
 
 @bp.get("")
+@requires(Permission.READ)
 def list_orders() -> ResponseReturnValue:
     """List the merchant's orders, newest first: status tab, search and page all in the URL."""
     search = (request.args.get("q") or "").strip()[:MAX_SEARCH_LENGTH]
@@ -82,6 +85,7 @@ def _list_response(
 
 
 @bp.get("/new")
+@requires(Permission.TAKE_PAYMENTS)
 def new_order() -> ResponseReturnValue:
     """Show the new order form, with a fresh order id minted for this submit."""
     form = NewOrderForm()
@@ -90,6 +94,7 @@ def new_order() -> ResponseReturnValue:
 
 
 @bp.post("")
+@requires(Permission.TAKE_PAYMENTS)
 def create_order() -> ResponseReturnValue:
     """Create an order from the form, or show the form again with what was wrong."""
     actor = current_actor()
@@ -117,6 +122,7 @@ def create_order() -> ResponseReturnValue:
 
 
 @bp.get("/<order_id>")
+@requires(Permission.READ)
 def show_order(order_id: str) -> ResponseReturnValue:
     """Show one order and its payment; htmx polls ask only for the order panel."""
     service = order_service()
@@ -138,6 +144,7 @@ def show_order(order_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/<order_id>/request-payment")
+@requires(Permission.TAKE_PAYMENTS)
 def request_payment(order_id: str) -> ResponseReturnValue:
     """Create the payment link for the order's total (or hand back the live one)."""
     try:
@@ -153,6 +160,7 @@ def request_payment(order_id: str) -> ResponseReturnValue:
 
 
 @bp.route("/<order_id>/edit", methods=["GET", "POST"])
+@requires(Permission.TAKE_PAYMENTS)
 def edit_order(order_id: str) -> ResponseReturnValue:
     """Change the customer, address or quantity of an unpaid order."""
     actor = current_actor()
@@ -181,6 +189,7 @@ def edit_order(order_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/<order_id>/cancel")
+@requires(Permission.TAKE_PAYMENTS)
 def cancel_order(order_id: str) -> ResponseReturnValue:
     """Cancel an unpaid order (and its live payment link)."""
     try:
@@ -192,6 +201,7 @@ def cancel_order(order_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/<order_id>/delete")
+@requires(Permission.TAKE_PAYMENTS)
 def delete_order(order_id: str) -> ResponseReturnValue:
     """Delete an order that was never paid and has no live payment link."""
     actor = current_actor()

@@ -8,12 +8,14 @@ from flask.typing import ResponseReturnValue
 from dashboard.core.clock import utc_now
 from dashboard.domain.payments import AttemptStatus, Payment, PaymentStatus
 from dashboard.services.payments import PaymentNotFound
+from dashboard.web.permissions import public
 from dashboard.web.request_log import secret_in_path
 
 bp = Blueprint("payer", __name__, url_prefix="/pay")
 
 
 @bp.get("/<token>")
+@public
 @secret_in_path("token")  # whoever holds the token sees the payment
 def payment_result(token: str) -> ResponseReturnValue:
     """Show the payer the amount, reference and status of their payment, and nothing else."""

@@ -26,6 +26,7 @@ from dashboard.core.signed_ids import FormExpired
 from dashboard.domain.money import SUPPORTED_CURRENCIES
 from dashboard.domain.orders import Order
 from dashboard.domain.payments import Payment, StatusGroup
+from dashboard.domain.permissions import Permission
 from dashboard.services.orders import OrderNotFound
 from dashboard.services.payment_listing import (
     InvalidCursor,
@@ -41,6 +42,7 @@ from dashboard.web.payment_filters import PRESET_LABELS, FilterError, PaymentFil
 from dashboard.web.payments.export import csv_lines
 from dashboard.web.payments.forms import NewPaymentLinkForm, sign_payment_id, unsign_payment_id
 from dashboard.web.payments.qr_codes import qr_code_svg
+from dashboard.web.permissions import requires
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
 
@@ -62,6 +64,7 @@ def payment_listing() -> PaymentListing:
 
 
 @bp.get("")
+@requires(Permission.READ)
 def list_payments() -> ResponseReturnValue:
     """List the merchant's payments: filters, search, status tiles, pages; all in the URL."""
     account_id = current_actor().account_id
@@ -106,6 +109,7 @@ def _list_response(
 
 
 @bp.get("/export.csv")
+@requires(Permission.READ)
 def export_payments() -> ResponseReturnValue:
     """Download every payment matching the filters and search as CSV, streamed."""
     try:
@@ -125,6 +129,7 @@ def export_payments() -> ResponseReturnValue:
 
 
 @bp.get("/new")
+@requires(Permission.TAKE_PAYMENTS)
 def new_payment() -> ResponseReturnValue:
     """Show the create form, with a fresh payment id minted for this submit."""
     form = NewPaymentLinkForm()
@@ -133,6 +138,7 @@ def new_payment() -> ResponseReturnValue:
 
 
 @bp.post("")
+@requires(Permission.TAKE_PAYMENTS)
 def create_payment() -> ResponseReturnValue:
     """Create a payment link from the form, or show the form again with what was wrong."""
     actor = current_actor()
@@ -155,6 +161,7 @@ def create_payment() -> ResponseReturnValue:
 
 
 @bp.get("/<payment_id>")
+@requires(Permission.READ)
 def show_payment(payment_id: str) -> ResponseReturnValue:
     """Show one payment; htmx polls ask only for its status panel."""
     service = payment_service()
@@ -182,6 +189,7 @@ def _order_of(payment: Payment) -> Order | None:
 
 
 @bp.post("/<payment_id>/cancel")
+@requires(Permission.TAKE_PAYMENTS)
 def cancel_payment(payment_id: str) -> ResponseReturnValue:
     """Cancel an unpaid link."""
     try:
@@ -193,6 +201,7 @@ def cancel_payment(payment_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/<payment_id>/retry")
+@requires(Permission.TAKE_PAYMENTS)
 def retry_payment(payment_id: str) -> ResponseReturnValue:
     """Try again to create the link of a payment whose creation failed."""
     try:
@@ -207,6 +216,7 @@ def retry_payment(payment_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/<payment_id>/refresh")
+@requires(Permission.TAKE_PAYMENTS)
 def refresh_payment(payment_id: str) -> ResponseReturnValue:
     """Ask the provider for the payment's latest status."""
     payment_service().refresh_payment(current_actor(), payment_id)

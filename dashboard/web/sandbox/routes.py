@@ -17,6 +17,7 @@ from flask.typing import ResponseReturnValue
 from dashboard.domain.payments import ProviderEvent
 from dashboard.providers.sandbox import LinkNotPayable, SandboxProvider, attempt_id_of
 from dashboard.providers.sandbox_webhooks import SANDBOX_WEBHOOK_PATH
+from dashboard.web.permissions import public
 from dashboard.web.request_log import secret_in_path
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ def _not_found() -> ResponseReturnValue:
 
 
 @bp.get("/jwks")
+@public
 def jwks() -> ResponseReturnValue:
     """Publish the public key that signs the sandbox's webhooks."""
     return current_app.extensions["sandbox_webhooks"].jwks
@@ -67,6 +69,7 @@ def _deliver(events: Iterable[ProviderEvent]) -> None:
 
 
 @bp.get("/links/<link_id>")
+@public
 @secret_in_path("link_id")  # the link is the payer's: whoever holds it can pay or decline
 def hosted_page(link_id: str) -> ResponseReturnValue:
     """Show the payer the amount and reference, with Pay now and Decline."""
@@ -88,6 +91,7 @@ def hosted_page(link_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/links/<link_id>/pay")
+@public
 @secret_in_path("link_id")
 def pay(link_id: str) -> ResponseReturnValue:
     """Run a successful attempt, then send the payer back to the merchant's result page."""
@@ -95,6 +99,7 @@ def pay(link_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/links/<link_id>/decline")
+@public
 @secret_in_path("link_id")
 def decline(link_id: str) -> ResponseReturnValue:
     """Run an attempt that the payer's bank declines; the link stays payable."""

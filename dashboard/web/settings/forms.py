@@ -1,5 +1,9 @@
 """The create-API-key form: the merchant names the key after the system that will use it.
 
+The merchant also chooses what the key may do: full access (it may create payment links and
+orders) or read only. The form offers full access first: a key is most often made for a web
+shop that takes payments, and a read-only default would fail its first request with a 403.
+
 The form carries the new key's id, minted when it is shown and signed for the merchant, so that
 sending the same form twice (a reload of the "created" page) finds its key made already.
 """
@@ -7,10 +11,11 @@ sending the same form twice (a reload of the "created" page) finds its key made 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField
+from wtforms import HiddenField, RadioField, SelectChoice, StringField
 from wtforms.validators import ValidationError
 
 from dashboard.core.signed_ids import sign_new_id, unsign_new_id
+from dashboard.domain.api_keys import KeyScope
 from dashboard.services.api_keys import NAME_MAX_LENGTH, InvalidKeyName, clean_key_name, new_key_id
 from dashboard.web.secret_key import secret_key
 
@@ -28,7 +33,7 @@ def unsign_key_id(token: str, user_id: str) -> str:
 
 
 class NewApiKeyForm(FlaskForm):
-    """A name for the new key; the service's own rules decide what a valid name is."""
+    """A name and a scope for the new key; the service's own rules decide what a valid name is."""
 
     key_token = HiddenField()
     name = StringField(
@@ -38,6 +43,18 @@ class NewApiKeyForm(FlaskForm):
             "autocomplete": "off",
             "placeholder": "Web shop",
         },
+    )
+    scope = RadioField(
+        "Access",
+        choices=[
+            SelectChoice(
+                KeyScope.FULL.value, "Full access: can create and cancel payment links and orders"
+            ),
+            SelectChoice(
+                KeyScope.READ_ONLY.value, "Read only: can read payments, orders and statistics"
+            ),
+        ],
+        default=KeyScope.FULL.value,
     )
 
     def validate_name(self, field: StringField) -> None:

@@ -1,4 +1,8 @@
-"""Routes for the merchant's settings (API keys). They parse input and render; services decide."""
+"""Routes for the merchant's settings (API keys). They parse input and render; services decide.
+
+Every member may see the keys (who made each, what it may do); only an Owner, Admin or
+Developer may create or revoke one (``Permission.MANAGE_API_KEYS``).
+"""
 
 from __future__ import annotations
 
@@ -16,16 +20,20 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required, logout_user
 
 from dashboard.core.signed_ids import FormExpired
+from dashboard.domain.api_keys import ApiKey, KeyScope
+from dashboard.domain.permissions import Permission
 from dashboard.services.api_keys import (
     MAX_ACTIVE_KEYS,
     ApiKeyAlreadyCreated,
     ApiKeyLimitReached,
     ApiKeyService,
     InvalidKeyName,
+    is_key_id,
 )
 from dashboard.web.actor import current_actor
 from dashboard.web.auth.routes import provider_logout_url, session_service
 from dashboard.web.hosts import external_url
+from dashboard.web.permissions import requires, signed_in
 from dashboard.web.settings.forms import NewApiKeyForm, unsign_key_id, with_new_key_id
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -50,15 +58,37 @@ def api_key_service() -> ApiKeyService:
     return current_app.extensions["api_keys"]
 
 
+def _creator_labels(account_id: str, keys: list[ApiKey]) -> dict[str, str]:
+    """Return who made each key, by key id, as the list shows it: an email, a key, or a leaver.
+
+    A key outlives its maker: one made by someone who has left says so, and keeps working.
+    """
+    if not any(key.created_by for key in keys):
+        return {}  # older keys record no maker: spare the members' Query
+    emails = current_app.extensions["accounts"].member_emails(account_id)
+    labels = {}
+    for key in keys:
+        made_by = key.created_by
+        if made_by is None:
+            continue
+        if is_key_id(made_by):
+            labels[key.key_id] = f"API key {made_by}"
+        else:
+            labels[key.key_id] = emails.get(made_by, "a former member")
+    return labels
+
+
 def _settings_page(
     form: NewApiKeyForm, status: int = 200, limit_reached: bool = False
 ) -> ResponseReturnValue:
-    keys = api_key_service().list_keys(current_actor().account_id)
+    account_id = current_actor().account_id
+    keys = api_key_service().list_keys(account_id)
     return (
         render_template(
             "settings/index.html",
             form=form,
             keys=keys,
+            creators=_creator_labels(account_id, keys),
             active_count=sum(1 for key in keys if key.is_active),
             max_active=MAX_ACTIVE_KEYS,
             limit_reached=limit_reached,
@@ -72,12 +102,14 @@ def _settings_page(
 
 
 @bp.get("")
+@requires(Permission.READ)
 def settings_page() -> ResponseReturnValue:
     """Show the settings: the merchant's API keys and the form to create one."""
     return _settings_page(with_new_key_id(NewApiKeyForm(), current_actor().account_id))
 
 
 @bp.post("/api-keys")
+@requires(Permission.MANAGE_API_KEYS)
 def create_api_key() -> ResponseReturnValue:
     """Create a key and show it, this once; or show the form again with what was wrong.
 
@@ -94,7 +126,9 @@ def create_api_key() -> ResponseReturnValue:
     if not form.validate():
         return _settings_page(form, 422)
     try:
-        key, full_key = api_key_service().create_key(actor, form.name.data, key_id)
+        key, full_key = api_key_service().create_key(
+            actor, form.name.data, key_id, KeyScope(form.scope.data)
+        )
     except InvalidKeyName as exc:
         form.name.errors = [str(exc)]
         return _settings_page(form, 422)
@@ -118,6 +152,7 @@ def create_api_key() -> ResponseReturnValue:
 
 
 @bp.post("/api-keys/<key_id>/revoke")
+@requires(Permission.MANAGE_API_KEYS)
 def revoke_api_key(key_id: str) -> ResponseReturnValue:
     """Revoke a key at once; requests that present it are refused from now on."""
     key = api_key_service().revoke_key(current_actor(), key_id)
@@ -126,6 +161,7 @@ def revoke_api_key(key_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/sign-out-everywhere")
+@signed_in
 def sign_out_everywhere() -> ResponseReturnValue:
     """End every session of the signed-in person, on every device, this one included."""
     person = current_actor().person

@@ -11,6 +11,7 @@ from flask_login import login_required
 from dashboard.core.clock import utc_now
 from dashboard.domain.money import SUPPORTED_CURRENCIES, axis_money
 from dashboard.domain.payments import StatusGroup
+from dashboard.domain.permissions import Permission
 from dashboard.services.statistics import (
     PRESET_DAYS,
     StatsRangeError,
@@ -18,6 +19,7 @@ from dashboard.services.statistics import (
 )
 from dashboard.web.actor import current_actor
 from dashboard.web.htmx import render_page_or_block
+from dashboard.web.permissions import requires
 from dashboard.web.stats.charts import bar_chart, stacked_chart
 
 bp = Blueprint("stats", __name__, url_prefix="/stats")
@@ -32,6 +34,7 @@ def require_sign_in() -> None:
 
 
 @bp.get("")
+@requires(Permission.READ)
 def statistics_page() -> ResponseReturnValue:
     """Show the statistics for a range of days: the full page, or the figures for htmx."""
     now = utc_now()

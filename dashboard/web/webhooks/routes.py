@@ -7,11 +7,13 @@ from flask.typing import ResponseReturnValue
 
 from dashboard.providers.truelayer import NAME as TRUELAYER
 from dashboard.web.extensions import csrf
+from dashboard.web.permissions import public
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 
 @bp.post("/truelayer")
+@public
 @csrf.exempt  # authenticated by TrueLayer's signature, not by a session
 def truelayer_webhook() -> ResponseReturnValue:
     """Apply a TrueLayer webhook; non-2xx answers make TrueLayer deliver it again later."""
