@@ -27,6 +27,7 @@ from dashboard.web.actor import current_actor
 from dashboard.web.auth.routes import provider_logout_url, session_service
 from dashboard.web.hosts import external_url
 from dashboard.web.settings.forms import NewApiKeyForm, unsign_key_id, with_new_key_id
+from dashboard.web.step_up import recent_sign_in_required
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -78,8 +79,11 @@ def settings_page() -> ResponseReturnValue:
 
 
 @bp.post("/api-keys")
+@recent_sign_in_required(return_to="settings.settings_page")
 def create_api_key() -> ResponseReturnValue:
     """Create a key and show it, this once; or show the form again with what was wrong.
+
+    Needs a sign-in from the last 5 minutes: a key reads and moves the account's money.
 
     The form carries the key id minted when it was shown: sent again (the browser reloads the
     "created" page by resubmitting it), it finds that key made and says so, never a second key.
