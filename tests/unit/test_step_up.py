@@ -19,6 +19,7 @@ from moto import mock_aws
 from dashboard.app import create_app
 from dashboard.domain.actor import Person
 from dashboard.services.sessions import SESSION_ID_KEY
+from dashboard.web.api.openapi import endpoint
 from dashboard.web.step_up import recent_sign_in_required
 from tests.conftest import TEST_SECRET_KEY, FakeClock, actor_for, csrf_token_from
 from tests.oidc_standin import CLIENT_ID, OidcStandIn
@@ -319,3 +320,22 @@ def test_a_max_age_that_is_not_a_number_of_seconds_is_a_plain_sign_in(oidc_app, 
     query = parse_qs(urlsplit(start.headers["Location"]).query)
     assert start.status_code == 302
     assert "max_age" not in query
+
+
+def test_an_api_operation_behind_the_step_up_says_so_in_the_document():
+    operation = endpoint(
+        "post", "/members", "inviteMember", "Invite", tag="Team", responses={}, step_up=True
+    ).operation
+
+    assert "`step-up-required`" in operation["description"]
+    assert "401" in operation["responses"]
+
+
+def test_confirming_a_sign_in_on_a_session_that_ended_writes_nothing(app, clock):
+    sessions = app.extensions["sessions"]
+    person = Person(app.extensions["settings"].oidc_issuer, "alice@example.com")
+    session_id = sessions.start(person, "alice@example.com", auth_time=clock())
+    sessions.end(session_id)
+
+    assert sessions.confirm_sign_in(session_id, clock(), email_verified=True) is False
+    assert sessions.resolve(session_id) is None
