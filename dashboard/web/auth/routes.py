@@ -171,8 +171,6 @@ def confirm_sign_in() -> ResponseReturnValue:
     """Ask the person to sign in again before a sensitive action (where htmx is sent)."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=safe_next_url(request.args.get("next"))))
-    if sign_in_is_recent():  # confirmed meanwhile, in another tab: nothing to ask
-        return redirect(safe_next_url(request.args.get("next")))
     return confirm_sign_in_page(request.args.get("next") or "")
 
 
