@@ -51,7 +51,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from dashboard.services.statistics import StatisticsService
     from dashboard.services.webhooks import WebhookIntake
     from dashboard.store.cursors import CursorCodec
-    from dashboard.web import account_guard, errors, request_log
+    from dashboard.web import account_guard, errors, request_log, step_up
     from dashboard.web.accounts import routes as account_routes
     from dashboard.web.api.wiring import init_app as init_json_api
     from dashboard.web.auth import routes as auth_routes
@@ -115,6 +115,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(account_routes.bp)
     app.jinja_env.globals["account_choices"] = account_routes.account_choices
     account_guard.init_app(app)
+    step_up.init_app(app)
     jwks = JwksCache()
     trusted_jkus = (TRUELAYER_JKUS[settings.truelayer_env], *settings.truelayer_extra_webhook_jkus)
     if settings.payment_provider == "sandbox":

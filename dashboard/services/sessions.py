@@ -23,6 +23,12 @@ SESSION_ID_KEY = "sid"
 # How stale ``lastSeenAt`` may get before a request writes it again. The idle timeout is
 # therefore honoured to within this much.
 SEEN_WRITE_INTERVAL = timedelta(minutes=1)
+# A sensitive action (creating an API key, changing a member's role...) needs the person to have
+# authenticated at the provider this recently: the session's ``auth_time``, not its start.
+STEP_UP_MAX_AGE = timedelta(minutes=5)
+# How far the provider's clock may run behind ours when an ID token's ``auth_time`` is judged
+# against the ``max_age`` we asked for.
+AUTH_TIME_LEEWAY = timedelta(seconds=60)
 
 
 def _utc_now() -> datetime:
@@ -106,6 +112,27 @@ class SessionService:
             session_hash=key,
             auth_time=stored.auth_time,
             email_verified=stored.email_verified,
+        )
+
+    def signed_in_within(
+        self, auth_time: datetime | None, max_age: timedelta, leeway: timedelta = timedelta(0)
+    ) -> bool:
+        """Return True when the provider authenticated the person at most ``max_age`` ago.
+
+        An unknown ``auth_time`` is never recent: a provider that does not say when the person
+        signed in cannot vouch for a recent sign-in.
+        """
+        return auth_time is not None and self.clock() - auth_time <= max_age + leeway
+
+    def confirm_sign_in(self, session_id: str, auth_time: datetime, email_verified: bool) -> bool:
+        """Record a step-up on the same session: its new ``auth_time``; return False if it ended.
+
+        The session keeps its id (so the cookie, its CSRF token and the account chosen stay),
+        its start and its absolute end: confirming who you are does not make a session live
+        longer.
+        """
+        return self._repository.record_reauthentication(
+            session_hash(session_id), auth_time, email_verified
         )
 
     def switch_account(self, stored_hash: str, account_id: str) -> None:

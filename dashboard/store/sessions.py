@@ -131,6 +131,24 @@ class SessionRepository:
             )
         )
 
+    def record_reauthentication(
+        self, session_hash: str, auth_time: datetime, email_verified: bool
+    ) -> bool:
+        """Set the session's ``authTime`` and ``emailVerified`` after the person signed in again.
+
+        Return False if the session is gone (signed out meanwhile): nothing is written then.
+        """
+        values = {":auth": store_time(auth_time), ":verified": email_verified}
+        return conditional_write(
+            lambda: self._client.update_item(
+                TableName=self._table,
+                Key=to_item({"sessionHash": session_hash}),
+                UpdateExpression="SET authTime = :auth, emailVerified = :verified",
+                ConditionExpression="attribute_exists(sessionHash)",
+                ExpressionAttributeValues=to_item(values),
+            )
+        )
+
     def delete(self, session_hash: str) -> None:
         """Delete the session; deleting one that is already gone is fine."""
         with translate_unavailable():

@@ -29,8 +29,10 @@ from dashboard.web.api.problems import (
     is_api_request,
     problem_response,
     rate_limited_problem,
+    step_up_problem,
 )
 from dashboard.web.htmx import request_is_partial
+from dashboard.web.step_up import StepUpRequired, ask_to_confirm
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +151,12 @@ def register_error_handlers(app: Flask) -> None:
             "This form is no longer valid (your session may have ended). "
             "Reload the page and try again.",
         )
+
+    @app.errorhandler(StepUpRequired)
+    def step_up_required(exc: StepUpRequired) -> ResponseReturnValue:
+        if is_api_request():
+            return problem_response(step_up_problem())
+        return ask_to_confirm(exc.form_page)
 
     @app.errorhandler(RateLimitExceeded)
     def rate_limited(exc: RateLimitExceeded) -> ResponseReturnValue:

@@ -68,7 +68,8 @@ def client(app: Flask) -> FlaskClient:
 
 
 def sign_in(client: FlaskClient, sub: str = "alice@example.com") -> FlaskClient:
-    """Make ``client`` a signed-in merchant, as the OIDC callback leaves it: a stored session.
+    """Make ``client`` a signed-in merchant, as the OIDC callback leaves it: a stored session,
+    signed in at the provider just now (a step-up needs no new sign-in yet).
 
     The person's account id is their ``sub``: an account as ``migrate-accounts`` leaves one
     made before accounts and people were told apart, so tests name the account by the person.
@@ -76,7 +77,8 @@ def sign_in(client: FlaskClient, sub: str = "alice@example.com") -> FlaskClient:
     app = client.application
     person = Person(app.extensions["settings"].oidc_issuer, sub)
     app.extensions["accounts"].migrate(person.issuer, [sub])
-    session_id = app.extensions["sessions"].start(person, sub, email=sub)
+    sessions = app.extensions["sessions"]
+    session_id = sessions.start(person, sub, email=sub, auth_time=sessions.clock())
     with client.session_transaction() as session:
         session.permanent = True
         session[SESSION_ID_KEY] = session_id

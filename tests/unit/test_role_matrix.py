@@ -48,6 +48,7 @@ ROLE_MATRIX: dict[tuple[str, str], frozenset[Role] | str] = {
     ("main.health", "GET"): PUBLIC,
     ("auth.login", "GET"): PUBLIC,
     ("auth.callback", "GET"): PUBLIC,
+    ("auth.confirm_sign_in", "GET"): PUBLIC,
     ("auth.logout", "POST"): PUBLIC,
     ("static", "GET"): PUBLIC,
     ("payer.payment_result", "GET"): PUBLIC,
@@ -170,8 +171,11 @@ class Merchant:
         A fresh session each time: some routes end it (sign out everywhere).
         """
         client = self.app.test_client()
-        session_id = self.app.extensions["sessions"].start(
-            self.person(role), ACCOUNT, email=self.sub(role)
+        sessions = self.app.extensions["sessions"]
+        # Signed in just now, as a callback leaves it: sensitive actions need no step-up here
+        # (tests/unit/test_step_up.py covers the stale sign-in).
+        session_id = sessions.start(
+            self.person(role), ACCOUNT, email=self.sub(role), auth_time=sessions.clock()
         )
         with self.app.test_request_context():
             token = generate_csrf()

@@ -37,7 +37,8 @@ def signed_in_as(app: Flask, role: Role) -> FlaskClient:
     sub = f"{role.value}@example.com"
     person = member(app, sub, role)
     client = app.test_client()
-    session_id = app.extensions["sessions"].start(person, OWNER, email=sub)
+    sessions = app.extensions["sessions"]
+    session_id = sessions.start(person, OWNER, email=sub, auth_time=sessions.clock())
     with client.session_transaction() as session:
         session.permanent = True
         session[SESSION_ID_KEY] = session_id

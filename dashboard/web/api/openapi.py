@@ -22,7 +22,11 @@ UNSAFE_METHODS = frozenset({"post", "put", "patch", "delete"})
 # What each problem status means in this API, for the document and the docs page.
 PROBLEM_STATUSES = {
     400: "Malformed request: bad JSON, query parameters or headers (field errors in `errors`).",
-    401: "No credentials, or an API key that is malformed, unknown or revoked.",
+    401: (
+        "No credentials, or an API key that is malformed, unknown or revoked; for a sensitive "
+        "action called with the browser session, a sign-in older than 5 minutes "
+        "(`step-up-required`)."
+    ),
     403: "A browser-session write without a valid CSRF token, or a write your role or your "
     "API key's scope does not allow (a read-only key, a Viewer).",
     404: "No such resource in your account.",
@@ -34,6 +38,10 @@ PROBLEM_STATUSES = {
     502: "The payment provider refused the request.",
     503: "DynamoDB or the payment provider is not answering; try again shortly.",
 }
+STEP_UP_NOTE = (
+    "With the browser session, this needs a sign-in from the last 5 minutes: otherwise 401 "
+    "`step-up-required` (sign in again, then retry). API keys are not asked."
+)
 _PROBLEM_HEADERS = {
     401: {"WWW-Authenticate": "The authentication scheme to use: Bearer."},
     429: {"Retry-After": "Seconds to wait before the limit resets."},
@@ -135,11 +143,13 @@ def endpoint(
     public: bool = False,
     idempotent: bool = False,
     rate_limited: bool = True,
+    step_up: bool = False,
 ) -> Endpoint:
     """Return an operation with what every endpoint of its kind shares added to it.
 
     Private endpoints get the 401/429/503 problems; writes the CSRF 403 and the body-size 413;
-    ``idempotent`` ones the Idempotency-Key header and its 400/409/422 answers.
+    ``idempotent`` ones the Idempotency-Key header and its 400/409/422 answers; ``step_up``
+    ones (behind ``@recent_sign_in_required``) say that a session caller needs a recent sign-in.
     """
     method = method.lower()
     shared: list[int] = [] if public else [401, 503]
@@ -157,6 +167,8 @@ def endpoint(
         "tags": [tag],
         "responses": {**problems(*sorted(set(shared))), **responses},
     }
+    if step_up:
+        description = " ".join(filter(None, [description, STEP_UP_NOTE]))
     if description:
         operation["description"] = description
     if params:

@@ -17,6 +17,7 @@ from flask import Response, current_app, g, request
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
+from dashboard.services.sessions import STEP_UP_MAX_AGE
 from dashboard.web.hosts import external_url
 
 API_PREFIX = "/api/"
@@ -33,6 +34,8 @@ PROBLEM_TYPES = {
     "conflict": "The resource's state does not allow this now, or it changed meanwhile.",
     "idempotency-key-reused": "The Idempotency-Key was used before with a different request.",
     "idempotency-key-in-use": "A request with this Idempotency-Key is still running.",
+    "step-up-required": "A sensitive action, called with the browser session, needs a sign-in "
+    "from the last 5 minutes: sign in again (/login?max_age=300), then retry.",
     "rate-limited": "Too many requests; wait for Retry-After seconds.",
     "unavailable": "DynamoDB or the payment provider is not answering; try again shortly.",
 }
@@ -120,6 +123,23 @@ def rate_limited_problem(exc: RateLimitExceeded) -> Problem:
         f"This API allows {exc.description} per API key or signed-in merchant.",
         problem_type="rate-limited",
         headers={"Retry-After": str(_retry_after())},
+    )
+
+
+def step_up_problem() -> Problem:
+    """Return the problem for a session caller whose sign-in is too old for a sensitive action."""
+    seconds = int(STEP_UP_MAX_AGE.total_seconds())
+    return Problem(
+        401,
+        "Confirm it's you",
+        f"This action needs a sign-in from the last {seconds // 60} minutes. Sign in again "
+        f"(/login?max_age={seconds}), then send the request again.",
+        problem_type="step-up-required",
+        # RFC 9470's challenge: authenticate again, no longer than max_age ago.
+        headers={
+            "WWW-Authenticate": 'Bearer realm="api", '
+            f'error="insufficient_user_authentication", max_age="{seconds}"'
+        },
     )
 
 

@@ -1,4 +1,11 @@
-"""Routes for signing in and out: /login, /callback, /logout."""
+"""Routes for signing in and out: /login, /callback, /logout, and /confirm-sign-in (step-up).
+
+A step-up is a sign-in asked with OIDC ``max_age`` (``/login?next=...&max_age=300``, which the
+"Confirm it's you" page links to): the callback then refuses an ID token without ``auth_time``
+or with one older than asked, and, when the same person signed in again, keeps their session
+(its id, account and CSRF token) and records the new ``auth_time`` on it, instead of starting
+a new session. ``dashboard.web.step_up`` decides which actions need a recent sign-in.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +30,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import logout_user
+from flask_login import current_user, logout_user
 from requests import RequestException
 
 from dashboard.core.errors import Unavailable
@@ -31,7 +38,12 @@ from dashboard.domain.actor import Person
 from dashboard.domain.user import User
 from dashboard.providers.outbound import OutboundUnavailable
 from dashboard.services.accounts import AccountService
-from dashboard.services.sessions import SESSION_ID_KEY, SessionService
+from dashboard.services.sessions import (
+    AUTH_TIME_LEEWAY,
+    SESSION_ID_KEY,
+    STEP_UP_MAX_AGE,
+    SessionService,
+)
 from dashboard.store.dynamo import StoreUnavailable
 from dashboard.web.auth.oidc import DeadlineOAuth, IdTokenRejected
 from dashboard.web.hosts import external_url
@@ -41,6 +53,9 @@ log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 
 _NEXT_KEY = "next_after_login"
+# The ``max_age`` a step-up sign-in asked the provider for, kept until its callback.
+_MAX_AGE_KEY = "max_age_asked"
+_LONGEST_MAX_AGE = 86_400  # a day: any longer is no step-up, and is ignored
 
 
 def safe_next_url(target: str | None) -> str:
@@ -97,36 +112,94 @@ _PROVIDER_DOWN = (RequestException, OutboundUnavailable)
 @bp.get("/login")
 @public
 def login() -> ResponseReturnValue:
-    """Send the browser to the OpenID Connect provider to sign in."""
+    """Send the browser to the OpenID Connect provider to sign in (with ``max_age``: step-up)."""
     session[_NEXT_KEY] = safe_next_url(request.args.get("next"))
+    max_age = _max_age_asked(request.args.get("max_age"))
+    extra: dict[str, Any] = {}
+    if max_age is None:
+        session.pop(_MAX_AGE_KEY, None)
+    else:
+        session[_MAX_AGE_KEY] = max_age
+        # max_age is what the callback can verify (auth_time); prompt=login makes the provider
+        # ask even when its own session is fresh, so "Confirm it's you" means what it says.
+        # Auth0 honours both; oidc-provider-mock always shows its form and ignores them.
+        extra = {"max_age": max_age, "prompt": "login"}
     try:
-        return _oidc().authorize_redirect(external_url("auth.callback"))
+        return _oidc().authorize_redirect(external_url("auth.callback"), **extra)
     except _PROVIDER_DOWN as exc:
         raise SignInUnavailable(str(exc)) from exc
+
+
+def _max_age_asked(value: str | None) -> int | None:
+    """Return the ``max_age`` in seconds a sign-in link asks for, or None (a plain sign-in)."""
+    if value is None or not value.isascii() or not value.isdigit():
+        return None
+    seconds = int(value)
+    return seconds if seconds <= _LONGEST_MAX_AGE else None
+
+
+def confirm_sign_in_url(return_to: str) -> str:
+    """Return the link that signs the person in again for a step-up, then opens ``return_to``."""
+    return url_for(
+        "auth.login",
+        next=safe_next_url(return_to),
+        max_age=int(STEP_UP_MAX_AGE.total_seconds()),
+    )
+
+
+def sign_in_is_recent() -> bool:
+    """Return True when the signed-in person authenticated within ``STEP_UP_MAX_AGE``."""
+    if not current_user.is_authenticated:
+        return False
+    return session_service().signed_in_within(current_user.auth_time, STEP_UP_MAX_AGE)
+
+
+def confirm_sign_in_page(return_to: str, status: int = 200) -> ResponseReturnValue:
+    """Return the "Confirm it's you" page, whose button signs in again and opens ``return_to``."""
+    return_to = safe_next_url(return_to)
+    return (
+        render_template(
+            "auth/confirm_sign_in.html",
+            return_to=return_to,
+            confirm_url=confirm_sign_in_url(return_to),
+        ),
+        status,
+        {"Cache-Control": "no-store"},
+    )
+
+
+@bp.get("/confirm-sign-in")
+@public  # signed out, it sends the browser to sign in
+def confirm_sign_in() -> ResponseReturnValue:
+    """Ask the person to sign in again before a sensitive action (where htmx is sent)."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=safe_next_url(request.args.get("next"))))
+    return confirm_sign_in_page(request.args.get("next") or "")
 
 
 @bp.get("/callback")
 @public
 def callback() -> ResponseReturnValue:
-    """Finish sign-in: exchange the code, check the user, and start a fresh session."""
+    """Finish sign-in: exchange the code, check the user, and start a fresh session.
+
+    After a step-up (``max_age`` asked) by the person already signed in here, their session is
+    kept instead, with the new ``auth_time``.
+    """
     if "error" in request.args:
         # The user pressed "Deny" or the provider refused: say so instead of failing.
-        return render_template(
-            "auth/signin_failed.html",
-            reason=request.args.get("error_description") or request.args["error"],
-        ), 400
+        return _sign_in_failed(request.args.get("error_description") or request.args["error"])
+    max_age = session.pop(_MAX_AGE_KEY, None)
     try:
         # Exchange first: Authlib keeps the state, nonce and PKCE verifier in the session.
         token = _oidc().authorize_access_token()
     except OAuthError as exc:
         log.info("Sign-in callback rejected: %s", exc)
-        return render_template("auth/signin_failed.html", reason=exc.description or exc.error), 400
+        return _sign_in_failed(exc.description or exc.error)
     except IdTokenRejected as exc:
         log.warning("Sign-in callback: %s", exc)
-        return render_template(
-            "auth/signin_failed.html",
-            reason="The sign-in provider's answer could not be verified. Please try again.",
-        ), 400
+        return _sign_in_failed(
+            "The sign-in provider's answer could not be verified. Please try again."
+        )
     except _PROVIDER_DOWN as exc:
         raise SignInUnavailable(str(exc)) from exc
     claims = token.get("userinfo") or {}
@@ -134,14 +207,20 @@ def callback() -> ResponseReturnValue:
         abort(400)
     email, name = claims.get("email"), claims.get("name")
     if not _email_domain_allowed(email, claims.get("email_verified")):
-        return render_template(
-            "auth/signin_failed.html",
-            reason="This account is not allowed to sign in to this dashboard.",
-        ), 403
+        return _sign_in_failed("This account is not allowed to sign in to this dashboard.", 403)
+    auth_time = _auth_time(claims)
+    if max_age is not None and not _recent_enough(auth_time, max_age):
+        return _sign_in_failed(
+            "The sign-in provider did not confirm a recent sign-in. Please try again.",
+            retry_url=confirm_sign_in_url(session.get(_NEXT_KEY) or ""),
+        )
 
     person = Person(issuer=current_app.extensions["settings"].oidc_issuer, sub=claims["sub"])
+    next_url = session.pop(_NEXT_KEY, None)
+    verified = claims.get("email_verified") is True
+    if max_age is not None and auth_time is not None and _stepped_up(person, auth_time, verified):
+        return redirect(safe_next_url(next_url))
     membership = account_service().open_at_sign_in(person, email, name)
-    next_url = session.get(_NEXT_KEY)
     # A new session for the signed-in user: nothing from before sign-in survives (no fixation).
     # The cookie names the server-side session and holds nothing else of the person, no tokens.
     previous = session.get(SESSION_ID_KEY)
@@ -152,13 +231,49 @@ def callback() -> ResponseReturnValue:
         membership.account_id,
         email,
         name,
-        auth_time=_auth_time(claims),
-        email_verified=claims.get("email_verified") is True,
+        auth_time=auth_time,
+        email_verified=verified,
     )
     session.clear()
     session.permanent = True
     session[SESSION_ID_KEY] = session_id
     return redirect(safe_next_url(next_url))
+
+
+def _sign_in_failed(
+    reason: str, status: int = 400, retry_url: str | None = None
+) -> ResponseReturnValue:
+    """Return the "Sign-in did not work" page, saying why."""
+    return render_template(
+        "auth/signin_failed.html", reason=reason, retry_url=retry_url or url_for("auth.login")
+    ), status
+
+
+def _recent_enough(auth_time: datetime | None, max_age: int) -> bool:
+    """Return True when the ID token's ``auth_time`` honours the ``max_age`` asked for.
+
+    OIDC Core: with ``max_age`` asked, the ID token MUST carry ``auth_time``. The check is ours:
+    Authlib verifies neither its presence nor its age on the client side.
+    """
+    if session_service().signed_in_within(auth_time, timedelta(seconds=max_age), AUTH_TIME_LEEWAY):
+        return True
+    log.warning("Sign-in callback: auth_time %s does not honour max_age=%ss", auth_time, max_age)
+    return False
+
+
+def _stepped_up(person: Person, auth_time: datetime, email_verified: bool) -> bool:
+    """Record a step-up on this browser's session if it is the same person's; return if it was.
+
+    The session keeps its id, its account and everything in the cookie (the CSRF token too);
+    a different person signing in gets a new session, as at any sign-in.
+    """
+    session_id = session.get(SESSION_ID_KEY)
+    if not session_id:
+        return False
+    user = session_service().resolve(session_id)
+    if user is None or user.person != person:
+        return False
+    return session_service().confirm_sign_in(session_id, auth_time, email_verified)
 
 
 @bp.post("/logout")

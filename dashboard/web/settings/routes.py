@@ -35,6 +35,7 @@ from dashboard.web.auth.routes import provider_logout_url, session_service
 from dashboard.web.hosts import external_url
 from dashboard.web.permissions import requires, signed_in
 from dashboard.web.settings.forms import NewApiKeyForm, unsign_key_id, with_new_key_id
+from dashboard.web.step_up import recent_sign_in_required
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -109,9 +110,12 @@ def settings_page() -> ResponseReturnValue:
 
 
 @bp.post("/api-keys")
-@requires(Permission.MANAGE_API_KEYS)
+@requires(Permission.MANAGE_API_KEYS)  # first: a role that may not gets a 403, not a sign-in
+@recent_sign_in_required(return_to="settings.settings_page")
 def create_api_key() -> ResponseReturnValue:
     """Create a key and show it, this once; or show the form again with what was wrong.
+
+    Needs a sign-in from the last 5 minutes: a key reads and moves the account's money.
 
     The form carries the key id minted when it was shown: sent again (the browser reloads the
     "created" page by resubmitting it), it finds that key made and says so, never a second key.
