@@ -49,6 +49,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from dashboard.services.payment_listing import PaymentListing
     from dashboard.services.payments import PaymentService
     from dashboard.services.statistics import StatisticsService
+    from dashboard.services.team import TeamService
     from dashboard.services.webhooks import WebhookIntake
     from dashboard.store.cursors import CursorCodec
     from dashboard.web import account_guard, errors, request_log
@@ -62,6 +63,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from dashboard.web.payments import routes as payment_routes
     from dashboard.web.settings import routes as settings_routes
     from dashboard.web.stats import routes as stats_routes
+    from dashboard.web.team import routes as team_routes
     from dashboard.web.templating import register_template_helpers
     from dashboard.web.webhooks import routes as webhook_routes
 
@@ -85,6 +87,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     store = _make_store(app, settings)
     app.cli.add_command(init_db_command)
     app.extensions["accounts"] = AccountService(store.accounts)
+    app.extensions["team"] = TeamService(store.team, store.accounts)
     auth_routes.init_app(app)
     csrf.init_app(app)
     provider = _make_provider(app, settings, store)
@@ -112,6 +115,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     init_json_api(app)  # /api/v1: blueprint, rate limit, idempotency, OpenAPI
     app.register_blueprint(settings_routes.bp)
     app.register_blueprint(account_routes.bp)
+    app.register_blueprint(team_routes.bp)
     app.jinja_env.globals["account_choices"] = account_routes.account_choices
     account_guard.init_app(app)
     jwks = JwksCache()
