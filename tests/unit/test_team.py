@@ -190,6 +190,7 @@ def test_an_invited_person_accepts_and_works_in_the_account_with_the_invited_rol
     assert token
     assert len(token) == 43
     assert "This is the only time the link is shown" in response.get_data(as_text=True)
+    assert f'value="{BOB}"' not in response.get_data(as_text=True)  # the form starts afresh
     bob = _sign_in(app, provider, BOB)
 
     page = bob.get(f"/invitations/{token}").get_data(as_text=True)

@@ -71,7 +71,9 @@ def _team_page(
     actor = current_actor()
     team = team_service().team_of(actor)
     if form is None:
-        form = with_new_invitation_id(invite_form(team.grantable_roles), actor.account_id)
+        # Blank, also after a POST: the form just sent made its invitation.
+        blank = invite_form(team.grantable_roles, blank=True)
+        form = with_new_invitation_id(blank, actor.account_id)
     return (
         render_template(
             "team/index.html",
