@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import signal
 import socket
@@ -182,6 +183,18 @@ def start_dynamodb_local(
     return service
 
 
+# People the local provider knows, each with a verified email, so invitations can be accepted
+# locally (an invitation needs the invited address, verified by the provider).
+LOCAL_USERS = tuple(
+    {"sub": email, "email": email, "email_verified": True, "name": name}
+    for email, name in (
+        ("alice@example.com", "Alice"),
+        ("bob@example.com", "Bob"),
+        ("carol@example.com", "Carol"),
+    )
+)
+
+
 def start_oidc_provider(
     port: int,
     log_path: Path | None = None,
@@ -203,6 +216,7 @@ def start_oidc_provider(
         str(port),
         "--host",
         "127.0.0.1",
+        *(arg for user in LOCAL_USERS for arg in ("--user-claims", json.dumps(user))),
     ]
     env = {**os.environ, "NO_COLOR": "1"}
     service = LocalService(
