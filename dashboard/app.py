@@ -45,6 +45,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     )
     from dashboard.services.accounts import AccountService
     from dashboard.services.api_keys import ApiKeyService
+    from dashboard.services.invitations import InvitationService
     from dashboard.services.orders import OrderService
     from dashboard.services.payment_listing import PaymentListing
     from dashboard.services.payments import PaymentService
@@ -88,6 +89,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.cli.add_command(init_db_command)
     app.extensions["accounts"] = AccountService(store.accounts)
     app.extensions["team"] = TeamService(store.team, store.accounts)
+    app.extensions["invitations"] = InvitationService(store.team, store.accounts)
     auth_routes.init_app(app)
     csrf.init_app(app)
     provider = _make_provider(app, settings, store)

@@ -1,29 +1,26 @@
-"""Team use cases: invite, accept, revoke, change a role, remove, leave, transfer ownership.
+"""Team use cases: the Team page's view, change a role, remove, leave, transfer ownership.
 
-Every rule is enforced here, whatever the page shows (``dashboard.domain.team``): the service
-refuses what the actor's role may not do, and each change is one transaction with its audit
-entry, conditional on what the decision was made on, so concurrent changes cannot break the
-last-owner rule: a change that takes an Owner away names another Owner who must still be one
-when it lands (the acting Owner, or for one leaving, another), and DynamoDB's transactions are
-serializable, so of two Owners demoting each other at once one is refused.
+Invitations are ``dashboard.services.invitations``. Every rule is enforced here, whatever the
+page shows (``dashboard.domain.team``): the service refuses what the actor's role may not do,
+and each change is one transaction with its audit entry, conditional on what the decision was
+made on, so concurrent changes cannot break the last-owner rule: a change that takes an Owner
+away names another Owner who must still be one when it lands (the acting Owner, or for one
+leaving, another), and DynamoDB's transactions are serializable, so of two Owners demoting each
+other at once one is refused.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from dashboard.core.clock import utc_now
-from dashboard.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from dashboard.core.ids import new_id
+from dashboard.core.errors import InvalidInput, NotFound
 from dashboard.domain.accounts import Membership
 from dashboard.domain.actor import Actor, Person, Role
-from dashboard.domain.audit import AuditAction, AuditEntry
+from dashboard.domain.audit import AuditAction
 from dashboard.domain.team import (
-    INVITATION_TOKEN_BYTES,
-    INVITATION_VALIDITY,
     ROLES_BY_RANK,
     CannotChangeOwnRole,
     Invitation,
@@ -34,13 +31,11 @@ from dashboard.domain.team import (
     can_manage,
     check_may_change,
     check_may_grant,
-    clean_invitation_email,
     grantable_roles,
-    hash_invitation_token,
-    same_email,
 )
+from dashboard.services.team_entries import audit_entry
 from dashboard.store.accounts import AccountRepository
-from dashboard.store.team import INVITATION, MEMBER, OWNER, TeamRepository, TeamWriteRefused
+from dashboard.store.team import OWNER, TeamRepository, TeamWriteRefused
 
 
 class MemberNotFound(NotFound):
@@ -48,38 +43,6 @@ class MemberNotFound(NotFound):
 
     title = "Member not found"
     message = "This person is not a member of this account (any more)."
-
-
-class InvitationNotFound(NotFound):
-    """Raised for an invitation link or id that names no invitation of the account."""
-
-    title = "Invitation not found"
-    message = "This invitation link is not valid. Ask the person who invited you for a new one."
-
-
-class InvitationNotUsable(Conflict):
-    """Raised when an invitation was used, revoked or has expired; the text says which."""
-
-    title = "Invitation not usable"
-
-
-class InvitationNotForYou(Forbidden):
-    """Raised when the signed-in person may not accept this invitation; the text says why."""
-
-    title = "Invitation not for this sign-in"
-
-    def explanation(self) -> str:
-        """Return the exception's own text: it says why."""
-        return str(self)
-
-
-class InvitationAlreadyCreated(Conflict):
-    """Raised when the invite form is sent again: its invitation exists, its link shown once."""
-
-    message = (
-        "This invitation was already created and its link shown once. If you did not copy "
-        "the link, revoke the invitation and invite again."
-    )
 
 
 @dataclass(frozen=True)
@@ -102,11 +65,6 @@ class Team:
     grantable_roles: list[Role]  # empty: the actor cannot invite
     can_leave: bool
     transfer_candidates: list[Membership]  # empty unless the actor is an Owner
-
-    @property
-    def owner_count(self) -> int:
-        """Return how many Owners the account has."""
-        return sum(1 for member in self.members if member.membership.role is Role.OWNER)
 
 
 class TeamService:
@@ -163,174 +121,6 @@ class TeamService:
             ],
         )
 
-    def invitation_for_link(self, token: str) -> Invitation:
-        """Return the invitation an invitation link names; raise InvitationNotFound."""
-        invitation = self._team.invitation_by_token_hash(hash_invitation_token(token))
-        if invitation is None:
-            raise InvitationNotFound(token[:6])
-        return invitation
-
-    def check_usable(self, invitation: Invitation) -> None:
-        """Raise InvitationNotUsable if the invitation was used, revoked or has expired."""
-        status = invitation.status(self.clock())
-        if status is InvitationStatus.ACCEPTED:
-            raise InvitationNotUsable("This invitation was already used. An invitation works once.")
-        if status is InvitationStatus.REVOKED:
-            raise InvitationNotUsable("This invitation was revoked. Ask for a new one.")
-        if status is InvitationStatus.EXPIRED:
-            raise InvitationNotUsable(
-                "This invitation has expired: invitations are valid for 10 days. Ask for a new one."
-            )
-
-    def check_can_accept(
-        self, invitation: Invitation, person: Person, email: str | None, email_verified: bool
-    ) -> None:
-        """Raise why ``person``, signed in as ``email``, may not accept; return if they may."""
-        self.check_usable(invitation)
-        if not same_email(email, invitation.email):
-            raise InvitationNotForYou(
-                f"You are signed in as {email or 'a person without an email address'}, but "
-                f"this invitation is for {invitation.email}. Sign in as {invitation.email} "
-                "to accept it."
-            )
-        if not email_verified:
-            raise InvitationNotForYou(
-                f"Your sign-in provider has not verified that {email} is yours. Verify your "
-                "email address with it, then sign in again to accept."
-            )
-        if self._accounts.get_membership(invitation.account_id, person) is not None:
-            raise InvitationNotUsable(f"You are already a member of {invitation.account_name}.")
-
-    # -- invitations --------------------------------------------------------------------------
-
-    def invite(
-        self, actor: Actor, invitation_id: str, email: str | None, role: Role
-    ) -> tuple[Invitation, str]:
-        """Invite ``email`` to the actor's account with ``role``; return it and its link token.
-
-        The token is returned this once and stored only hashed. ``invitation_id`` is the id
-        minted with the form: sent twice, it raises InvitationAlreadyCreated, never a second
-        invitation. Raise TeamChangeForbidden, or InvalidInput for the email.
-        """
-        check_may_grant(actor.role, role)
-        if self._team.get_invitation(actor.account_id, invitation_id) is not None:
-            raise InvitationAlreadyCreated(invitation_id)
-        email = clean_invitation_email(email)
-        members = self._accounts.members_of(actor.account_id)
-        if any(same_email(member.email, email) for member in members):
-            raise InvalidInput({"email": f"{email} is already a member of this account."})
-        now = self.clock()
-        if any(
-            same_email(invitation.email, email)
-            and invitation.status(now) is InvitationStatus.PENDING
-            for invitation in self._team.invitations_of(actor.account_id)
-        ):
-            raise InvalidInput(
-                {"email": f"{email} has a pending invitation. Revoke it to invite them again."}
-            )
-        you = _find(members, actor.person)
-        invitation = Invitation(
-            account_id=actor.account_id,
-            invitation_id=invitation_id,
-            account_name=you.account_name if you else actor.account_id,
-            email=email,
-            role=role,
-            invited_by=actor.who,
-            invited_by_label=_label(actor, you),
-            created_at=now,
-            expires_at=now + INVITATION_VALIDITY,
-        )
-        token = secrets.token_urlsafe(INVITATION_TOKEN_BYTES)
-        entry = self._entry(
-            actor,
-            you,
-            AuditAction.MEMBER_INVITED,
-            "invitation",
-            invitation_id,
-            after={"email": email, "role": role.label},
-        )
-        try:
-            self._team.add_invitation(invitation, hash_invitation_token(token), entry)
-        except TeamWriteRefused as exc:
-            if exc.item == INVITATION:  # the same form, sent twice at once
-                raise InvitationAlreadyCreated(invitation_id) from exc
-            raise
-        return invitation, token
-
-    def revoke_invitation(self, actor: Actor, invitation_id: str) -> Invitation:
-        """Revoke a pending invitation: its link stops working. Raise if not pending."""
-        invitation = self._team.get_invitation(actor.account_id, invitation_id)
-        if invitation is None:
-            raise InvitationNotFound(invitation_id)
-        check_may_grant(actor.role, invitation.role)
-        if invitation.status(self.clock()) is not InvitationStatus.PENDING:
-            raise InvitationNotUsable("This invitation is no longer pending.")
-        you = _find(self._accounts.members_of(actor.account_id), actor.person)
-        entry = self._entry(
-            actor,
-            you,
-            AuditAction.INVITATION_REVOKED,
-            "invitation",
-            invitation_id,
-            before={"email": invitation.email, "role": invitation.role.label},
-        )
-        try:
-            self._team.revoke_invitation(invitation, self.clock(), entry)
-        except TeamWriteRefused as exc:
-            raise InvitationNotUsable("This invitation is no longer pending.") from exc
-        return invitation
-
-    def accept(
-        self, actor: Actor, token: str, email: str | None, email_verified: bool, name: str | None
-    ) -> Membership:
-        """Make the signed-in person a member with the invitation's role; return the membership.
-
-        Single use: marking the invitation used, the new member item and the audit entry are
-        one transaction, conditional on the invitation still pending and unexpired.
-        """
-        person = actor.person
-        if person is None:
-            raise InvitationNotForYou("Sign in to accept an invitation.")
-        invitation = self.invitation_for_link(token)
-        self.check_can_accept(invitation, person, email, email_verified)
-        now = self.clock()
-        membership = Membership(
-            account_id=invitation.account_id,
-            account_name=invitation.account_name,
-            person=person,
-            role=invitation.role,
-            email=email,
-            name=name,
-            joined_at=now,
-        )
-        joining = Actor(
-            invitation.account_id,
-            actor.channel,
-            person=person,
-            role=invitation.role,
-            label=actor.label or email,
-            ip_address=actor.ip_address,
-        )
-        entry = self._entry(
-            joining,
-            None,
-            AuditAction.MEMBER_JOINED,
-            "member",
-            person.key,
-            after={"email": email or "", "role": invitation.role.label},
-        )
-        try:
-            self._team.accept_invitation(invitation, membership, now, entry)
-        except TeamWriteRefused as exc:
-            if exc.item == MEMBER:
-                raise InvitationNotUsable(
-                    f"You are already a member of {invitation.account_name}."
-                ) from exc
-            # Used, revoked or expired between the read and the write: say which.
-            self.check_can_accept(self.invitation_for_link(token), person, email, email_verified)
-            raise InvitationNotUsable("This invitation is no longer pending.") from exc
-        return membership
-
     # -- members ------------------------------------------------------------------------------
 
     def change_role(self, actor: Actor, member_key: str, role: Role) -> Membership:
@@ -346,7 +136,8 @@ class TeamService:
         if role is member.role:
             return member
         you = _find(members, actor.person)
-        entry = self._entry(
+        entry = audit_entry(
+            self.clock(),
             actor,
             you,
             AuditAction.MEMBER_ROLE_CHANGED,
@@ -371,7 +162,8 @@ class TeamService:
         members = self._accounts.members_of(actor.account_id)
         member = _member(members, member_key)
         check_may_change(actor.role, member.role, member.person == actor.person)
-        entry = self._entry(
+        entry = audit_entry(
+            self.clock(),
             actor,
             _find(members, actor.person),
             AuditAction.MEMBER_REMOVED,
@@ -397,7 +189,8 @@ class TeamService:
         )
         if you.role is Role.OWNER and other_owner is None:
             raise LastOwner()
-        entry = self._entry(
+        entry = audit_entry(
+            self.clock(),
             actor,
             you,
             AuditAction.MEMBER_REMOVED,
@@ -425,7 +218,8 @@ class TeamService:
             raise CannotChangeOwnRole()
         if member.role is Role.OWNER:
             raise InvalidInput({"member": f"{member.email or 'This member'} is an Owner already."})
-        entry = self._entry(
+        entry = audit_entry(
+            self.clock(),
             actor,
             you,
             AuditAction.OWNERSHIP_TRANSFERRED,
@@ -452,36 +246,6 @@ class TeamService:
             # The acting Owner was demoted or removed meanwhile (an Owner demoting them at the
             # same moment): this change would have left the account without an Owner.
             raise (LastOwner() if exc.item == OWNER else TeamChangedMeanwhile()) from exc
-
-    def _entry(
-        self,
-        actor: Actor,
-        you: Membership | None,
-        action: AuditAction,
-        target_type: str,
-        target_id: str,
-        before: dict[str, str] | None = None,
-        after: dict[str, str] | None = None,
-    ) -> AuditEntry:
-        return AuditEntry(
-            account_id=actor.account_id,
-            entry_id=new_id(),
-            at=self.clock(),
-            action=action,
-            via=actor.channel,
-            actor=actor.who,
-            actor_label=_label(actor, you),
-            ip_address=actor.ip_address,
-            target_type=target_type,
-            target_id=target_id,
-            before=before or {},
-            after=after or {},
-        )
-
-
-def _label(actor: Actor, you: Membership | None) -> str | None:
-    """Return what the audit log calls the actor: the resolver's label, else their email."""
-    return actor.label or (you.email if you else None)
 
 
 def _member_order(member: Membership) -> tuple[int, str]:

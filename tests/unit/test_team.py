@@ -25,6 +25,7 @@ from dashboard.domain.team import (
     TeamChangeForbidden,
     hash_invitation_token,
 )
+from dashboard.services.invitations import InvitationService
 from dashboard.services.team import MemberNotFound, TeamService
 from dashboard.store.dynamo import from_item
 from tests.conftest import TEST_SECRET_KEY, actor_for
@@ -84,6 +85,10 @@ def _team(app: Flask) -> TeamService:
     return app.extensions["team"]
 
 
+def _invitations(app: Flask) -> InvitationService:
+    return app.extensions["invitations"]
+
+
 def _actor(app: Flask, account_id: str, email: str) -> Actor:
     membership = app.extensions["accounts"].membership(_person(app, email), account_id)
     assert membership is not None
@@ -131,9 +136,9 @@ def _join(app: Flask, account_id: str, email: str, role: Role) -> None:
         m for m in app.extensions["store"].accounts.members_of(account_id) if m.role is Role.OWNER
     )
     inviter = Actor.for_person(account_id, owner.person, Role.OWNER)
-    _invitation, token = _team(app).invite(inviter, new_id(), email, role)
+    _invitation, token = _invitations(app).invite(inviter, new_id(), email, role)
     person = _person(app, email)
-    _team(app).accept(Actor.for_person(account_id, person), token, email, True, None)
+    _invitations(app).accept(Actor.for_person(account_id, person), token, email, True, None)
 
 
 def _switch(client: FlaskClient, account_id: str) -> None:
@@ -315,6 +320,7 @@ def test_an_invitation_expires_after_ten_days(app, provider, alice, account, mon
     _response, token = _invite(alice, BOB)
     bob = _sign_in(app, provider, BOB)
     later = utc_now() + timedelta(days=10, seconds=1)
+    monkeypatch.setattr(_invitations(app), "clock", lambda: later)
     monkeypatch.setattr(_team(app), "clock", lambda: later)
 
     page = bob.get(f"/invitations/{token}").get_data(as_text=True)

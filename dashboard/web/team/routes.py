@@ -26,15 +26,17 @@ from dashboard.core.signed_ids import FormExpired
 from dashboard.domain.actor import Role
 from dashboard.domain.team import ROLE_SUMMARIES, Invitation, TeamChangeForbidden
 from dashboard.services.accounts import AccountService
-from dashboard.services.sessions import SESSION_ID_KEY, SessionService, session_hash
-from dashboard.services.team import (
+from dashboard.services.invitations import (
     InvitationAlreadyCreated,
     InvitationNotForYou,
     InvitationNotUsable,
-    TeamService,
+    InvitationService,
 )
+from dashboard.services.sessions import SESSION_ID_KEY, SessionService, session_hash
+from dashboard.services.team import TeamService
 from dashboard.web.actor import current_actor, resolve_actor
 from dashboard.web.hosts import external_url
+from dashboard.web.request_log import secret_in_path
 from dashboard.web.team.forms import (
     ChangeRoleForm,
     InviteMemberForm,
@@ -59,6 +61,11 @@ FORM_EXPIRED = "This form was open too long. Check the address and role and invi
 def team_service() -> TeamService:
     """Return the app's team service."""
     return current_app.extensions["team"]
+
+
+def invitation_service() -> InvitationService:
+    """Return the app's invitation service."""
+    return current_app.extensions["invitations"]
 
 
 def _team_page(
@@ -125,7 +132,7 @@ def invite_member() -> ResponseReturnValue:
     if not form.validate():
         return _team_page(form, 422)
     try:
-        invitation, token = team_service().invite(
+        invitation, token = invitation_service().invite(
             actor, invitation_id, form.email.data, Role(form.role.data)
         )
     except InvalidInput as exc:
@@ -147,7 +154,7 @@ def invite_member() -> ResponseReturnValue:
 def revoke_invitation(invitation_id: str) -> ResponseReturnValue:
     """Revoke a pending invitation: its link stops working at once."""
     try:
-        invitation = team_service().revoke_invitation(current_actor(), invitation_id)
+        invitation = invitation_service().revoke_invitation(current_actor(), invitation_id)
     except (InvitationNotUsable, TeamChangeForbidden) as exc:
         return _refused(exc)
     flash(f"The invitation for {invitation.email} is revoked; its link no longer works.", "success")
@@ -214,27 +221,29 @@ def leave_account() -> ResponseReturnValue:
 
 
 @bp.get("/invitations/<token>")
+@secret_in_path("token")  # whoever holds the token may see, and if invited, accept
 def show_invitation(token: str) -> ResponseReturnValue:
     """Show an invitation: to whom, which account and role; signed in, whether one may accept.
 
     Only the POST accepts: mail scanners and link previews follow links.
     """
-    invitation = team_service().invitation_for_link(token)
+    invitation = invitation_service().invitation_for_link(token)
     reason = _why_not(invitation)
     return _invitation_page(token, invitation, reason)
 
 
 @bp.post("/invitations/<token>")
+@secret_in_path("token")
 @login_required
 def accept_invitation(token: str) -> ResponseReturnValue:
     """Accept an invitation: join its account with its role and start working in it."""
     actor = current_actor()
     try:
-        membership = team_service().accept(
+        membership = invitation_service().accept(
             actor, token, current_user.email, current_user.email_verified, current_user.name
         )
     except (InvitationNotUsable, InvitationNotForYou) as exc:
-        invitation = team_service().invitation_for_link(token)
+        invitation = invitation_service().invitation_for_link(token)
         return _invitation_page(token, invitation, exc, STATUS[exc.kind])
     assert actor.person is not None, "accept refuses a caller who is not a person"
     accounts: AccountService = current_app.extensions["accounts"]
@@ -254,12 +263,12 @@ def _why_not(invitation: Invitation) -> DomainError | None:
     if actor is None or actor.person is None:
         # Signed out, only the invitation's own state is known.
         try:
-            team_service().check_usable(invitation)
+            invitation_service().check_usable(invitation)
         except InvitationNotUsable as exc:
             return exc
         return None
     try:
-        team_service().check_can_accept(
+        invitation_service().check_can_accept(
             invitation, actor.person, current_user.email, current_user.email_verified
         )
     except (InvitationNotUsable, InvitationNotForYou) as exc:
