@@ -45,10 +45,12 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     )
     from dashboard.services.accounts import AccountService
     from dashboard.services.api_keys import ApiKeyService
+    from dashboard.services.invitations import InvitationService
     from dashboard.services.orders import OrderService
     from dashboard.services.payment_listing import PaymentListing
     from dashboard.services.payments import PaymentService
     from dashboard.services.statistics import StatisticsService
+    from dashboard.services.team import TeamService
     from dashboard.services.webhooks import WebhookIntake
     from dashboard.store.cursors import CursorCodec
     from dashboard.web import account_guard, errors, request_log, step_up
@@ -63,6 +65,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from dashboard.web.permissions import init_app as init_permissions
     from dashboard.web.settings import routes as settings_routes
     from dashboard.web.stats import routes as stats_routes
+    from dashboard.web.team import routes as team_routes
     from dashboard.web.templating import register_template_helpers
     from dashboard.web.webhooks import routes as webhook_routes
 
@@ -86,6 +89,8 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     store = _make_store(app, settings)
     app.cli.add_command(init_db_command)
     app.extensions["accounts"] = AccountService(store.accounts)
+    app.extensions["team"] = TeamService(store.team, store.accounts)
+    app.extensions["invitations"] = InvitationService(store.team, store.accounts)
     auth_routes.init_app(app)
     csrf.init_app(app)
     provider = _make_provider(app, settings, store)
@@ -113,6 +118,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     init_json_api(app)  # /api/v1: blueprint, rate limit, idempotency, OpenAPI
     app.register_blueprint(settings_routes.bp)
     app.register_blueprint(account_routes.bp)
+    app.register_blueprint(team_routes.bp)
     app.jinja_env.globals["account_choices"] = account_routes.account_choices
     account_guard.init_app(app)
     step_up.init_app(app)

@@ -68,7 +68,7 @@ class AccountRepository:
             item = self._client.get_item(
                 TableName=self._people, Key=to_item({"personKey": person.key}), ConsistentRead=True
             ).get("Item")
-        return _person_from_item(item) if item else None
+        return person_from_item(item) if item else None
 
     def record_sign_in(self, record: PersonRecord, membership: Membership | None) -> None:
         """Store what the provider said of the person now, and when they signed in."""
@@ -151,7 +151,7 @@ class AccountRepository:
         # before it is finished by the next run or by the person's first sign-in.
         puts = [
             (self._accounts, _account_item(account), "attribute_not_exists(sk)"),
-            (self._accounts, _member_item(owner), "attribute_not_exists(sk)"),
+            (self._accounts, member_item(owner), "attribute_not_exists(sk)"),
             (self._people, _person_item(record), "attribute_not_exists(personKey)"),
         ]
         wrote = False
@@ -182,7 +182,7 @@ class AccountRepository:
         return conditional_write(
             lambda: self._client.put_item(
                 TableName=self._accounts,
-                Item=to_item(_member_item(membership)),
+                Item=to_item(member_item(membership)),
                 ConditionExpression="attribute_not_exists(sk)",
             )
         )
@@ -253,7 +253,7 @@ class AccountRepository:
         # made meanwhile keeps the items it wrote, instead of failing or overwriting them.
         return [
             _fill_missing(self._accounts, _account_item(account)),
-            _fill_missing(self._accounts, _member_item(owner)),
+            _fill_missing(self._accounts, member_item(owner)),
         ]
 
     def _query_all(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -302,7 +302,8 @@ def _person_item(record: PersonRecord) -> dict[str, Any]:
     }
 
 
-def _person_from_item(item: dict[str, Any]) -> PersonRecord:
+def person_from_item(item: dict[str, Any]) -> PersonRecord:
+    """Return the person a People item holds."""
     values = from_item(item)
     return PersonRecord(
         person=Person(values["issuer"], values["sub"]),
@@ -323,7 +324,8 @@ def _account_item(account: Account) -> dict[str, Any]:
     }
 
 
-def _member_item(membership: Membership) -> dict[str, Any]:
+def member_item(membership: Membership) -> dict[str, Any]:
+    """Return the Accounts item of a membership (plain values)."""
     return {
         "accountId": membership.account_id,
         "sk": member_sk(membership.person),

@@ -21,6 +21,7 @@ from dashboard.store.rollups import RollupRepository
 from dashboard.store.sandbox_links import SandboxLinkRepository
 from dashboard.store.schema import ensure_tables
 from dashboard.store.sessions import SessionRepository
+from dashboard.store.team import TeamRepository
 from dashboard.store.webhook_events import WebhookEventLog
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class Store:
         self.api_keys = ApiKeyRepository(client, tables)
         self.sessions = SessionRepository(client, tables)
         self.accounts = AccountRepository(client, tables)
+        self.team = TeamRepository(client, tables)
 
     def check_tables(self) -> None:
         """Raise StoreUnavailable unless DynamoDB answers and every table exists."""

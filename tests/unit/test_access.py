@@ -24,6 +24,7 @@ PUBLIC_ENDPOINTS = {
     "auth.logout",  # signing out needs no sign-in, but still a CSRF token (below)
     "static",
     "payer.payment_result",
+    "team.show_invitation",  # the invitation behind its secret link; accepting needs sign-in
     "sandbox.hosted_page",
     "sandbox.pay",
     "sandbox.decline",

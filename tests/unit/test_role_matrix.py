@@ -58,6 +58,7 @@ ROLE_MATRIX: dict[tuple[str, str], frozenset[Role] | str] = {
     ("sandbox.pay", "POST"): PUBLIC,
     ("sandbox.decline", "POST"): PUBLIC,
     ("api.health", "GET"): PUBLIC,
+    ("team.show_invitation", "GET"): PUBLIC,
     ("api.openapi_document", "GET"): PUBLIC,
     ("api.docs", "GET"): PUBLIC,
     # Payments: everyone reads; Owner, Admin and Payments operator create and act on links.
@@ -89,6 +90,17 @@ ROLE_MATRIX: dict[tuple[str, str], frozenset[Role] | str] = {
         {OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}
     ),
     ("accounts.switch_account", "POST"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
+    ("team.leave_account", "POST"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
+    # Accepting an invitation: any signed-in person (their role comes from the invitation).
+    ("team.accept_invitation", "POST"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
+    # Team: everyone sees the members; Owner and Admin invite, change roles and remove; only
+    # an Owner transfers ownership.
+    ("team.team_page", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
+    ("team.invite_member", "POST"): frozenset({OWNER, ADMIN}),
+    ("team.revoke_invitation", "POST"): frozenset({OWNER, ADMIN}),
+    ("team.change_role", "POST"): frozenset({OWNER, ADMIN}),
+    ("team.remove_member", "POST"): frozenset({OWNER, ADMIN}),
+    ("team.transfer_ownership", "POST"): frozenset({OWNER}),
     # The JSON API from a signed-in page follows the member's role, as the pages do.
     ("api.list_payments", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
     ("api.get_payment", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
@@ -186,12 +198,22 @@ class Merchant:
             client_session["csrf_token"] = raw
         return client, token
 
+    def restore_members(self) -> None:
+        """Put back any member a route removed (Leave account), so each cell starts alike."""
+        for role in Role:
+            if role is not OWNER:
+                self.app.extensions["store"].accounts.add_member(
+                    Membership(ACCOUNT, "Shop", self.person(role), role, email=self.sub(role))
+                )
+
     def url(self, endpoint: str) -> str:
         """Return a URL of the route, naming this account's payment, order or key."""
         values = {
             "payment_id": self.payment_id,
             "order_id": self.order_id,
             "key_id": self.doomed_key_id,
+            "token": "not-an-invitation",
+            "invitation_id": "01a2b3c4-0000-7000-8000-000000000000",
         }
         with self.app.test_request_context():
             rule = self.app.url_map._rules_by_endpoint[endpoint][0]
@@ -264,6 +286,7 @@ def test_each_role_may_call_only_what_the_matrix_allows(merchant, route, role):
     before = None if allowed else merchant.stored_items()
 
     response = _request(merchant, client, endpoint, method, **{"X-CSRFToken": token})
+    merchant.restore_members()
 
     if allowed:
         # The route answered as the signed-in member: not refused, not sent to sign in.

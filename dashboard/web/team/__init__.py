@@ -1,0 +1,1 @@
+"""The Team page (Settings → Team) and invitation links: members, roles, invitations."""
