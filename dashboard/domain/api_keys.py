@@ -40,3 +40,4 @@ class ApiKeyPrincipal:
 
     user_id: str
     key_id: str
+    name: str = ""  # the key's name, what the audit log calls it

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from dashboard.core.errors import NotFound
 from dashboard.domain.actor import Actor
 from dashboard.domain.api_keys import KEY_PREFIX, ApiKey, ApiKeyPrincipal
+from dashboard.domain.audit import AuditAction, audit_note
 from dashboard.store.api_keys import ApiKeyRepository, KeyIdTaken
 from dashboard.store.dynamo import StoreUnavailable
 
@@ -138,8 +139,9 @@ class ApiKeyService:
                 created_at=self._now(),
                 created_by=actor.who,
             )
+            audit = audit_note(actor, AuditAction.API_KEY_CREATED, key.created_at)
             try:
-                self._repository.add(key, hash_secret(secret))
+                self._repository.add(key, hash_secret(secret), audit)
             except KeyIdTaken:
                 if key.key_id == key_id:
                     self._raise_if_theirs(user_id, key_id)
@@ -166,7 +168,9 @@ class ApiKeyService:
         """
         if not is_key_id(key_id):
             raise ApiKeyNotFound(key_id[:64])  # not even a key id: no need to ask DynamoDB
-        key = self._repository.revoke(actor.account_id, key_id, self._now())
+        now = self._now()
+        audit = audit_note(actor, AuditAction.API_KEY_REVOKED, now)
+        key = self._repository.revoke(actor.account_id, key_id, now, audit)
         if key is None:
             raise ApiKeyNotFound(key_id)
         return key
@@ -187,7 +191,9 @@ class ApiKeyService:
         if not stored.key.is_active:
             return None
         self._record_use(stored.key)
-        return ApiKeyPrincipal(user_id=stored.key.user_id, key_id=stored.key.key_id)
+        return ApiKeyPrincipal(
+            user_id=stored.key.user_id, key_id=stored.key.key_id, name=stored.key.name
+        )
 
     def _record_use(self, key: ApiKey) -> None:
         """Note that the key was used, at most once per LAST_USED_RESOLUTION."""
