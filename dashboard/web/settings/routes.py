@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required, logout_user
 
 from dashboard.core.signed_ids import FormExpired
+from dashboard.domain.audit import AuditAction
 from dashboard.services.api_keys import (
     MAX_ACTIVE_KEYS,
     ApiKeyAlreadyCreated,
@@ -24,7 +25,7 @@ from dashboard.services.api_keys import (
     InvalidKeyName,
 )
 from dashboard.web.actor import current_actor
-from dashboard.web.auth.routes import provider_logout_url, session_service
+from dashboard.web.auth.routes import audit_log, provider_logout_url, session_service
 from dashboard.web.hosts import external_url
 from dashboard.web.settings.forms import NewApiKeyForm, unsign_key_id, with_new_key_id
 
@@ -128,10 +129,12 @@ def revoke_api_key(key_id: str) -> ResponseReturnValue:
 @bp.post("/sign-out-everywhere")
 def sign_out_everywhere() -> ResponseReturnValue:
     """End every session of the signed-in person, on every device, this one included."""
-    person = current_actor().person
+    actor = current_actor()
+    person = actor.person
     if person is None:  # only a signed-in person has sessions (an API key reaches no page)
         abort(403)
     session_service().end_everywhere(person)
+    audit_log().record_session(actor, AuditAction.SIGNED_OUT_EVERYWHERE)
     logout_user()
     session.clear()
     return redirect(provider_logout_url(external_url("main.landing")), 303)
