@@ -455,6 +455,8 @@ def order_audit(
     summaries = changed_values(
         order_summary(before) if before else None, order_summary(after) if after else None
     )
+    if before is not None and after is not None and summaries == ({}, {}):
+        return []  # saved again with nothing the merchant sees changed: nothing to record
     entry = note.entry("order", order.order_id, *summaries, target_label=order.number_label)
     return [audit_change_item(tables, entry)]
 

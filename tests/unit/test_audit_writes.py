@@ -258,3 +258,10 @@ def test_revoking_another_accounts_key_writes_nothing(api_keys, store):
     assert [e.action for e in logged(store)] == [AuditAction.API_KEY_CREATED]
     assert logged(store, "acct_other") == []
     assert store.api_keys.get(key.key_id).key.is_active
+
+
+def test_an_order_saved_with_nothing_changed_records_nothing(orders, store):
+    order = orders.create_order(ALICE, new_id(), order_fields())
+    orders.update_order(ALICE, order.order_id, OrderFields(quantity=order.quantity))
+
+    assert [e.action for e in logged(store)] == [AuditAction.ORDER_CREATED]
