@@ -20,6 +20,9 @@ from dashboard.services.audit import AuditQuery
 from dashboard.web.payment_filters import FilterError
 
 MAX_ACTOR_LENGTH = 300
+# The days a filter may name: stored times are fixed-width only for four-digit years, and nothing
+# was recorded before the audit log existed.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -102,7 +105,11 @@ def _parse_day(raw: str, name: str, label: str, errors: dict[str, str]) -> date 
     try:
         if not _ISO_DATE.fullmatch(raw):
             raise ValueError(raw)
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         errors[name] = f"{label} must be a date like 2026-11-22."
         return None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        errors[name] = f"{label} must be between 2000 and 2999."
+        return None
+    return day

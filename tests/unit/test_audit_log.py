@@ -360,3 +360,13 @@ def test_signing_in_is_recorded_with_the_persons_email(httpserver):
     assert [e["action"] for e in entries] == ["session.signed_in"]
     assert entries[0]["via"] == "browser"
     assert entries[0]["ip_address"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize("day", ["0489-10-15", "1999-12-31", "9999-12-31"])
+def test_dates_outside_the_logs_years_are_refused_not_queried(merchant, day):
+    """Found by schemathesis: a three-digit year broke the fixed-width key range."""
+    for name in ("from", "to"):
+        response = merchant.get("/api/v1/audit-events", query_string={name: day})
+
+        assert response.status_code == 400
+        assert "between 2000 and 2999" in response.get_json()["errors"][name]
