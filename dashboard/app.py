@@ -45,6 +45,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     )
     from dashboard.services.accounts import AccountService
     from dashboard.services.api_keys import ApiKeyService
+    from dashboard.services.audit import AuditLogService
     from dashboard.services.invitations import InvitationService
     from dashboard.services.orders import OrderService
     from dashboard.services.payment_listing import PaymentListing
@@ -56,6 +57,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from dashboard.web import account_guard, errors, request_log, step_up
     from dashboard.web.accounts import routes as account_routes
     from dashboard.web.api.wiring import init_app as init_json_api
+    from dashboard.web.audit import routes as audit_routes
     from dashboard.web.auth import routes as auth_routes
     from dashboard.web.extensions import csrf
     from dashboard.web.main import routes as main_routes
@@ -106,6 +108,9 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.extensions["payment_listing"] = PaymentListing(store.finder, store.rollups, cursors)
     app.extensions["order_service"] = OrderService(store.orders, payment_service, cursors)
     app.extensions["api_keys"] = ApiKeyService(store.api_keys)
+    app.extensions["audit_log"] = AuditLogService(
+        store.audit, cursors, store.accounts, store.api_keys
+    )
     app.extensions["statistics"] = StatisticsService(store.rollups)
 
     app.register_blueprint(main_routes.bp)
@@ -117,6 +122,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(webhook_routes.bp)
     init_json_api(app)  # /api/v1: blueprint, rate limit, idempotency, OpenAPI
     app.register_blueprint(settings_routes.bp)
+    app.register_blueprint(audit_routes.bp)
     app.register_blueprint(account_routes.bp)
     app.register_blueprint(team_routes.bp)
     app.jinja_env.globals["account_choices"] = account_routes.account_choices

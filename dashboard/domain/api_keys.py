@@ -56,3 +56,4 @@ class ApiKeyPrincipal:
     user_id: str
     key_id: str
     scope: KeyScope = KeyScope.FULL
+    name: str = ""  # the key's name, what the audit log calls it

@@ -8,11 +8,21 @@ payment's timeline.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from dashboard.domain.actor import Channel
+from dashboard.core.ids import new_id
+from dashboard.domain.actor import Actor, Channel
+from dashboard.domain.api_keys import ApiKey
+from dashboard.domain.money import from_minor
+from dashboard.domain.orders import Order
+from dashboard.domain.payments import Payment
+
+# The channels whose actors are audited: a person or an API key asked for the change. A
+# provider's event or a job moves things too, but those stay on the payment's timeline.
+AUDITED_CHANNELS = frozenset({Channel.BROWSER, Channel.API})
 
 
 class AuditAction(StrEnum):
@@ -89,3 +99,95 @@ class AuditEntry:
     target_id: str
     before: dict[str, str] = field(default_factory=dict)
     after: dict[str, str] = field(default_factory=dict)
+    target_label: str | None = None  # what to call the target: a reference, ORD-1042, a name
+
+
+@dataclass(frozen=True)
+class AuditNote:
+    """What a change carries for its entry: who asked for what, and when.
+
+    The entry id is drawn once, with the note: a change sent again (a follower dropped) writes
+    the same entry, and a replay of the whole change is refused by the entry's condition.
+    """
+
+    actor: Actor
+    action: AuditAction
+    at: datetime
+    entry_id: str = field(default_factory=new_id)
+
+    def entry(
+        self,
+        target_type: str,
+        target_id: str,
+        before: Mapping[str, str] | None = None,
+        after: Mapping[str, str] | None = None,
+        target_label: str | None = None,
+    ) -> AuditEntry:
+        """Return the entry this note makes for a change of one target."""
+        return AuditEntry(
+            account_id=self.actor.account_id,
+            entry_id=self.entry_id,
+            at=self.at,
+            action=self.action,
+            via=self.actor.channel,
+            actor=self.actor.who,
+            actor_label=self.actor.label,
+            ip_address=self.actor.ip_address,
+            target_type=target_type,
+            target_id=target_id,
+            before=dict(before or {}),
+            after=dict(after or {}),
+            target_label=target_label,
+        )
+
+
+def audit_note(actor: Actor, action: AuditAction, at: datetime) -> AuditNote | None:
+    """Return the note for a change the actor asks for, or None when it is not audited."""
+    if actor.channel not in AUDITED_CHANNELS:
+        return None
+    return AuditNote(actor, action, at)
+
+
+def changed_values(
+    before: Mapping[str, str] | None, after: Mapping[str, str] | None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Return the summaries of a change: whole for a creation or deletion, else what differs."""
+    if before is None or after is None:
+        return dict(before or {}), dict(after or {})
+    names = [name for name in {**before, **after} if before.get(name) != after.get(name)]
+    return (
+        {n: before[n] for n in names if n in before},
+        {n: after[n] for n in names if n in after},
+    )
+
+
+def payment_summary(payment: Payment) -> dict[str, str]:
+    """Return what the audit log shows of a payment link: status, amount, reference."""
+    summary = {
+        "status": payment.status.value,
+        "amount": f"{from_minor(payment.amount_minor, payment.currency)} {payment.currency}",
+        "reference": payment.reference,
+    }
+    if payment.order_id:
+        summary["order"] = payment.order_id
+    return summary
+
+
+def order_summary(order: Order) -> dict[str, str]:
+    """Return what the audit log shows of an order: number, status, customer, quantity, total."""
+    summary = {
+        "number": order.number_label,
+        "status": order.status.value,
+        "customer": order.customer_name,
+        "email": order.customer_email,
+        "quantity": str(order.quantity),
+        "total": f"{from_minor(order.total_minor, order.currency)} {order.currency}",
+    }
+    if order.shipping_address:
+        summary["shipping_address"] = order.shipping_address
+    return summary
+
+
+def api_key_summary(key: ApiKey) -> dict[str, str]:
+    """Return what the audit log shows of an API key: its name and whether it is revoked."""
+    return {"name": key.name, "status": "active" if key.is_active else "revoked"}

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from dashboard.core.errors import NotFound
 from dashboard.domain.actor import Actor
 from dashboard.domain.api_keys import KEY_PREFIX, ApiKey, ApiKeyPrincipal, KeyScope
+from dashboard.domain.audit import AuditAction, audit_note
 from dashboard.store.api_keys import ApiKeyRepository, KeyIdTaken
 from dashboard.store.dynamo import StoreUnavailable
 
@@ -146,8 +147,9 @@ class ApiKeyService:
                 created_by=actor.who,
                 scope=scope,
             )
+            audit = audit_note(actor, AuditAction.API_KEY_CREATED, key.created_at)
             try:
-                self._repository.add(key, hash_secret(secret))
+                self._repository.add(key, hash_secret(secret), audit)
             except KeyIdTaken:
                 if key.key_id == key_id:
                     self._raise_if_theirs(user_id, key_id)
@@ -174,7 +176,9 @@ class ApiKeyService:
         """
         if not is_key_id(key_id):
             raise ApiKeyNotFound(key_id[:64])  # not even a key id: no need to ask DynamoDB
-        key = self._repository.revoke(actor.account_id, key_id, self._now())
+        now = self._now()
+        audit = audit_note(actor, AuditAction.API_KEY_REVOKED, now)
+        key = self._repository.revoke(actor.account_id, key_id, now, audit)
         if key is None:
             raise ApiKeyNotFound(key_id)
         return key
@@ -196,7 +200,10 @@ class ApiKeyService:
             return None
         self._record_use(stored.key)
         return ApiKeyPrincipal(
-            user_id=stored.key.user_id, key_id=stored.key.key_id, scope=stored.key.scope
+            user_id=stored.key.user_id,
+            key_id=stored.key.key_id,
+            scope=stored.key.scope,
+            name=stored.key.name,
         )
 
     def _record_use(self, key: ApiKey) -> None:

@@ -19,6 +19,7 @@ from dashboard.core.errors import NotFound
 from dashboard.core.ids import new_id
 from dashboard.core.words import words_of
 from dashboard.domain.actor import Actor
+from dashboard.domain.audit import AuditAction, audit_note
 from dashboard.domain.money import to_minor
 from dashboard.domain.orders import (
     InvalidOrder,
@@ -248,7 +249,7 @@ class OrderService:
         )
         _check_word_count(order, "product_name")
         try:
-            self._repository.add(order)
+            self._repository.add(order, audit_note(actor, AuditAction.ORDER_CREATED, now))
         except OrderAlreadyExists:
             # A double submit won the race; its order (under this merchant's key) is the answer.
             existing = self._repository.get(user_id, order_id)
@@ -280,8 +281,9 @@ class OrderService:
                 # The earlier link asked for the old total: it must never come back and settle
                 # the order for that amount.
                 self._end_previous_link(actor, order)
+            audit = audit_note(actor, AuditAction.ORDER_CHANGED, updated.updated_at)
             try:
-                return self._repository.save(order, updated)
+                return self._repository.save(order, updated, audit)
             except StaleOrder:
                 continue  # the payment moved the order meanwhile; decide again on what is stored
         raise StaleOrder(order_id)
@@ -495,8 +497,9 @@ class OrderService:
                 "wait for the result before cancelling."
             )
         cancelled = dataclasses.replace(order, status=OrderStatus.CANCELLED, updated_at=self._now())
+        audit = audit_note(actor, AuditAction.ORDER_CANCELLED, cancelled.updated_at)
         try:
-            return self._repository.save(order, cancelled)
+            return self._repository.save(order, cancelled, audit)
         except StaleOrder as exc:
             raise ActionNotAllowed("The order changed meanwhile; look again and retry.") from exc
 
@@ -516,7 +519,9 @@ class OrderService:
         # deleted order's link can never be paid.
         self._end_previous_link(actor, order)
         try:
-            self._repository.delete(order)
+            self._repository.delete(
+                order, audit_note(actor, AuditAction.ORDER_DELETED, self._now())
+            )
         except StaleOrder as exc:
             raise ActionNotAllowed("The order changed meanwhile; look again and retry.") from exc
 

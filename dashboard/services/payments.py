@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from dashboard.core.clock import utc_now
 from dashboard.core.errors import Conflict, NotFound
 from dashboard.domain.actor import Actor
+from dashboard.domain.audit import AuditAction, AuditNote, audit_note
 from dashboard.domain.payments import (
     InvalidTransition,
     Payment,
@@ -194,8 +195,9 @@ class PaymentService:
         payment = dataclasses.replace(
             payment, status_history=(_history_entry(PaymentStatus.CREATING, now),)
         )
+        audit = audit_note(actor, AuditAction.PAYMENT_LINK_CREATED, now)
         try:
-            self._repository.add(payment, [payer_lookup_key(payment.payer_token)])
+            self._repository.add(payment, [payer_lookup_key(payment.payer_token)], audit)
         except PaymentAlreadyExists:
             existing = self._repository.get(user_id, request.payment_id)
             if existing is None:
@@ -211,11 +213,15 @@ class PaymentService:
     def retry_link_creation(self, actor: Actor, payment_id: str) -> Payment:
         """Ask the provider again for a payment whose link could not be created."""
         payment = self.get_payment(actor.account_id, payment_id)
+        audit = audit_note(actor, AuditAction.PAYMENT_LINK_RETRIED, self._now())
         if payment.status is PaymentStatus.CREATION_FAILED:
-            payment = self._save(payment, payment.with_status(PaymentStatus.CREATING, self._now()))
-        elif not self.is_stuck_creating(payment):
+            retried = payment.with_status(PaymentStatus.CREATING, self._now())
+            return self._request_link(self._repository.save(payment, retried, audit=audit))
+        if not self.is_stuck_creating(payment):
             raise ActionNotAllowed("This payment link does not need to be created again.")
-        return self._request_link(payment)
+        # A stuck creation has nothing to write before the provider is asked: the entry goes
+        # with the write of what the provider answered.
+        return self._request_link(payment, audit)
 
     def finish_creation(self, actor: Actor, payment_id: str) -> Payment:
         """Finish a payment whose link creation was cut short, and return it.
@@ -251,7 +257,7 @@ class PaymentService:
             payer_email=payment.payer_email,
         )
 
-    def _request_link(self, payment: Payment) -> Payment:
+    def _request_link(self, payment: Payment, audit: AuditNote | None = None) -> Payment:
         link_request = self.link_request(payment)
         try:
             link = self._provider.create_link(link_request)
@@ -263,14 +269,14 @@ class PaymentService:
                 else f"The payment provider refused the link: {exc}"
             )
             failed = payment.with_status(PaymentStatus.CREATION_FAILED, self._now(), note)
-            return self._save(payment, dataclasses.replace(failed, failure_reason=note))
+            failed = dataclasses.replace(failed, failure_reason=note)
+            return self._repository.save(payment, failed, audit=audit)
         live = payment.with_status(PaymentStatus.AWAITING_PAYMENT, self._now())
         live = dataclasses.replace(
             live, provider_link_id=link.provider_link_id, link_url=link.url, failure_reason=None
         )
-        return self._save(
-            payment, live, (link_lookup_key(payment.provider, link.provider_link_id),)
-        )
+        lookup = link_lookup_key(payment.provider, link.provider_link_id)
+        return self._repository.save(payment, live, (lookup,), audit)
 
     # Merchant actions ---------------------------------------------------------------------
 
@@ -296,12 +302,13 @@ class PaymentService:
                 raise ActionNotAllowed(_cannot_cancel_reason(payment, self._now()))
             if state.payer_is_paying:
                 raise PayerIsPaying(self._keep_processing(payment))
+        audit = audit_note(actor, AuditAction.PAYMENT_LINK_CANCELLED, self._now())
         for _ in range(_MAX_WRITE_ATTEMPTS):
             try:
                 cancelled = payment.with_status(
                     PaymentStatus.CANCELLED, self._now(), "Cancelled by the merchant."
                 )
-                return self._repository.save(payment, cancelled)
+                return self._repository.save(payment, cancelled, audit=audit)
             except StaleWrite:
                 payment = self.get_payment(actor.account_id, payment_id)
             except InvalidTransition as exc:

@@ -22,8 +22,10 @@ def audit_entry(
 ) -> AuditEntry:
     """Return the entry recording ``action`` by ``actor`` (``you``: their membership, if read).
 
-    The actor is labelled as the request's resolver labelled them, else by their member email.
+    The actor is labelled as the request's resolver labelled them, else by their member email;
+    the target (a member, an invitation) by the email its summary names.
     """
+    target_label = (after or {}).get("email") or (before or {}).get("email") or None
     return AuditEntry(
         account_id=actor.account_id,
         entry_id=new_id(),
@@ -37,6 +39,7 @@ def audit_entry(
         target_id=target_id,
         before=before or {},
         after=after or {},
+        target_label=target_label,
     )
 
 

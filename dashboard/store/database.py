@@ -8,6 +8,7 @@ from botocore.exceptions import ClientError
 
 from dashboard.store.accounts import AccountRepository
 from dashboard.store.api_keys import ApiKeyRepository
+from dashboard.store.audit import AuditLogRepository
 from dashboard.store.dynamo import (
     StoreUnavailable,
     TableNames,
@@ -44,6 +45,7 @@ class Store:
         self.sessions = SessionRepository(client, tables)
         self.accounts = AccountRepository(client, tables)
         self.team = TeamRepository(client, tables)
+        self.audit = AuditLogRepository(client, tables)
 
     def check_tables(self) -> None:
         """Raise StoreUnavailable unless DynamoDB answers and every table exists."""

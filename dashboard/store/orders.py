@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from dashboard.core.errors import Conflict
 from dashboard.core.words import words_of
+from dashboard.domain.audit import AuditNote, changed_values, order_summary
 from dashboard.domain.orders import FIRST_ORDER_NUMBER, Order, OrderStatus
+from dashboard.store.audit import audit_change_item
 from dashboard.store.changeset import ChangeItem, ChangeRefused, ChangeWriter, Item, Projection
 from dashboard.store.dynamo import (
     TableNames,
@@ -229,8 +231,15 @@ class OrderRepository:
     def __init__(self, client: DynamoDBClient, tables: TableNames):
         self._client = client
         self._table = tables.orders
+        self._tables = tables
         self._changes = ChangeWriter(client, tables)
         self._projections = order_projections(tables.orders)
+
+    def _projections_with(self, audit: AuditNote | None) -> tuple[OrderProjection, ...]:
+        """Return what an order's change writes, with its audit entry when one is asked for."""
+        if audit is None:
+            return self._projections
+        return (*self._projections, Projection("audit", partial(order_audit, self._tables, audit)))
 
     # Reads -------------------------------------------------------------------------------
 
@@ -327,30 +336,34 @@ class OrderRepository:
             )
         return FIRST_ORDER_NUMBER - 1 + int(response["Attributes"]["lastNumber"]["N"])
 
-    def add(self, order: Order) -> None:
-        """Store a new order with its number and word items; raise OrderAlreadyExists if taken."""
+    def add(self, order: Order, audit: AuditNote | None = None) -> None:
+        """Store a new order with its number and word items (and ``audit``'s entry).
+
+        Raises OrderAlreadyExists if its id is taken.
+        """
         try:
-            self._changes.write(self._projections, None, order)
+            self._changes.write(self._projections_with(audit), None, order)
         except ChangeRefused as exc:
             raise OrderAlreadyExists(order.order_id) from exc
 
-    def save(self, before: Order, after: Order) -> Order:
+    def save(self, before: Order, after: Order, audit: AuditNote | None = None) -> Order:
         """Store ``after`` in place of ``before`` (same status or a move the caller checked).
 
         Conditional on the stored version and status being ``before``'s; word items follow the
-        changed customer and product. Returns the order as stored; raises StaleOrder.
+        changed customer and product, ``audit``'s entry goes with it. Returns the order as
+        stored; raises StaleOrder.
         """
         stored = dataclasses.replace(after, version=before.version + 1)
         try:
-            self._changes.write(self._projections, before, stored)
+            self._changes.write(self._projections_with(audit), before, stored)
         except ChangeRefused as exc:
             raise StaleOrder(before.order_id) from exc
         return stored
 
-    def delete(self, order: Order) -> None:
+    def delete(self, order: Order, audit: AuditNote | None = None) -> None:
         """Delete an order (as read) with its number and word items; raise StaleOrder."""
         try:
-            self._changes.write(self._projections, order, None)
+            self._changes.write(self._projections_with(audit), order, None)
         except ChangeRefused as exc:
             raise StaleOrder(order.order_id) from exc
 
@@ -430,6 +443,22 @@ def order_word_leads(table: str, before: Order | None, after: Order | None) -> l
             if word not in new_words
         ]
     return items
+
+
+def order_audit(
+    tables: TableNames, note: AuditNote, before: Order | None, after: Order | None
+) -> list[ChangeItem]:
+    """Return the audit entry of the change: the order, and its summary before and after."""
+    order = after or before
+    if order is None:
+        return []
+    summaries = changed_values(
+        order_summary(before) if before else None, order_summary(after) if after else None
+    )
+    if before is not None and after is not None and summaries == ({}, {}):
+        return []  # saved again with nothing the merchant sees changed: nothing to record
+    entry = note.entry("order", order.order_id, *summaries, target_label=order.number_label)
+    return [audit_change_item(tables, entry)]
 
 
 def _lead_put(table: str, name: str, order: Order, sk: str) -> Item:

@@ -19,6 +19,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from dashboard.core.errors import Conflict
+from dashboard.domain.audit import AuditNote, changed_values, payment_summary
 from dashboard.domain.orders import order_status_for_payment
 from dashboard.domain.payments import (
     AttemptStatus,
@@ -29,6 +30,7 @@ from dashboard.domain.payments import (
     StatusGroup,
     statuses_that_may_become,
 )
+from dashboard.store.audit import audit_change_item
 from dashboard.store.changeset import (
     ChangeItem,
     ChangeRefused,
@@ -221,13 +223,14 @@ class PaymentRepository:
 
     # Writes ------------------------------------------------------------------------------
 
-    def add(self, payment: Payment, lookup_keys: list[str]) -> None:
+    def add(self, payment: Payment, lookup_keys: list[str], audit: AuditNote | None = None) -> None:
         """Store a new payment with its lookup, search and rollup items in one transaction.
 
-        Raises PaymentAlreadyExists when the payment id is taken.
+        With ``audit``, its entry is written in the same transaction. Raises
+        PaymentAlreadyExists when the payment id is taken.
         """
         try:
-            self._changes.write(self._projections(tuple(lookup_keys)), None, payment)
+            self._changes.write(self._projections(tuple(lookup_keys), audit), None, payment)
         except ChangeRefused as exc:
             raise PaymentAlreadyExists(payment.payment_id) from exc
 
@@ -282,7 +285,11 @@ class PaymentRepository:
         )
 
     def save(
-        self, before: Payment, after: Payment, new_lookup_keys: tuple[str, ...] = ()
+        self,
+        before: Payment,
+        after: Payment,
+        new_lookup_keys: tuple[str, ...] = (),
+        audit: AuditNote | None = None,
     ) -> Payment:
         """Store ``after`` in place of ``before`` and return it as stored (version + 1).
 
@@ -290,22 +297,30 @@ class PaymentRepository:
         changes, on the stored status being one from which the new status may be reached. The
         rollups and the payment's order move in the same transaction, so a replayed change can
         never count twice; an order that no longer follows the payment is left as it is.
-        Raises StaleWrite when either condition fails.
+        With ``audit``, its entry is written in the same transaction. Raises StaleWrite when
+        either condition fails.
         """
         stored = _with_version(after, before.version + 1)
         try:
-            self._changes.write(self._projections(new_lookup_keys), before, stored)
+            self._changes.write(self._projections(new_lookup_keys, audit), before, stored)
         except ChangeRefused as exc:
             raise StaleWrite(before.payment_id) from exc
         return stored
 
-    def _projections(self, lookup_keys: tuple[str, ...]) -> tuple[PaymentProjection, ...]:
+    def _projections(
+        self, lookup_keys: tuple[str, ...], audit: AuditNote | None = None
+    ) -> tuple[PaymentProjection, ...]:
         """Return what a payment's change writes, each part named, the order last as a follower.
 
-        Something more that every payment change writes is one more projection here.
+        Something more that every payment change writes is one more projection here; a change
+        a person or key asked for also writes its audit entry.
         """
         tables = self._tables
+        audited = (
+            () if audit is None else (Projection("audit", partial(payment_audit, tables, audit)),)
+        )
         return (
+            *audited,
             Projection("payment", partial(payment_record, tables)),
             Projection("lookup", partial(payment_lookups, tables, lookup_keys)),
             Projection("search", partial(payment_search, tables)),
@@ -443,6 +458,15 @@ def merchant_registry(
         return []
     item = to_item(merchant_registry_item(after.user_id))
     return [Item("merchant", {"Put": {"TableName": tables.index, "Item": item}})]
+
+
+def payment_audit(
+    tables: TableNames, note: AuditNote, before: Payment | None, after: Payment
+) -> list[ChangeItem]:
+    """Return the audit entry of the change: the link, and its summary before and after."""
+    summaries = changed_values(payment_summary(before) if before else None, payment_summary(after))
+    entry = note.entry("payment", after.payment_id, *summaries, target_label=after.reference)
+    return [audit_change_item(tables, entry)]
 
 
 def order_following_payment(

@@ -14,11 +14,15 @@ The session's person works in one account at a time (its role there read on ever
 every form and htmx request carries the account it was rendered for (``account`` field or
 ``X-Account`` header), and one that names another account than the session's is refused with
 a 409 before any route runs: a tab left open on one account never writes into another.
+
+For the audit log the actor also carries what to call it (the person's email, the key's name)
+and the address the request came from (``request.remote_addr``: behind a load balancer,
+ProxyFix has already put the client's address there).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import current_app, g, request
 from flask_login import current_user
@@ -58,8 +62,14 @@ def _read_credentials() -> ActorResolution:
         return _read_api_key(header)
     if current_user.is_authenticated:
         user: User = current_user._get_current_object()  # the one read of the session's person
-        return ActorResolution(Actor.for_person(user.account_id, user.person, user.role))
+        actor = Actor.for_person(user.account_id, user.person, user.role)
+        return ActorResolution(with_request_details(actor, user.email))
     return ActorResolution(None)
+
+
+def with_request_details(actor: Actor, label: str | None) -> Actor:
+    """Return the actor with what the audit log records of it: its label, the request's address."""
+    return replace(actor, label=label, ip_address=request.remote_addr)
 
 
 def _read_api_key(header: str) -> ActorResolution:
@@ -73,4 +83,5 @@ def _read_api_key(header: str) -> ActorResolution:
         return ActorResolution(None, "The API key is not valid: it is unknown or revoked.")
     # Judged by the key alone: flask-login must not load the session's person behind it.
     g._login_user = login_manager.anonymous_user()
-    return ActorResolution(Actor.for_api_key(principal.user_id, principal.key_id, principal.scope))
+    actor = Actor.for_api_key(principal.user_id, principal.key_id, principal.scope)
+    return ActorResolution(with_request_details(actor, principal.name or None))

@@ -28,7 +28,14 @@ def test_a_signed_in_merchant_acts_as_a_person_in_its_own_account(app, client):
         actor = _actor_of_last_request()
 
     issuer = app.extensions["settings"].oidc_issuer
-    assert actor == Actor(ALICE, Channel.BROWSER, person=Person(issuer, ALICE), role=Role.OWNER)
+    assert actor == Actor(
+        ALICE,
+        Channel.BROWSER,
+        person=Person(issuer, ALICE),
+        role=Role.OWNER,
+        label=ALICE,  # the session's email, for the audit log
+        ip_address="127.0.0.1",
+    )
     assert actor.api_key_id is None
     assert actor.uses_session
 
@@ -42,7 +49,13 @@ def test_an_api_key_acts_for_its_merchants_account_and_names_the_key(app, client
         actor = _actor_of_last_request()
 
     assert actor == Actor(
-        BOB, Channel.API, api_key_id=key_id, role=Role.OWNER, key_scope=KeyScope.FULL
+        BOB,
+        Channel.API,
+        api_key_id=key_id,
+        role=Role.OWNER,
+        key_scope=KeyScope.FULL,
+        label="Shop",  # the key's name, for the audit log
+        ip_address="127.0.0.1",
     )
     assert actor.person is None
     assert not actor.uses_session

@@ -49,7 +49,7 @@ def test_a_new_key_is_shown_once_and_acts_for_its_merchant(api_keys, clock):
     assert key.created_at == clock.now
     assert key.is_active
     assert key.last_used_at is None
-    assert api_keys.authenticate(full_key) == ApiKeyPrincipal(user_id=ALICE, key_id=key.key_id)
+    assert api_keys.authenticate(full_key) == ApiKeyPrincipal(ALICE, key.key_id, name=key.name)
 
 
 def test_a_key_remembers_the_person_who_created_it(api_keys):
@@ -253,7 +253,7 @@ def test_a_merchant_cannot_revoke_another_merchants_key(api_keys):
     with pytest.raises(ApiKeyNotFound):
         api_keys.revoke_key(actor_for(ALICE), key.key_id)
 
-    assert api_keys.authenticate(full_key) == ApiKeyPrincipal(user_id=BOB, key_id=key.key_id)
+    assert api_keys.authenticate(full_key) == ApiKeyPrincipal(BOB, key.key_id, name=key.name)
 
 
 @pytest.mark.parametrize("key_id", ["AAAAAAAAAAAA", "not-a-key-id", "x" * 5000])
@@ -299,4 +299,4 @@ def test_a_key_is_accepted_even_when_its_last_use_cannot_be_written(api_keys, st
 
     monkeypatch.setattr(store.api_keys, "record_use", throttled)
 
-    assert api_keys.authenticate(full_key) == ApiKeyPrincipal(user_id=ALICE, key_id=key.key_id)
+    assert api_keys.authenticate(full_key) == ApiKeyPrincipal(ALICE, key.key_id, name=key.name)

@@ -114,6 +114,10 @@ ROLE_MATRIX: dict[tuple[str, str], frozenset[Role] | str] = {
     ("api.cancel_order", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
     ("api.request_order_payment", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
     ("api.get_stats", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
+    # The audit log: Owners and Admins (and full-scope keys).
+    ("audit.audit_log_page", "GET"): frozenset({OWNER, ADMIN}),
+    ("audit.export_audit_log", "GET"): frozenset({OWNER, ADMIN}),
+    ("api.list_audit_events", "GET"): frozenset({OWNER, ADMIN}),
 }
 
 # The API's private routes by key scope: a full key takes payments, a read-only key reads.
@@ -130,6 +134,7 @@ SCOPE_MATRIX: dict[tuple[str, str], frozenset[KeyScope]] = {
     ("api.cancel_order", "POST"): frozenset({FULL}),
     ("api.request_order_payment", "POST"): frozenset({FULL}),
     ("api.get_stats", "GET"): frozenset({FULL, READ_ONLY}),
+    ("api.list_audit_events", "GET"): frozenset({FULL}),
 }
 
 MEMBER_ROUTES = sorted(route for route, allowed in ROLE_MATRIX.items() if allowed != PUBLIC)

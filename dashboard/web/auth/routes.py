@@ -34,10 +34,12 @@ from flask_login import current_user, logout_user
 from requests import RequestException
 
 from dashboard.core.errors import Unavailable
-from dashboard.domain.actor import Person
+from dashboard.domain.actor import Actor, Person
+from dashboard.domain.audit import AuditAction
 from dashboard.domain.user import User
 from dashboard.providers.outbound import OutboundUnavailable
 from dashboard.services.accounts import AccountService
+from dashboard.services.audit import AuditLogService
 from dashboard.services.sessions import (
     AUTH_TIME_LEEWAY,
     SESSION_ID_KEY,
@@ -45,6 +47,7 @@ from dashboard.services.sessions import (
     SessionService,
 )
 from dashboard.store.dynamo import StoreUnavailable
+from dashboard.web.actor import resolve_actor, with_request_details
 from dashboard.web.auth.oidc import DeadlineOAuth, IdTokenRejected
 from dashboard.web.hosts import external_url
 from dashboard.web.permissions import public
@@ -85,6 +88,11 @@ def account_service() -> AccountService:
     return current_app.extensions["accounts"]
 
 
+def audit_log() -> AuditLogService:
+    """Return this app's audit log."""
+    return current_app.extensions["audit_log"]
+
+
 def end_browser_session() -> None:
     """Sign this browser out: delete its server-side session, then forget the cookie's content.
 
@@ -96,6 +104,12 @@ def end_browser_session() -> None:
         session_service().end(session_id)
     logout_user()
     session.clear()
+
+
+def _signed_in_actor() -> Actor | None:
+    """Return the person signed in to this browser, if anyone is (read before signing out)."""
+    actor = resolve_actor().actor
+    return actor if actor is not None and actor.person is not None else None
 
 
 class SignInUnavailable(Unavailable):
@@ -237,6 +251,8 @@ def callback() -> ResponseReturnValue:
     session.clear()
     session.permanent = True
     session[SESSION_ID_KEY] = session_id
+    signed_in = Actor.for_person(membership.account_id, person, membership.role)
+    audit_log().record_session(with_request_details(signed_in, email), AuditAction.SIGNED_IN)
     return redirect(safe_next_url(next_url))
 
 
@@ -280,7 +296,10 @@ def _stepped_up(person: Person, auth_time: datetime, email_verified: bool) -> bo
 @public
 def logout() -> ResponseReturnValue:
     """Sign out here, then at the provider, which sends the browser back to the landing page."""
+    actor = _signed_in_actor()
     end_browser_session()
+    if actor is not None:
+        audit_log().record_session(actor, AuditAction.SIGNED_OUT)
     return redirect(provider_logout_url(external_url("main.landing")))
 
 

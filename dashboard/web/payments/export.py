@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable, Iterator
 
 from dashboard.domain.money import from_minor
 from dashboard.domain.payments import Payment
+from dashboard.web.csv_cells import FORMULA_STARTS, escape_cell
+
+__all__ = ["FORMULA_STARTS", "HEADER", "csv_lines", "escape_cell", "payment_row"]
 
 HEADER = (
     "payment_id",
@@ -23,22 +25,6 @@ HEADER = (
     "updated_at",
     "link_url",
 )
-# A cell starting with one of these is read as a formula by spreadsheet programs (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# Where a spreadsheet may begin a cell inside one value: at its start, and after a separator or a
-# line break when it splits on another separator than ours (``;`` in many locales) and so stops
-# honouring the quotes. CSV readers skip quotes there before the cell's text begins.
-_CELL_START = re.compile(rf'((?:^|[,;\t\r\n])"*)(?=[{re.escape("".join(FORMULA_STARTS))}])')
-
-
-def escape_cell(value: str) -> str:
-    """Return a cell that a spreadsheet shows as text, never runs as a formula.
-
-    A ``'`` goes before every formula character that could begin a cell: the value's first one,
-    as OWASP advises, and one after a ``,`` ``;`` tab or line break (a payer name ``;=1+1``),
-    since the file may be split on ``;``. With every cell quoted, nothing else changes.
-    """
-    return _CELL_START.sub(r"\1'", value)
 
 
 def payment_row(payment: Payment) -> list[str]:

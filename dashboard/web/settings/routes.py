@@ -21,6 +21,7 @@ from flask_login import login_required, logout_user
 
 from dashboard.core.signed_ids import FormExpired
 from dashboard.domain.api_keys import ApiKey, KeyScope
+from dashboard.domain.audit import AuditAction
 from dashboard.domain.permissions import Permission
 from dashboard.services.api_keys import (
     MAX_ACTIVE_KEYS,
@@ -31,7 +32,7 @@ from dashboard.services.api_keys import (
     is_key_id,
 )
 from dashboard.web.actor import current_actor
-from dashboard.web.auth.routes import provider_logout_url, session_service
+from dashboard.web.auth.routes import audit_log, provider_logout_url, session_service
 from dashboard.web.hosts import external_url
 from dashboard.web.permissions import requires, signed_in
 from dashboard.web.settings.forms import NewApiKeyForm, unsign_key_id, with_new_key_id
@@ -168,10 +169,12 @@ def revoke_api_key(key_id: str) -> ResponseReturnValue:
 @signed_in
 def sign_out_everywhere() -> ResponseReturnValue:
     """End every session of the signed-in person, on every device, this one included."""
-    person = current_actor().person
+    actor = current_actor()
+    person = actor.person
     if person is None:  # only a signed-in person has sessions (an API key reaches no page)
         abort(403)
     session_service().end_everywhere(person)
+    audit_log().record_session(actor, AuditAction.SIGNED_OUT_EVERYWHERE)
     logout_user()
     session.clear()
     return redirect(provider_logout_url(external_url("main.landing")), 303)

@@ -1,0 +1,1 @@
+"""Settings → Audit log: who changed what in the account, filtered, paged and exported as CSV."""
