@@ -14,7 +14,7 @@ from tests.conftest import actor_for
 pytestmark = pytest.mark.e2e
 
 
-def test_a_merchant_reads_the_statistics_for_a_range(live_app, visitor_factory):
+def test_a_merchant_reads_the_statistics_for_a_range(live_app, visitor_factory, artifacts_dir):
     subject = f"stats-{new_id()[-8:]}@example.com"
     service = live_app.app.extensions["payment_service"]
     provider = live_app.app.extensions["payment_provider"]
@@ -53,3 +53,15 @@ def test_a_merchant_reads_the_statistics_for_a_range(live_app, visitor_factory):
     page.go_back()
     expect(page).to_have_url(re.compile(r"/stats$"))
     expect(page.get_by_role("link", name="30 days")).to_have_attribute("aria-current", "page")
+
+    # "7 days, EUR only": the currency is its own choice and keeps the range; no dates typed.
+    page.get_by_role("link", name="7 days").click()
+    expect(page).to_have_url(re.compile(r"/stats\?days=7$"))
+    page.get_by_role("navigation", name="Currency").get_by_role("link", name="EUR").click()
+    expect(page).to_have_url(re.compile(r"/stats\?currency=EUR&days=7$"))
+    expect(page.get_by_role("heading", name="EUR")).to_be_visible()
+    expect(page.get_by_role("heading", name="GBP")).to_have_count(0)
+    expect(page.get_by_role("link", name="7 days")).to_have_attribute("aria-current", "page")
+    page.screenshot(path=str(artifacts_dir / "stats-eur-7-days-phone.png"), full_page=True)
+    page.get_by_role("navigation", name="Currency").get_by_role("link", name="Both").click()
+    expect(page).to_have_url(re.compile(r"/stats\?days=7$"))

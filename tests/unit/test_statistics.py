@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -210,3 +211,55 @@ def test_rebuild_stats_finds_and_repairs_a_broken_rollup(app, client):
     assert "repaired 1 rollup(s)" in result.output, result.output
     assert "n_awaiting_payment': -5" in result.output
     assert recount_rollups(store.payments, store.rollups, "alice@example.com") == []
+
+
+def _pay_in(app, currency: str, amount: int) -> None:
+    with app.test_request_context():
+        service = app.extensions["payment_service"]
+        payment = service.create_payment_link(
+            actor_for("alice@example.com"), NewPaymentLink(new_id(), amount, currency, "Inv 1")
+        )
+        for event in app.extensions["payment_provider"].pay(payment.provider_link_id):
+            service.apply_provider_event(event)
+
+
+def test_completed_volume_is_drawn_in_the_completed_colour_used_everywhere(app, client):
+    sign_in(client)
+    _pay_in(app, "GBP", 1250)
+
+    html = client.get("/stats?days=7").get_data(as_text=True)
+    volume = html.split("Completed volume per day (GBP)")[1].split("</svg>")[0]
+    css = (Path(app.static_folder) / "css" / "app.css").read_text()
+
+    assert re.findall(r'<rect class="([^"]+)"', volume)  # the day's bar
+    assert set(re.findall(r'<rect class="([^"]+)"', volume)) == {"seg-completed"}
+    # One colour for Completed, for the bars, the mix chart's segments and the legend's dots.
+    assert ".chart .seg-completed { fill: var(--pd-completed-mark); }" in css
+    assert ".dot-completed { background: var(--pd-completed-mark); }" in css
+    assert "#0172ad" not in css.split(".chart .axis")[1].split(".chart-box details")[0]
+
+
+def test_a_currency_is_chosen_with_a_preset_range_and_no_dates_typed(app, client):
+    sign_in(client)
+    _pay_in(app, "GBP", 1250)
+    _pay_in(app, "EUR", 990)
+
+    seven_days = client.get("/stats?days=7").get_data(as_text=True)
+    eur_link = re.search(r'<a href="(/stats\?[^"]*currency=EUR[^"]*)"', seven_days)
+
+    assert eur_link
+    assert "days=7" in eur_link.group(1)
+    eur_only = client.get(eur_link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert 'id="cur-EUR"' in eur_only
+    assert 'id="cur-GBP"' not in eur_only
+    assert re.search(r'class="range-choice active" aria-current="page"[^>]*>7 days<', eur_only)
+    back_to_both = re.search(r'<a href="(/stats\?days=7)"[^>]*>Both<', eur_only)
+    assert back_to_both  # and back, keeping the range
+
+
+def test_a_custom_range_keeps_its_dates_when_the_currency_changes(client):
+    sign_in(client)
+
+    html = client.get("/stats?from=2026-11-01&to=2026-11-10").get_data(as_text=True)
+
+    assert re.search(r'href="/stats\?currency=EUR&amp;from=2026-11-01&amp;to=2026-11-10"', html)

@@ -14,6 +14,7 @@ from dashboard.domain.payments import StatusGroup
 from dashboard.domain.permissions import Permission
 from dashboard.services.statistics import (
     PRESET_DAYS,
+    StatsRange,
     StatsRangeError,
     parse_stats_range,
 )
@@ -52,7 +53,10 @@ def statistics_page() -> ResponseReturnValue:
     shown = [c for c in stats.currencies if currency in (None, c.currency)]
     charts = {
         c.currency: {
-            "volume": bar_chart(c.volume_by_day, partial(axis_money, currency=c.currency), "bar"),
+            # Completed volume: drawn in the Completed colour, as everywhere else.
+            "volume": bar_chart(
+                c.volume_by_day, partial(axis_money, currency=c.currency), "seg-completed"
+            ),
             "mix": stacked_chart(
                 [(day, {g.value: n for g, n in groups.items()}) for day, groups in c.groups_by_day],
                 [g.value for g in GROUP_ORDER],
@@ -63,5 +67,17 @@ def statistics_page() -> ResponseReturnValue:
     return render_page_or_block(
         "stats/page.html", "figures", stats=stats, currencies=shown, charts=charts,
         period=period, presets=PRESET_DAYS, groups=GROUP_ORDER, error=None,
-        currency=currency, args=request.args,
+        currency=currency, args=request.args, range_args=_range_args(period),
+        currency_choices=(None, *SUPPORTED_CURRENCIES),
     )  # fmt: skip
+
+
+def _range_args(period: StatsRange) -> dict[str, str]:
+    """Return the query that names the period shown: a preset, or its first and last day.
+
+    The currency choices link with it, so picking a currency keeps the range (a preset needs
+    no dates typed).
+    """
+    if period.preset:
+        return {"days": str(period.preset)}
+    return {"from": period.first.isoformat(), "to": period.last.isoformat()}
