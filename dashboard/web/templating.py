@@ -11,7 +11,12 @@ from flask import Flask, url_for
 
 from dashboard.domain.business import LogoRef
 from dashboard.domain.money import DISPLAY_LOCALE, format_money
-from dashboard.domain.payments import AttemptStatus, PaymentStatus, describe_failure_reason
+from dashboard.domain.payments import (
+    AttemptStatus,
+    PaymentStatus,
+    describe_failure_reason,
+    describe_failure_to_payer,
+)
 from dashboard.domain.search import highlight
 
 
@@ -58,6 +63,7 @@ def register_template_helpers(app: Flask) -> None:
         status_label=status_label,
         attempt_label=attempt_label,
         failure_words=describe_failure_reason,
+        failure_words_for_payer=describe_failure_to_payer,
         highlight=highlight,
     )
     app.jinja_env.globals.update(PaymentStatus=PaymentStatus, logo_url=logo_url)

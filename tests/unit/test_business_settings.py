@@ -1,7 +1,8 @@
-"""Settings → Business: the business name, support email and logo payers will see.
+"""Settings → Business and what payers see of it: the business name, support email and logo.
 
 The logo is a PNG or JPEG that the app re-encodes, served by a digest that names no account,
-with a fixed Content-Type and ``nosniff``; each change is written with its audit entry.
+with a fixed Content-Type and ``nosniff``; every payer page shows the business and links
+nowhere into the dashboard; each change is written with its audit entry.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from dashboard.core.errors import InvalidInput
+from dashboard.core.ids import new_id
 from dashboard.domain.accounts import Membership
 from dashboard.domain.actor import Actor, Person, Role
 from dashboard.domain.audit import AuditAction
 from dashboard.domain.permissions import NotPermitted
 from dashboard.services.business import LogoUpload, reencode_logo
+from dashboard.services.payments import NewPaymentLink
 from dashboard.services.sessions import SESSION_ID_KEY
 from dashboard.store.audit import AuditFilter
+from tests.conftest import actor_for, csrf_token_from
 from tests.unit.conftest import csrf_token
 
 ACCOUNT = "alice@example.com"  # the account sign_in makes, named by its first person
@@ -47,6 +51,13 @@ def _logo_src(html: str) -> str:
     found = re.search(r'src="(/logos/[0-9a-f]{64}\.(?:png|jpeg))"', html)
     assert found, "the page shows the logo"
     return found.group(1)
+
+
+def _payer_page(app):
+    with app.app_context():
+        return app.extensions["payment_service"].create_payment_link(
+            actor_for(ACCOUNT), NewPaymentLink(new_id(), 1250, "GBP", "Invoice 42")
+        )
 
 
 # -- the form -------------------------------------------------------------------------------
@@ -206,3 +217,63 @@ def test_an_unknown_logo_is_not_found(client):
     assert client.get("/logos/" + "0" * 64 + ".png").status_code == 404
     assert client.get("/logos/short.png").status_code == 404
     assert client.get("/logos/" + "0" * 64 + ".svg").status_code == 404
+
+
+# -- payer pages ----------------------------------------------------------------------------
+
+
+def _dashboard_links(html: str) -> list[str]:
+    hrefs = re.findall(r'(?:href|action)="([^"]+)"', html)
+    return [
+        h
+        for h in hrefs
+        if not h.startswith(
+            ("/static/", "/logos/", "/sandbox/links/", "mailto:", "http://localhost/sandbox/")
+        )
+    ]
+
+
+def test_payer_pages_show_the_business_and_link_nowhere_into_the_dashboard(merchant, app):
+    _post(merchant, logo=(io.BytesIO(image_bytes("PNG")), "a.png"))
+    payment = _payer_page(app)
+    payer = app.test_client()
+    link_path = payment.link_url.removeprefix("http://localhost")
+
+    for page in (payer.get(link_path), payer.get(f"/pay/{payment.payer_token}")):
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        assert "Ada&#39;s Bakery" in html
+        assert re.search(r'<img src="/logos/[0-9a-f]{64}\.png"', html)
+        assert '<a href="mailto:help@adas.example">help@adas.example</a>' in html
+        assert _dashboard_links(html) == [], _dashboard_links(html)
+        assert "Payment Dashboard" not in html
+        assert "Times are shown in UTC" not in html
+
+
+def test_a_signed_in_merchant_sees_no_dashboard_header_on_a_payer_page(merchant, app):
+    payment = _payer_page(app)
+
+    html = merchant.get(f"/pay/{payment.payer_token}").get_data(as_text=True)
+
+    assert "Sign out" not in html
+    assert 'href="/payments"' not in html
+
+
+def test_a_payer_is_told_of_a_decline_in_their_own_words(merchant, app):
+    payment = _payer_page(app)
+    payer = app.test_client()
+    link_path = payment.link_url.removeprefix("http://localhost")
+    token = csrf_token_from(payer.get(link_path).get_data(as_text=True))
+    back = payer.post(f"{link_path}/decline", data={"csrf_token": token})
+
+    html = payer.get(back.headers["Location"].removeprefix("http://localhost")).get_data(
+        as_text=True
+    )
+    assert "Your bank declined the payment." in html
+    assert "The payer" not in html
+
+
+def test_an_unknown_payer_link_leads_nowhere_into_the_dashboard(client):
+    html = client.get("/pay/not-a-token").get_data(as_text=True)
+
+    assert _dashboard_links(html) == []
