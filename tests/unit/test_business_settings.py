@@ -277,3 +277,15 @@ def test_an_unknown_payer_link_leads_nowhere_into_the_dashboard(client):
     html = client.get("/pay/not-a-token").get_data(as_text=True)
 
     assert _dashboard_links(html) == []
+
+
+def test_a_member_who_joins_after_a_rename_gets_the_new_name(app, merchant):
+    invitations = app.extensions["invitations"]
+    owner = actor_for(ACCOUNT)
+    _, token = invitations.invite(owner, new_id(), "bob@example.com", Role.VIEWER)
+    _post(merchant)  # renamed after the invitation was sent
+    bob = Actor.for_person(ACCOUNT, Person(owner.person.issuer, "bob"), role=Role.VIEWER)
+
+    joined = invitations.accept(bob, token, "bob@example.com", True, None)
+
+    assert joined.account_name == "Ada's Bakery"

@@ -29,7 +29,7 @@ class BusinessForm(FlaskForm):
         "Support email (optional)",
         render_kw={"maxlength": SUPPORT_EMAIL_MAX_LENGTH, "autocomplete": "email"},
     )
-    logo = FileField("Logo (optional)", render_kw={"accept": "image/png,image/jpeg"})
+    logo = FileField("Choose a logo file", render_kw={"accept": "image/png,image/jpeg"})
     remove_logo = BooleanField("Remove the logo")
 
     def validate_business_name(self, field: StringField) -> None:
