@@ -46,6 +46,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from dashboard.services.accounts import AccountService
     from dashboard.services.api_keys import ApiKeyService
     from dashboard.services.audit import AuditLogService
+    from dashboard.services.business import BusinessService
     from dashboard.services.invitations import InvitationService
     from dashboard.services.orders import OrderService
     from dashboard.services.payment_listing import PaymentListing
@@ -59,6 +60,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from dashboard.web.api.wiring import init_app as init_json_api
     from dashboard.web.audit import routes as audit_routes
     from dashboard.web.auth import routes as auth_routes
+    from dashboard.web.business import routes as business_routes
     from dashboard.web.extensions import csrf
     from dashboard.web.main import routes as main_routes
     from dashboard.web.orders import routes as order_routes
@@ -112,6 +114,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
         store.audit, cursors, store.accounts, store.api_keys
     )
     app.extensions["statistics"] = StatisticsService(store.rollups)
+    app.extensions["business"] = BusinessService(store.business, store.accounts, store.payments)
 
     app.register_blueprint(main_routes.bp)
     app.register_blueprint(auth_routes.bp)
@@ -125,6 +128,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(audit_routes.bp)
     app.register_blueprint(account_routes.bp)
     app.register_blueprint(team_routes.bp)
+    app.register_blueprint(business_routes.bp)
     app.jinja_env.globals["account_choices"] = account_routes.account_choices
     account_guard.init_app(app)
     step_up.init_app(app)

@@ -196,6 +196,25 @@ FAILURE_REASON_WORDS = {
 }
 
 
+# The same reasons told to the payer, on their own result page.
+FAILURE_REASON_WORDS_FOR_PAYER = {
+    "authorization_failed": "The payment was not authorised at your bank.",
+    "provider_rejected": "Your bank declined the payment.",
+    "user_canceled": "You cancelled the payment at your bank.",
+    "expired": "The payment was not finished in time.",
+    "insufficient_funds": "Your account did not have enough money.",
+    "provider_error": "Your bank had a technical problem.",
+    "internal_server_error": "The payment service had a technical problem.",
+    "scheme_unavailable": "The payment system was unavailable.",
+    "blocked": "The payment was blocked by the payment service's checks.",
+}
+
+
+def describe_failure_to_payer(reason: str | None) -> str:
+    """Return a failure reason in words spoken to the payer ("Your bank declined…")."""
+    return FAILURE_REASON_WORDS_FOR_PAYER.get(reason or "", "The payment did not go through.")
+
+
 def describe_failure_reason(reason: str | None) -> str:
     """Return a failure reason in words a merchant understands."""
     if not reason:

@@ -210,7 +210,9 @@ class InvitationService:
         now = self.clock()
         membership = Membership(
             account_id=invitation.account_id,
-            account_name=invitation.account_name,
+            # The name now, not when invited: the business may have been renamed meanwhile.
+            account_name=self._accounts.account_name(invitation.account_id)
+            or invitation.account_name,
             person=person,
             role=invitation.role,
             email=email,

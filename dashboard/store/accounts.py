@@ -177,6 +177,18 @@ class AccountRepository:
             ).get("Item")
         return item is not None
 
+    def account_name(self, account_id: str) -> str | None:
+        """Return the account's name as it is now (strongly consistent), or None."""
+        with translate_unavailable():
+            item = self._client.get_item(
+                TableName=self._accounts,
+                Key=to_item({"accountId": account_id, "sk": ACCOUNT_SK}),
+                ConsistentRead=True,
+                ProjectionExpression="#name",
+                ExpressionAttributeNames={"#name": "name"},
+            ).get("Item")
+        return from_item(item).get("name") if item else None
+
     def add_member(self, membership: Membership) -> bool:
         """Add a person to an account; return False if they are a member already."""
         return conditional_write(

@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 from dashboard.store.accounts import AccountRepository
 from dashboard.store.api_keys import ApiKeyRepository
 from dashboard.store.audit import AuditLogRepository
+from dashboard.store.business import BusinessRepository
 from dashboard.store.dynamo import (
     StoreUnavailable,
     TableNames,
@@ -45,6 +46,7 @@ class Store:
         self.sessions = SessionRepository(client, tables)
         self.accounts = AccountRepository(client, tables)
         self.team = TeamRepository(client, tables)
+        self.business = BusinessRepository(client, tables)
         self.audit = AuditLogRepository(client, tables)
 
     def check_tables(self) -> None:

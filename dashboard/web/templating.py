@@ -7,10 +7,16 @@ from decimal import Decimal
 
 from babel.dates import format_timedelta
 from babel.numbers import format_currency
-from flask import Flask
+from flask import Flask, url_for
 
+from dashboard.domain.business import LogoRef
 from dashboard.domain.money import DISPLAY_LOCALE, format_money
-from dashboard.domain.payments import AttemptStatus, PaymentStatus, describe_failure_reason
+from dashboard.domain.payments import (
+    AttemptStatus,
+    PaymentStatus,
+    describe_failure_reason,
+    describe_failure_to_payer,
+)
 from dashboard.domain.search import highlight
 
 
@@ -42,6 +48,11 @@ def decimal_money(amount: Decimal, currency: str) -> str:
     return format_currency(amount, currency, locale=DISPLAY_LOCALE)
 
 
+def logo_url(logo: LogoRef) -> str:
+    """Return the URL of an account's logo: its digest and format, never the account id."""
+    return url_for("business.logo", digest=logo.digest, ext=logo.format)
+
+
 def register_template_helpers(app: Flask) -> None:
     """Make the filters available to every template."""
     app.jinja_env.filters.update(
@@ -52,6 +63,7 @@ def register_template_helpers(app: Flask) -> None:
         status_label=status_label,
         attempt_label=attempt_label,
         failure_words=describe_failure_reason,
+        failure_words_for_payer=describe_failure_to_payer,
         highlight=highlight,
     )
-    app.jinja_env.globals.update(PaymentStatus=PaymentStatus)
+    app.jinja_env.globals.update(PaymentStatus=PaymentStatus, logo_url=logo_url)

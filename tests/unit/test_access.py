@@ -25,6 +25,7 @@ PUBLIC_ENDPOINTS = {
     "static",
     "payer.payment_result",
     "team.show_invitation",  # the invitation behind its secret link; accepting needs sign-in
+    "business.logo",  # the logo payer pages show, by its digest
     "sandbox.hosted_page",
     "sandbox.pay",
     "sandbox.decline",

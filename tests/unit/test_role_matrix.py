@@ -59,6 +59,7 @@ ROLE_MATRIX: dict[tuple[str, str], frozenset[Role] | str] = {
     ("sandbox.decline", "POST"): PUBLIC,
     ("api.health", "GET"): PUBLIC,
     ("team.show_invitation", "GET"): PUBLIC,
+    ("business.logo", "GET"): PUBLIC,
     ("api.openapi_document", "GET"): PUBLIC,
     ("api.docs", "GET"): PUBLIC,
     # Payments: everyone reads; Owner, Admin and Payments operator create and act on links.
@@ -115,6 +116,8 @@ ROLE_MATRIX: dict[tuple[str, str], frozenset[Role] | str] = {
     ("api.request_order_payment", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
     ("api.get_stats", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
     # The audit log: Owners and Admins (and full-scope keys).
+    ("business.business_page", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
+    ("business.save_business", "POST"): frozenset({OWNER, ADMIN}),
     ("audit.audit_log_page", "GET"): frozenset({OWNER, ADMIN}),
     ("audit.export_audit_log", "GET"): frozenset({OWNER, ADMIN}),
     ("api.list_audit_events", "GET"): frozenset({OWNER, ADMIN}),
@@ -219,6 +222,8 @@ class Merchant:
             "key_id": self.doomed_key_id,
             "token": "not-an-invitation",
             "invitation_id": "01a2b3c4-0000-7000-8000-000000000000",
+            "digest": "0" * 64,
+            "ext": "png",
         }
         with self.app.test_request_context():
             rule = self.app.url_map._rules_by_endpoint[endpoint][0]

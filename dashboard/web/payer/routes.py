@@ -24,15 +24,19 @@ def payment_result(token: str) -> ResponseReturnValue:
         payment = service.payment_for_payer(token)
     except PaymentNotFound:
         return render_template(
-            "errors/error.html",
-            code=404,
+            "payer/not_found.html",
+            business=None,
             title="Payment not found",
             message="This payment link is not valid. Check the link you were sent.",
         ), 404
     status = _status_for_payer(payment, request.args.get("payment_id", "")[:128])
     can_try_again = status in (PaymentStatus.ATTEMPT_FAILED, PaymentStatus.AWAITING_PAYMENT)
     return render_template(
-        "payer/result.html", payment=payment, status=status, can_try_again=can_try_again
+        "payer/result.html",
+        payment=payment,
+        status=status,
+        can_try_again=can_try_again,
+        business=current_app.extensions["business"].profile(payment.user_id),
     )
 
 

@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
 from dashboard.domain.payments import ProviderEvent
+from dashboard.providers.sandbox import NAME as SANDBOX
 from dashboard.providers.sandbox import LinkNotPayable, SandboxProvider, attempt_id_of
 from dashboard.providers.sandbox_webhooks import SANDBOX_WEBHOOK_PATH
 from dashboard.web.permissions import public
@@ -30,8 +31,8 @@ def _provider() -> SandboxProvider:
 
 def _not_found() -> ResponseReturnValue:
     return render_template(
-        "errors/error.html",
-        code=404,
+        "payer/not_found.html",
+        business=None,
         title="Payment link not found",
         message="This payment link is not valid. Check the link you were sent.",
     ), 404
@@ -87,6 +88,8 @@ def hosted_page(link_id: str) -> ResponseReturnValue:
         paid=paid,
         payable=link.status == "active" and not paid and not provider.is_expired(link),
         failed_attempts=sum(1 for a in link.attempts if a.status == "failed"),
+        # What TrueLayer's page shows is the name in its Console; the sandbox shows the account's.
+        business=current_app.extensions["business"].profile_for_link(SANDBOX, link_id),
     )
 
 

@@ -1,0 +1,1 @@
+"""Settings → Business (the name, support email and logo payers see) and the logos' URLs."""
