@@ -55,7 +55,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from dashboard.services.team import TeamService
     from dashboard.services.webhooks import WebhookIntake
     from dashboard.store.cursors import CursorCodec
-    from dashboard.web import account_guard, errors, request_log, step_up
+    from dashboard.web import account_guard, errors, request_log, step_up, theme
     from dashboard.web.accounts import routes as account_routes
     from dashboard.web.api.wiring import init_app as init_json_api
     from dashboard.web.audit import routes as audit_routes
@@ -131,6 +131,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(business_routes.bp)
     app.jinja_env.globals["account_choices"] = account_routes.account_choices
     account_guard.init_app(app)
+    theme.init_app(app)
     step_up.init_app(app)
     jwks = JwksCache()
     trusted_jkus = (TRUELAYER_JKUS[settings.truelayer_env], *settings.truelayer_extra_webhook_jkus)

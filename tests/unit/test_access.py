@@ -26,6 +26,7 @@ PUBLIC_ENDPOINTS = {
     "payer.payment_result",
     "team.show_invitation",  # the invitation behind its secret link; accepting needs sign-in
     "business.logo",  # the logo payer pages show, by its digest
+    "main.choose_theme",  # a display preference in a cookie, signed in or not (CSRF still)
     "sandbox.hosted_page",
     "sandbox.pay",
     "sandbox.decline",

@@ -46,6 +46,7 @@ ROLE_MATRIX: dict[tuple[str, str], frozenset[Role] | str] = {
     # Public: pages and hooks for visitors, payers, providers and load balancers.
     ("main.landing", "GET"): PUBLIC,
     ("main.health", "GET"): PUBLIC,
+    ("main.choose_theme", "POST"): PUBLIC,
     ("auth.login", "GET"): PUBLIC,
     ("auth.callback", "GET"): PUBLIC,
     ("auth.confirm_sign_in", "GET"): PUBLIC,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from dashboard.store.dynamo import StoreUnavailable
+from dashboard.web.auth.routes import safe_next_url
 from dashboard.web.permissions import public
+from dashboard.web.theme import THEME_COOKIE, THEME_COOKIE_MAX_AGE, Theme
 
 bp = Blueprint("main", __name__)
 
@@ -36,3 +38,23 @@ def health() -> ResponseReturnValue:
         return body, 503
     body.update(status="ok", dynamodb="ok")
     return body
+
+
+@bp.post("/theme")
+@public  # a display preference, kept in a cookie; signed in or not
+def choose_theme() -> ResponseReturnValue:
+    """Remember the colour theme chosen (auto, light or dark) and go back to the page."""
+    try:
+        theme = Theme(request.form.get("theme", ""))
+    except ValueError:
+        theme = Theme.AUTO
+    response = redirect(safe_next_url(request.form.get("next")), 303)
+    response.set_cookie(
+        THEME_COOKIE,
+        theme.value,
+        max_age=THEME_COOKIE_MAX_AGE,
+        secure=request.is_secure,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
