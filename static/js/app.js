@@ -51,6 +51,50 @@
     }
   }, true);
 
+  // Irreversible actions (dashboard/web/confirm.py): the button is a link to a confirm page;
+  // with JavaScript it opens the same words in the <dialog> beside it instead.
+  function openConfirmDialog(id, opener) {
+    var dialog = document.getElementById(id);
+    if (!dialog || typeof dialog.showModal !== "function") { return false; }
+    dialog.confirmOpener = opener;
+    dialog.showModal();
+    return true;
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-confirm]");
+    if (link && openConfirmDialog(link.getAttribute("data-confirm"), link)) {
+      event.preventDefault();
+      return;
+    }
+    var close = event.target.closest("[data-dialog-close]");
+    if (close) { close.closest("dialog").close(); }
+  });
+
+  // A choice first (the new Owner): the chosen option names the dialog to open.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches("form[data-confirm-choice]")) { return; }
+    var select = form.elements[form.getAttribute("data-confirm-choice")];
+    var option = select && select.options[select.selectedIndex];
+    if (option && openConfirmDialog(option.getAttribute("data-confirm"), form.querySelector("[type=submit]"))) {
+      event.preventDefault();
+    }
+  });
+
+  // Closing puts focus back on the button that opened it (showModal's own return is unreliable
+  // once htmx has swapped the page).
+  document.addEventListener("close", function (event) {
+    var opener = event.target.confirmOpener;
+    if (opener && document.contains(opener)) { opener.focus(); }
+  }, true);
+
+  // Do not poll a page while a dialog on it is open: the swap would close the dialog under the
+  // merchant's hand.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (document.querySelector("dialog[open]")) { event.preventDefault(); }
+  });
+
   document.addEventListener("htmx:configRequest", function (event) {
     if (event.detail.verb !== "get") { return; }
     var parameters = event.detail.parameters;

@@ -37,6 +37,7 @@ from dashboard.services.payment_listing import (
 from dashboard.services.payments import ActionNotAllowed, PaymentService
 from dashboard.store.payments import PaymentAlreadyExists
 from dashboard.web.actor import current_actor
+from dashboard.web.confirm import Confirmation, confirm_page
 from dashboard.web.htmx import render_page_or_block
 from dashboard.web.payment_filters import PRESET_LABELS, FilterError, PaymentFilters, parse_filters
 from dashboard.web.payments.export import csv_lines
@@ -172,6 +173,7 @@ def show_payment(payment_id: str) -> ResponseReturnValue:
         payment=payment,
         now=utc_now(),
         can_cancel=service.can_cancel(payment),
+        cancel_confirmation=_cancel_confirmation(payment),
         can_retry=payment.status.value == "creation_failed" or service.is_stuck_creating(payment),
         qr_svg=qr_code_svg(payment.link_url) if payment.link_url else None,
         order=_order_of(payment),
@@ -186,6 +188,34 @@ def _order_of(payment: Payment) -> Order | None:
         return current_app.extensions["order_service"].get_order(payment.user_id, payment.order_id)
     except OrderNotFound:
         return None
+
+
+def _cancel_confirmation(payment: Payment) -> Confirmation:
+    """Return what cancelling the payment's link does, for its dialog and its confirm page."""
+    return Confirmation(
+        dialog_id="confirm-cancel-link",
+        title="Cancel this payment link?",
+        consequence=(
+            f"The link for {payment.reference} stops working: the payer can no longer pay it. "
+            "This cannot be undone; you can create a new link."
+        ),
+        action_url=url_for("payments.cancel_payment", payment_id=payment.payment_id),
+        confirm_url=url_for("payments.confirm_cancel_payment", payment_id=payment.payment_id),
+        confirm_label="Cancel link",
+        cancel_url=url_for("payments.show_payment", payment_id=payment.payment_id),
+    )
+
+
+@bp.get("/<payment_id>/cancel/confirm")
+@requires(Permission.TAKE_PAYMENTS)
+def confirm_cancel_payment(payment_id: str) -> ResponseReturnValue:
+    """Ask before cancelling a link (the page without JavaScript; the dialog says the same)."""
+    service = payment_service()
+    payment = service.get_payment(current_actor().account_id, payment_id)
+    if not service.can_cancel(payment):
+        flash("This link can no longer be cancelled.", "error")
+        return redirect(url_for("payments.show_payment", payment_id=payment_id), 303)
+    return confirm_page(_cancel_confirmation(payment))
 
 
 @bp.post("/<payment_id>/cancel")
