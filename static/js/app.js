@@ -95,6 +95,48 @@
     if (document.querySelector("dialog[open]")) { event.preventDefault(); }
   });
 
+  // New payment link: the currency's symbol beside the amount (the code without JavaScript),
+  // and a live count under a field with a limit. Nothing cuts what is typed: over the limit
+  // the count says so, and the server refuses it saying why.
+  function showCurrencySymbol(select) {
+    document.querySelectorAll("[data-currency-symbol-of='" + select.id + "']").forEach(function (symbol) {
+      var option = select.options[select.selectedIndex];
+      symbol.textContent = (option && option.getAttribute("data-symbol")) || select.value;
+    });
+  }
+
+  function showCount(input) {
+    document.querySelectorAll("[data-count-of='" + input.id + "']").forEach(function (count) {
+      var max = parseInt(count.getAttribute("data-count-max"), 10);
+      var length = input.value.length;
+      count.textContent = length + " / " + max + (length > max ? " (" + (length - max) + " too many)" : "");
+      count.classList.toggle("over", length > max);
+    });
+  }
+
+  function wireForms(root) {
+    root.querySelectorAll("[data-currency-symbol-of]").forEach(function (symbol) {
+      var select = document.getElementById(symbol.getAttribute("data-currency-symbol-of"));
+      if (select) { showCurrencySymbol(select); }
+    });
+    root.querySelectorAll("[data-count-of]").forEach(function (count) {
+      var input = document.getElementById(count.getAttribute("data-count-of"));
+      if (input) { showCount(input); }
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("select")) { showCurrencySymbol(event.target); }
+  });
+  document.addEventListener("input", function (event) {
+    if (event.target.id) { showCount(event.target); }
+  });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { wireForms(document); });
+  } else {
+    wireForms(document);
+  }
+
   document.addEventListener("htmx:configRequest", function (event) {
     if (event.detail.verb !== "get") { return; }
     var parameters = event.detail.parameters;
