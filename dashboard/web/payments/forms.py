@@ -37,7 +37,10 @@ from dashboard.web.secret_key import secret_key
 
 _PAYMENT_ID_SALT = "new-payment-id"
 REFERENCE_ALLOWED = "letters, digits, spaces and - . / ? : ( ) , ' +"
-REFERENCE_RULE = f"Up to {REFERENCE_MAX_LENGTH} characters: {REFERENCE_ALLOWED}."
+REFERENCE_RULE = (
+    "Shown to the payer and on their bank statement. "
+    f"Up to {REFERENCE_MAX_LENGTH} characters: {REFERENCE_ALLOWED}."
+)
 
 
 def sign_payment_id(payment_id: str, user_id: str) -> str:

@@ -169,7 +169,7 @@ def _revoke_confirmation(key: ApiKey, index: int = 1) -> Confirmation:
         dialog_id=f"confirm-revoke-key-{index}",
         title=f"Revoke the API key “{key.name}”?",
         consequence=(
-            f"Systems using “{key.name}” ({key.display_prefix}…) stop working at once: "
+            f"Systems using “{key.name}” ({key.display_prefix}) stop working at once: "
             "their requests are refused. This cannot be undone."
         ),
         action_url=url_for("settings.revoke_api_key", key_id=key.key_id),
