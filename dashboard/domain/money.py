@@ -24,6 +24,11 @@ _DECIMAL_COMMA = re.compile(r"[0-9]+,[0-9]{1,2}")
 _GROUPED = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?")
 
 
+def currency_symbol(currency: str) -> str:
+    """Return the symbol the merchant reads beside an amount in the currency (``£``, ``€``)."""
+    return get_currency_symbol(currency, locale=DISPLAY_LOCALE)
+
+
 class InvalidAmount(ValueError):
     """Raised when text cannot be read as an amount in the given currency."""
 
@@ -36,7 +41,7 @@ def parse_amount(text: str, currency: str) -> Decimal:
     """
     digits = minor_digits(currency)
     cleaned = text.strip().replace(" ", "").replace("\u00a0", "")
-    symbol = get_currency_symbol(currency, locale=DISPLAY_LOCALE)
+    symbol = currency_symbol(currency)
     if cleaned.startswith(symbol):
         cleaned = cleaned[len(symbol) :]
     if _DECIMAL_COMMA.fullmatch(cleaned):

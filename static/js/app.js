@@ -51,6 +51,92 @@
     }
   }, true);
 
+  // Irreversible actions (dashboard/web/confirm.py): the button is a link to a confirm page;
+  // with JavaScript it opens the same words in the <dialog> beside it instead.
+  function openConfirmDialog(id, opener) {
+    var dialog = document.getElementById(id);
+    if (!dialog || typeof dialog.showModal !== "function") { return false; }
+    dialog.confirmOpener = opener;
+    dialog.showModal();
+    return true;
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-confirm]");
+    if (link && openConfirmDialog(link.getAttribute("data-confirm"), link)) {
+      event.preventDefault();
+      return;
+    }
+    var close = event.target.closest("[data-dialog-close]");
+    if (close) { close.closest("dialog").close(); }
+  });
+
+  // A choice first (the new Owner): the chosen option names the dialog to open.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches("form[data-confirm-choice]")) { return; }
+    var select = form.elements[form.getAttribute("data-confirm-choice")];
+    var option = select && select.options[select.selectedIndex];
+    if (option && openConfirmDialog(option.getAttribute("data-confirm"), form.querySelector("[type=submit]"))) {
+      event.preventDefault();
+    }
+  });
+
+  // Closing puts focus back on the button that opened it (showModal's own return is unreliable
+  // once htmx has swapped the page).
+  document.addEventListener("close", function (event) {
+    var opener = event.target.confirmOpener;
+    if (opener && document.contains(opener)) { opener.focus(); }
+  }, true);
+
+  // Do not poll a page while a dialog on it is open: the swap would close the dialog under the
+  // merchant's hand.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (document.querySelector("dialog[open]")) { event.preventDefault(); }
+  });
+
+  // New payment link: the currency's symbol beside the amount (the code without JavaScript),
+  // and a live count under a field with a limit. Nothing cuts what is typed: over the limit
+  // the count says so, and the server refuses it saying why.
+  function showCurrencySymbol(select) {
+    document.querySelectorAll("[data-currency-symbol-of='" + select.id + "']").forEach(function (symbol) {
+      var option = select.options[select.selectedIndex];
+      symbol.textContent = (option && option.getAttribute("data-symbol")) || select.value;
+    });
+  }
+
+  function showCount(input) {
+    document.querySelectorAll("[data-count-of='" + input.id + "']").forEach(function (count) {
+      var max = parseInt(count.getAttribute("data-count-max"), 10);
+      var length = input.value.length;
+      count.textContent = length + " / " + max + (length > max ? " (" + (length - max) + " too many)" : "");
+      count.classList.toggle("over", length > max);
+    });
+  }
+
+  function wireForms(root) {
+    root.querySelectorAll("[data-currency-symbol-of]").forEach(function (symbol) {
+      var select = document.getElementById(symbol.getAttribute("data-currency-symbol-of"));
+      if (select) { showCurrencySymbol(select); }
+    });
+    root.querySelectorAll("[data-count-of]").forEach(function (count) {
+      var input = document.getElementById(count.getAttribute("data-count-of"));
+      if (input) { showCount(input); }
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("select")) { showCurrencySymbol(event.target); }
+  });
+  document.addEventListener("input", function (event) {
+    if (event.target.id) { showCount(event.target); }
+  });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { wireForms(document); });
+  } else {
+    wireForms(document);
+  }
+
   document.addEventListener("htmx:configRequest", function (event) {
     if (event.detail.verb !== "get") { return; }
     var parameters = event.detail.parameters;

@@ -182,9 +182,10 @@ def test_a_merchant_creates_an_order_and_it_is_paid_through_its_link(
     phone.page.get_by_role("banner").get_by_role("link", name="Orders").click()
     phone.page.get_by_role("link", name="ORD-1004").click()
     expect(phone.page.locator(".order-head-status")).to_have_text("Cancelled")
-    phone.page.get_by_text("Delete", exact=True).click()  # opens the confirm step
+    phone.page.get_by_role("button", name="Delete order").click()  # opens the confirm dialog
+    expect(phone.page.get_by_role("dialog")).to_contain_text("deleted for good")
     snap(phone.page, artifacts_dir, "order-delete-confirm-phone")
-    phone.page.get_by_role("button", name="Delete order").click()
+    phone.page.get_by_role("dialog").get_by_role("button", name="Delete order").click()
     expect(phone.page.get_by_text("Order ORD-1004 deleted.")).to_be_visible()
     expect(phone.page.locator("table.orders-table tbody tr")).to_have_count(3)
 

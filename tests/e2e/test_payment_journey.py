@@ -83,7 +83,8 @@ def test_a_merchant_gets_paid_through_a_link_after_a_declined_attempt(visitor_fa
     # A second link, cancelled; the list shows both, newest first, with badges.
     create_link(merchant, "40", "Order 7", currency="EUR")
     cancelled_link_url = page.locator("#payment-link").get_attribute("href")
-    page.get_by_role("button", name="Cancel link").click()
+    page.get_by_role("button", name="Cancel link").click()  # asks first, in a dialog
+    page.get_by_role("dialog").get_by_role("button", name="Cancel link").click()
     expect(page.locator(".head-status")).to_have_text("Cancelled")
     payer.page.goto(cancelled_link_url)
     expect(payer.page.get_by_text("is no longer active")).to_be_visible()

@@ -308,12 +308,12 @@ def test_the_next_sign_in_opens_the_account_last_chosen(app, provider, two_accou
 def test_a_form_rendered_for_the_account_left_is_refused_and_writes_nothing(app, two_accounts):
     alice, alices, bobs = two_accounts
     form_page = alice.get("/payments/new").get_data(as_text=True)
-    fields = _form(form_page, "/payments")
+    fields = _form(form_page, "/payments/new")
     assert fields["account"] == alices.account_id
     _switch(alice, bobs.account_id)  # in another tab
 
     response = alice.post(
-        "/payments", data={**fields, "amount": "12.50", "currency": "GBP", "reference": "Tab 1"}
+        "/payments/new", data={**fields, "amount": "12.50", "currency": "GBP", "reference": "Tab 1"}
     )
 
     assert response.status_code == 409
@@ -324,10 +324,10 @@ def test_a_form_rendered_for_the_account_left_is_refused_and_writes_nothing(app,
 
 def test_the_same_form_in_the_account_it_was_rendered_for_goes_through(app, two_accounts):
     alice, alices, _bobs = two_accounts
-    fields = _form(alice.get("/payments/new").get_data(as_text=True), "/payments")
+    fields = _form(alice.get("/payments/new").get_data(as_text=True), "/payments/new")
 
     response = alice.post(
-        "/payments", data={**fields, "amount": "12.50", "currency": "GBP", "reference": "Tab 1"}
+        "/payments/new", data={**fields, "amount": "12.50", "currency": "GBP", "reference": "Tab 1"}
     )
 
     assert response.status_code == 303

@@ -6,8 +6,11 @@ import pytest
 from flask import Flask, url_for
 
 from dashboard.app import create_app
-from tests.conftest import TEST_SECRET_KEY
+from dashboard.core.ids import new_id
+from dashboard.domain.actor import Role
+from tests.conftest import TEST_SECRET_KEY, actor_for
 from tests.unit.test_access import PUBLIC_ENDPOINTS
+from tests.unit.test_confirm_pages import _join
 from tests.unit.test_order_pages import _place
 from tests.unit.test_payment_pages import _create
 
@@ -29,10 +32,26 @@ def test_every_signed_in_page_is_sent_with_no_store(app: Flask, merchant, endpoi
     # Real records, so detail pages render the merchant's data rather than a 404.
     payment_id = _create(merchant).rsplit("/", 1)[1]
     order = _place(app)
+    alice = actor_for("alice@example.com")
+    key, _secret = app.extensions["api_keys"].create_key(alice, "Till")
+    invitation, _token = app.extensions["invitations"].invite(
+        alice, new_id(), "dan@example.com", Role.VIEWER
+    )
+    # A second Owner, so Alice may leave; an Admin she may remove or make the Owner.
+    _join(app, "alice@example.com", "bob@example.com", Role.OWNER)
+    carol = _join(app, "alice@example.com", "carol@example.com", Role.ADMIN)
     with app.test_request_context():
         rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-        ids = {"payment_id": payment_id, "order_id": order.order_id}
-        url = url_for(endpoint, **{arg: ids.get(arg, "x") for arg in rule.arguments})
+        ids = {
+            "payment_id": payment_id,
+            "order_id": order.order_id,
+            "key_id": key.key_id,
+            "invitation_id": invitation.invitation_id,
+        }
+        values = {arg: ids.get(arg, "x") for arg in rule.arguments}
+        if endpoint in ("team.confirm_remove_member", "team.confirm_transfer_ownership"):
+            values["member"] = carol.key
+        url = url_for(endpoint, **values)
 
     response = merchant.get(url)
 

@@ -1,8 +1,10 @@
 """The create-payment-link form: what a merchant may type, and the signed payment id it carries."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask import render_template
 from itsdangerous import TimestampSigner
 
 from dashboard.app import create_app
@@ -115,21 +117,57 @@ def test_a_currency_the_product_does_not_offer_is_refused(submit):
 
 
 def test_a_reference_of_eighteen_characters_is_accepted_and_nineteen_is_not(submit):
-    """The provider's reference limit is enforced before the provider sees it."""
+    """The provider's reference limit is enforced before the provider sees it, saying both rules."""
     assert submit(VALID | {"reference": "A" * 18}).errors == {}
     assert submit(VALID | {"reference": "A" * 19}).errors == {
-        "reference": ["Use at most 18 characters."]
+        "reference": [
+            "Use at most 18 characters (this has 19): letters, digits, spaces and "
+            "- . / ? : ( ) , ' +."
+        ]
     }
 
 
-@pytest.mark.parametrize("reference", ["Invoice <42>", "Invoice_42", "Invoice #42", "Café 42"])
-def test_a_reference_with_characters_the_provider_refuses_is_rejected(submit, reference):
-    """Only the provider's safe characters may reach a payer's bank statement."""
+@pytest.mark.parametrize(
+    ("reference", "refused"),
+    [("Invoice <42>", "< >"), ("Invoice_42", "_"), ("Invoice #42", "#"), ("Café 42", "é")],
+)
+def test_a_reference_with_characters_the_provider_refuses_is_rejected(submit, reference, refused):
+    """Only the provider's safe characters may reach a payer's bank statement; the error names
+    the limit, what is allowed and what was not."""
     form = submit(VALID | {"reference": reference})
 
     assert form.errors == {
-        "reference": ["Use letters, digits, spaces and - . / ? : ( ) , ' + only."]
+        "reference": [
+            "Use letters, digits, spaces and - . / ? : ( ) , ' + only, up to 18 characters "
+            f"(not {refused})."
+        ]
     }
+
+
+def test_a_long_reference_is_never_cut_short(submit):
+    """What the browser's maxlength used to do silently: 26 characters are refused, not cut."""
+    form = submit(VALID | {"reference": "Invoice #42 & more stuff!!"})
+
+    assert form.errors["reference"] == [
+        "Use at most 18 characters (this has 26): letters, digits, spaces and - . / ? : ( ) , ' +."
+    ]
+
+
+def test_the_reference_field_has_no_maxlength_and_shows_a_count(app):
+    """A maxlength would cut a pasted reference without a word; a count says how long it is."""
+    with app.test_request_context():
+        form = NewPaymentLinkForm()
+        form.reference.data = "Invoice 42"
+        page = render_template(
+            "payments/new.html", form=form, reference_rule="rule", reference_max=18
+        )
+
+    reference = re.search(r"<input[^>]*name=\"reference\"[^>]*>", page)
+    assert reference
+    assert "maxlength" not in reference.group(0)
+    assert 'aria-describedby="reference-hint reference-count"' in reference.group(0)
+    assert '<small id="reference-count" class="char-count" data-count-of="reference"' in page
+    assert ">10 / 18</small>" in page
 
 
 def test_an_invalid_payer_email_is_rejected(submit):

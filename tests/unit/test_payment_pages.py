@@ -97,6 +97,35 @@ def test_a_payer_name_with_a_line_break_or_tab_is_refused_with_the_values_kept(
     assert "No payment links yet" in merchant.get("/payments").get_data(as_text=True)
 
 
+def test_the_form_posts_to_its_own_address_so_a_422_keeps_the_url(merchant):
+    """After an invalid submit the browser is still at /payments/new, with the form again."""
+    form = merchant.get("/payments/new").get_data(as_text=True)
+    assert '<form method="post" action="/payments/new"' in form
+    data = {**_new_form_fields(merchant), "amount": "12.50", "currency": "EUR"}
+
+    response = merchant.post(
+        "/payments/new", data={**data, "reference": "Invoice #42 & more stuff!!"}
+    )
+
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Use at most 18 characters (this has 26)" in page
+    assert 'value="Invoice #42 &amp; more stuff!!"' in page  # kept whole, not cut
+    assert ">26 / 18</small>" in page
+    # Focus goes to the field to correct; the symbol shows the code until app.js runs.
+    assert re.search(r'<input[^>]*autofocus[^>]*name="reference"', page)
+    assert 'data-currency-symbol-of="currency" aria-hidden="true">EUR</span>' in page
+
+
+def test_the_new_form_focuses_the_amount_and_shows_the_currency_beside_it(merchant):
+    page = merchant.get("/payments/new").get_data(as_text=True)
+
+    assert re.search(r'<input[^>]*autofocus[^>]*name="amount"', page)
+    assert page.count("autofocus") == 1
+    assert '<option data-symbol="£" selected value="GBP">GBP</option>' in page
+    assert 'aria-hidden="true">GBP</span>' in page
+
+
 def test_a_double_submit_lands_on_the_same_payment(merchant):
     fields = {
         **_new_form_fields(merchant),

@@ -69,6 +69,7 @@ ROLE_MATRIX: dict[tuple[str, str], frozenset[Role] | str] = {
     ("payments.show_payment", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
     ("payments.new_payment", "GET"): frozenset({OWNER, ADMIN, OPERATOR}),
     ("payments.create_payment", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
+    ("payments.confirm_cancel_payment", "GET"): frozenset({OWNER, ADMIN, OPERATOR}),
     ("payments.cancel_payment", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
     ("payments.retry_payment", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
     ("payments.refresh_payment", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
@@ -80,18 +81,25 @@ ROLE_MATRIX: dict[tuple[str, str], frozenset[Role] | str] = {
     ("orders.edit_order", "GET"): frozenset({OWNER, ADMIN, OPERATOR}),
     ("orders.edit_order", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
     ("orders.request_payment", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
+    ("orders.confirm_cancel_order", "GET"): frozenset({OWNER, ADMIN, OPERATOR}),
     ("orders.cancel_order", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
+    ("orders.confirm_delete_order", "GET"): frozenset({OWNER, ADMIN, OPERATOR}),
     ("orders.delete_order", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
     ("stats.statistics_page", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
     # Settings: everyone sees the keys; Owner, Admin and Developer create and revoke them.
     ("settings.settings_page", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
     ("settings.create_api_key", "POST"): frozenset({OWNER, ADMIN, DEVELOPER}),
+    ("settings.confirm_revoke_api_key", "GET"): frozenset({OWNER, ADMIN, DEVELOPER}),
     ("settings.revoke_api_key", "POST"): frozenset({OWNER, ADMIN, DEVELOPER}),
     # A person's own sessions and account choice: every member, whatever their role.
+    ("settings.confirm_sign_out_everywhere", "GET"): frozenset(
+        {OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}
+    ),
     ("settings.sign_out_everywhere", "POST"): frozenset(
         {OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}
     ),
     ("accounts.switch_account", "POST"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
+    ("team.confirm_leave_account", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
     ("team.leave_account", "POST"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
     # Accepting an invitation: any signed-in person (their role comes from the invitation).
     ("team.accept_invitation", "POST"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
@@ -99,9 +107,12 @@ ROLE_MATRIX: dict[tuple[str, str], frozenset[Role] | str] = {
     # an Owner transfers ownership.
     ("team.team_page", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
     ("team.invite_member", "POST"): frozenset({OWNER, ADMIN}),
+    ("team.confirm_revoke_invitation", "GET"): frozenset({OWNER, ADMIN}),
     ("team.revoke_invitation", "POST"): frozenset({OWNER, ADMIN}),
     ("team.change_role", "POST"): frozenset({OWNER, ADMIN}),
+    ("team.confirm_remove_member", "GET"): frozenset({OWNER, ADMIN}),
     ("team.remove_member", "POST"): frozenset({OWNER, ADMIN}),
+    ("team.confirm_transfer_ownership", "GET"): frozenset({OWNER}),
     ("team.transfer_ownership", "POST"): frozenset({OWNER}),
     # The JSON API from a signed-in page follows the member's role, as the pages do.
     ("api.list_payments", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),

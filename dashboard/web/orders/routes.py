@@ -9,7 +9,7 @@ from flask_login import login_required
 from dashboard.core.clock import utc_now
 from dashboard.core.ids import new_id
 from dashboard.core.signed_ids import FormExpired
-from dashboard.domain.orders import InvalidOrder, OrderStatus, shown_order_status
+from dashboard.domain.orders import InvalidOrder, Order, OrderStatus, shown_order_status
 from dashboard.domain.permissions import Permission
 from dashboard.domain.search import MAX_SEARCH_LENGTH
 from dashboard.services.orders import OrderPage, OrderQuery, OrderService
@@ -17,6 +17,7 @@ from dashboard.services.payments import ActionNotAllowed
 from dashboard.store.cursors import InvalidCursor
 from dashboard.store.orders import OrderAlreadyExists, StaleOrder
 from dashboard.web.actor import current_actor
+from dashboard.web.confirm import Confirmation, confirm_page
 from dashboard.web.htmx import render_page_or_block
 from dashboard.web.orders.forms import EditOrderForm, NewOrderForm, sign_order_id, unsign_order_id
 from dashboard.web.permissions import requires
@@ -140,6 +141,8 @@ def show_order(order_id: str) -> ResponseReturnValue:
         payment_status=payment_status,
         now=now,
         OrderStatus=OrderStatus,
+        cancel_confirmation=_cancel_confirmation(order),
+        delete_confirmation=_delete_confirmation(order),
     )
 
 
@@ -186,6 +189,61 @@ def edit_order(order_id: str) -> ResponseReturnValue:
             flash("Order updated.", "success")
             return redirect(url_for("orders.show_order", order_id=order_id), 303)
     return render_template("orders/edit.html", form=form, order=order), 422
+
+
+# Orders that may be deleted: never paid, and no payment link that could still be paid.
+DELETABLE = (OrderStatus.PENDING, OrderStatus.FAILED, OrderStatus.CANCELLED)
+
+
+def _cancel_confirmation(order: Order) -> Confirmation:
+    """Return what cancelling the order does, for its dialog and its confirm page."""
+    return Confirmation(
+        dialog_id="confirm-cancel-order",
+        title=f"Cancel {order.number_label}?",
+        consequence=(
+            f"{order.number_label} is cancelled and its payment link, if it has one, stops "
+            f"working: {order.customer_name} can no longer pay it. This cannot be undone."
+        ),
+        action_url=url_for("orders.cancel_order", order_id=order.order_id),
+        confirm_url=url_for("orders.confirm_cancel_order", order_id=order.order_id),
+        confirm_label="Cancel order",
+        cancel_url=url_for("orders.show_order", order_id=order.order_id),
+    )
+
+
+def _delete_confirmation(order: Order) -> Confirmation:
+    """Return what deleting the order does, for its dialog and its confirm page."""
+    return Confirmation(
+        dialog_id="confirm-delete-order",
+        title=f"Delete {order.number_label}?",
+        consequence=f"{order.number_label} is deleted for good. This cannot be undone.",
+        action_url=url_for("orders.delete_order", order_id=order.order_id),
+        confirm_url=url_for("orders.confirm_delete_order", order_id=order.order_id),
+        confirm_label="Delete order",
+        cancel_url=url_for("orders.show_order", order_id=order.order_id),
+    )
+
+
+@bp.get("/<order_id>/cancel/confirm")
+@requires(Permission.TAKE_PAYMENTS)
+def confirm_cancel_order(order_id: str) -> ResponseReturnValue:
+    """Ask before cancelling an order (the page without JavaScript; the dialog says the same)."""
+    order = order_service().get_order(current_actor().account_id, order_id)
+    if not order.status.is_unpaid:
+        flash("This order can no longer be cancelled.", "error")
+        return redirect(url_for("orders.show_order", order_id=order_id), 303)
+    return confirm_page(_cancel_confirmation(order))
+
+
+@bp.get("/<order_id>/delete/confirm")
+@requires(Permission.TAKE_PAYMENTS)
+def confirm_delete_order(order_id: str) -> ResponseReturnValue:
+    """Ask before deleting an order (the page without JavaScript; the dialog says the same)."""
+    order = order_service().get_order(current_actor().account_id, order_id)
+    if order.status not in DELETABLE:
+        flash("This order cannot be deleted.", "error")
+        return redirect(url_for("orders.show_order", order_id=order_id), 303)
+    return confirm_page(_delete_confirmation(order))
 
 
 @bp.post("/<order_id>/cancel")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,11 +16,17 @@ from wtforms import (
     SelectField,
     StringField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from dashboard.core.signed_ids import sign_new_id, unsign_new_id
 from dashboard.core.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
-from dashboard.domain.money import SUPPORTED_CURRENCIES, InvalidAmount, parse_amount, to_minor
+from dashboard.domain.money import (
+    SUPPORTED_CURRENCIES,
+    InvalidAmount,
+    currency_symbol,
+    parse_amount,
+    to_minor,
+)
 from dashboard.domain.payments import (
     PAYER_NAME_MAX_LENGTH,
     REFERENCE_MAX_LENGTH,
@@ -29,6 +36,11 @@ from dashboard.services.payments import MAX_LINK_LIFETIME, NewPaymentLink
 from dashboard.web.secret_key import secret_key
 
 _PAYMENT_ID_SALT = "new-payment-id"
+REFERENCE_ALLOWED = "letters, digits, spaces and - . / ? : ( ) , ' +"
+REFERENCE_RULE = (
+    "Shown to the payer and on their bank statement. "
+    f"Up to {REFERENCE_MAX_LENGTH} characters: {REFERENCE_ALLOWED}."
+)
 
 
 def sign_payment_id(payment_id: str, user_id: str) -> str:
@@ -62,20 +74,21 @@ class NewPaymentLinkForm(FlaskForm):
         render_kw={"inputmode": "decimal", "autocomplete": "off", "placeholder": "12.50"},
     )
     currency = SelectField(
-        "Currency", choices=[SelectChoice(c, c) for c in SUPPORTED_CURRENCIES], default="GBP"
+        "Currency",
+        # app.js shows the chosen currency's symbol beside the amount.
+        choices=[
+            SelectChoice(c, c, render_kw={"data-symbol": currency_symbol(c)})
+            for c in SUPPORTED_CURRENCIES
+        ],
+        default="GBP",
     )
+    # No maxlength: the browser would cut a pasted reference short without a word. The
+    # merchant sees a live count instead, and an over-long one is refused saying why.
     reference = StringField(
         "Reference",
         filters=[_strip],
-        validators=[
-            DataRequired("Enter a reference the payer will recognise."),
-            Length(max=REFERENCE_MAX_LENGTH, message="Use at most 18 characters."),
-            Regexp(
-                REFERENCE_PATTERN,
-                message="Use letters, digits, spaces and - . / ? : ( ) , ' + only.",
-            ),
-        ],
-        render_kw={"maxlength": REFERENCE_MAX_LENGTH, "placeholder": "Invoice 42"},
+        validators=[DataRequired("Enter a reference the payer will recognise.")],
+        render_kw={"placeholder": "Invoice 42", "autocomplete": "off"},
     )
     payer_name = StringField(
         "Payer name (optional)",
@@ -118,6 +131,22 @@ class NewPaymentLinkForm(FlaskForm):
             self._amount = parse_amount(field.data or "", currency)
         except InvalidAmount as exc:
             raise ValidationError(str(exc)) from None
+
+    def validate_reference(self, field: StringField) -> None:
+        """Refuse a reference the provider would refuse, naming the limit and what is allowed."""
+        reference = field.data or ""
+        refused = sorted({c for c in reference if not re.fullmatch(REFERENCE_PATTERN, c)})
+        if len(reference) > REFERENCE_MAX_LENGTH:
+            raise ValidationError(
+                f"Use at most {REFERENCE_MAX_LENGTH} characters (this has {len(reference)}): "
+                f"{REFERENCE_ALLOWED}."
+            )
+        if refused:
+            shown = " ".join(c if c.isprintable() else "a control character" for c in refused)
+            raise ValidationError(
+                f"Use {REFERENCE_ALLOWED} only, up to {REFERENCE_MAX_LENGTH} characters "
+                f"(not {shown})."
+            )
 
     def validate_expires_at(self, field: DateTimeLocalField) -> None:
         """Check that the expiry is in the future and at most 30 days away."""

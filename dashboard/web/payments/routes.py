@@ -25,7 +25,7 @@ from dashboard.core.ids import new_id
 from dashboard.core.signed_ids import FormExpired
 from dashboard.domain.money import SUPPORTED_CURRENCIES
 from dashboard.domain.orders import Order
-from dashboard.domain.payments import Payment, StatusGroup
+from dashboard.domain.payments import REFERENCE_MAX_LENGTH, Payment, StatusGroup
 from dashboard.domain.permissions import Permission
 from dashboard.services.orders import OrderNotFound
 from dashboard.services.payment_listing import (
@@ -37,10 +37,16 @@ from dashboard.services.payment_listing import (
 from dashboard.services.payments import ActionNotAllowed, PaymentService
 from dashboard.store.payments import PaymentAlreadyExists
 from dashboard.web.actor import current_actor
+from dashboard.web.confirm import Confirmation, confirm_page
 from dashboard.web.htmx import render_page_or_block
 from dashboard.web.payment_filters import PRESET_LABELS, FilterError, PaymentFilters, parse_filters
 from dashboard.web.payments.export import csv_lines
-from dashboard.web.payments.forms import NewPaymentLinkForm, sign_payment_id, unsign_payment_id
+from dashboard.web.payments.forms import (
+    REFERENCE_RULE,
+    NewPaymentLinkForm,
+    sign_payment_id,
+    unsign_payment_id,
+)
 from dashboard.web.payments.qr_codes import qr_code_svg
 from dashboard.web.permissions import requires
 
@@ -134,9 +140,23 @@ def new_payment() -> ResponseReturnValue:
     """Show the create form, with a fresh payment id minted for this submit."""
     form = NewPaymentLinkForm()
     form.payment_token.data = sign_payment_id(new_id(), current_actor().account_id)
-    return render_template("payments/new.html", form=form)
+    return _form_page(form)
 
 
+def _form_page(form: NewPaymentLinkForm, status: int = 200) -> ResponseReturnValue:
+    """Render the new-payment-link form, with the reference's rule and limit for its count."""
+    page = render_template(
+        "payments/new.html",
+        form=form,
+        reference_rule=REFERENCE_RULE,
+        reference_max=REFERENCE_MAX_LENGTH,
+    )
+    return page, status
+
+
+# The form posts to its own address, so a 422 that shows it again keeps the URL the merchant
+# opened; ``POST /payments`` stays for the clients and tests that already use it.
+@bp.post("/new")
 @bp.post("")
 @requires(Permission.TAKE_PAYMENTS)
 def create_payment() -> ResponseReturnValue:
@@ -148,9 +168,9 @@ def create_payment() -> ResponseReturnValue:
     except FormExpired:
         form.payment_token.data = sign_payment_id(new_id(), actor.account_id)
         flash("This form was open too long. Check the details and submit again.", "warning")
-        return render_template("payments/new.html", form=form), 422
+        return _form_page(form, 422)
     if not form.validate():
-        return render_template("payments/new.html", form=form), 422
+        return _form_page(form, 422)
     try:
         payment = payment_service().create_payment_link(actor, form.to_request(payment_id))
     except PaymentAlreadyExists:
@@ -172,6 +192,7 @@ def show_payment(payment_id: str) -> ResponseReturnValue:
         payment=payment,
         now=utc_now(),
         can_cancel=service.can_cancel(payment),
+        cancel_confirmation=_cancel_confirmation(payment),
         can_retry=payment.status.value == "creation_failed" or service.is_stuck_creating(payment),
         qr_svg=qr_code_svg(payment.link_url) if payment.link_url else None,
         order=_order_of(payment),
@@ -186,6 +207,34 @@ def _order_of(payment: Payment) -> Order | None:
         return current_app.extensions["order_service"].get_order(payment.user_id, payment.order_id)
     except OrderNotFound:
         return None
+
+
+def _cancel_confirmation(payment: Payment) -> Confirmation:
+    """Return what cancelling the payment's link does, for its dialog and its confirm page."""
+    return Confirmation(
+        dialog_id="confirm-cancel-link",
+        title="Cancel this payment link?",
+        consequence=(
+            f"The link for {payment.reference} stops working: the payer can no longer pay it. "
+            "This cannot be undone; you can create a new link."
+        ),
+        action_url=url_for("payments.cancel_payment", payment_id=payment.payment_id),
+        confirm_url=url_for("payments.confirm_cancel_payment", payment_id=payment.payment_id),
+        confirm_label="Cancel link",
+        cancel_url=url_for("payments.show_payment", payment_id=payment.payment_id),
+    )
+
+
+@bp.get("/<payment_id>/cancel/confirm")
+@requires(Permission.TAKE_PAYMENTS)
+def confirm_cancel_payment(payment_id: str) -> ResponseReturnValue:
+    """Ask before cancelling a link (the page without JavaScript; the dialog says the same)."""
+    service = payment_service()
+    payment = service.get_payment(current_actor().account_id, payment_id)
+    if not service.can_cancel(payment):
+        flash("This link can no longer be cancelled.", "error")
+        return redirect(url_for("payments.show_payment", payment_id=payment_id), 303)
+    return confirm_page(_cancel_confirmation(payment))
 
 
 @bp.post("/<payment_id>/cancel")

@@ -33,6 +33,7 @@ from dashboard.services.api_keys import (
 )
 from dashboard.web.actor import current_actor
 from dashboard.web.auth.routes import audit_log, provider_logout_url, session_service
+from dashboard.web.confirm import Confirmation, confirm_page
 from dashboard.web.hosts import external_url
 from dashboard.web.permissions import requires, signed_in
 from dashboard.web.settings.forms import NewApiKeyForm, unsign_key_id, with_new_key_id
@@ -91,6 +92,12 @@ def _settings_page(
             form=form,
             keys=keys,
             creators=_creator_labels(account_id, keys),
+            revoke_confirmations={
+                key.key_id: _revoke_confirmation(key, index)
+                for index, key in enumerate(keys, start=1)
+                if key.is_active
+            },
+            sign_out_everywhere_confirmation=_sign_out_everywhere_confirmation(),
             active_count=sum(1 for key in keys if key.is_active),
             max_active=MAX_ACTIVE_KEYS,
             limit_reached=limit_reached,
@@ -154,6 +161,59 @@ def create_api_key() -> ResponseReturnValue:
     )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _revoke_confirmation(key: ApiKey, index: int = 1) -> Confirmation:
+    """Return what revoking the key does, for its dialog and its confirm page."""
+    return Confirmation(
+        dialog_id=f"confirm-revoke-key-{index}",
+        title=f"Revoke the API key “{key.name}”?",
+        consequence=(
+            f"Systems using “{key.name}” ({key.display_prefix}) stop working at once: "
+            "their requests are refused. This cannot be undone."
+        ),
+        action_url=url_for("settings.revoke_api_key", key_id=key.key_id),
+        confirm_url=url_for("settings.confirm_revoke_api_key", key_id=key.key_id),
+        confirm_label="Revoke key",
+        cancel_url=url_for("settings.settings_page"),
+    )
+
+
+def _sign_out_everywhere_confirmation() -> Confirmation:
+    """Return what signing out everywhere does, for its dialog and its confirm page."""
+    return Confirmation(
+        dialog_id="confirm-sign-out-everywhere",
+        title="Sign out everywhere?",
+        consequence=(
+            "Every session of yours ends, on every device and browser, this one included. "
+            "You sign in again to carry on."
+        ),
+        action_url=url_for("settings.sign_out_everywhere"),
+        confirm_url=url_for("settings.confirm_sign_out_everywhere"),
+        confirm_label="Sign out everywhere",
+        cancel_url=url_for("settings.settings_page"),
+    )
+
+
+@bp.get("/api-keys/<key_id>/revoke/confirm")
+@requires(Permission.MANAGE_API_KEYS)
+def confirm_revoke_api_key(key_id: str) -> ResponseReturnValue:
+    """Ask before revoking a key (the page without JavaScript; the dialog says the same)."""
+    keys = api_key_service().list_keys(current_actor().account_id)
+    key = next((key for key in keys if key.key_id == key_id), None)
+    if key is None:
+        abort(404)
+    if not key.is_active:
+        flash(f"API key “{key.name}” is already revoked.", "warning")
+        return redirect(url_for("settings.settings_page"), 303)
+    return confirm_page(_revoke_confirmation(key))
+
+
+@bp.get("/sign-out-everywhere/confirm")
+@signed_in
+def confirm_sign_out_everywhere() -> ResponseReturnValue:
+    """Ask before ending every session (the page without JavaScript; the dialog says the same)."""
+    return confirm_page(_sign_out_everywhere_confirmation())
 
 
 @bp.post("/api-keys/<key_id>/revoke")

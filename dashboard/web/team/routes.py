@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -23,6 +24,7 @@ from flask_login import current_user
 
 from dashboard.core.errors import DomainError, ErrorKind, InvalidInput
 from dashboard.core.signed_ids import FormExpired
+from dashboard.domain.accounts import Membership
 from dashboard.domain.actor import Role
 from dashboard.domain.permissions import Permission
 from dashboard.domain.team import ROLE_SUMMARIES, Invitation, TeamChangeForbidden
@@ -34,8 +36,9 @@ from dashboard.services.invitations import (
     InvitationService,
 )
 from dashboard.services.sessions import SESSION_ID_KEY, SessionService, session_hash
-from dashboard.services.team import TeamService
+from dashboard.services.team import Team, TeamService
 from dashboard.web.actor import current_actor, resolve_actor
+from dashboard.web.confirm import Confirmation, confirm_page
 from dashboard.web.hosts import external_url
 from dashboard.web.permissions import public, requires, signed_in
 from dashboard.web.request_log import secret_in_path
@@ -98,12 +101,102 @@ def _team_page(
             created=created,
             created_link=created_link,
             role_summaries=ROLE_SUMMARIES,
+            confirmations=_confirmations(team),
         ),
         status,
         # Never from the browser's cache: the invite form carries an id minted for one submit,
         # and the page just after inviting shows the link, once.
         {"Cache-Control": "no-store"},
     )
+
+
+def _who(member: Membership) -> str:
+    """Return how the Team page names a member: their email, else their name, else subject."""
+    return member.email or member.name or member.person.sub
+
+
+def _remove_confirmation(member: Membership, index: int = 1) -> Confirmation:
+    return Confirmation(
+        dialog_id=f"confirm-remove-member-{index}",
+        title=f"Remove {_who(member)}?",
+        consequence=(
+            f"{_who(member)} loses access to this account at once. "
+            "To let them back, invite them again."
+        ),
+        action_url=url_for("team.remove_member"),
+        confirm_url=url_for("team.confirm_remove_member", member=member.person.key),
+        confirm_label="Remove member",
+        cancel_url=url_for("team.team_page"),
+        hidden={"member": member.person.key},
+    )
+
+
+def _leave_confirmation(account_name: str) -> Confirmation:
+    return Confirmation(
+        dialog_id="confirm-leave-account",
+        title=f"Leave {account_name}?",
+        consequence=(
+            f"You lose access to {account_name} at once. "
+            "A member who manages the team can invite you again."
+        ),
+        action_url=url_for("team.leave_account"),
+        confirm_url=url_for("team.confirm_leave_account"),
+        confirm_label="Leave account",
+        cancel_url=url_for("team.team_page"),
+    )
+
+
+def _revoke_invitation_confirmation(invitation: Invitation, index: int = 1) -> Confirmation:
+    return Confirmation(
+        dialog_id=f"confirm-revoke-invitation-{index}",
+        title=f"Revoke the invitation for {invitation.email}?",
+        consequence=(
+            f"The invitation's link stops working at once: {invitation.email} can no longer "
+            "join with it. You can invite them again."
+        ),
+        action_url=url_for("team.revoke_invitation", invitation_id=invitation.invitation_id),
+        confirm_url=url_for(
+            "team.confirm_revoke_invitation", invitation_id=invitation.invitation_id
+        ),
+        confirm_label="Revoke invitation",
+        cancel_url=url_for("team.team_page"),
+    )
+
+
+def _transfer_confirmation(member: Membership, index: int = 1) -> Confirmation:
+    return Confirmation(
+        dialog_id=f"confirm-transfer-{index}",
+        title=f"Make {_who(member)} the Owner?",
+        consequence=(
+            f"{_who(member)} becomes an Owner of this account and you become an Admin: you keep "
+            "managing members, settings and keys, but no longer Owners. Only an Owner can "
+            "give ownership back."
+        ),
+        action_url=url_for("team.transfer_ownership"),
+        confirm_url=url_for("team.confirm_transfer_ownership", member=member.person.key),
+        confirm_label="Transfer ownership",
+        cancel_url=url_for("team.team_page"),
+        hidden={"member": member.person.key},
+    )
+
+
+def _confirmations(team: Team) -> dict[str, Confirmation]:
+    """Return the dialog of each irreversible action the Team page offers, by what it acts on."""
+    confirmations: dict[str, Confirmation] = {}
+    for index, row in enumerate(team.members, start=1):
+        if row.removable:
+            confirmations[f"remove:{row.membership.person.key}"] = _remove_confirmation(
+                row.membership, index
+            )
+        if row.is_you and team.can_leave:
+            confirmations["leave"] = _leave_confirmation(row.membership.account_name)
+    for index, invitation in enumerate(team.invitations, start=1):
+        confirmations[f"revoke:{invitation.invitation_id}"] = _revoke_invitation_confirmation(
+            invitation, index
+        )
+    for index, member in enumerate(team.transfer_candidates, start=1):
+        confirmations[f"transfer:{member.person.key}"] = _transfer_confirmation(member, index)
+    return confirmations
 
 
 def _refused(exc: DomainError) -> ResponseReturnValue:
@@ -158,6 +251,17 @@ def invite_member() -> ResponseReturnValue:
     return _team_page(created=invitation, created_link=link)
 
 
+@bp.get("/settings/team/invitations/<invitation_id>/revoke/confirm")
+@requires(Permission.MANAGE_MEMBERS)
+def confirm_revoke_invitation(invitation_id: str) -> ResponseReturnValue:
+    """Ask before revoking an invitation (the page without JavaScript; the dialog says the same)."""
+    team = team_service().team_of(current_actor())
+    found = [i for i in team.invitations if i.invitation_id == invitation_id]
+    if not found:
+        abort(404)
+    return confirm_page(_revoke_invitation_confirmation(found[0]))
+
+
 @bp.post("/settings/team/invitations/<invitation_id>/revoke")
 @requires(Permission.MANAGE_MEMBERS)
 def revoke_invitation(invitation_id: str) -> ResponseReturnValue:
@@ -190,6 +294,19 @@ def change_role() -> ResponseReturnValue:
     return redirect(url_for("team.team_page"), 303)
 
 
+@bp.get("/settings/team/members/remove/confirm")
+@requires(Permission.MANAGE_MEMBERS)
+@recent_sign_in_required()  # asked here, before the question, as well as on the POST
+def confirm_remove_member() -> ResponseReturnValue:
+    """Ask before removing a member (the page without JavaScript; the dialog says the same)."""
+    team = team_service().team_of(current_actor())
+    key = request.args.get("member", "")
+    found = [r.membership for r in team.members if r.removable and r.membership.person.key == key]
+    if not found:
+        abort(404)
+    return confirm_page(_remove_confirmation(found[0]))
+
+
 @bp.post("/settings/team/members/remove")
 @requires(Permission.MANAGE_MEMBERS)
 @recent_sign_in_required(
@@ -205,6 +322,19 @@ def remove_member() -> ResponseReturnValue:
     return redirect(url_for("team.team_page"), 303)
 
 
+@bp.get("/settings/team/transfer/confirm")
+@requires(Permission.MANAGE_OWNERS)
+@recent_sign_in_required()  # asked here, before the question, as well as on the POST
+def confirm_transfer_ownership() -> ResponseReturnValue:
+    """Ask before transferring ownership to the member chosen (the page without JavaScript)."""
+    team = team_service().team_of(current_actor())
+    key = request.args.get("member", "")
+    found = [m for m in team.transfer_candidates if m.person.key == key]
+    if not found:
+        abort(404)
+    return confirm_page(_transfer_confirmation(found[0]))
+
+
 @bp.post("/settings/team/transfer")
 @requires(Permission.MANAGE_OWNERS)
 @recent_sign_in_required(
@@ -218,6 +348,18 @@ def transfer_ownership() -> ResponseReturnValue:
         return _refused(exc)
     flash(f"{_name(member.email)} is now an Owner, and you are an Admin.", "success")
     return redirect(url_for("team.team_page"), 303)
+
+
+@bp.get("/settings/team/leave/confirm")
+@signed_in  # any member may leave (the service keeps the last Owner)
+def confirm_leave_account() -> ResponseReturnValue:
+    """Ask before leaving the account (the page without JavaScript; the dialog says the same)."""
+    team = team_service().team_of(current_actor())
+    you = [row.membership for row in team.members if row.is_you]
+    if not team.can_leave or not you:
+        flash("The last Owner cannot leave: make another member an Owner first.", "error")
+        return redirect(url_for("team.team_page"), 303)
+    return confirm_page(_leave_confirmation(you[0].account_name))
 
 
 @bp.post("/settings/team/leave")
