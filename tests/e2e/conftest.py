@@ -68,8 +68,10 @@ def visitor_factory(browser: Browser, live_app: LiveApp) -> Iterator:
     contexts: list[BrowserContext] = []
     visitors: list[Visitor] = []
 
-    def make(width: int = 1280, height: int = 900) -> Visitor:
-        context = browser.new_context(viewport={"width": width, "height": height})
+    def make(width: int = 1280, height: int = 900, color_scheme: str = "light") -> Visitor:
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, color_scheme=color_scheme
+        )
         contexts.append(context)
         visitor = Visitor(context, live_app)
         visitors.append(visitor)
