@@ -9,6 +9,7 @@ other). "Auto" sets no ``data-theme``: Pico CSS and our styles then follow
 from __future__ import annotations
 
 from enum import StrEnum
+from urllib.parse import urlencode
 
 from flask import Flask, Request, request
 
@@ -42,9 +43,21 @@ def theme_of(incoming: Request) -> Theme:
         return Theme.AUTO
 
 
+def return_path(incoming: Request) -> str:
+    """Return where the Theme button comes back to: this page, with its query (filters kept).
+
+    Only for a GET (a POST's page cannot be asked for again), and without a ``next`` argument:
+    the form never echoes a return address somebody else put in the link.
+    """
+    if incoming.method != "GET":
+        return ""
+    query = urlencode([(k, v) for k, v in incoming.args.items(multi=True) if k != "next"])
+    return incoming.path + (f"?{query}" if query else "")
+
+
 def init_app(app: Flask) -> None:
-    """Give templates the chosen theme."""
+    """Give templates the chosen theme and where its button returns to."""
 
     @app.context_processor
-    def theme_context() -> dict[str, Theme]:
-        return {"theme": theme_of(request)}
+    def theme_context() -> dict[str, object]:
+        return {"theme": theme_of(request), "theme_return_path": return_path}

@@ -68,3 +68,14 @@ def test_the_dark_palette_gives_every_status_colour_a_dark_value(app):
 
     assert light.keys() - {"--pd-danger"} == dark.keys()
     assert all(dark[name] != light[name] for name in dark)
+
+
+def test_the_theme_button_returns_to_the_page_with_its_filters_but_no_next(client):
+    sign_in(client)
+
+    html = client.get("/payments?status=completed&q=tea&next=https://evil.example/").get_data(
+        as_text=True
+    )
+
+    assert 'name="next" value="/payments?status=completed&amp;q=tea"' in html
+    assert "evil.example" not in html
