@@ -21,6 +21,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from bench.list_run import list_report, run_list
 from bench.loader import load_account, rollup_total
 from bench.loader import recount as count_payments
 from bench.orders_run import run_orders
@@ -37,6 +38,7 @@ from dashboard.store.payments import payment_from_item
 SIZES = (1_000, 100_000)
 DOCS = PROJECT_ROOT / "docs" / "benchmarks.md"
 ORDERS_HEADING = "## Orders"
+LIST_HEADING = "## List page and its Query"
 NOTES_HEADING = "## Notes"
 
 
@@ -44,7 +46,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--output", type=Path, default=DOCS)
-    parser.add_argument("--only", choices=("payments", "orders"), help="run one part only")
+    parser.add_argument("--only", choices=("payments", "list", "orders"), help="run one part only")
+    parser.add_argument(
+        "--sizes",
+        type=lambda text: tuple(int(n) for n in text.split(",")),
+        default=SIZES,
+        help="payments per account for --only list, e.g. 1000,10000 (default 1000,100000)",
+    )
     args = parser.parse_args()
     command = "make bench" + (f' BENCH_ARGS="{" ".join(sys.argv[1:])}"' if sys.argv[1:] else "")
 
@@ -54,9 +62,13 @@ def main() -> int:
     )
     try:
         app, loader_store = bench_app(dynamodb.url)
-        if args.only != "orders":
+        if args.only in (None, "payments"):
             run_payments(app, loader_store, args.repeats, args.output)
-        if args.only != "payments":
+        if args.only in (None, "list"):
+            sizes = args.sizes if args.only == "list" else SIZES
+            write_list_section(app, loader_store, sizes, args.repeats, args.output, command)
+            print(f"Wrote the list-page section of {args.output}")
+        if args.only in (None, "orders"):
             orders = run_orders(app, loader_store, args.repeats, command)
             write_orders_section(args.output, orders)
             print(f"Wrote the Orders section of {args.output}")
@@ -82,11 +94,10 @@ def bench_app(endpoint: str) -> tuple[Flask, Store]:
     return app, loader_store
 
 
-def run_payments(app: Flask, loader_store: Store, repeats: int, output: Path) -> None:
-    """Load (once), time and report the payments scenarios."""
-    store = app.extensions["store"]
+def load_accounts(loader_store: Store, sizes: tuple[int, ...]) -> dict[int, str]:
+    """Return the bench merchant of each size, bulk-loading (once) and recounting each."""
     accounts = {}
-    for size in SIZES:
+    for size in sizes:
         user = f"bench-merchant-{size}"
         have = count_payments(loader_store, user)
         if have > size:
@@ -108,7 +119,50 @@ def run_payments(app: Flask, loader_store: Store, repeats: int, output: Path) ->
         if recounted != size or rolled_up != size:
             sys.exit(f"{user}: recount {recounted}, rollups {rolled_up}, expected {size}")
         accounts[size] = user
-    print("Accounts verified by recount: " + ", ".join(f"{s:,}" for s in SIZES), flush=True)
+    print("Accounts verified by recount: " + ", ".join(f"{s:,}" for s in sizes), flush=True)
+    return accounts
+
+
+def write_list_section(
+    app: Flask, loader_store: Store, sizes: tuple[int, ...], rounds: int, output: Path, command: str
+) -> None:
+    """Time the list page beside its bare Query and write that section of the report."""
+    accounts = load_accounts(loader_store, sizes)
+    clients = {size: (user, signed_in_client(app, user)) for size, user in accounts.items()}
+    print("Timing the list page beside its Query (ms, side by side)…", flush=True)
+    samples, reads = run_list(app, clients, rounds)
+    body = [
+        LIST_HEADING,
+        "",
+        f"Produced by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine()}.",
+        "",
+        "`GET /payments` with a signed-in Flask test client (one person in one account), no "
+        "filters, next to the bare Query of its 26 newest payments. Requests and items read "
+        "(items a Query scanned, or a GetItem/BatchGetItem returned) are counted on one request "
+        "of each; the session and membership reads are part of the page's.",
+        "",
+        *list_report(samples, reads, sizes, rounds),
+        "",
+    ]
+    text = output.read_text() if output.exists() else "# Benchmarks\n"
+    output.write_text(_replace_section(text, LIST_HEADING, "\n".join(body)))
+
+
+def _replace_section(text: str, heading: str, section: str) -> str:
+    """Return ``text`` with its ``heading`` section replaced (or put before the Orders one)."""
+    start = text.find(f"\n{heading}\n")
+    if start != -1:
+        end = text.find("\n## ", start + 1)
+        rest = text[end + 1 :] if end != -1 else ""
+        return text[: start + 1] + section + ("\n" + rest if rest else "")
+    before, orders = _split_orders_section(text)
+    return before.rstrip("\n") + "\n\n" + section + ("\n" + orders if orders else "")
+
+
+def run_payments(app: Flask, loader_store: Store, repeats: int, output: Path) -> None:
+    """Load (once), time and report the payments scenarios."""
+    store = app.extensions["store"]
+    accounts = load_accounts(loader_store, SIZES)
 
     results: dict[str, dict[int, list[float]]] = {}
 

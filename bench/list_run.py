@@ -1,0 +1,106 @@
+"""``make bench BENCH_ARGS="--only list"``: the payments list page next to the bare Query it
+issues, side by side in one run, with the DynamoDB requests each makes.
+
+The issue's target is the list page median within 2× of that Query's: whatever the page does
+beyond its one Query (the session and membership reads, the status counts, rendering) is the gap.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from bench.timing import Reads, counting_reads, percentile, side_by_side
+
+BARE_QUERY = "bare DynamoDB Query (26 items, CreatedAtIndex)"
+LIST_FRAGMENT = "list page (htmx fragment)"
+LIST_FULL = "list page (full page, header and switcher)"
+
+
+def run_list(
+    app: Flask, clients: dict[int, tuple[str, FlaskClient]], rounds: int
+) -> tuple[dict[str, dict[int, list[float]]], dict[str, dict[int, Reads]]]:
+    """Return the samples (ms) and the DynamoDB reads of the bare Query and the list page."""
+    store = app.extensions["store"]
+
+    def bare_query(user: str, _client: FlaskClient) -> Callable[[], object]:
+        def action() -> object:
+            return store.client.query(
+                TableName=store.tables.payments,
+                IndexName="CreatedAtIndex",
+                KeyConditionExpression="userId = :u",
+                ExpressionAttributeValues={":u": {"S": user}},
+                ScanIndexForward=False,
+                Limit=26,
+            )
+
+        return action
+
+    def page(headers: dict[str, str]):
+        def make(_user: str, client: FlaskClient) -> Callable[[], object]:
+            def action() -> object:
+                response = client.get("/payments", headers=headers)
+                assert response.status_code == 200, response.status_code
+                return response
+
+            return action
+
+        return make
+
+    scenarios = {
+        BARE_QUERY: bare_query,
+        LIST_FRAGMENT: page({"HX-Request": "true"}),
+        LIST_FULL: page({}),
+    }
+    samples: dict[str, dict[int, list[float]]] = {}
+    reads: dict[str, dict[int, Reads]] = {}
+    for name, make in scenarios.items():
+        actions = {size: make(user, client) for size, (user, client) in clients.items()}
+        samples[name] = side_by_side(actions, rounds)
+        reads[name] = {}
+        for size, action in actions.items():
+            with counting_reads(store.client) as counted:
+                action()
+            reads[name][size] = counted
+        print(
+            f"  {name}: "
+            + ", ".join(f"{s:,}: {statistics.median(v):.1f} ms" for s, v in samples[name].items()),
+            flush=True,
+        )
+    return samples, reads
+
+
+def list_report(
+    samples: dict[str, dict[int, list[float]]],
+    reads: dict[str, dict[int, Reads]],
+    sizes: tuple[int, ...],
+    rounds: int,
+) -> list[str]:
+    """Return the Markdown table of the list page against the bare Query, with the ratios."""
+    header = " | ".join(f"{s:,}: median | p95 | requests / items" for s in sizes)
+    lines = [
+        f"| scenario | {header} |",
+        "|---|" + "---:|---:|---:|" * len(sizes),
+    ]
+    for name, by_size in samples.items():
+        cells = []
+        for size in sizes:
+            values, counted = by_size[size], reads[name][size]
+            cells.append(
+                f"{statistics.median(values):.1f} ms | {percentile(values, 0.95):.1f} ms | "
+                f"{counted.requests} / {counted.items}"
+            )
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    bare = samples[BARE_QUERY]
+    lines += [""]
+    for name in (LIST_FRAGMENT, LIST_FULL):
+        ratios = ", ".join(
+            f"{statistics.median(samples[name][s]) / statistics.median(bare[s]):.2f}× at {s:,}"
+            for s in sizes
+        )
+        lines.append(f"- {name} median ÷ the bare Query median: {ratios} (target ≤ 2×).")
+    lines.append(f"- {rounds} rounds, the sizes alternating in each, so both see the same noise.")
+    return lines
