@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from dashboard.domain.money import SUPPORTED_CURRENCIES
 from dashboard.domain.payments import PaymentStatus
-from dashboard.store.dynamo import TableNames, from_item, to_item, translate_unavailable
+from dashboard.store.dynamo import (
+    TableNames,
+    batch_get,
+    from_item,
+    to_item,
+    translate_unavailable,
+)
 from dashboard.store.index_items import MERCHANTS_PARTITION
 
 if TYPE_CHECKING:
@@ -109,13 +115,11 @@ class RollupRepository:
             request = {**request, "ExclusiveStartKey": response["LastEvaluatedKey"]}
 
     def all_time(self, user_id: str, currency: str | None) -> list[Rollup]:
-        """Return the all-time rollups (one GetItem per currency)."""
-        rollups = []
-        for code in [currency] if currency else SUPPORTED_CURRENCIES:
-            with translate_unavailable():
-                item = self._client.get_item(
-                    TableName=self._table, Key=to_item({"userId": user_id, "sk": f"r#all#{code}"})
-                ).get("Item")
-            if item:
-                rollups.append(_rollup_from(from_item(item)))
-        return rollups
+        """Return the all-time rollups of ``currency`` or of every currency (one BatchGetItem)."""
+        codes = [currency] if currency else SUPPORTED_CURRENCIES
+        keys = [to_item({"userId": user_id, "sk": f"r#all#{code}"}) for code in codes]
+        rollups = [
+            _rollup_from(from_item(item)) for item in batch_get(self._client, self._table, keys)
+        ]
+        # BatchGetItem answers in no set order: keep the currencies' order, as the tiles do.
+        return sorted(rollups, key=lambda rollup: codes.index(rollup.currency))
