@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from dashboard.domain.payment_query import PaymentQuery
 from dashboard.domain.payments import Payment, StatusGroup
@@ -18,7 +19,7 @@ from dashboard.store.rollups import RollupRepository
 
 PAGE_SIZE = 25
 
-__all__ = ["PAGE_SIZE", "InvalidCursor", "PaymentListing"]
+__all__ = ["PAGE_SIZE", "InvalidCursor", "PaymentListing", "ResultCount", "result_count"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,37 @@ class StatusCounts:
         """Return the count of every group together."""
         return sum(self.by_group.values())
 
+    @property
+    def may_hold_lapsed_links(self) -> bool:
+        """Return True when some counted payment could be a link past its unrecorded expiry."""
+        return bool(self.by_group[StatusGroup.PENDING] or self.by_group[StatusGroup.FAILED])
+
+
+@dataclass(frozen=True)
+class ResultCount:
+    """How many payments the list holds: exact when known, else how many are shown so far."""
+
+    shown: int
+    matched: int | None  # None: more match than are shown, and counting them would cost reads
+    more_below: bool
+
+
+def result_count(
+    query: PaymentQuery, counts: StatusCounts, page: PaymentListPage, continuing: bool
+) -> ResultCount:
+    """Return what the list holds, without reading anything more than the page and tiles did.
+
+    Without search or amounts the rollups count exactly what the list's Query lists (the same
+    stored status, days and currency); otherwise only a last first page is an exact count.
+    """
+    shown, more = len(page.payments), page.next_cursor is not None
+    if not query.search and not query.has_amount_range:
+        matched = counts.by_group[query.group] if query.group else counts.total
+        return ResultCount(shown, matched, more)
+    if not more and not continuing:
+        return ResultCount(shown, shown, more)
+    return ResultCount(shown, None, more)
+
 
 @dataclass(frozen=True)
 class PaymentListPage:
@@ -43,6 +75,10 @@ class PaymentListPage:
     plan: str
     words_truncated: bool
     items_read: int
+
+    def lapsed(self, now: datetime) -> list[Payment]:
+        """Return the payments shown as Expired whose expiry is not yet recorded (nor counted)."""
+        return [p for p in self.payments if p.effective_status(now) != p.status]
 
 
 class PaymentListing:

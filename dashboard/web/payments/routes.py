@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from datetime import datetime
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -33,6 +35,7 @@ from dashboard.services.payment_listing import (
     PaymentListing,
     PaymentListPage,
     StatusCounts,
+    result_count,
 )
 from dashboard.services.payments import ActionNotAllowed, PaymentService
 from dashboard.store.payments import PaymentAlreadyExists
@@ -91,6 +94,11 @@ def list_payments() -> ResponseReturnValue:
     return _list_response(filters, page, counts, now)
 
 
+def _continuing() -> bool:
+    """Return True when the list continues from a cursor (Load more, or a link past page one)."""
+    return bool(request.args.get("cursor"))
+
+
 def _list_response(
     filters: PaymentFilters,
     page: PaymentListPage | None,
@@ -107,7 +115,11 @@ def _list_response(
         "groups": list(StatusGroup),
         "presets": PRESET_LABELS,
         "currencies": SUPPORTED_CURRENCIES,
-        "continuing": bool(request.args.get("cursor")),
+        "continuing": _continuing(),
+        "result": result_count(filters.query, counts, page, _continuing())
+        if page and counts
+        else None,
+        "lapsed": page.lapsed(now) if page else [],
     }
     # "Load more" asks for the next rows only, appended in place of its own button.
     block = "more_rows" if request.headers.get("HX-Target") == "load-more" else "list_body"
@@ -123,6 +135,13 @@ def export_payments() -> ResponseReturnValue:
     except FilterError as exc:
         return {"error": "Invalid filters", "detail": exc.messages}, 400
     rows = payment_listing().export(current_actor().account_id, filters.query)
+    first = next(rows, None)
+    if first is None:
+        # A header-only file helps nobody: say so on the list it was asked from.
+        flash("No payments match these filters, so there is nothing to export.", "warning")
+        list_args: dict[str, Any] = filters.query_args()
+        return redirect(url_for("payments.list_payments", **list_args), 303)
+    rows = itertools.chain([first], rows)
     filename = f"payments-{utc_now():%Y%m%d-%H%M%S}.csv"
     return Response(
         stream_with_context(csv_lines(rows)),
