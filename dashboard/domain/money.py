@@ -6,6 +6,7 @@ Amounts are stored as integer minor units plus an ISO 4217 currency code. Inside
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import ROUND_DOWN, Decimal
 
@@ -84,8 +85,13 @@ def from_minor(amount_minor: int, currency: str) -> Decimal:
     return Decimal(amount_minor).scaleb(-minor_digits(currency))
 
 
+@functools.lru_cache(maxsize=4096)
 def format_money(amount_minor: int, currency: str, locale: str = DISPLAY_LOCALE) -> str:
-    """Return the amount formatted for people, e.g. ``£12.50`` or ``€1,000.00``."""
+    """Return the amount formatted for people, e.g. ``£12.50`` or ``€1,000.00``.
+
+    Cached: Babel re-reads its locale data on every call, a quarter of a list page's rendering,
+    and a list shows the same few amounts again and again.
+    """
     return format_currency(from_minor(amount_minor, currency), currency, locale=locale)
 
 
