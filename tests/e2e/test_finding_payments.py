@@ -105,6 +105,20 @@ def test_an_amount_search_and_the_csv_download_match(seeded_merchant):
     assert {row["currency"] for row in exported} == {"EUR"}
 
 
+def test_the_list_says_how_many_match_and_offers_no_export_for_none(seeded_merchant):
+    page = seeded_merchant.page
+    page.get_by_label("Search").fill("€42")
+    expect(page.locator(".result-count")).to_have_text("5 payments match")
+    expect(page.get_by_text("not only those matching the search")).to_be_visible()
+
+    page.get_by_label("Search").fill("nothing like this")
+    expect(page.get_by_role("heading", name="No payments match")).to_be_visible()
+    expect(page.get_by_role("link", name="Export CSV")).to_have_count(0)
+    expect(page.get_by_text("Export CSV is not offered: no payments match.")).to_be_visible()
+    page.get_by_label("Search").fill("invoice")
+    expect(page.locator(".result-count")).to_have_text("25+ shown, more below")
+
+
 def test_bad_filters_get_a_clear_message_not_an_error_page(seeded_merchant, live_app):
     page = seeded_merchant.page
 
