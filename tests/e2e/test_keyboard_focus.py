@@ -80,13 +80,17 @@ def test_focus_and_caret_stay_in_search_and_on_the_tile_used(seeded_merchant):  
     expect(tile).to_be_focused()
 
 
-def test_the_skip_link_is_the_first_tab_stop_and_moves_focus_to_main(seeded_merchant):  # noqa: F811
+def test_the_skip_link_is_the_first_tab_stop_and_moves_focus_to_main(
+    seeded_merchant,  # noqa: F811
+    artifacts_dir,
+):
     page = seeded_merchant.page
     page.reload()
 
     page.keyboard.press("Tab")
     skip = page.get_by_role("link", name="Skip to content")
     expect(skip).to_be_focused()
+    page.screenshot(path=str(artifacts_dir / "focus-skip-link-1280.png"))
     box = skip.bounding_box()
     assert box is not None
     assert box["y"] >= 0  # visible on focus, not parked above the page
@@ -174,3 +178,6 @@ def test_the_payment_page_poll_keeps_focus_and_announces_each_change_once(
     assert said[-1] == "Completed"
     assert len(said) == len(set(said)), said  # each change once, none repeated by a poll
     assert page.evaluate("document.querySelector('[aria-live=polite]') === window.pdRegion")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_role("navigation", name="breadcrumb").get_by_role("link").focus()
+    page.screenshot(path=str(artifacts_dir / "focus-payment-paid-390.png"))
