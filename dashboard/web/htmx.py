@@ -17,7 +17,9 @@ def request_is_partial() -> bool:
 
 def render_page_or_block(template: str, block: str, status: int = 200, **context: Any) -> Response:
     """Return the whole page, or only ``block`` of it for htmx, from the same template."""
-    if request_is_partial():
+    # ``partial`` tells a block it answers htmx (a poll marks its parts out of band).
+    context.setdefault("partial", request_is_partial())
+    if context["partial"]:
         body = render_block(template, block, **context)
     else:
         body = render_template(template, **context)

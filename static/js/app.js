@@ -137,6 +137,54 @@
     wireForms(document);
   }
 
+  // The filter form stays on the page while the results swap (what is typed is never lost), so
+  // the fields learn from the new results which of them the server refused.
+  document.addEventListener("htmx:afterSwap", function () {
+    var form = document.getElementById("filters");
+    if (!form) { return; }
+    var errors = document.querySelector("[data-invalid-fields]");
+    var invalid = errors ? errors.getAttribute("data-invalid-fields").split(" ") : [];
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (!field.name || field.type === "hidden") { return; }
+      if (invalid.indexOf(field.name) >= 0) { field.setAttribute("aria-invalid", "true"); }
+      else { field.removeAttribute("aria-invalid"); }
+    });
+  });
+
+  // htmx puts focus back on a swapped element that has an id; a tile or a tab has none, so it is
+  // found again by its place among the links of the same kind, and focus stays on the control used.
+  var focusBeforeSwap = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var active = document.activeElement;
+    focusBeforeSwap = null;
+    if (!active || active === document.body || active.id || !event.detail.target.contains(active)) { return; }
+    var kind = active.closest("nav");
+    if (!kind || !kind.parentElement) { return; }
+    var selector = active.tagName.toLowerCase() + (active.classList[0] ? "." + active.classList[0] : "");
+    var peers = Array.prototype.slice.call(kind.querySelectorAll(selector));
+    focusBeforeSwap = { selector: selector, kind: kind.tagName.toLowerCase() + (kind.className ? "." + kind.className.split(" ")[0] : ""), index: peers.indexOf(active) };
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var memory = focusBeforeSwap;
+    focusBeforeSwap = null;
+    if (!memory || (document.activeElement && document.activeElement !== document.body)) { return; }
+    var kind = document.querySelector(memory.kind);
+    var peer = kind && kind.querySelectorAll(memory.selector)[memory.index];
+    if (peer) { peer.focus(); }
+  });
+
+  // A page that polls sends all its parts; only the parts whose content changed are swapped, so
+  // a focused button is never replaced and the live status region speaks once per change.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!target.hasAttribute("data-poll-part")) { return; }
+    var fresh = document.createElement("div");
+    fresh.appendChild(event.detail.fragment.cloneNode(true));
+    var first = fresh.firstElementChild;
+    var html = first && first.id === target.id ? first.innerHTML : fresh.innerHTML;
+    if (html === target.innerHTML) { event.detail.shouldSwap = false; }
+  });
+
   document.addEventListener("htmx:configRequest", function (event) {
     if (event.detail.verb !== "get") { return; }
     var parameters = event.detail.parameters;

@@ -74,7 +74,7 @@ def test_a_merchant_gets_paid_through_a_link_after_a_declined_attempt(visitor_fa
     expect(payer.page.get_by_text("your payment is complete")).to_be_visible()
     expect(page.locator(".head-status")).to_have_text("Completed", timeout=10_000)
     expect(page.get_by_role("button", name="Cancel link")).to_have_count(0)
-    expect(page.locator("#payment-panel")).not_to_have_attribute("hx-trigger", re.compile(".+"))
+    expect(page.locator("#payment-poll")).not_to_have_attribute("hx-trigger", re.compile(".+"))
 
     # The paid link cannot be paid again.
     payer.page.goto(link_url)
