@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator
 
 from dashboard.domain.money import from_minor
 from dashboard.domain.payments import Payment
-from dashboard.web.csv_cells import FORMULA_STARTS, escape_cell
+from dashboard.web.csv_cells import FORMULA_STARTS, csv_text_lines, escape_cell
 
 __all__ = ["FORMULA_STARTS", "HEADER", "csv_lines", "escape_cell", "payment_row"]
 
@@ -47,18 +45,4 @@ def payment_row(payment: Payment) -> list[str]:
 
 def csv_lines(payments: Iterable[Payment]) -> Iterator[str]:
     """Yield the CSV text line by line, so a large export never sits in memory whole."""
-    buffer = io.StringIO()
-    # Every cell quoted, so a separator or line break inside a value never starts a new cell.
-    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
-
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    writer.writerow(HEADER)
-    yield flush()
-    for payment in payments:
-        writer.writerow(payment_row(payment))
-        yield flush()
+    return csv_text_lines(HEADER, (payment_row(payment) for payment in payments))
