@@ -230,6 +230,7 @@ def _dashboard_links(html: str) -> list[str]:
         if not h.startswith(
             ("/static/", "/logos/", "/sandbox/links/", "mailto:", "http://localhost/sandbox/")
         )
+        and h != "#content"  # the skip link: a place on the same page
     ]
 
 
