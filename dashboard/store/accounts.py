@@ -252,9 +252,9 @@ class AccountRepository:
                     KeyConditionExpression="userId = :user",
                     ExpressionAttributeValues=to_item({":user": user_id}),
                     Limit=1,
-                    Select="COUNT",
+                    ProjectionExpression="userId",  # whether one exists: nothing else is read
                 )
-            if response.get("Count", 0):
+            if response.get("Items"):
                 return True
         return False
 
