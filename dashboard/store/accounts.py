@@ -221,15 +221,8 @@ class AccountRepository:
 
     def members_of(self, account_id: str) -> list[Membership]:
         """Return every member of the account (one Query on its partition)."""
-        request: dict[str, Any] = {
-            "TableName": self._accounts,
-            "KeyConditionExpression": "accountId = :account AND begins_with(sk, :member)",
-            "ExpressionAttributeValues": to_item(
-                {":account": account_id, ":member": MEMBER_PREFIX}
-            ),
-            "ConsistentRead": True,
-        }
-        return [_membership_from_item(item) for item in self._query_all(request)]
+        items = account_items(self._client, self._accounts, account_id, MEMBER_PREFIX)
+        return [_membership_from_item(item) for item in items]
 
     # -- data made before accounts ------------------------------------------------------------
 
@@ -269,13 +262,34 @@ class AccountRepository:
         ]
 
     def _query_all(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        while True:
-            with translate_unavailable():
-                response = self._client.query(**request)
-            yield from response.get("Items", [])
-            if "LastEvaluatedKey" not in response:
-                return
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return query_all(self._client, request)
+
+
+def query_all(client: DynamoDBClient, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Yield every item a Query answers, following its pages."""
+    while True:
+        with translate_unavailable():
+            response = client.query(**request)
+        yield from response.get("Items", [])
+        if "LastEvaluatedKey" not in response:
+            return
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def account_items(
+    client: DynamoDBClient, table: str, account_id: str, sk_prefix: str
+) -> Iterator[dict[str, Any]]:
+    """Yield the account partition's items whose sort key starts with ``sk_prefix`` (one Query,
+    strongly consistent: members and invitations are read right after they change)."""
+    return query_all(
+        client,
+        {
+            "TableName": table,
+            "KeyConditionExpression": "accountId = :account AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": to_item({":account": account_id, ":prefix": sk_prefix}),
+            "ConsistentRead": True,
+        },
+    )
 
 
 def _fill_missing(table: str, item: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from dashboard.domain.actor import Person, Role
 from dashboard.domain.audit import AuditEntry
 from dashboard.domain.team import Invitation, InvitationStatus
 from dashboard.store.accounts import (
+    account_items,
     member_item,
     member_sk,
     person_from_item,
@@ -110,15 +111,8 @@ class TeamRepository:
 
     def invitations_of(self, account_id: str) -> list[Invitation]:
         """Return every invitation of the account, oldest first (one Query on its partition)."""
-        request: dict[str, Any] = {
-            "TableName": self._accounts,
-            "KeyConditionExpression": "accountId = :account AND begins_with(sk, :invite)",
-            "ExpressionAttributeValues": to_item(
-                {":account": account_id, ":invite": INVITE_PREFIX}
-            ),
-            "ConsistentRead": True,
-        }
-        return [_invitation_from_item(item) for item in self._query_all(request)]
+        items = account_items(self._client, self._accounts, account_id, INVITE_PREFIX)
+        return [_invitation_from_item(item) for item in items]
 
     def people(self, persons: Iterable[Person]) -> dict[Person, PersonRecord]:
         """Return the stored record of each person (one BatchGetItem per 100), by person."""
@@ -331,15 +325,6 @@ class TeamRepository:
                 if reason == "ConditionalCheckFailed"
             )
             raise TeamWriteRefused(refused) from exc
-
-    def _query_all(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        while True:
-            with translate_unavailable():
-                response = self._client.query(**request)
-            yield from response.get("Items", [])
-            if "LastEvaluatedKey" not in response:
-                return
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 def _member_key(account_id: str, person: Person) -> dict[str, Any]:
