@@ -82,6 +82,9 @@ class Actor:
     ip_address: str | None = None
     # What an API key actor may do (None for everyone else, who are judged by their role).
     key_scope: KeyScope | None = None
+    # The account's time zone (an IANA name), for showing times and reading "days"; None when
+    # not known, which reads as the default zone (see ``dashboard.domain.timezones``).
+    time_zone: str | None = None
 
     @classmethod
     def for_person(cls, account_id: str, person: Person, role: Role = Role.OWNER) -> Actor:

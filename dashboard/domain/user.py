@@ -24,6 +24,7 @@ class User(UserMixin):
     name: str | None = None
     role: Role = Role.OWNER
     account_name: str | None = None
+    time_zone: str | None = None  # the account's, as its membership item copies it
     session_hash: str | None = None
     auth_time: datetime | None = None  # when the provider last authenticated them
     email_verified: bool = False  # whether the provider vouched for ``email``

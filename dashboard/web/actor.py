@@ -62,7 +62,9 @@ def _read_credentials() -> ActorResolution:
         return _read_api_key(header)
     if current_user.is_authenticated:
         user: User = current_user._get_current_object()  # the one read of the session's person
-        actor = Actor.for_person(user.account_id, user.person, user.role)
+        actor = replace(
+            Actor.for_person(user.account_id, user.person, user.role), time_zone=user.time_zone
+        )
         return ActorResolution(with_request_details(actor, user.email))
     return ActorResolution(None)
 
