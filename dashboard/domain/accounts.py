@@ -16,6 +16,7 @@ from datetime import datetime
 
 from dashboard.core.ids import new_id
 from dashboard.domain.actor import Person, Role
+from dashboard.domain.timezones import DEFAULT_ZONE
 
 NEW_ACCOUNT_PREFIX = "acct_"
 
@@ -37,6 +38,7 @@ class Account:
     account_id: str
     name: str
     created_at: datetime
+    time_zone: str = DEFAULT_ZONE
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Membership:
     name: str | None = None
     joined_at: datetime | None = None
     last_sign_in_at: datetime | None = None
+    time_zone: str | None = None  # the account's, copied like its name (None: the default)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 
 from dashboard.core.errors import InvalidInput
+from dashboard.domain.timezones import DEFAULT_ZONE
 
 BUSINESS_NAME_MAX_LENGTH = 80
 SUPPORT_EMAIL_MAX_LENGTH = 254
@@ -54,11 +55,12 @@ class LogoRef:
 
 @dataclass(frozen=True)
 class BusinessProfile:
-    """The merchant as payers see them."""
+    """The merchant as payers see them, and the time zone its team reads times in."""
 
     name: str
     support_email: str | None = None
     logo: LogoRef | None = None
+    time_zone: str = DEFAULT_ZONE
 
     def summary(self) -> dict[str, str]:
         """Return what the audit log records of the profile (the logo by its digest)."""
@@ -66,4 +68,5 @@ class BusinessProfile:
             "business name": self.name,
             "support email": self.support_email or "",
             "logo": self.logo.digest[:12] if self.logo else "",
+            "time zone": self.time_zone,
         }

@@ -24,6 +24,7 @@ from dashboard.domain.accounts import (
     new_account_id,
 )
 from dashboard.domain.actor import Person, Role
+from dashboard.domain.timezones import DEFAULT_ZONE, is_offered
 from dashboard.store.accounts import AccountRepository, PersonAlreadyExists
 
 log = logging.getLogger(__name__)
@@ -54,17 +55,26 @@ class AccountService:
         self._repository = repository
         self.clock = clock
 
-    def open_at_sign_in(self, person: Person, email: str | None, name: str | None) -> Membership:
+    def open_at_sign_in(
+        self,
+        person: Person,
+        email: str | None,
+        name: str | None,
+        browser_zone: str | None = None,
+    ) -> Membership:
         """Return the membership a person's new session works in, making their account if new.
 
         A returning person opens the account they last worked in (or, if they were removed from
-        it, another of theirs; with none left, a new account of their own).
+        it, another of theirs; with none left, a new account of their own). A new account's time
+        zone is ``browser_zone`` (what the sign-in page's browser said) when it is one offered,
+        else the default.
         """
         now = self.clock()
+        zone = browser_zone if browser_zone and is_offered(browser_zone) else DEFAULT_ZONE
         record = self._repository.get_person(person)
         if record is None:
             try:
-                return self._first_sign_in(person, email, name, now)
+                return self._first_sign_in(person, email, name, now, zone)
             except PersonAlreadyExists:
                 # Two first sign-ins at once: the other made the person and its account.
                 record = self._repository.get_person(person)
@@ -74,7 +84,7 @@ class AccountService:
         )
         membership = self._usable_membership(person, record.last_account_id)
         if membership is None:
-            membership = self._new_account(person, email, name, now)
+            membership = self._new_account(person, email, name, now, zone)
         self._repository.record_sign_in(record, membership)
         if membership.account_id != record.last_account_id:
             self._repository.set_last_account(person, membership.account_id)
@@ -136,7 +146,7 @@ class AccountService:
             if dry_run:
                 continue
             now = self.clock()
-            record, account, owner = self._legacy_items(person, None, None, now)
+            record, account, owner = self._legacy_items(person, None, None, now, DEFAULT_ZONE)
             self._repository.add_account_if_absent(record, account, owner)
         return MigrationCounts(merchants, migrated, already)
 
@@ -148,14 +158,14 @@ class AccountService:
         )
 
     def _first_sign_in(
-        self, person: Person, email: str | None, name: str | None, now: datetime
+        self, person: Person, email: str | None, name: str | None, now: datetime, zone: str
     ) -> Membership:
         if self._has_legacy_account(person):
-            record, account, owner = self._legacy_items(person, email, name, now)
+            record, account, owner = self._legacy_items(person, email, name, now, zone)
             log.info("Adopting the account stored under a legacy owner key at first sign-in")
         else:
             account_id = new_account_id()
-            account = Account(account_id, default_account_name(email, name), now)
+            account = Account(account_id, default_account_name(email, name), now, zone)
             owner = _owner(account, person, email, name, now)
             record = PersonRecord(person, email, name, account_id, now, now)
         self._repository.create_person_with_account(record, account, owner)
@@ -169,16 +179,16 @@ class AccountService:
         return self._repository.has_legacy_data(person.sub)
 
     def _legacy_items(
-        self, person: Person, email: str | None, name: str | None, now: datetime
+        self, person: Person, email: str | None, name: str | None, now: datetime, zone: str
     ) -> tuple[PersonRecord, Account, Membership]:
-        account = Account(person.sub, default_account_name(email, name or person.sub), now)
+        account = Account(person.sub, default_account_name(email, name or person.sub), now, zone)
         owner = _owner(account, person, email, name, now)
         return PersonRecord(person, email, name, person.sub, now, now), account, owner
 
     def _new_account(
-        self, person: Person, email: str | None, name: str | None, now: datetime
+        self, person: Person, email: str | None, name: str | None, now: datetime, zone: str
     ) -> Membership:
-        account = Account(new_account_id(), default_account_name(email, name), now)
+        account = Account(new_account_id(), default_account_name(email, name), now, zone)
         owner = _owner(account, person, email, name, now)
         self._repository.add_account_if_absent(
             PersonRecord(person, email, name, account.account_id, now, now), account, owner
@@ -200,6 +210,7 @@ def _owner(
     return Membership(
         account_id=account.account_id,
         account_name=account.name,
+        time_zone=account.time_zone,
         person=person,
         role=Role.OWNER,
         email=email,

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dashboard.core.clock import utc_now
 from dashboard.domain.actor import Actor
 from dashboard.domain.audit import AuditAction, AuditEntry, audit_note
+from dashboard.domain.timezones import start_of_day
 from dashboard.store.accounts import AccountRepository
 from dashboard.store.api_keys import ApiKeyRepository
 from dashboard.store.audit import AuditFilter, AuditLogRepository
@@ -35,14 +37,21 @@ __all__ = [
 ]
 
 
+_UTC = ZoneInfo("UTC")
+
+
 @dataclass(frozen=True)
 class AuditQuery:
-    """Which entries to list: one actor (``Actor.who``), one action, UTC days (inclusive)."""
+    """Which entries to list: one actor (``Actor.who``), one action, local days (inclusive).
+
+    The days are the merchant's, in ``zone`` (UTC when none is given).
+    """
 
     actor: str | None = None
     action: AuditAction | None = None
     first_day: date | None = None
     last_day: date | None = None
+    zone: ZoneInfo = _UTC
 
     def fingerprint(self) -> str:
         """Return what a cursor is bound to, so it cannot continue another list."""
@@ -53,16 +62,16 @@ class AuditQuery:
                 self.action or "",
                 self.first_day.isoformat() if self.first_day else "",
                 self.last_day.isoformat() if self.last_day else "",
+                # The zone only changes what the days mean.
+                self.zone.key if self.first_day or self.last_day else "",
             )
         )
 
     def as_filter(self) -> AuditFilter:
         """Return the repository's filter: the days as a time range, the last day included."""
-        since = datetime.combine(self.first_day, time(), UTC) if self.first_day else None
+        since = start_of_day(self.first_day, self.zone) if self.first_day else None
         until = (
-            datetime.combine(self.last_day + timedelta(days=1), time(), UTC)
-            if self.last_day
-            else None
+            start_of_day(self.last_day + timedelta(days=1), self.zone) if self.last_day else None
         )
         return AuditFilter(self.actor, self.action, since, until)
 

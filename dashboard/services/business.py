@@ -7,6 +7,7 @@ serves is always an image it made itself, whatever the upload carried.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from collections.abc import Callable
@@ -30,9 +31,10 @@ from dashboard.domain.business import (
     LogoRef,
 )
 from dashboard.domain.permissions import NotPermitted, Permission, can
+from dashboard.domain.timezones import is_offered
 from dashboard.services.team_entries import audit_entry
 from dashboard.store.accounts import AccountRepository, member_sk
-from dashboard.store.business import BusinessRepository
+from dashboard.store.business import BusinessRepository, StoredProfile
 from dashboard.store.dynamo import ConditionFailed
 from dashboard.store.payments import PaymentRepository, link_lookup_key
 
@@ -163,7 +165,31 @@ class BusinessService:
             logo_ref: LogoRef | None = LogoRef(new_logo.digest(actor.account_id), new_logo.format)
         else:
             logo_ref = None if upload.remove else before.logo
-        after = BusinessProfile(cleaned_name, cleaned_email, logo_ref)
+        after = BusinessProfile(cleaned_name, cleaned_email, logo_ref, before.time_zone)
+        return self._save(actor, stored, after, new_logo)
+
+    def set_time_zone(self, actor: Actor, time_zone: str) -> BusinessProfile:
+        """Change the zone the account's times and days are shown in, audited.
+
+        Raise InvalidInput for a zone not offered (``dashboard.domain.timezones``),
+        SettingsChangedMeanwhile when another change landed first. Nothing stored is re-bucketed:
+        rollups are per UTC hour, and a local day is read as the sum of its hours.
+        """
+        if not can(actor, Permission.MANAGE_SETTINGS):
+            raise NotPermitted(actor, Permission.MANAGE_SETTINGS)
+        if not is_offered(time_zone):
+            raise InvalidInput({"time_zone": "Choose a time zone from the list."})
+        stored = self._business.get_profile(actor.account_id)
+        if stored is None:
+            raise AccountNotFound()
+        after = dataclasses.replace(stored.profile, time_zone=time_zone)
+        return self._save(actor, stored, after, None)
+
+    def _save(
+        self, actor: Actor, stored: StoredProfile, after: BusinessProfile, new_logo: Logo | None
+    ) -> BusinessProfile:
+        """Write ``after`` with its audit entry, unless nothing changed; return it."""
+        before = stored.profile
         if after == before:
             return before
         members = self._accounts.members_of(actor.account_id)

@@ -208,11 +208,12 @@ class InvitationService:
         invitation = self.invitation_for_link(token)
         self.check_can_accept(invitation, person, email, email_verified)
         now = self.clock()
+        # The name and zone now, not when invited: they may have been changed meanwhile.
+        account_name, time_zone = self._accounts.copied_to_members(invitation.account_id)
         membership = Membership(
             account_id=invitation.account_id,
-            # The name now, not when invited: the business may have been renamed meanwhile.
-            account_name=self._accounts.account_name(invitation.account_id)
-            or invitation.account_name,
+            account_name=account_name or invitation.account_name,
+            time_zone=time_zone,
             person=person,
             role=invitation.role,
             email=email,

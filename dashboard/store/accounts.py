@@ -177,17 +177,21 @@ class AccountRepository:
             ).get("Item")
         return item is not None
 
-    def account_name(self, account_id: str) -> str | None:
-        """Return the account's name as it is now (strongly consistent), or None."""
+    def copied_to_members(self, account_id: str) -> tuple[str | None, str | None]:
+        """Return the account's name and time zone as they are now (strongly consistent).
+
+        What each member item keeps a copy of; (None, None) when there is no such account.
+        """
         with translate_unavailable():
             item = self._client.get_item(
                 TableName=self._accounts,
                 Key=to_item({"accountId": account_id, "sk": ACCOUNT_SK}),
                 ConsistentRead=True,
-                ProjectionExpression="#name",
-                ExpressionAttributeNames={"#name": "name"},
+                ProjectionExpression="#name, #zone",
+                ExpressionAttributeNames={"#name": "name", "#zone": "timeZone"},  # reserved
             ).get("Item")
-        return from_item(item).get("name") if item else None
+        values = from_item(item) if item else {}
+        return values.get("name"), values.get("timeZone")
 
     def add_member(self, membership: Membership) -> bool:
         """Add a person to an account; return False if they are a member already."""
@@ -346,6 +350,7 @@ def _account_item(account: Account) -> dict[str, Any]:
         "accountId": account.account_id,
         "sk": ACCOUNT_SK,
         "name": account.name,
+        "timeZone": account.time_zone,
         "createdAt": store_time(account.created_at),
     }
 
@@ -357,6 +362,7 @@ def member_item(membership: Membership) -> dict[str, Any]:
         "sk": member_sk(membership.person),
         "personKey": membership.person.key,
         "accountName": membership.account_name,
+        "timeZone": membership.time_zone,
         "role": membership.role.value,
         "email": membership.email,
         "name": membership.name,
@@ -370,6 +376,7 @@ def _membership_from_item(item: dict[str, Any]) -> Membership:
     return Membership(
         account_id=values["accountId"],
         account_name=values.get("accountName") or values["accountId"],
+        time_zone=values.get("timeZone"),
         person=Person.from_key(values["personKey"]),
         role=Role(values["role"]),
         email=values.get("email"),

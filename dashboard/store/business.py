@@ -3,7 +3,8 @@
 Accounts table (beside ``account``, ``member#…`` and ``invite#…``, see ``store/accounts.py``):
 
 * the ``account`` item holds the business name (``name``, the account's name everywhere),
-  ``supportEmail``, ``logoDigest`` and ``logoFormat``, and ``settingsVersion``;
+  ``supportEmail``, ``logoDigest`` and ``logoFormat``, the time zone (``timeZone``) and
+  ``settingsVersion``;
 * ``logo``: the logo's bytes (at most 100 KB, far below the 400 KB item limit), kept apart so
   that reading the account item for a payer page never reads the image.
 
@@ -12,8 +13,10 @@ finds the image with two GetItems, without the account id in the URL.
 
 A change is one ``TransactWriteItems``: the account item (conditional on the version the change
 was decided on), the logo and its lookup (a replaced logo's lookup deleted: its URL stops
-working), the member items' copy of the name (each conditional on the member still being one,
-so a change never brings a removed member back) and the audit entry.
+working), the member items' copy of the name and time zone (each conditional on the member
+still being one, so a change never brings a removed member back) and the audit entry. Members
+keep a copy because every request reads its member item anyway: the header's name and the zone
+times are shown in come with it, at no extra read.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from dashboard.domain.audit import AuditEntry
 from dashboard.domain.business import BusinessProfile, Logo, LogoRef
+from dashboard.domain.timezones import DEFAULT_ZONE
 from dashboard.store.accounts import ACCOUNT_SK
 from dashboard.store.audit import audit_put
 from dashboard.store.dynamo import (
@@ -72,8 +76,8 @@ class BusinessRepository:
                 TableName=self._accounts,
                 Key=to_item({"accountId": account_id, "sk": ACCOUNT_SK}),
                 ProjectionExpression="accountId, #name, supportEmail, logoDigest, logoFormat, "
-                "settingsVersion",
-                ExpressionAttributeNames={"#name": "name"},
+                "#zone, settingsVersion",
+                ExpressionAttributeNames={"#name": "name", "#zone": "timeZone"},
                 ConsistentRead=True,
             ).get("Item")
         if not item:
@@ -88,6 +92,7 @@ class BusinessRepository:
             name=values.get("name") or account_id,
             support_email=values.get("supportEmail"),
             logo=logo,
+            time_zone=values.get("timeZone") or DEFAULT_ZONE,
         )
         return StoredProfile(profile, int(values.get("settingsVersion", 0)))
 
@@ -119,10 +124,10 @@ class BusinessRepository:
         members: list[str],
         entry: AuditEntry,
     ) -> None:
-        """Write the profile, its logo, the members' copy of the name and the entry, at once.
+        """Write the profile, its logo, the members' copy of name and zone and the entry, at once.
 
         ``new_logo`` is the image of ``profile.logo`` when it is new (None: unchanged or
-        removed); ``members`` the member items' sort keys to give the name. Raise
+        removed); ``members`` the member items' sort keys to give the copy. Raise
         ConditionFailed when the profile changed since ``stored`` was read, or a member left.
         """
         before = stored.profile
@@ -134,23 +139,29 @@ class BusinessRepository:
             items.append(self._delete(self._accounts, {"accountId": account_id, "sk": LOGO_SK}))
         if old is not None and (new is None or new.digest != old.digest):
             items.append(self._delete(self._lookups, {"lookupKey": logo_lookup_key(old.digest)}))
-        renamed = members if profile.name != before.name else []
-        first, rest = renamed[:MEMBERS_PER_TRANSACTION], renamed[MEMBERS_PER_TRANSACTION:]
-        items += [self._member_update(account_id, sk, profile.name) for sk in first]
+        copy_changed = (profile.name, profile.time_zone) != (before.name, before.time_zone)
+        to_copy = members if copy_changed else []
+        first, rest = to_copy[:MEMBERS_PER_TRANSACTION], to_copy[MEMBERS_PER_TRANSACTION:]
+        items += [self._member_update(account_id, sk, profile) for sk in first]
         items.append(audit_put(self._audit, entry))
         transact_write(self._client, items)
         for sk in rest:  # a member who left meanwhile is skipped by the condition
-            self._rename_member(account_id, sk, profile.name)
+            self._copy_to_member(account_id, sk, profile)
 
-    def _rename_member(self, account_id: str, sk: str, name: str) -> None:
-        update = self._member_update(account_id, sk, name)["Update"]
+    def _copy_to_member(self, account_id: str, sk: str, profile: BusinessProfile) -> None:
+        update = self._member_update(account_id, sk, profile)["Update"]
         conditional_write(lambda: self._client.update_item(**update))
 
     def _account_update(
         self, account_id: str, version: int, profile: BusinessProfile
     ) -> dict[str, Any]:
-        values: dict[str, Any] = {":name": profile.name, ":next": version + 1, ":version": version}
-        sets = ["#name = :name", "settingsVersion = :next"]
+        values: dict[str, Any] = {
+            ":name": profile.name,
+            ":zone": profile.time_zone,
+            ":next": version + 1,
+            ":version": version,
+        }
+        sets = ["#name = :name", "#zone = :zone", "settingsVersion = :next"]
         removes = []
         optional = {
             "supportEmail": profile.support_email,
@@ -171,7 +182,8 @@ class BusinessRepository:
                 "UpdateExpression": expression,
                 "ConditionExpression": "attribute_exists(sk) AND "
                 "(attribute_not_exists(settingsVersion) OR settingsVersion = :version)",
-                "ExpressionAttributeNames": {"#name": "name"},
+                # Both are DynamoDB reserved words.
+                "ExpressionAttributeNames": {"#name": "name", "#zone": "timeZone"},
                 "ExpressionAttributeValues": to_item(values),
             }
         }
@@ -190,14 +202,17 @@ class BusinessRepository:
             {"Put": {"TableName": self._lookups, "Item": to_item(lookup)}},
         ]
 
-    def _member_update(self, account_id: str, sk: str, name: str) -> dict[str, Any]:
+    def _member_update(self, account_id: str, sk: str, profile: BusinessProfile) -> dict[str, Any]:
         return {
             "Update": {
                 "TableName": self._accounts,
                 "Key": to_item({"accountId": account_id, "sk": sk}),
-                "UpdateExpression": "SET accountName = :name",
+                "UpdateExpression": "SET accountName = :name, #zone = :zone",
                 "ConditionExpression": "attribute_exists(sk)",
-                "ExpressionAttributeValues": to_item({":name": name}),
+                "ExpressionAttributeNames": {"#zone": "timeZone"},  # a reserved word
+                "ExpressionAttributeValues": to_item(
+                    {":name": profile.name, ":zone": profile.time_zone}
+                ),
             }
         }
 

@@ -2,7 +2,7 @@
 
 The query string is the state, as on the payments list: ``actor`` (``Actor.who``: a person's
 ``issuer#sub`` or an API key id), ``action`` (an ``AuditAction`` value), ``from`` and ``to``
-(UTC days, inclusive). Anything unreadable is a message, never a guess.
+(the merchant's days, inclusive). Anything unreadable is a message, never a guess.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from dashboard.domain.audit import AuditAction
 from dashboard.services.audit import AuditQuery
@@ -33,10 +34,9 @@ class AuditFilters:
     date_to: date | None = None
     errors: dict[str, str] = field(default_factory=dict, compare=False)
 
-    @property
-    def query(self) -> AuditQuery:
-        """Return the service's query for these filters."""
-        return AuditQuery(self.actor, self.action, self.date_from, self.date_to)
+    def query(self, zone: ZoneInfo) -> AuditQuery:
+        """Return the service's query for these filters, the days read in ``zone``."""
+        return AuditQuery(self.actor, self.action, self.date_from, self.date_to, zone)
 
     @property
     def is_filtered(self) -> bool:

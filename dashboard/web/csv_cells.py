@@ -6,6 +6,8 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 # A cell starting with one of these is read as a formula by spreadsheet programs (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -23,6 +25,21 @@ def escape_cell(value: str) -> str:
     since the file may be split on ``;``. With every cell quoted, nothing else changes.
     """
     return _CELL_START.sub(r"\1'", value)
+
+
+def iso_time(value: datetime, zone: ZoneInfo) -> str:
+    """Return an ISO 8601 time in the merchant's zone, with its offset (``…T15:05:09+01:00``)."""
+    return value.astimezone(zone).isoformat()
+
+
+def spreadsheet_date_time(value: datetime, zone: ZoneInfo) -> tuple[str, str]:
+    """Return the local date and time as two cells a spreadsheet reads as a date and a time.
+
+    Spreadsheets parse ``2026-11-22`` and ``15:05:09`` but not an ISO time with an offset, which
+    they keep as text: these columns are for sorting and summing, the ISO one for machines.
+    """
+    local = value.astimezone(zone)
+    return local.date().isoformat(), local.strftime("%H:%M:%S")
 
 
 def csv_text_lines(header: Sequence[str], rows: Iterable[Sequence[str]]) -> Iterator[str]:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from babel.dates import format_timedelta
 from babel.numbers import format_currency
 from flask import Flask, url_for
+from markupsafe import Markup
 
 from dashboard.domain.business import LogoRef
 from dashboard.domain.money import DISPLAY_LOCALE, format_money
@@ -18,13 +19,34 @@ from dashboard.domain.payments import (
     describe_failure_to_payer,
 )
 from dashboard.domain.search import highlight
+from dashboard.web.zone import current_zone
 
 
-def utc_time(value: datetime | None) -> str:
-    """Return a time as ``22 Nov 2026, 14:05 UTC``."""
+def local_time_text(value: datetime | None, precise: bool = False) -> str:
+    """Return a time in the account's zone as ``22 Nov 2026, 15:05 CET`` (text, for attributes).
+
+    ``precise`` adds the seconds, for timelines whose steps can be seconds apart.
+    """
     if value is None:
         return ""
-    return value.astimezone(UTC).strftime("%-d %b %Y, %H:%M UTC")
+    local = value.astimezone(current_zone())
+    shown = local.strftime("%-d %b %Y, %H:%M:%S" if precise else "%-d %b %Y, %H:%M")
+    return f"{shown} {local.tzname() or current_zone().key}"
+
+
+def local_time(value: datetime | None, precise: bool = False) -> Markup:
+    """Return a ``<time>`` in the account's zone, with the exact UTC time on hover.
+
+    ``datetime`` holds the instant (RFC 3339, UTC) for machines and screen readers' tools.
+    """
+    if value is None:
+        return Markup("")
+    instant = value.astimezone(UTC)
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        instant.isoformat().replace("+00:00", "Z"),
+        instant.strftime("%-d %b %Y, %H:%M:%S UTC"),
+        local_time_text(value, precise),
+    )
 
 
 def relative_to_now(value: datetime, now: datetime | None = None) -> str:
@@ -58,7 +80,8 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(
         money=format_money,
         decimal_money=decimal_money,
-        utc_time=utc_time,
+        local_time=local_time,
+        local_time_text=local_time_text,
         relative=relative_to_now,
         status_label=status_label,
         attempt_label=attempt_label,
@@ -66,4 +89,6 @@ def register_template_helpers(app: Flask) -> None:
         failure_words_for_payer=describe_failure_to_payer,
         highlight=highlight,
     )
-    app.jinja_env.globals.update(PaymentStatus=PaymentStatus, logo_url=logo_url)
+    app.jinja_env.globals.update(
+        PaymentStatus=PaymentStatus, logo_url=logo_url, current_zone=current_zone
+    )

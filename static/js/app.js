@@ -125,6 +125,18 @@
     });
   }
 
+  // Sign-in links tell the server the browser's time zone: a first sign-in starts the new
+  // account in it (Settings can change it later). Without JavaScript the default zone is used.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-sign-in]");
+    if (!link || !window.Intl) { return; }
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (!zone) { return; }
+    var url = new URL(link.href, window.location.href);
+    url.searchParams.set("tz", zone);
+    link.href = url.toString();
+  });
+
   document.addEventListener("change", function (event) {
     if (event.target.matches && event.target.matches("select")) { showCurrencySymbol(event.target); }
   });

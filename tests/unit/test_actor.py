@@ -35,6 +35,7 @@ def test_a_signed_in_merchant_acts_as_a_person_in_its_own_account(app, client):
         role=Role.OWNER,
         label=ALICE,  # the session's email, for the audit log
         ip_address="127.0.0.1",
+        time_zone="Europe/London",  # a new account starts in the default zone
     )
     assert actor.api_key_id is None
     assert actor.uses_session

@@ -7,6 +7,7 @@ import dataclasses
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -22,6 +23,7 @@ from dashboard.web.payments.export import (
 )
 
 CREATED = datetime(2026, 11, 20, 12, 30, 5, tzinfo=UTC)
+LONDON = ZoneInfo("Europe/London")  # UTC+00:00 in November
 
 
 def a_payment(**changes) -> Payment:
@@ -101,7 +103,7 @@ def test_a_formula_after_a_separator_or_line_break_inside_a_value_is_shown_as_te
 def test_the_export_starts_with_the_header_then_one_line_per_payment():
     """Three payments: a header line and three lines, in the order given."""
     payments = [a_payment(reference=f"Invoice {n}") for n in (1, 2, 3)]
-    lines = list(csv_lines(payments))
+    lines = list(csv_lines(payments, LONDON))
     assert len(lines) == 4
     rows = read_back(lines)
     assert rows[0] == list(HEADER)
@@ -114,12 +116,12 @@ def test_the_export_starts_with_the_header_then_one_line_per_payment():
 
 def test_an_export_with_no_payments_is_just_the_header():
     """An empty list still gives a file a spreadsheet can open with named columns."""
-    assert read_back(csv_lines([])) == [list(HEADER)]
+    assert read_back(csv_lines([], LONDON)) == [list(HEADER)]
 
 
 def test_each_payment_line_holds_its_details_in_the_header_order():
     """Id, ISO times, reference, decimal amount and currency, status, payer and link."""
-    [_, row] = read_back(csv_lines([a_payment()]))
+    [_, row] = read_back(csv_lines([a_payment()], LONDON))
     assert dict(zip(HEADER, row, strict=True)) == {
         "payment_id": "01932c4e-7b1a-7c3d-9e4f-0a1b2c3d4e5f",
         "created_at": "2026-11-20T12:30:05+00:00",
@@ -132,7 +134,22 @@ def test_each_payment_line_holds_its_details_in_the_header_order():
         "expires_at": "2026-11-27T12:30:05+00:00",
         "updated_at": "2026-11-20T12:31:05+00:00",
         "link_url": "https://pay.example.com/links/abc",
+        "created_date": "2026-11-20",
+        "created_time": "12:30:05",
     }
+
+
+def test_times_are_in_the_merchants_zone_with_their_offset_and_as_spreadsheet_cells():
+    """23:30 UTC on 1 June is 01:30 on 2 June in Paris: the ISO time says so with +02:00, and
+    the date and time columns give the Paris date and clock time, which spreadsheets parse."""
+    created = datetime(2026, 6, 1, 23, 30, 9, tzinfo=UTC)
+    payment = a_payment(created_at=created, updated_at=created, expires_at=created)
+    [_, row] = read_back(csv_lines([payment], ZoneInfo("Europe/Paris")))
+    cells = dict(zip(HEADER, row, strict=True))
+    assert cells["created_at"] == "2026-06-02T01:30:09+02:00"
+    assert cells["expires_at"] == cells["updated_at"] == "2026-06-02T01:30:09+02:00"
+    assert datetime.fromisoformat(cells["created_at"]) == created  # the same instant
+    assert (cells["created_date"], cells["created_time"]) == ("2026-06-02", "01:30:09")
 
 
 @pytest.mark.parametrize(
@@ -146,14 +163,14 @@ def test_each_payment_line_holds_its_details_in_the_header_order():
 )
 def test_amounts_are_exported_as_decimals_with_their_currency(amount_minor, currency, shown):
     """Minor units become a plain decimal (no symbol, no grouping) beside the currency code."""
-    row = payment_row(a_payment(amount_minor=amount_minor, currency=currency))
+    row = payment_row(a_payment(amount_minor=amount_minor, currency=currency), LONDON)
     assert row[HEADER.index("amount")] == shown
     assert row[HEADER.index("currency")] == currency
 
 
 def test_missing_payer_details_and_link_are_empty_cells():
     """A link made without a payer, not yet created at the provider, exports blanks, not 'None'."""
-    row = payment_row(a_payment(payer_name=None, payer_email=None, link_url=None))
+    row = payment_row(a_payment(payer_name=None, payer_email=None, link_url=None), LONDON)
     for column in ("payer_name", "payer_email", "link_url"):
         assert row[HEADER.index(column)] == ""
 
@@ -164,7 +181,7 @@ def test_missing_payer_details_and_link_are_empty_cells():
 )
 def test_a_formula_typed_by_a_merchant_or_payer_is_escaped_in_the_file(field, value):
     """Parsed back as CSV, the cell starts with a quote, so the spreadsheet shows it as text."""
-    [_, row] = read_back(csv_lines([a_payment(**{field: value})]))
+    [_, row] = read_back(csv_lines([a_payment(**{field: value})], LONDON))
     assert row[HEADER.index(field)] == "'" + value
 
 
@@ -197,7 +214,7 @@ def test_no_cell_starts_a_formula_whichever_separator_the_spreadsheet_splits_on(
     """A payer name such as ';=1+1' is one harmless cell with ',' and with ';' as separator."""
     payment = a_payment(payer_name=hostile, reference=hostile, payer_email=hostile + "@x.io")
 
-    rows = read_back_split_on(separator, csv_lines([payment, a_payment()]))
+    rows = read_back_split_on(separator, csv_lines([payment, a_payment()], LONDON))
 
     cells = [cell for row in rows for cell in row]
     assert cells, "the file has cells"
@@ -211,13 +228,13 @@ def test_no_cell_starts_a_formula_whichever_separator_the_spreadsheet_splits_on(
 )
 def test_no_typed_text_gives_a_formula_cell_with_either_separator(payer_name, separator):
     """Any mix of separators, quotes, line breaks and formula characters stays harmless."""
-    rows = read_back_split_on(separator, csv_lines([a_payment(payer_name=payer_name)]))
+    rows = read_back_split_on(separator, csv_lines([a_payment(payer_name=payer_name)], LONDON))
     assert not any(cell.startswith(FORMULA_STARTS) for row in rows for cell in row)
 
 
 def test_every_cell_is_quoted():
     """Quoting every cell keeps a ';' or line break inside a name within its cell."""
-    [header, line] = list(csv_lines([a_payment(payer_name="Dupont; Chloé")]))
+    [header, line] = list(csv_lines([a_payment(payer_name="Dupont; Chloé")], LONDON))
     assert header.startswith('"payment_id","created_at",')
     assert line.startswith('"01932c4e-7b1a-7c3d-9e4f-0a1b2c3d4e5f","2026-11-20T12:30:05+00:00",')
     assert '"Dupont; Chloé"' in line
@@ -226,7 +243,7 @@ def test_every_cell_is_quoted():
 def test_commas_quotes_and_newlines_stay_inside_their_cell():
     """The csv module quotes awkward values; each still reads back as one cell."""
     name = 'Dupont, "Chloé"\nLtd'
-    [_, row] = read_back(csv_lines([a_payment(payer_name=name)]))
+    [_, row] = read_back(csv_lines([a_payment(payer_name=name)], LONDON))
     assert len(row) == len(HEADER)
     assert row[HEADER.index("payer_name")] == name
 
@@ -238,7 +255,7 @@ def test_the_export_streams_without_reading_every_payment_first():
         yield a_payment(reference="First")
         raise RuntimeError("the store went away after the first page")
 
-    lines = csv_lines(payments_then_failure())
+    lines = csv_lines(payments_then_failure(), LONDON)
     assert read_back([next(lines)]) == [list(HEADER)]
     assert read_back([next(lines)])[0][HEADER.index("reference")] == "First"
     with pytest.raises(RuntimeError, match="went away"):
@@ -253,7 +270,7 @@ def test_nothing_is_read_until_the_first_line_is_asked_for():
         touched.append(True)
         yield a_payment()
 
-    lines = csv_lines(payments())
+    lines = csv_lines(payments(), LONDON)
     assert touched == []
     next(lines)  # the header needs no payment
     assert touched == []

@@ -2,6 +2,7 @@
 
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import render_template
@@ -30,11 +31,13 @@ def submit(app):
     """Return a function that posts the form with the given fields and validates it."""
     contexts = []
 
-    def submit(data: dict[str, str], now: datetime = NOW) -> NewPaymentLinkForm:
+    def submit(
+        data: dict[str, str], now: datetime = NOW, zone: ZoneInfo | None = None
+    ) -> NewPaymentLinkForm:
         context = app.test_request_context(method="POST", data=data)
         context.push()
         contexts.append(context)
-        form = NewPaymentLinkForm(now=now)
+        form = NewPaymentLinkForm(now=now, zone=zone)
         form.validate()
         return form
 
@@ -200,6 +203,35 @@ def test_an_expiry_thirty_days_ahead_is_accepted_and_a_minute_more_is_not(submit
     assert submit(VALID | {"expires_at": one_minute_more}).errors == {
         "expires_at": ["A link can stay open for at most 30 days."]
     }
+
+
+def test_the_expiry_is_read_in_the_accounts_zone(submit):
+    """12:00 typed in Paris in January is 11:00 UTC."""
+    form = submit(VALID | {"expires_at": "2030-01-08T12:00"}, zone=ZoneInfo("Europe/Paris"))
+    assert form.errors == {}
+    assert form.to_request("01932c4e-7b1a-7c3d-9e4f-0a1b2c3d4e5f").expires_at == datetime(
+        2030, 1, 8, 11, 0, tzinfo=UTC
+    )
+
+
+def test_an_expiry_the_clocks_skip_is_refused_saying_why(submit):
+    """01:30 on 31 March 2030 does not exist in London: the clocks go from 01:00 to 02:00."""
+    form = submit(VALID | {"expires_at": "2030-03-31T01:30"}, now=NOW + timedelta(days=80))
+    assert form.errors == {
+        "expires_at": [
+            "01:30 on 31 Mar 2030 does not exist in Europe/London: the clocks skip it. "
+            "Choose a time after the change."
+        ]
+    }
+
+
+def test_an_expiry_the_clocks_pass_twice_is_the_earlier(submit):
+    """01:30 on 27 October 2030 happens twice in London: the earlier is 00:30 UTC (BST)."""
+    form = submit(VALID | {"expires_at": "2030-10-27T01:30"}, now=NOW + timedelta(days=290))
+    assert form.errors == {}
+    assert form.to_request("01932c4e-7b1a-7c3d-9e4f-0a1b2c3d4e5f").expires_at == datetime(
+        2030, 10, 27, 0, 30, tzinfo=UTC
+    )
 
 
 def test_the_expiry_is_judged_against_the_time_the_form_is_given(submit):

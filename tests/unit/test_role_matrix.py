@@ -130,6 +130,7 @@ ROLE_MATRIX: dict[tuple[str, str], frozenset[Role] | str] = {
     # The audit log: Owners and Admins (and full-scope keys).
     ("business.business_page", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
     ("business.save_business", "POST"): frozenset({OWNER, ADMIN}),
+    ("business.save_time_zone", "POST"): frozenset({OWNER, ADMIN}),
     ("audit.audit_log_page", "GET"): frozenset({OWNER, ADMIN}),
     ("audit.export_audit_log", "GET"): frozenset({OWNER, ADMIN}),
     ("api.list_audit_events", "GET"): frozenset({OWNER, ADMIN}),

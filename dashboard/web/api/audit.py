@@ -26,7 +26,7 @@ from dashboard.web.api.openapi import (
     query,
     ref,
 )
-from dashboard.web.api.payment_json import api_time
+from dashboard.web.api.payment_json import API_DAYS_ZONE, api_time
 from dashboard.web.api.problems import ValidationProblem
 from dashboard.web.audit_filters import parse_audit_filters
 from dashboard.web.payment_filters import FilterError
@@ -55,7 +55,7 @@ def list_audit_events() -> ResponseReturnValue:
     try:
         page = audit_log_service().list_entries(
             actor.account_id,
-            filters.query,
+            filters.query(API_DAYS_ZONE),
             request.args.get("cursor") or None,
             page_size(PAGE_SIZE),
         )

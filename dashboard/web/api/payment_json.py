@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -37,6 +38,11 @@ from dashboard.web.api.problems import ValidationProblem
 PAYER_EMAIL_MAX_LENGTH = 254
 _FIELDS = ("amount", "currency", "reference", "payer_name", "payer_email", "expires_at")
 _REFERENCE = re.compile(REFERENCE_PATTERN)
+
+
+# Days named in API queries (``from``/``to``) are UTC days, whatever zone the account's pages
+# use: a client's result must not change when someone changes a setting on a page.
+API_DAYS_ZONE = ZoneInfo("UTC")
 
 
 def api_time(value: datetime | None) -> str | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from zoneinfo import ZoneInfo
 
 from dashboard.domain.audit import AuditEntry
-from dashboard.web.csv_cells import csv_text_lines
+from dashboard.web.csv_cells import csv_text_lines, iso_time, spreadsheet_date_time
 
 HEADER = (
     "at",
@@ -21,13 +22,16 @@ HEADER = (
     "before",
     "after",
     "entry_id",
+    # Last, so that readers of the earlier columns by position keep working.
+    "date",
+    "time",
 )
 
 
-def entry_row(entry: AuditEntry) -> list[str]:
-    """Return one CSV row: the ISO time, then who, how, what; before and after as JSON."""
+def entry_row(entry: AuditEntry, zone: ZoneInfo) -> list[str]:
+    """Return one CSV row: the ISO time in ``zone``, who, how, what; before and after as JSON."""
     return [
-        entry.at.isoformat(),
+        iso_time(entry.at, zone),
         entry.actor or "",
         entry.actor_label or "",
         entry.via.value,
@@ -39,12 +43,13 @@ def entry_row(entry: AuditEntry) -> list[str]:
         _summary(entry.before),
         _summary(entry.after),
         entry.entry_id,
+        *spreadsheet_date_time(entry.at, zone),
     ]
 
 
-def audit_csv_lines(entries: Iterable[AuditEntry]) -> Iterator[str]:
+def audit_csv_lines(entries: Iterable[AuditEntry], zone: ZoneInfo) -> Iterator[str]:
     """Yield the CSV text line by line, so a long log never sits in memory whole."""
-    return csv_text_lines(HEADER, (entry_row(entry) for entry in entries))
+    return csv_text_lines(HEADER, (entry_row(entry, zone) for entry in entries))
 
 
 def _summary(values: dict[str, str]) -> str:

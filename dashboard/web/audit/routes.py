@@ -23,6 +23,7 @@ from dashboard.web.audit_filters import (
 from dashboard.web.htmx import render_page_or_block
 from dashboard.web.payment_filters import FilterError
 from dashboard.web.permissions import requires
+from dashboard.web.zone import current_zone
 
 bp = Blueprint("audit", __name__, url_prefix="/settings/audit-log")
 
@@ -60,7 +61,8 @@ def audit_log_page() -> ResponseReturnValue:
         return _page(AuditFilters(errors=exc.messages), None, status=400)
     cursor = request.args.get("cursor") or None
     try:
-        page = audit_log_service().list_entries(actor.account_id, filters.query, cursor)
+        query = filters.query(current_zone())
+        page = audit_log_service().list_entries(actor.account_id, query, cursor)
     except InvalidCursor as exc:
         errors = {"cursor": f"{exc} Start again from the first page."}
         return _page(AuditFilters(errors=errors), None, status=400)
@@ -76,10 +78,10 @@ def export_audit_log() -> ResponseReturnValue:
         filters = parse_audit_filters(request.args)
     except FilterError as exc:
         return {"error": "Invalid filters", "detail": exc.messages}, 400
-    entries = audit_log_service().export(actor.account_id, filters.query)
+    entries = audit_log_service().export(actor.account_id, filters.query(current_zone()))
     filename = f"audit-log-{utc_now():%Y%m%d-%H%M%S}.csv"
     return Response(
-        stream_with_context(audit_csv_lines(entries)),
+        stream_with_context(audit_csv_lines(entries, current_zone())),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',

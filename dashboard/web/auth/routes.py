@@ -36,6 +36,7 @@ from requests import RequestException
 from dashboard.core.errors import Unavailable
 from dashboard.domain.actor import Actor, Person
 from dashboard.domain.audit import AuditAction
+from dashboard.domain.timezones import is_offered
 from dashboard.domain.user import User
 from dashboard.providers.outbound import OutboundUnavailable
 from dashboard.services.accounts import AccountService
@@ -58,6 +59,7 @@ bp = Blueprint("auth", __name__)
 _NEXT_KEY = "next_after_login"
 # The ``max_age`` a step-up sign-in asked the provider for, kept until its callback.
 _MAX_AGE_KEY = "max_age_asked"
+_BROWSER_ZONE_KEY = "browser_time_zone"  # for a new account made at this sign-in
 _LONGEST_MAX_AGE = 86_400  # a day: any longer is no step-up, and is ignored
 
 
@@ -128,6 +130,10 @@ _PROVIDER_DOWN = (RequestException, OutboundUnavailable)
 def login() -> ResponseReturnValue:
     """Send the browser to the OpenID Connect provider to sign in (with ``max_age``: step-up)."""
     session[_NEXT_KEY] = safe_next_url(request.args.get("next"))
+    # app.js adds the browser's zone to sign-in links; a new account starts in it.
+    browser_zone = request.args.get("tz", "")
+    if is_offered(browser_zone):
+        session[_BROWSER_ZONE_KEY] = browser_zone
     max_age = _max_age_asked(request.args.get("max_age"))
     extra: dict[str, Any] = {}
     if max_age is None:
@@ -234,7 +240,9 @@ def callback() -> ResponseReturnValue:
     verified = claims.get("email_verified") is True
     if max_age is not None and auth_time is not None and _stepped_up(person, auth_time, verified):
         return redirect(safe_next_url(next_url))
-    membership = account_service().open_at_sign_in(person, email, name)
+    membership = account_service().open_at_sign_in(
+        person, email, name, browser_zone=session.pop(_BROWSER_ZONE_KEY, None)
+    )
     # A new session for the signed-in user: nothing from before sign-in survives (no fixation).
     # The cookie names the server-side session and holds nothing else of the person, no tokens.
     previous = session.get(SESSION_ID_KEY)
@@ -366,6 +374,7 @@ def _with_membership(user: User) -> User | None:
         account_id=membership.account_id,
         role=membership.role,
         account_name=membership.account_name,
+        time_zone=membership.time_zone,
     )
 
 

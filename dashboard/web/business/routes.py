@@ -1,5 +1,5 @@
-"""Routes for Settings → Business and the logos payers see. They parse and render; the
-business service decides (``dashboard.services.business``).
+"""Routes for Settings → Business (with the account's time zone) and the logos payers see.
+They parse and render; the business service decides (``dashboard.services.business``).
 
 Every member may read the business settings; Owners and Admins change them
 (``Permission.MANAGE_SETTINGS``). A logo is public: payer pages show it. Its URL names the
@@ -12,12 +12,13 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
+from dashboard.core.clock import utc_now
 from dashboard.core.errors import InvalidInput
 from dashboard.domain.business import LOGO_CONTENT_TYPES, BusinessProfile
 from dashboard.domain.permissions import Permission
 from dashboard.services.business import BusinessService, LogoUpload, SettingsChangedMeanwhile
 from dashboard.web.actor import current_actor
-from dashboard.web.business.forms import BusinessForm
+from dashboard.web.business.forms import BusinessForm, TimeZoneForm
 from dashboard.web.permissions import public, requires
 
 bp = Blueprint("business", __name__)
@@ -30,11 +31,24 @@ def business_service() -> BusinessService:
     return current_app.extensions["business"]
 
 
-def _page(form: BusinessForm, profile: BusinessProfile, status: int = 200) -> ResponseReturnValue:
-    return (
-        render_template("settings/business.html", form=form, profile=profile),
-        status,
-        {"Cache-Control": "no-store"},
+def _page(
+    form: BusinessForm,
+    profile: BusinessProfile,
+    status: int = 200,
+    zone_form: TimeZoneForm | None = None,
+) -> ResponseReturnValue:
+    now = utc_now()
+    if zone_form is None:
+        zone_form = TimeZoneForm(formdata=None, time_zone=profile.time_zone, now=now)
+    page = render_template(
+        "settings/business.html", form=form, profile=profile, zone_form=zone_form, now_utc=now
+    )
+    return page, status, {"Cache-Control": "no-store"}
+
+
+def _business_form(profile: BusinessProfile) -> BusinessForm:
+    return BusinessForm(
+        formdata=None, business_name=profile.name, support_email=profile.support_email or ""
     )
 
 
@@ -51,10 +65,7 @@ def _profile() -> BusinessProfile:
 def business_page() -> ResponseReturnValue:
     """Show the business settings, as a form for Owners and Admins."""
     profile = _profile()
-    form = BusinessForm(
-        formdata=None, business_name=profile.name, support_email=profile.support_email or ""
-    )
-    return _page(form, profile)
+    return _page(_business_form(profile), profile)
 
 
 @bp.post("/settings/business")
@@ -82,6 +93,27 @@ def save_business() -> ResponseReturnValue:
             form[name].errors = [message]
         return _page(form, _profile(), 422)
     flash("Business settings saved. Payers see them from now on.", "success")
+    return redirect(url_for("business.business_page"), 303)
+
+
+@bp.post("/settings/time-zone")
+@login_required
+@requires(Permission.MANAGE_SETTINGS)
+def save_time_zone() -> ResponseReturnValue:
+    """Save the account's time zone, or show the page again with what was wrong."""
+    zone_form = TimeZoneForm(now=utc_now())
+    profile = _profile()
+    if not zone_form.validate():
+        return _page(_business_form(profile), profile, 422, zone_form)
+    try:
+        saved = business_service().set_time_zone(current_actor(), zone_form.time_zone.data or "")
+    except SettingsChangedMeanwhile as exc:
+        flash(exc.message, "warning")
+        return _page(_business_form(profile), profile, 409, zone_form)
+    except InvalidInput as exc:
+        zone_form.time_zone.errors = list(exc.errors.values())
+        return _page(_business_form(profile), profile, 422, zone_form)
+    flash(f"Time zone saved: times and days now read in {saved.time_zone}.", "success")
     return redirect(url_for("business.business_page"), 303)
 
 

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from zoneinfo import ZoneInfo
 
 from dashboard.domain.money import from_minor
 from dashboard.domain.payments import Payment
-from dashboard.web.csv_cells import FORMULA_STARTS, csv_text_lines, escape_cell
+from dashboard.web.csv_cells import (
+    FORMULA_STARTS,
+    csv_text_lines,
+    escape_cell,
+    iso_time,
+    spreadsheet_date_time,
+)
 
 __all__ = ["FORMULA_STARTS", "HEADER", "csv_lines", "escape_cell", "payment_row"]
 
@@ -22,27 +29,31 @@ HEADER = (
     "expires_at",
     "updated_at",
     "link_url",
+    # Last, so that readers of the earlier columns by position keep working.
+    "created_date",
+    "created_time",
 )
 
 
-def payment_row(payment: Payment) -> list[str]:
-    """Return one CSV row: ISO dates, the amount as a decimal with its currency."""
+def payment_row(payment: Payment, zone: ZoneInfo) -> list[str]:
+    """Return one CSV row: ISO times in ``zone``, the amount as a decimal with its currency."""
     cells = [
         payment.payment_id,
-        payment.created_at.isoformat(),
+        iso_time(payment.created_at, zone),
         payment.reference,
         str(from_minor(payment.amount_minor, payment.currency)),
         payment.currency,
         payment.status.value,
         payment.payer_name or "",
         payment.payer_email or "",
-        payment.expires_at.isoformat(),
-        payment.updated_at.isoformat(),
+        iso_time(payment.expires_at, zone),
+        iso_time(payment.updated_at, zone),
         payment.link_url or "",
+        *spreadsheet_date_time(payment.created_at, zone),
     ]
     return [escape_cell(cell) for cell in cells]
 
 
-def csv_lines(payments: Iterable[Payment]) -> Iterator[str]:
+def csv_lines(payments: Iterable[Payment], zone: ZoneInfo) -> Iterator[str]:
     """Yield the CSV text line by line, so a large export never sits in memory whole."""
-    return csv_text_lines(HEADER, (payment_row(payment) for payment in payments))
+    return csv_text_lines(HEADER, (payment_row(payment, zone) for payment in payments))

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -32,6 +33,7 @@ from dashboard.domain.payments import (
     REFERENCE_MAX_LENGTH,
     REFERENCE_PATTERN,
 )
+from dashboard.domain.timezones import NonexistentLocalTime, local_to_utc, zone_named
 from dashboard.services.payments import MAX_LINK_LIFETIME, NewPaymentLink
 from dashboard.web.secret_key import secret_key
 
@@ -113,16 +115,25 @@ class NewPaymentLinkForm(FlaskForm):
         ],
         render_kw={"autocomplete": "off"},
     )
+    # In the account's time zone (the label says which): the merchant types their own clock.
     expires_at = DateTimeLocalField(
-        "Link expires (UTC, optional)",
+        "Link expires (optional)",
         validators=[Optional()],
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
     )
 
-    def __init__(self, *args: Any, now: datetime | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        now: datetime | None = None,
+        zone: ZoneInfo | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._now = now or datetime.now(UTC)
+        self._zone = zone or zone_named(None)
         self._amount: Decimal | None = None
+        self._expires_at: datetime | None = None
 
     def validate_amount(self, field: StringField) -> None:
         """Check the amount against the chosen currency's rules."""
@@ -149,10 +160,19 @@ class NewPaymentLinkForm(FlaskForm):
             )
 
     def validate_expires_at(self, field: DateTimeLocalField) -> None:
-        """Check that the expiry is in the future and at most 30 days away."""
+        """Read the expiry in the account's zone; check it exists, is ahead, at most 30 days.
+
+        A time the clocks skip (a daylight-saving gap) is refused; one they pass twice reads
+        as the earlier, which is the sooner expiry of the two and so never keeps a link open
+        longer than the merchant asked.
+        """
         if field.data is None:
             return
-        expires = field.data.replace(tzinfo=UTC)
+        try:
+            expires = local_to_utc(field.data, self._zone)
+        except NonexistentLocalTime as exc:
+            raise ValidationError(str(exc)) from None
+        self._expires_at = expires
         if expires <= self._now:
             raise ValidationError("Choose a time in the future.")
         if expires > self._now + MAX_LINK_LIFETIME:
@@ -168,5 +188,5 @@ class NewPaymentLinkForm(FlaskForm):
             reference=self.reference.data.strip(),
             payer_name=(self.payer_name.data or "").strip() or None,
             payer_email=(self.payer_email.data or "").strip().lower() or None,
-            expires_at=self.expires_at.data.replace(tzinfo=UTC) if self.expires_at.data else None,
+            expires_at=self._expires_at,
         )

@@ -52,6 +52,7 @@ from dashboard.web.payments.forms import (
 )
 from dashboard.web.payments.qr_codes import qr_code_svg
 from dashboard.web.permissions import requires
+from dashboard.web.zone import current_zone
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
 
@@ -144,7 +145,7 @@ def export_payments() -> ResponseReturnValue:
     rows = itertools.chain([first], rows)
     filename = f"payments-{utc_now():%Y%m%d-%H%M%S}.csv"
     return Response(
-        stream_with_context(csv_lines(rows)),
+        stream_with_context(csv_lines(rows, current_zone())),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
@@ -157,7 +158,7 @@ def export_payments() -> ResponseReturnValue:
 @requires(Permission.TAKE_PAYMENTS)
 def new_payment() -> ResponseReturnValue:
     """Show the create form, with a fresh payment id minted for this submit."""
-    form = NewPaymentLinkForm()
+    form = NewPaymentLinkForm(zone=current_zone())
     form.payment_token.data = sign_payment_id(new_id(), current_actor().account_id)
     return _form_page(form)
 
@@ -181,7 +182,7 @@ def _form_page(form: NewPaymentLinkForm, status: int = 200) -> ResponseReturnVal
 def create_payment() -> ResponseReturnValue:
     """Create a payment link from the form, or show the form again with what was wrong."""
     actor = current_actor()
-    form = NewPaymentLinkForm()
+    form = NewPaymentLinkForm(zone=current_zone())
     try:
         payment_id = unsign_payment_id(form.payment_token.data or "", actor.account_id)
     except FormExpired:
