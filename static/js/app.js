@@ -185,6 +185,25 @@
     if (html === target.innerHTML) { event.detail.shouldSwap = false; }
   });
 
+  // A fold that stays open on a wide screen (the API docs' contents, a sticky column) and starts
+  // closed on a phone, where it sits at the top of a long page. Choosing an entry folds it again
+  // (so the way back finds it short); a link back to it opens it.
+  var narrow = window.matchMedia("(max-width: 1023px)");
+  function foldForScreen() {
+    document.querySelectorAll("details[data-fold-narrow]").forEach(function (fold) { fold.open = !narrow.matches; });
+  }
+  foldForScreen();
+  narrow.addEventListener("change", foldForScreen);
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[href^='#']");
+    if (!link) { return; }
+    var fold = link.closest("details[data-fold-narrow]");
+    if (fold && narrow.matches) { fold.open = false; return; }
+    var target = document.getElementById(link.getAttribute("href").slice(1));
+    var inner = target && target.querySelector("details[data-fold-narrow]");
+    if (inner) { inner.open = true; }
+  });
+
   document.addEventListener("htmx:configRequest", function (event) {
     if (event.detail.verb !== "get") { return; }
     var parameters = event.detail.parameters;
