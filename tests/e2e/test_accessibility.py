@@ -10,6 +10,7 @@ there from the scene (the data every page here reads, made once per test session
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ AXE_TAGS = {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa"]}
 # and skips no heading level.
 AXE_HEADINGS = {"type": "rule", "values": ["heading-order", "page-has-heading-one"]}
 FAILING_IMPACTS = ("serious", "critical")
+# AXE_SCREENSHOTS=/some/folder keeps a full-page screenshot of every page in every mode there.
+SCREENSHOTS = os.environ.get("AXE_SCREENSHOTS")
 
 # Mode name -> viewport and colour scheme.
 MODES = {
@@ -218,6 +221,8 @@ PAGES = [
     AxePage("order-delete-confirm", "merchant", _order("open", "/delete/confirm")),
     AxePage("statistics", "merchant", _goto("/stats")),
     AxePage("statistics-7-days", "merchant", _goto("/stats?days=7")),
+    AxePage("statistics-dates", "merchant", _goto("/stats?from=2026-11-01&to=2026-11-30")),
+    AxePage("payments-dates", "merchant", _goto("/payments?range=custom&from=2026-11-01")),
     AxePage("settings", "merchant", _goto("/settings")),
     AxePage("settings-revoke-confirm", "merchant", _goto("/settings/api-keys/{scene.key_id}/revoke/confirm")),
     AxePage("sign-out-everywhere-confirm", "merchant", _goto("/settings/sign-out-everywhere/confirm")),
@@ -372,6 +377,9 @@ def test_no_serious_or_critical_axe_violation(lookers, axe_page: AxePage, mode: 
         page.add_script_tag(path=str(AXE_SCRIPT))
     violations = page.evaluate(AXE_RUN, AXE_TAGS)
     violations += page.evaluate(AXE_RUN, AXE_HEADINGS)
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=f"{SCREENSHOTS}/{axe_page.name}-{mode}.png", full_page=True)
 
     failing = [v for v in violations if v["impact"] in FAILING_IMPACTS]
     assert failing == [], f"{axe_page.name} ({mode}) at {page.url}:\n{_report(failing)}"
