@@ -203,18 +203,20 @@
     if (html === target.innerHTML) { event.detail.shouldSwap = false; return; }
     // A part that changed under the focused control (Copy link, once the payment is paid, is
     // gone): focus moves to the part's new heading, not to <body> and the top of the page.
-    if (target.contains(document.activeElement)) { refocusPart(target.id); }
+    if (target.contains(document.activeElement)) { refocusPart(target.id, document.activeElement.id); }
   });
 
-  function refocusPart(id) {
+  function refocusPart(id, focusedId) {
     // The swap runs to its end before this does.
     window.setTimeout(function () {
       var active = document.activeElement;
       if (active && active !== document.body && document.contains(active)) { return; }
       var part = document.getElementById(id);
       if (!part) { return; }
-      var place = part.querySelector("h2, h3") || part;
-      if (!place.hasAttribute("tabindex")) { place.setAttribute("tabindex", "-1"); }
+      // The same control in the new content (it has an id) if it is still there, else the heading.
+      var same = focusedId && document.getElementById(focusedId);
+      var place = (same && part.contains(same) && same) || part.querySelector("h2, h3") || part;
+      if (place !== same && !place.hasAttribute("tabindex")) { place.setAttribute("tabindex", "-1"); }
       place.focus();
     }, 0);
   }
