@@ -49,7 +49,23 @@
       var range = document.querySelector("#filters select[name=range]");
       if (range) { range.value = "custom"; }
     }
+    if (input.matches && input.matches("#filters select[name=range]")) { showDateFields(); }
   }, true);
+
+  // The date fields show once "Dates…" is chosen in the Created choice (or dates are set): until
+  // then the keyboard passes one control, not two date fields (Chromium stops on each of a date
+  // field's day, month and year). Without JavaScript both fields are always there.
+  function showDateFields() {
+    var range = document.querySelector("#filters select[name=range]");
+    if (!range || !range.querySelector("option[value=custom]")) { return; }
+    var dates = document.querySelectorAll("#filters input[type=date]");
+    var used = Array.prototype.some.call(dates, function (input) {
+      return input.value || input.getAttribute("aria-invalid") === "true";
+    });
+    dates.forEach(function (input) {
+      (input.closest("label") || input).hidden = !(range.value === "custom" || used);
+    });
+  }
 
   // Irreversible actions (dashboard/web/confirm.py): the button is a link to a confirm page;
   // with JavaScript it opens the same words in the <dialog> beside it instead.
@@ -144,9 +160,10 @@
     if (event.target.id) { showCount(event.target); }
   });
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () { wireForms(document); });
+    document.addEventListener("DOMContentLoaded", function () { wireForms(document); showDateFields(); });
   } else {
     wireForms(document);
+    showDateFields();
   }
 
   // The filter form stays on the page while the results swap (what is typed is never lost), so
@@ -161,6 +178,7 @@
       if (invalid.indexOf(field.name) >= 0) { field.setAttribute("aria-invalid", "true"); }
       else { field.removeAttribute("aria-invalid"); }
     });
+    showDateFields();
   });
 
   // htmx puts focus back on a swapped element that has an id; a tile or a tab has none, so it is
@@ -194,7 +212,81 @@
     fresh.appendChild(event.detail.fragment.cloneNode(true));
     var first = fresh.firstElementChild;
     var html = first && first.id === target.id ? first.innerHTML : fresh.innerHTML;
-    if (html === target.innerHTML) { event.detail.shouldSwap = false; }
+    if (html === target.innerHTML) { event.detail.shouldSwap = false; return; }
+    // A part that changed under the focused control (Copy link, once the payment is paid, is
+    // gone): focus moves to the part's new heading, not to <body> and the top of the page.
+    if (target.contains(document.activeElement)) { refocusPart(target.id, document.activeElement.id); }
+  });
+
+  function refocusPart(id, focusedId) {
+    // The swap runs to its end before this does.
+    window.setTimeout(function () {
+      var active = document.activeElement;
+      if (active && active !== document.body && document.contains(active)) { return; }
+      var part = document.getElementById(id);
+      if (!part) { return; }
+      // The same control in the new content (it has an id) if it is still there, else the heading.
+      var same = focusedId && document.getElementById(focusedId);
+      var place = (same && part.contains(same) && same) || part.querySelector("h2, h3") || part;
+      if (place !== same && !place.hasAttribute("tabindex")) { place.setAttribute("tabindex", "-1"); }
+      place.focus();
+    }, 0);
+  }
+
+  // Load more swaps the next rows in for its own row, which goes: focus moves to the link of the
+  // first new row, and a polite status says how many came (the link's name is read on focus).
+  var loadMore = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    loadMore = null;
+    if (target.id !== "load-more" || !target.parentElement) { return; }
+    loadMore = { body: target.parentElement, before: target.parentElement.children.length - 1 };
+    loadMoreStatus();  // in the page before it speaks, so screen readers hear the change
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var memory = loadMore;
+    loadMore = null;
+    if (!memory || !document.contains(memory.body)) { return; }
+    var rows = Array.prototype.filter.call(memory.body.children, function (row) { return row.id !== "load-more"; });
+    var fresh = rows.slice(memory.before);
+    if (!fresh.length) { return; }
+    var place = fresh[0].querySelector("a[href], button") || fresh[0];
+    if (place === fresh[0]) { place.setAttribute("tabindex", "-1"); }
+    place.focus();
+    var more = document.getElementById("load-more");
+    loadMoreStatus().textContent = fresh.length + " more shown" + (more ? ", and more below." : ", the end of the list.");
+  });
+
+  function loadMoreStatus() {
+    var status = document.getElementById("load-more-status");
+    if (!status) {
+      status = document.createElement("p");
+      status.id = "load-more-status";
+      status.className = "visually-hidden";
+      status.setAttribute("role", "status");
+      document.getElementById("content").appendChild(status);
+    }
+    status.textContent = "";
+    return status;
+  }
+
+  // A fold that stays open on a wide screen (the API docs' contents, a sticky column) and starts
+  // closed on a phone, where it sits at the top of a long page. Choosing an entry folds it again
+  // (so the way back finds it short); a link back to it opens it.
+  var narrow = window.matchMedia("(max-width: 1023px)");
+  function foldForScreen() {
+    document.querySelectorAll("details[data-fold-narrow]").forEach(function (fold) { fold.open = !narrow.matches; });
+  }
+  foldForScreen();
+  narrow.addEventListener("change", foldForScreen);
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[href^='#']");
+    if (!link) { return; }
+    var fold = link.closest("details[data-fold-narrow]");
+    if (fold && narrow.matches) { fold.open = false; return; }
+    var target = document.getElementById(link.getAttribute("href").slice(1));
+    var inner = target && target.querySelector("details[data-fold-narrow]");
+    if (inner) { inner.open = true; }
   });
 
   document.addEventListener("htmx:configRequest", function (event) {

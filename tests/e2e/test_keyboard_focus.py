@@ -4,11 +4,13 @@ payment page's poll speaks a status change once, a skip link comes first, and fo
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from dashboard.core.ids import new_id
+from dashboard.domain.orders import OrderFields
 from dashboard.services.payments import NewPaymentLink
 from tests.conftest import actor_for
 from tests.e2e.test_finding_payments import rows, seeded_merchant  # noqa: F401 (a fixture)
@@ -177,7 +179,131 @@ def test_the_payment_page_poll_keeps_focus_and_announces_each_change_once(
     assert said[0] == "Attempt failed"
     assert said[-1] == "Completed"
     assert len(said) == len(set(said)), said  # each change once, none repeated by a poll
+    # Copy link went with the paid link: focus is on the share card's new heading, not <body>.
+    assert _active(page, "el.tagName + ' ' + el.textContent.trim()") == "H2 Paid"
+    assert _active(page, "el.closest('#payment-share') !== null")
     assert page.evaluate("document.querySelector('[aria-live=polite]') === window.pdRegion")
     page.set_viewport_size({"width": 390, "height": 844})
     page.get_by_role("navigation", name="breadcrumb").get_by_role("link").focus()
     page.screenshot(path=str(artifacts_dir / "focus-payment-paid-390.png"))
+
+
+def test_load_more_moves_focus_to_the_first_new_row_and_says_how_many_came(
+    seeded_merchant,  # noqa: F811
+):
+    page = seeded_merchant.page
+    expect(rows(page)).to_have_count(25)
+    first_new = page.evaluate("document.querySelectorAll('#payment-rows tr').length - 1")
+    assert first_new == 25  # the 25 rows, then the Load more row
+
+    page.get_by_role("link", name="Load more").focus()
+    page.keyboard.press("Enter")
+    expect(rows(page)).to_have_count(35)
+    link_of_row_26 = rows(page).nth(25).get_by_role("link")
+    expect(link_of_row_26).to_be_focused()
+    expect(page.get_by_role("status").filter(has_text="more shown")).to_have_text(
+        "10 more shown, the end of the list."
+    )
+    # The next Tab goes on from there, not from the top of the page.
+    page.keyboard.press("Tab")
+    assert _active(page, "el.closest('tr') && el.closest('tr').rowIndex") == 27
+
+
+def test_the_date_fields_cost_no_tab_stop_until_dates_are_chosen(seeded_merchant, live_app):  # noqa: F811
+    page = seeded_merchant.page
+    created = page.locator("#filters select[name=range]")
+    date_from = page.locator("#filters input[name=from]")
+    expect(date_from).to_be_hidden()
+
+    created.focus()
+    page.keyboard.press("Tab")
+    assert _active(page, "el.name") == "currency"  # straight past the two date fields
+
+    created.select_option("custom")  # "Dates…"
+    expect(date_from).to_be_visible()
+    created.focus()
+    page.keyboard.press("Tab")
+    assert _active(page, "el.name") == "from"
+    # Why: Chromium's date field is several Tab stops (its day, month and year, and more), which
+    # is what the fold saves the merchant who wants no dates.
+    stops = 0
+    while _active(page, "el.name") == "from" and stops < 10:
+        page.keyboard.press("Tab")
+        stops += 1
+    assert _active(page, "el.name") == "to"
+    assert stops >= 3, stops
+
+    # Dates in the address: the fields show on arrival.
+    page.goto(f"{live_app.url}/payments?range=custom&from=2026-01-01")
+    expect(date_from).to_be_visible()
+    expect(date_from).to_have_value("2026-01-01")
+    page.goto(f"{live_app.url}/payments?range=7d")
+    expect(date_from).to_be_hidden()
+
+
+def test_statistics_dates_fold_behind_one_summary(seeded_merchant, live_app):  # noqa: F811
+    page = seeded_merchant.page
+    page.goto(live_app.url + "/stats")
+    page.get_by_role("link", name="90 days").focus()
+    page.keyboard.press("Tab")
+    assert _active(page, "el.tagName + ' ' + el.textContent.trim()") == "SUMMARY Dates…"
+    page.keyboard.press("Tab")
+    assert _active(page, "el.closest('nav') && el.closest('nav').getAttribute('aria-label')") == (
+        "Currency"
+    )
+    page.get_by_text("Dates…").click()
+    page.get_by_label("From").fill("2026-01-01")
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"from=2026-01-01"))
+    expect(page.locator("details.dates-fold")).to_have_attribute("open", "")
+
+
+def test_the_order_page_poll_keeps_focus_and_moves_it_to_the_payment_when_paid(
+    visitor_factory, live_app, artifacts_dir
+):
+    subject = f"order-poll-{new_id()[-8:]}@example.com"
+    orders = live_app.app.extensions["order_service"]
+    service = live_app.app.extensions["payment_service"]
+    provider = live_app.app.extensions["payment_provider"]
+    with live_app.app.test_request_context(base_url=live_app.url):
+        order = orders.create_order(
+            actor_for(subject),
+            new_id(),
+            OrderFields(
+                customer_name="Ada Lovelace",
+                customer_email="ada@example.com",
+                product_name="Notes",
+                quantity=3,
+                unit_price=Decimal("12.50"),
+                currency="GBP",
+            ),
+        )
+        payment = orders.request_payment(actor_for(subject), order.order_id)
+    merchant = visitor_factory()
+    merchant.sign_in(subject)
+    page = merchant.page
+    page.goto(f"{live_app.url}/orders/{order.order_id}")
+    page.evaluate("""() => {
+      const region = document.querySelector("#order-status");
+      window.pdSaid = [];
+      new MutationObserver(() => window.pdSaid.push(region.textContent.trim()))
+        .observe(region, { childList: true, subtree: true, characterData: true });
+    }""")
+    copy = page.get_by_role("button", name="Copy link")
+    copy.focus()
+    page.evaluate("window.pdButton = document.activeElement")
+
+    page.wait_for_timeout(7_000)  # two polls with nothing new
+    assert page.evaluate("document.activeElement === window.pdButton")
+    assert page.evaluate("window.pdSaid") == []
+
+    with live_app.app.test_request_context(base_url=live_app.url):
+        for event in provider.pay(payment.provider_link_id):
+            service.apply_provider_event(event)
+    expect(page.locator(".order-head-status")).to_have_text("Paid", timeout=10_000)
+    # Copy link went with the link: focus is on the payment part's heading, never <body>.
+    expect(page.locator("#order-payment h2")).to_be_focused()
+    page.screenshot(path=str(artifacts_dir / "focus-order-paid-1280.png"))
+    page.wait_for_timeout(4_000)
+    expect(page.locator("#order-payment h2")).to_be_focused()
+    assert page.evaluate("window.pdSaid") == ["Paid"]

@@ -150,3 +150,18 @@ def test_the_document_says_how_long_a_payer_name_may_be(offline_app):
 
     assert payer_name["maxLength"] == 60
     assert payer_name["type"] == ["string", "null"]
+
+
+def test_the_docs_contents_link_every_endpoint_and_every_endpoint_links_back(offline_app):
+    html = offline_app.test_client().get("/api/v1/docs").get_data(as_text=True)
+    start = html.index('<nav class="api-contents"')
+    contents = html[start : html.index("</nav>", start)]
+
+    anchors = re.findall(r'<article class="api-endpoint" id="([^"]+)"', html)
+    assert len(anchors) >= 10
+    for anchor in anchors:
+        assert f'href="#{anchor}"' in contents, anchor
+    for section in ("api-start", "problems", "schemas"):
+        assert f'href="#{section}"' in contents
+    # Every endpoint, and the two closing sections, end with the way back.
+    assert html.count('<a href="#contents">Back to contents</a>') == len(anchors) + 2
