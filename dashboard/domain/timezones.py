@@ -106,10 +106,8 @@ def local_to_utc(local: datetime, zone: ZoneInfo) -> datetime:
 
 
 def offset_label(zone: ZoneInfo, at: datetime) -> str:
-    """Return the zone's offset at ``at`` as ``UTC+01:00`` (``UTC`` when it is zero)."""
+    """Return the zone's offset at ``at`` as ``UTC+01:00`` (``UTC+00:00`` when it is zero)."""
     offset = at.astimezone(zone).utcoffset() or timedelta(0)
-    if not offset:
-        return "UTC"
     sign = "+" if offset >= timedelta(0) else "-"
     minutes = abs(int(offset.total_seconds())) // 60
     return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"

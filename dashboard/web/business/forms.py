@@ -69,9 +69,8 @@ def zone_choices(now: datetime) -> dict[str, list[tuple[str, str]]]:
         region, _, place = name.partition("/")
         label = place.replace("_", " ").replace("/", " – ") if place else "UTC"
         offset = offset_label(ZoneInfo(name), now)
-        groups.setdefault(region if place else "Universal", []).append(
-            (name, f"{label} ({offset})")
-        )
+        shown = f"{label} ({offset})" if place else label
+        groups.setdefault(region if place else "Universal", []).append((name, shown))
     return groups
 
 
