@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from dashboard import __version__
 from dashboard.config import ConfigError, Settings, load_settings
 from dashboard.core.clock import utc_now
+from dashboard.core.side_reads import SideReads
 from dashboard.domain.payments import ProviderEvent
 from dashboard.providers.base import PaymentProvider
 from dashboard.store.database import Store
@@ -107,7 +108,11 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.extensions["payment_service"] = payment_service
 
     cursors = CursorCodec(settings.secret_key)
-    app.extensions["payment_listing"] = PaymentListing(store.finder, store.rollups, cursors)
+    # The list's Query and its status counts are independent reads: sent at the same time.
+    app.extensions["side_reads"] = SideReads()
+    app.extensions["payment_listing"] = PaymentListing(
+        store.finder, store.rollups, cursors, app.extensions["side_reads"]
+    )
     app.extensions["order_service"] = OrderService(store.orders, payment_service, cursors)
     app.extensions["api_keys"] = ApiKeyService(store.api_keys)
     app.extensions["audit_log"] = AuditLogService(

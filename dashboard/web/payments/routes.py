@@ -82,16 +82,15 @@ def list_payments() -> ResponseReturnValue:
         filters = parse_filters(request.args, now.date())
     except FilterError as exc:
         return _list_response(PaymentFilters(errors=exc.messages), None, None, now, status=400)
-    listing = payment_listing()
+    cursor = request.args.get("cursor") or None
     try:
-        page = listing.find_page(account_id, filters.query, request.args.get("cursor") or None)
+        view = payment_listing().find_page_and_counts(account_id, filters.query, cursor)
     except InvalidCursor as exc:
         errors = {"cursor": f"{exc} Start again from the first page."}
         return _list_response(
             dataclasses.replace(filters, errors=errors), None, None, now, status=400
         )
-    counts = listing.status_counts(account_id, filters.query)
-    return _list_response(filters, page, counts, now)
+    return _list_response(filters, view.page, view.counts, now)
 
 
 def _continuing() -> bool:
