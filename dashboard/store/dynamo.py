@@ -166,7 +166,7 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _plain_value(v) for k, v in item.items()}
 
 
-def _plain_value(value: dict[str, Any]) -> Any:
+def _plain_value(value: Any) -> Any:
     # The common types read directly: boto3's deserializer goes through a Decimal context and
     # a dispatch per value, several times slower on a page of payments. Sets, binary and any
     # number not written as a plain integer are left to it, so every value reads as before.
