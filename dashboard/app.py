@@ -56,7 +56,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from dashboard.services.team import TeamService
     from dashboard.services.webhooks import WebhookIntake
     from dashboard.store.cursors import CursorCodec
-    from dashboard.web import account_guard, errors, request_log, step_up, theme
+    from dashboard.web import account_guard, errors, header, request_log, step_up, theme
     from dashboard.web.accounts import routes as account_routes
     from dashboard.web.api.wiring import init_app as init_json_api
     from dashboard.web.audit import routes as audit_routes
@@ -134,7 +134,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(account_routes.bp)
     app.register_blueprint(team_routes.bp)
     app.register_blueprint(business_routes.bp)
-    app.jinja_env.globals["account_choices"] = account_routes.account_choices
+    app.jinja_env.globals["account_choices"] = header.account_choices
     account_guard.init_app(app)
     theme.init_app(app)
     step_up.init_app(app)

@@ -8,6 +8,8 @@ another worker) is honoured at the very next request.
 
 from __future__ import annotations
 
+import threading
+
 from botocore.exceptions import EndpointConnectionError
 from flask import Flask
 from flask.testing import FlaskClient
@@ -172,3 +174,21 @@ def test_dynamodb_down_while_reading_session_and_membership_together_is_the_usua
     page = merchant.get("/payments")
     assert page.status_code == 503
     assert "payment store" in page.get_data(as_text=True)
+
+
+def test_the_full_list_page_reads_the_headers_accounts_beside_its_own_reads(app):
+    vera = _join_shop(app, VERA, Role.ADMIN)
+    app.extensions["accounts"].migrate(vera.issuer, [VERA])
+    browser, _ = _browser_of(app, vera, OWNER)
+    threads: dict[str, str] = {}
+
+    def record(model, params, **_kwargs):
+        if model.name == "Query" and params.get("IndexName") == "PersonAccountsIndex":
+            threads["header"] = threading.current_thread().name
+
+    app.extensions["store"].client.meta.events.register("before-parameter-build.dynamodb", record)
+
+    page = browser.get("/payments").get_data(as_text=True)
+
+    assert "Switch to" in page  # she has two accounts: the header offers the other
+    assert threads["header"].startswith("side-read")

@@ -41,7 +41,8 @@ from dashboard.services.payments import ActionNotAllowed, PaymentService
 from dashboard.store.payments import PaymentAlreadyExists
 from dashboard.web.actor import current_actor
 from dashboard.web.confirm import Confirmation, confirm_page
-from dashboard.web.htmx import render_page_or_block
+from dashboard.web.header import start_account_choices
+from dashboard.web.htmx import render_page_or_block, request_is_partial
 from dashboard.web.payment_filters import PRESET_LABELS, FilterError, PaymentFilters, parse_filters
 from dashboard.web.payments.export import csv_lines
 from dashboard.web.payments.forms import (
@@ -77,6 +78,8 @@ def payment_listing() -> PaymentListing:
 def list_payments() -> ResponseReturnValue:
     """List the merchant's payments: filters, search, status tiles, pages; all in the URL."""
     account_id = current_actor().account_id
+    if not request_is_partial():
+        start_account_choices()  # the header's Query, while this page reads its own
     now = utc_now()
     try:
         filters = parse_filters(request.args, now.date())
