@@ -152,7 +152,9 @@ def write_list_section(
         "`GET /payments` with a signed-in Flask test client (one person in one account), no "
         "filters, next to the bare Query of its 26 newest payments. Requests and items read "
         "(items a Query scanned, or a GetItem/BatchGetItem returned) are counted on one request "
-        "of each; the session and membership reads are part of the page's.",
+        "of each; the session and membership reads are part of the page's. CPU is this "
+        "process's CPU time per request, every thread included (the page reads its status "
+        "counts, and the full page the header's account list, on side threads).",
         "",
         *list_report(samples, cpu, reads, sizes, rounds),
         "",
