@@ -3,7 +3,7 @@
 The browser's cookie holds only a random session id; what the session is (whose, since when)
 lives in DynamoDB under the id's SHA-256. Signing out deletes the record, so a copy of the
 cookie is worth nothing afterwards. A session ends after ``idle`` without a request and, in any
-case, ``lifetime`` after sign-in. Reading a session is one strongly consistent GetItem; the
+case, ``lifetime`` after sign-in. Reading a session is one strongly consistent read; the
 last-seen time is written at most once a minute, so a busy tab costs reads, not writes.
 
 Every request also needs the person's membership of the session's account (their role, read
