@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from dashboard import __version__
 from dashboard.config import ConfigError, Settings, load_settings
 from dashboard.core.clock import utc_now
+from dashboard.core.side_reads import SideReads
 from dashboard.domain.payments import ProviderEvent
 from dashboard.providers.base import PaymentProvider
 from dashboard.store.database import Store
@@ -55,7 +56,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from dashboard.services.team import TeamService
     from dashboard.services.webhooks import WebhookIntake
     from dashboard.store.cursors import CursorCodec
-    from dashboard.web import account_guard, errors, request_log, step_up, theme
+    from dashboard.web import account_guard, errors, header, request_log, step_up, theme
     from dashboard.web.accounts import routes as account_routes
     from dashboard.web.api.wiring import init_app as init_json_api
     from dashboard.web.audit import routes as audit_routes
@@ -107,7 +108,11 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.extensions["payment_service"] = payment_service
 
     cursors = CursorCodec(settings.secret_key)
-    app.extensions["payment_listing"] = PaymentListing(store.finder, store.rollups, cursors)
+    # The list's Query and its status counts are independent reads: sent at the same time.
+    app.extensions["side_reads"] = SideReads()
+    app.extensions["payment_listing"] = PaymentListing(
+        store.finder, store.rollups, cursors, app.extensions["side_reads"]
+    )
     app.extensions["order_service"] = OrderService(store.orders, payment_service, cursors)
     app.extensions["api_keys"] = ApiKeyService(store.api_keys)
     app.extensions["audit_log"] = AuditLogService(
@@ -129,7 +134,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(account_routes.bp)
     app.register_blueprint(team_routes.bp)
     app.register_blueprint(business_routes.bp)
-    app.jinja_env.globals["account_choices"] = account_routes.account_choices
+    app.jinja_env.globals["account_choices"] = header.account_choices
     account_guard.init_app(app)
     theme.init_app(app)
     step_up.init_app(app)

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from dashboard.core.side_reads import SideReads
 from dashboard.domain.payment_query import PaymentQuery
 from dashboard.domain.payments import Payment, StatusGroup
 from dashboard.domain.search import SearchTerms, parse_search
@@ -19,7 +21,14 @@ from dashboard.store.rollups import RollupRepository
 
 PAGE_SIZE = 25
 
-__all__ = ["PAGE_SIZE", "InvalidCursor", "PaymentListing", "ResultCount", "result_count"]
+__all__ = [
+    "PAGE_SIZE",
+    "InvalidCursor",
+    "ListingView",
+    "PaymentListing",
+    "ResultCount",
+    "result_count",
+]
 
 
 @dataclass(frozen=True)
@@ -81,13 +90,53 @@ class PaymentListPage:
         return [p for p in self.payments if p.effective_status(now) != p.status]
 
 
+@dataclass(frozen=True)
+class ListingView:
+    """What the list page shows: one page of payments and the status tiles' counts."""
+
+    page: PaymentListPage
+    counts: StatusCounts
+
+
 class PaymentListing:
     """Lists, counts and exports one merchant's payments."""
 
-    def __init__(self, finder: PaymentFinder, rollups: RollupRepository, cursors: CursorCodec):
+    def __init__(
+        self,
+        finder: PaymentFinder,
+        rollups: RollupRepository,
+        cursors: CursorCodec,
+        side_reads: SideReads | None = None,
+    ):
         self._finder = finder
         self._rollups = rollups
         self._cursors = cursors
+        self._side_reads = side_reads
+
+    def find_page_and_counts(
+        self,
+        user_id: str,
+        query: PaymentQuery,
+        cursor: str | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> ListingView:
+        """Return the page after ``cursor`` and the status counts; raise InvalidCursor first.
+
+        The counts (rollup items) do not depend on the page (payment items): with side reads,
+        they are read on a worker thread while this one queries the page, so the list waits
+        for the slower read, not for both in turn. A bad cursor is refused before either read.
+        """
+        state = self._cursor_state(user_id, query, cursor)
+        if self._side_reads is None:
+            page = self._page_from(user_id, query, state, page_size)
+            return ListingView(page, self.status_counts(user_id, query))
+        counts = self._side_reads.start(lambda: self.status_counts(user_id, query))
+        try:
+            page = self._page_from(user_id, query, state, page_size)
+        except BaseException:
+            counts.abandon()
+            raise
+        return ListingView(page, counts.result())
 
     def find_page(
         self,
@@ -97,8 +146,19 @@ class PaymentListing:
         page_size: int = PAGE_SIZE,
     ) -> PaymentListPage:
         """Return the page of payments after ``cursor``; raise InvalidCursor for a bad one."""
+        state = self._cursor_state(user_id, query, cursor)
+        return self._page_from(user_id, query, state, page_size)
+
+    def _cursor_state(
+        self, user_id: str, query: PaymentQuery, cursor: str | None
+    ) -> dict[str, Any] | None:
+        """Return where a cursor continues from (None: the first page); InvalidCursor if bad."""
+        return self._cursors.decode(cursor, user_id, query.fingerprint()) if cursor else None
+
+    def _page_from(
+        self, user_id: str, query: PaymentQuery, state: dict[str, Any] | None, page_size: int
+    ) -> PaymentListPage:
         fingerprint = query.fingerprint()
-        state = self._cursors.decode(cursor, user_id, fingerprint) if cursor else None
         terms = parse_search(query.search)
         plan = self._finder.plan(user_id, query, terms)
         found = self._finder.find(plan, query, terms, state, page_size)

@@ -3,17 +3,30 @@
 The browser's cookie holds only a random session id; what the session is (whose, since when)
 lives in DynamoDB under the id's SHA-256. Signing out deletes the record, so a copy of the
 cookie is worth nothing afterwards. A session ends after ``idle`` without a request and, in any
-case, ``lifetime`` after sign-in. Reading a session is one strongly consistent GetItem; the
+case, ``lifetime`` after sign-in. Reading a session is one strongly consistent read; the
 last-seen time is written at most once a minute, so a busy tab costs reads, not writes.
+
+Every request also needs the person's membership of the session's account (their role, read
+strongly so a removed member is refused at once). Its key is the session's person and account,
+which only the session item says: so the service remembers, per session it resolved, which
+person and account that was, and the next request of the same session reads the session item
+and that membership item in one BatchGetItem. What is remembered only picks the keys to read,
+never an answer: both items are read afresh on every request, and a membership read for another
+person or account than the session item now names is thrown away (the caller reads the right
+one). A session switched or ended elsewhere (another process) is therefore never served stale.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from dashboard.domain.accounts import Membership
 from dashboard.domain.actor import Person
 from dashboard.domain.user import User
 from dashboard.store.sessions import SessionRepository, StoredSession
@@ -40,6 +53,56 @@ def session_hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class LiveSession:
+    """A live session's person in its account, with their membership if it was read with it.
+
+    ``membership_read`` False: the membership was not read (the service did not know yet whose
+    session it was, or the session names another person or account than expected), and the
+    caller reads it; True: ``membership`` is the person's in ``user.account_id``, or None if
+    they are no longer a member there.
+    """
+
+    user: User
+    membership: Membership | None = None
+    membership_read: bool = False
+
+
+# Sessions whose person and account are remembered, per process: a few hundred bytes each.
+REMEMBERED_SESSIONS = 10_000
+
+
+class _SessionKeys:
+    """The person and account each recently resolved session named: which keys to read next.
+
+    Bounded (least recently used go first) and thread-safe; it holds no secret (session
+    hashes, not ids) and decides nothing: see the module's docstring.
+    """
+
+    def __init__(self, capacity: int = REMEMBERED_SESSIONS):
+        self._capacity = capacity
+        self._keys: OrderedDict[str, tuple[Person, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, stored_hash: str) -> tuple[Person, str] | None:
+        with self._lock:
+            keys = self._keys.get(stored_hash)
+            if keys is not None:
+                self._keys.move_to_end(stored_hash)
+            return keys
+
+    def remember(self, stored_hash: str, person: Person, account_id: str) -> None:
+        with self._lock:
+            self._keys[stored_hash] = (person, account_id)
+            self._keys.move_to_end(stored_hash)
+            while len(self._keys) > self._capacity:
+                self._keys.popitem(last=False)
+
+    def forget(self, stored_hash: str) -> None:
+        with self._lock:
+            self._keys.pop(stored_hash, None)
+
+
 class SessionService:
     """Starts, resolves and ends sessions; knows nothing of Flask or cookies."""
 
@@ -54,6 +117,7 @@ class SessionService:
         self.idle = idle
         self.lifetime = lifetime
         self.clock = clock
+        self._keys = _SessionKeys()
 
     def start(
         self,
@@ -94,16 +158,44 @@ class SessionService:
         A session found past its idle or absolute limit is deleted on the way.
         """
         key = session_hash(session_id)
-        stored = self._repository.get(key)
+        return self._live_user(key, self._repository.get(key))
+
+    def resolve_with_membership(self, session_id: str) -> LiveSession | None:
+        """Return the live session's person and account, with their membership when known.
+
+        The session is checked exactly as by ``resolve``. When this service resolved the same
+        session before, the person's membership of the account it named then is read in the
+        same request as the session item (both strongly consistent), and kept only if the
+        session item still names that person and account.
+        """
+        key = session_hash(session_id)
+        expected = self._keys.get(key)
+        if expected is None:
+            user = self._live_user(key, self._repository.get(key))
+            return LiveSession(user) if user is not None else None
+        person, account_id = expected
+        stored, membership = self._repository.get_with_membership(key, account_id, person)
+        user = self._live_user(key, stored)
+        if user is None:
+            return None
+        if user.person != person or user.account_id != account_id:
+            return LiveSession(user)  # switched account (elsewhere): that membership is not its
+        return LiveSession(user, membership, membership_read=True)
+
+    def _live_user(self, key: str, stored: StoredSession | None) -> User | None:
+        """Return the user of a stored session still within its limits (ending it if not)."""
         if stored is None:
+            self._keys.forget(key)
             return None
         now = self.clock()
         if now >= stored.expires_at or now - stored.last_seen_at >= self.idle:
+            self._keys.forget(key)
             self._repository.delete(key)
             return None
         if now - stored.last_seen_at >= SEEN_WRITE_INTERVAL:
             # Conditional: of several requests arriving together, one writes; the rest skip.
             self._repository.record_seen(key, now, unless_seen_since=now - SEEN_WRITE_INTERVAL)
+        self._keys.remember(key, stored.person, stored.account_id)
         return User(
             person=stored.person,
             account_id=stored.account_id,
@@ -138,13 +230,18 @@ class SessionService:
     def switch_account(self, stored_hash: str, account_id: str) -> None:
         """Make the session work in ``account_id`` from its next request on."""
         self._repository.set_account(stored_hash, account_id)
+        expected = self._keys.get(stored_hash)
+        if expected is not None:
+            self._keys.remember(stored_hash, expected[0], account_id)
 
     def end(self, session_id: str) -> None:
         """End one session (sign-out): its cookie no longer signs anyone in."""
+        self._keys.forget(session_hash(session_id))
         self._repository.delete(session_hash(session_id))
 
     def end_by_hash(self, stored_hash: str) -> None:
         """End a session known by its stored hash (its person has no account left)."""
+        self._keys.forget(stored_hash)
         self._repository.delete(stored_hash)
 
     def end_everywhere(self, person: Person) -> int:

@@ -51,6 +51,16 @@ def member_sk(person: Person) -> str:
     return MEMBER_PREFIX + person.key
 
 
+def member_key(account_id: str, person: Person) -> dict[str, Any]:
+    """Return the DynamoDB key of a person's member item in an account."""
+    return to_item({"accountId": account_id, "sk": member_sk(person)})
+
+
+def membership_from_item(item: dict[str, Any]) -> Membership:
+    """Return the membership a member item holds (for reads made outside this repository)."""
+    return _membership_from_item(item)
+
+
 class AccountRepository:
     """Reads and writes accounts, members and people; knows nothing of HTTP or sign-in."""
 

@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from dashboard.domain.accounts import Membership
 from dashboard.domain.actor import Person
+from dashboard.store.accounts import member_key, membership_from_item
 from dashboard.store.dynamo import (
     StoreUnavailable,
     TableNames,
+    batch_get_consistent,
     conditional_write,
     from_item,
     parse_store_time,
@@ -63,6 +66,7 @@ class SessionRepository:
     def __init__(self, client: DynamoDBClient, tables: TableNames):
         self._client = client
         self._table = tables.sessions
+        self._accounts = tables.accounts
 
     def add(self, stored: StoredSession) -> None:
         """Store a new session (its hash is fresh randomness: a clash is a bug, so it raises)."""
@@ -100,6 +104,26 @@ class SessionRepository:
                 ConsistentRead=True,
             ).get("Item")
         return _session_from_item(item) if item else None
+
+    def get_with_membership(
+        self, session_hash: str, account_id: str, person: Person
+    ) -> tuple[StoredSession | None, Membership | None]:
+        """Return the session and the person's membership of the account, read together.
+
+        One BatchGetItem, strongly consistent on both tables: the same answers as ``get`` and
+        the accounts repository's ``get_membership``, in one round trip. The membership is the
+        one asked for, whoever the session turns out to be: the caller compares the two.
+        """
+        found = batch_get_consistent(
+            self._client,
+            {
+                self._table: [to_item({"sessionHash": session_hash})],
+                self._accounts: [member_key(account_id, person)],
+            },
+        )
+        sessions, members = found[self._table], found[self._accounts]
+        stored = _session_from_item(sessions[0]) if sessions else None
+        return stored, membership_from_item(members[0]) if members else None
 
     def record_seen(self, session_hash: str, now: datetime, unless_seen_since: datetime) -> bool:
         """Set ``lastSeenAt`` to now unless it was set at or after ``unless_seen_since``.

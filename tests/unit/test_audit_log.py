@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 from moto import mock_aws
 
-from dashboard.domain.actor import Role
+from dashboard.domain.actor import Person, Role
 from dashboard.domain.api_keys import KeyScope
 from dashboard.domain.audit import AuditAction, AuditNote
 from dashboard.domain.permissions import Permission, can
@@ -226,15 +226,19 @@ def test_bad_filters_are_explained_not_guessed(merchant):
     assert "The start date must be a date like" in html
 
 
-def test_a_member_without_the_permission_gets_a_403_and_no_tab(merchant, monkeypatch):
-    accounts = merchant.application.extensions["accounts"]
-    membership = accounts.membership
-
-    def as_viewer(person, account_id):
-        found = membership(person, account_id)
-        return replace(found, role=Role.VIEWER) if found else None
-
-    monkeypatch.setattr(accounts, "membership", as_viewer)
+def test_a_member_without_the_permission_gets_a_403_and_no_tab(merchant):
+    app = merchant.application
+    store = app.extensions["store"]
+    alice = Person(app.extensions["settings"].oidc_issuer, ALICE_EMAIL)
+    assert merchant.get("/settings/audit-log").status_code == 200  # the Owner reads it
+    # Her role becomes Viewer in the store, as a team change writes it; her next request reads it.
+    store.client.update_item(
+        TableName=store.tables.accounts,
+        Key={"accountId": {"S": ALICE_EMAIL}, "sk": {"S": "member#" + alice.key}},
+        UpdateExpression="SET #role = :viewer",
+        ExpressionAttributeNames={"#role": "role"},
+        ExpressionAttributeValues={":viewer": {"S": Role.VIEWER.value}},
+    )
 
     assert merchant.get("/settings/audit-log").status_code == 403
     assert merchant.get("/settings/audit-log/export.csv").status_code == 403

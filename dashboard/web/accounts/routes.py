@@ -5,10 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from dashboard.domain.accounts import Membership
 from dashboard.services.accounts import AccountService
 from dashboard.services.sessions import SESSION_ID_KEY, SessionService, session_hash
-from dashboard.store.dynamo import StoreUnavailable
 from dashboard.web.actor import current_actor
 from dashboard.web.permissions import signed_in
 
@@ -31,19 +29,3 @@ def switch_account() -> ResponseReturnValue:
     sessions.switch_account(session_hash(session[SESSION_ID_KEY]), membership.account_id)
     flash(f"You are now working in {membership.account_name}.", "success")
     return redirect(url_for("payments.list_payments"), 303)
-
-
-def account_choices() -> list[Membership]:
-    """Return the signed-in person's accounts for the header's switcher (one Query).
-
-    With DynamoDB down the header shows no switcher rather than failing the page, which may
-    be the very error page saying the store is unavailable.
-    """
-    person = current_actor().person
-    if person is None:
-        return []
-    accounts: AccountService = current_app.extensions["accounts"]
-    try:
-        return accounts.accounts_of(person)
-    except StoreUnavailable:
-        return []

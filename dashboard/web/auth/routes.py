@@ -45,6 +45,7 @@ from dashboard.services.sessions import (
     AUTH_TIME_LEEWAY,
     SESSION_ID_KEY,
     STEP_UP_MAX_AGE,
+    LiveSession,
     SessionService,
 )
 from dashboard.store.dynamo import StoreUnavailable
@@ -353,15 +354,19 @@ def _email_domain_allowed(email: str | None, verified: object) -> bool:
     return bool(domain) and domain in allowed
 
 
-def _with_membership(user: User) -> User | None:
+def _with_membership(live: LiveSession) -> User | None:
     """Return the session's person with their role in its account, read on every request.
 
-    Read each time (one strongly consistent GetItem), so a member removed from the account or
-    given another role is treated so from their next request. A session whose account the
-    person left moves to another of theirs; with none left, the session ends.
+    Read each time, strongly consistent (with the session item when the session service knew
+    whose it was, else one GetItem), so a member removed from the account or given another
+    role is treated so from their next request. A session whose account the person left moves
+    to another of theirs; with none left, the session ends.
     """
-    accounts = account_service()
-    membership = accounts.membership(user.person, user.account_id)
+    user, accounts = live.user, account_service()
+    if live.membership_read:
+        membership = live.membership
+    else:
+        membership = accounts.membership(user.person, user.account_id)
     if membership is None:
         membership = accounts.fallback_membership(user.person)
         if membership is None or user.session_hash is None:
@@ -408,9 +413,8 @@ def init_app(app: Flask) -> None:
         if not session_id:
             return None
         try:
-            user = session_service().resolve(session_id)
-            if user is not None:
-                user = _with_membership(user)
+            live = session_service().resolve_with_membership(session_id)
+            user = _with_membership(live) if live is not None else None
         except StoreUnavailable:
             # The 503 page renders the header too: it must see nobody signed in, not ask again.
             g._login_user = login_manager.anonymous_user()

@@ -41,7 +41,8 @@ from dashboard.services.payments import ActionNotAllowed, PaymentService
 from dashboard.store.payments import PaymentAlreadyExists
 from dashboard.web.actor import current_actor
 from dashboard.web.confirm import Confirmation, confirm_page
-from dashboard.web.htmx import render_page_or_block
+from dashboard.web.header import start_account_choices
+from dashboard.web.htmx import render_page_or_block, request_is_partial
 from dashboard.web.payment_filters import PRESET_LABELS, FilterError, PaymentFilters, parse_filters
 from dashboard.web.payments.export import csv_lines
 from dashboard.web.payments.forms import (
@@ -78,21 +79,22 @@ def payment_listing() -> PaymentListing:
 def list_payments() -> ResponseReturnValue:
     """List the merchant's payments: filters, search, status tiles, pages; all in the URL."""
     account_id = current_actor().account_id
+    if not request_is_partial():
+        start_account_choices()  # the header's Query, while this page reads its own
     now = utc_now()
     try:
         filters = parse_filters(request.args, now.date())
     except FilterError as exc:
         return _list_response(PaymentFilters(errors=exc.messages), None, None, now, status=400)
-    listing = payment_listing()
+    cursor = request.args.get("cursor") or None
     try:
-        page = listing.find_page(account_id, filters.query, request.args.get("cursor") or None)
+        view = payment_listing().find_page_and_counts(account_id, filters.query, cursor)
     except InvalidCursor as exc:
         errors = {"cursor": f"{exc} Start again from the first page."}
         return _list_response(
             dataclasses.replace(filters, errors=errors), None, None, now, status=400
         )
-    counts = listing.status_counts(account_id, filters.query)
-    return _list_response(filters, page, counts, now)
+    return _list_response(filters, view.page, view.counts, now)
 
 
 def _continuing() -> bool:
