@@ -35,7 +35,7 @@ from dashboard.web.api.openapi import (
 from dashboard.web.api.payment_json import openapi_schemas as payment_schemas
 from dashboard.web.api.payment_json import parse_new_payment, payment_json
 from dashboard.web.api.problems import ValidationProblem
-from dashboard.web.payment_filters import FilterError, parse_filters
+from dashboard.web.payment_filters import FilterError, merchant_filters
 from dashboard.web.permissions import requires
 
 OPENAPI_TAG = {"name": "Payments", "description": "Payment links: create, find, cancel."}
@@ -73,7 +73,7 @@ def list_payments() -> ResponseReturnValue:
     """List the caller's payments, newest first, with the list page's filters; paged."""
     now = utc_now()
     try:
-        filters = parse_filters(request.args, now.date())
+        filters = merchant_filters(request.args, now)
     except FilterError as exc:
         raise ValidationProblem(exc.messages, status=400) from None
     try:

@@ -16,6 +16,7 @@ from dashboard.core.clock import utc_now
 from dashboard.domain.money import SUPPORTED_CURRENCIES, from_minor
 from dashboard.domain.payments import PaymentStatus, StatusGroup
 from dashboard.domain.permissions import Permission
+from dashboard.domain.timezones import local_today
 from dashboard.services.statistics import (
     PRESET_DAYS,
     CurrencyStatistics,
@@ -37,6 +38,7 @@ from dashboard.web.api.openapi import (
 from dashboard.web.api.payment_json import api_time
 from dashboard.web.api.problems import ValidationProblem
 from dashboard.web.permissions import requires
+from dashboard.web.zone import current_zone
 
 OPENAPI_TAG = {"name": "Statistics", "description": "Figures of the Statistics page."}
 
@@ -50,7 +52,8 @@ def get_stats() -> ResponseReturnValue:
     if currency and currency not in SUPPORTED_CURRENCIES:
         raise ValidationProblem({"currency": "Choose GBP or EUR."}, status=400)
     try:
-        period = parse_stats_range(request.args, now.date())
+        zone = current_zone()
+        period = parse_stats_range(request.args, local_today(now, zone), zone)
     except StatsRangeError as exc:
         field = "days" if request.args.get("days") and not request.args.get("from") else "from"
         raise ValidationProblem({field: str(exc)}, status=400) from None
@@ -73,6 +76,7 @@ def statistics_json(stats: Statistics, currency: str | None) -> dict[str, Any]:
         "from": period.first.isoformat(),
         "to": period.last.isoformat(),
         "days": period.days,
+        "time_zone": period.zone.key,
         "previous_from": period.previous.first.isoformat(),
         "previous_to": period.previous.last.isoformat(),
         "computed_at": api_time(stats.computed_at),
@@ -164,6 +168,7 @@ def openapi_schemas() -> dict[str, Any]:
                 "from",
                 "to",
                 "days",
+                "time_zone",
                 "previous_from",
                 "previous_to",
                 "computed_at",
@@ -173,6 +178,11 @@ def openapi_schemas() -> dict[str, Any]:
                 "from": day_string,
                 "to": day_string,
                 "days": {"type": "integer", "minimum": 1},
+                "time_zone": {
+                    "type": "string",
+                    "description": "The account's time zone (IANA name): the days are its days.",
+                    "examples": ["Europe/London"],
+                },
                 "previous_from": day_string,
                 "previous_to": day_string,
                 "computed_at": {"type": "string", "format": "date-time"},
@@ -192,16 +202,17 @@ def openapi_endpoints() -> list[Endpoint]:
             "getStatistics",
             "Get payment statistics",
             tag="Statistics",
-            description="A payment counts on the UTC day it was created, in the status it has "
-            "now. Give `days`, or `from` (and optionally `to`, at most 366 days).",
+            description="A payment counts on the day it was created in the account's time zone "
+            "(`time_zone` in the answer), in the status it has now. Give `days`, or `from` (and "
+            "optionally `to`, at most 366 days).",
             parameters=[
                 query(
                     "days",
                     "The last 7, 14, 30 or 90 days (default 30).",
                     {"type": "integer", "enum": list(PRESET_DAYS)},
                 ),
-                query("from", "First UTC day of a custom range.", day),
-                query("to", "Last UTC day of a custom range (default today).", day),
+                query("from", "First day of a custom range (the account's zone).", day),
+                query("to", "Last day of a custom range (default today).", day),
                 query(
                     "currency",
                     "Only this currency.",
