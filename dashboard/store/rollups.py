@@ -61,7 +61,7 @@ class Rollup:
     @property
     def starts_at(self) -> datetime:
         """Return the first instant of an hour rollup's hour (UTC)."""
-        return datetime.strptime(self.period, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+        return datetime.fromisoformat(f"{self.period}:00+00:00")
 
 
 def rollup_from(values: dict[str, Any]) -> Rollup:
@@ -77,6 +77,15 @@ def rollup_from(values: dict[str, Any]) -> Rollup:
         attempts=int(values.get("attempts", 0)),
         attempts_succeeded=int(values.get("attemptsSucceeded", 0)),
     )
+
+
+def _plain_rollup(item: dict[str, Any]) -> dict[str, Any]:
+    """Return the plain values of a stored rollup item: strings and whole numbers only.
+
+    A 90-day view reads thousands of hour items; this reads their attribute values directly
+    instead of through the general deserialiser, which made up a fifth of the view's time.
+    """
+    return {name: value["S"] if "S" in value else int(value["N"]) for name, value in item.items()}
 
 
 def _whole_hour(instant: datetime, name: str) -> None:
@@ -115,7 +124,7 @@ class RollupRepository:
             "KeyConditionExpression": "userId = :u AND sk BETWEEN :lo AND :hi",
             "ExpressionAttributeValues": to_item({":u": user_id, ":lo": lo, ":hi": hi}),
         }
-        rollups = [rollup_from(values) for values in self._query_all(request)]
+        rollups = [rollup_from(_plain_rollup(item)) for item in self._query_items(request)]
         return [r for r in rollups if currency is None or r.currency == currency]
 
     def all_time(self, user_id: str, currency: str | None) -> list[Rollup]:
@@ -199,12 +208,16 @@ class RollupRepository:
         return [values["merchant"] for values in self._query_all(request)]
 
     def _query_all(self, request: dict[str, Any]) -> list[dict[str, Any]]:
-        """Return every item of a Query, following its pages."""
-        found = []
+        """Return every item of a Query as plain values, following its pages."""
+        return [from_item(item) for item in self._query_items(request)]
+
+    def _query_items(self, request: dict[str, Any]) -> list[dict[str, Any]]:
+        """Return every item of a Query as stored (attribute-value maps), following its pages."""
+        found: list[dict[str, Any]] = []
         while True:
             with translate_unavailable():
                 response = self._client.query(**request)
-            found += [from_item(item) for item in response.get("Items", [])]
+            found += response.get("Items", [])
             if "LastEvaluatedKey" not in response:
                 return found
             request = {**request, "ExclusiveStartKey": response["LastEvaluatedKey"]}
