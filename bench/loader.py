@@ -19,7 +19,12 @@ from typing import Any
 from dashboard.domain.payments import Payment, PaymentStatus, StatusChange
 from dashboard.store.database import Store
 from dashboard.store.dynamo import store_time, to_item
-from dashboard.store.index_items import merchant_registry_item, rollup_deltas, search_items
+from dashboard.store.index_items import (
+    merchant_registry_item,
+    rollup_deltas,
+    rollup_keys,
+    search_items,
+)
 from dashboard.store.payments import link_lookup_key, payer_lookup_key, payment_to_item
 
 _STATUS_WEIGHTS = {
@@ -126,11 +131,8 @@ def load_account(
                 payment = synthetic_payment(user_id, rng, now)
                 entries += _items_of(store, payment, vocabulary)
                 created_at = store_time(payment.created_at)
-                for scope in (
-                    f"r#day#{created_at[:10]}#{payment.currency}",
-                    f"r#all#{payment.currency}",
-                ):
-                    rollups[scope].update(rollup_deltas(None, payment))
+                for key in rollup_keys(user_id, created_at, payment.currency):
+                    rollups[key["sk"]].update(rollup_deltas(None, payment))
             writer.write(entries)
             if progress:
                 progress(min(start + 1000, count))

@@ -1,9 +1,15 @@
 """``flask --app app rebuild-stats``: recount the rollups from the payments and repair them.
 
-How a deployment backfills rollups (for payments stored before they existed) or repairs them.
-It adds the difference between the recount and what is stored, with atomic ADD updates, so the
-live app may keep writing meanwhile; a payment that changes during the run may leave a small
-difference, which a second run repairs.
+How a deployment backfills rollups (the per-UTC-hour ones, for payments stored while rollups
+were kept per UTC day) or repairs them. For each merchant, in id order, it recounts the
+payments, adds the difference between the recount and what is stored with atomic ADD updates
+(so the live app may keep writing meanwhile; a payment that changes during the run may leave a
+small difference, which a second run repairs), and only then deletes the merchant's old
+``r#day#…`` items.
+
+Resumable: every step compares with what is stored, so a run stopped anywhere is finished by
+running it again; ``--from-merchant ID`` skips the merchants before ``ID`` (each finished
+merchant's line names the next one).
 """
 
 from __future__ import annotations
@@ -13,28 +19,70 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from dashboard.services.rollup_recount import recount_rollups
+from dashboard.store.database import Store
 
 
 @click.command("rebuild-stats")
 @with_appcontext
 @click.option("--user", "user_id", default=None, help="One merchant (default: every merchant).")
-@click.option("--dry-run", is_flag=True, help="Report differences without repairing them.")
-def rebuild_stats_command(user_id: str | None, dry_run: bool) -> None:
-    """Recompute the statistics rollups from the payments, report and repair differences."""
-    store = current_app.extensions["store"]
-    merchants = [user_id] if user_id else store.rollups.merchants()
-    repaired = 0
-    for merchant in merchants:
-        with click.progressbar(length=0, label=f"Recounting {merchant}", show_pos=True) as bar:
-            differences = recount_rollups(store.payments, store.rollups, merchant, bar)
-        for difference in differences:
-            click.echo(f"  {difference.day} {difference.currency}: {difference.deltas}")
-            if not dry_run:
-                store.rollups.add_to(
-                    merchant, difference.day, difference.currency, difference.deltas
-                )
-                repaired += 1
-        if not differences:
-            click.echo(f"  {merchant}: rollups match the payments")
-    action = "would repair" if dry_run else "repaired"
-    click.echo(f"{len(merchants)} merchant(s) checked; {action} {repaired} rollup(s).")
+@click.option(
+    "--from-merchant",
+    "from_merchant",
+    default=None,
+    metavar="ID",
+    help="Resume: start at merchant ID (merchants run in id order; each line names the next).",
+)
+@click.option("--dry-run", is_flag=True, help="Report differences; write and delete nothing.")
+def rebuild_stats_command(user_id: str | None, from_merchant: str | None, dry_run: bool) -> None:
+    """Backfill the hour rollups from the payments, repair differences, drop old day items.
+
+    Safe to interrupt and run again; --from-merchant skips merchants already done.
+    """
+    store: Store = current_app.extensions["store"]
+    merchants = [user_id] if user_id else sorted(store.rollups.merchants())
+    if from_merchant:
+        merchants = [m for m in merchants if m >= from_merchant]
+    totals = {"payments": 0, "hours": 0, "all": 0, "days": 0}
+    for position, merchant in enumerate(merchants):
+        try:
+            counts = _rebuild_merchant(store, merchant, dry_run)
+        except BaseException:
+            click.echo(f"Stopped at {merchant}: resume with --from-merchant {merchant}", err=True)
+            raise
+        for name, value in counts.items():
+            totals[name] += value
+        following = merchants[position + 1] if position + 1 < len(merchants) else None
+        resume = f"; resume with --from-merchant {following}" if following else ""
+        click.echo(
+            f"  {merchant}: {counts['payments']} payment(s) read, {counts['hours']} hour "
+            f"rollup(s) and {counts['all']} all-time rollup(s) "
+            f"{'to repair' if dry_run else 'written or repaired'}, {counts['days']} day "
+            f"item(s) {'to drop' if dry_run else 'dropped'}{resume}"
+        )
+    verb = "would write or repair" if dry_run else "wrote or repaired"
+    click.echo(
+        f"{len(merchants)} merchant(s) checked, {totals['payments']} payment(s) read; {verb} "
+        f"{totals['hours']} hour rollup(s) and {totals['all']} all-time rollup(s); "
+        f"{'would drop' if dry_run else 'dropped'} {totals['days']} day item(s)."
+    )
+
+
+def _rebuild_merchant(store: Store, merchant: str, dry_run: bool) -> dict[str, int]:
+    """Recount one merchant, repair its rollups, then drop its day items; return the counts."""
+    with click.progressbar(length=0, label=f"Recounting {merchant}", show_pos=True) as bar:
+        recount = recount_rollups(store.payments, store.rollups, merchant, bar)
+    for difference in recount.differences:
+        click.echo(f"  {difference.sk.removeprefix('r#')}: {difference.deltas}")
+        if not dry_run:
+            store.rollups.add_to(merchant, difference.sk, difference.deltas)
+    # Only once the hours hold every payment: until then the day items are all there is.
+    day_keys = store.rollups.day_rollup_keys(merchant)
+    if not dry_run:
+        store.rollups.delete(merchant, day_keys)
+    hours = sum(1 for d in recount.differences if d.is_hour)
+    return {
+        "payments": recount.payments_read,
+        "hours": hours,
+        "all": len(recount.differences) - hours,
+        "days": len(day_keys),
+    }

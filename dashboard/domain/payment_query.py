@@ -9,29 +9,38 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import datetime
 
 from dashboard.domain.payments import StatusGroup
 
 
 @dataclass(frozen=True)
 class PaymentQuery:
-    """Every criterion optional: a status group, UTC days, a currency, amounts, search text."""
+    """Every criterion optional: a status group, creation instants, a currency, amounts, search.
+
+    ``created_from`` and ``created_before`` are UTC instants, [from, before): the web layer
+    makes them from the merchant's local days, so the store never needs to know a zone.
+    Either may be None (no bound on that side).
+    """
 
     group: StatusGroup | None = None
-    date_from: date | None = None  # inclusive UTC days; both set or neither
-    date_to: date | None = None
+    created_from: datetime | None = None
+    created_before: datetime | None = None
     currency: str | None = None
     amount_min_minor: int | None = None
     amount_max_minor: int | None = None
     search: str = ""
 
     @property
-    def days(self) -> tuple[date, date] | None:
-        """Return the first and last UTC day asked for, or None when the query names no days."""
-        if self.date_from is None or self.date_to is None:
-            return None
-        return self.date_from, self.date_to
+    def has_created_range(self) -> bool:
+        """Return True when the query bounds the creation time on either side."""
+        return self.created_from is not None or self.created_before is not None
+
+    def created_within(self, instant: datetime) -> bool:
+        """Return True when ``instant`` is inside [created_from, created_before)."""
+        if self.created_from is not None and instant < self.created_from:
+            return False
+        return self.created_before is None or instant < self.created_before
 
     @property
     def has_amount_range(self) -> bool:
@@ -43,8 +52,8 @@ class PaymentQuery:
         canonical = json.dumps(
             {
                 "g": self.group.value if self.group else None,
-                "f": self.date_from.isoformat() if self.date_from else None,
-                "t": self.date_to.isoformat() if self.date_to else None,
+                "f": self.created_from.isoformat() if self.created_from else None,
+                "t": self.created_before.isoformat() if self.created_before else None,
                 "c": self.currency,
                 "lo": self.amount_min_minor,
                 "hi": self.amount_max_minor,

@@ -17,7 +17,7 @@ from dashboard.domain.payments import Payment, StatusGroup
 from dashboard.domain.search import SearchTerms, parse_search
 from dashboard.store.cursors import CursorCodec, InvalidCursor
 from dashboard.store.finder import PaymentFinder
-from dashboard.store.rollups import RollupRepository
+from dashboard.store.rollups import Rollup, RollupRepository
 
 PAGE_SIZE = 25
 
@@ -177,16 +177,26 @@ class PaymentListing:
         )
 
     def status_counts(self, user_id: str, query: PaymentQuery) -> StatusCounts:
-        """Return counts per status group for the query's dates and currency (from rollups)."""
-        if query.days:
-            first, last = query.days
-            rollups = self._rollups.days(user_id, first, last, query.currency)
-        else:
-            rollups = self._rollups.all_time(user_id, query.currency)
+        """Return counts per status group for the query's creation instants and currency.
+
+        From rollups, never the payments: the hours of [from, before) in one Query. With no
+        start, the hours from ``created_before`` on are taken from the all-time counts, so the
+        reads follow the time since that day rather than the account's age.
+        """
         by_group = dict.fromkeys(StatusGroup, 0)
-        for rollup in rollups:
-            for status, count in rollup.counts.items():
-                by_group[status.group] += count
+
+        def add(rollups: list[Rollup], sign: int) -> None:
+            for rollup in rollups:
+                for status, count in rollup.counts.items():
+                    by_group[status.group] += sign * count
+
+        start, end, currency = query.created_from, query.created_before, query.currency
+        if start is not None:
+            add(self._rollups.hours(user_id, start, end, currency), 1)
+        else:
+            add(self._rollups.all_time(user_id, currency), 1)
+            if end is not None:
+                add(self._rollups.hours(user_id, end, None, currency), -1)
         return StatusCounts(by_group)
 
     def export(self, user_id: str, query: PaymentQuery) -> Iterator[Payment]:

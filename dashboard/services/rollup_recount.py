@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dashboard.core.progress import Progress
 from dashboard.domain.payments import PaymentStatus
-from dashboard.store.index_items import rollup_deltas
+from dashboard.store.dynamo import store_time
+from dashboard.store.index_items import rollup_deltas, rollup_keys
 from dashboard.store.payments import PaymentRepository
 from dashboard.store.rollups import Rollup, RollupRepository
 
@@ -17,9 +18,21 @@ class RollupDifference:
     """How one rollup differed from the recount (recount − stored, per counter)."""
 
     user_id: str
-    day: str
-    currency: str
+    sk: str  # r#hour#{YYYY-MM-DDTHH}#{currency} or r#all#{currency}
     deltas: dict[str, int]
+
+    @property
+    def is_hour(self) -> bool:
+        """Return True for an hour's rollup (False: all time)."""
+        return self.sk.startswith("r#hour#")
+
+
+@dataclass(frozen=True)
+class Recount:
+    """A merchant's recount: how many payments were read, and what differs from the store."""
+
+    payments_read: int
+    differences: list[RollupDifference] = field(default_factory=list)
 
 
 def _stored_counters(rollup: Rollup) -> Counter:
@@ -37,22 +50,27 @@ def recount_rollups(
     rollups: RollupRepository,
     user_id: str,
     progress: Progress | None = None,
-) -> list[RollupDifference]:
-    """Return how the merchant's stored rollups differ from a recount of its payments."""
-    recounted: dict[tuple[str, str], Counter] = defaultdict(Counter)
+) -> Recount:
+    """Return how the merchant's hour and all-time rollups differ from a recount of its payments.
+
+    Old per-UTC-day items are not compared: nothing reads them any more, and rebuild-stats
+    deletes them once the hours are right.
+    """
+    recounted: dict[str, Counter] = defaultdict(Counter)
+    read = 0
     for payment in payments.each_payment(user_id):
         deltas = rollup_deltas(None, payment)
-        day = payment.created_at.date().isoformat()
-        recounted[(day, payment.currency)].update(deltas)
-        recounted[("all", payment.currency)].update(deltas)
+        for key in rollup_keys(user_id, store_time(payment.created_at), payment.currency):
+            recounted[key["sk"]].update(deltas)
+        read += 1
         if progress:
             progress.update(1)
-    stored = {(r.day, r.currency): _stored_counters(r) for r in rollups.every_rollup(user_id)}
+    stored = {r.sk: _stored_counters(r) for r in rollups.every_rollup(user_id) if r.scope != "day"}
     differences = []
-    for key in sorted(set(recounted) | set(stored)):
-        want, have = recounted.get(key, Counter()), stored.get(key, Counter())
+    for sk in sorted(set(recounted) | set(stored)):
+        want, have = recounted.get(sk, Counter()), stored.get(sk, Counter())
         deltas = {name: want[name] - have[name] for name in set(want) | set(have)}
         deltas = {name: value for name, value in sorted(deltas.items()) if value}
         if deltas:
-            differences.append(RollupDifference(user_id, key[0], key[1], deltas))
-    return differences
+            differences.append(RollupDifference(user_id, sk, deltas))
+    return Recount(read, differences)

@@ -1,7 +1,9 @@
-"""Payment statistics from the per-day rollups: a few items read, whatever the account's size.
+"""Payment statistics from the per-hour rollups: few items read, whatever the account's size.
 
-A payment counts on the UTC day it was created, in the status it has now. Currencies are never
-added together: every figure is per currency.
+A payment counts on the merchant's local day it was created (in the account's zone), in the
+status it has now. A local day is the sum of its UTC hours' rollups, so a daylight-saving day
+of 23 or 25 hours is exact and no zone needs items of its own. Currencies are never added
+together: every figure is per currency.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from zoneinfo import ZoneInfo
 
 from dashboard.domain.money import SUPPORTED_CURRENCIES, from_minor, minor_digits
 from dashboard.domain.payments import PaymentStatus, StatusGroup
+from dashboard.domain.timezones import day_bounds
 from dashboard.store.rollups import Rollup, RollupRepository
 
 PRESET_DAYS = (7, 14, 30, 90)
@@ -28,10 +32,11 @@ class StatsRangeError(ValueError):
 
 @dataclass(frozen=True)
 class StatsRange:
-    """Inclusive UTC days, and the period of the same length just before them."""
+    """Inclusive local days of ``zone``, and the period of the same length just before them."""
 
     first: date
     last: date
+    zone: ZoneInfo
     preset: int | None = None
 
     @property
@@ -43,15 +48,23 @@ class StatsRange:
     def previous(self) -> StatsRange:
         """Return the period of the same length that ends the day before this one starts."""
         last = self.first - timedelta(days=1)
-        return StatsRange(last - timedelta(days=self.days - 1), last)
+        return StatsRange(last - timedelta(days=self.days - 1), last, self.zone)
+
+    @property
+    def bounds(self) -> tuple[datetime, datetime]:
+        """Return the UTC instants [start, end) the range's local days cover."""
+        return day_bounds(self.first, self.last, self.zone)
 
     def each_day(self) -> list[date]:
         """Return every day of the range, in order."""
         return [self.first + timedelta(days=n) for n in range(self.days)]
 
 
-def parse_stats_range(args: Mapping[str, str], today: date) -> StatsRange:
-    """Return the range asked for (default: the last 30 days); raise StatsRangeError."""
+def parse_stats_range(args: Mapping[str, str], today: date, zone: ZoneInfo) -> StatsRange:
+    """Return the range asked for (default: the last 30 days); raise StatsRangeError.
+
+    ``today`` is the merchant's date in ``zone`` (``local_today``), and every day is of ``zone``.
+    """
     raw_days = (args.get("days") or "").strip()
     raw_from, raw_to = (args.get("from") or "").strip(), (args.get("to") or "").strip()
     if raw_from or raw_to:
@@ -68,14 +81,14 @@ def parse_stats_range(args: Mapping[str, str], today: date) -> StatsRange:
             raise StatsRangeError("The end date is before the start date.")
         if (last - first).days + 1 > MAX_DAYS:
             raise StatsRangeError(f"Choose at most {MAX_DAYS} days.")
-        return StatsRange(first, last)
+        return StatsRange(first, last, zone)
     if not raw_days:
-        return StatsRange(today - timedelta(days=29), today, 30)
+        return StatsRange(today - timedelta(days=29), today, zone, 30)
     # ASCII digits only: "²".isdigit() is True, yet int("²") fails.
     if not (raw_days.isascii() and raw_days.isdigit()) or int(raw_days) not in PRESET_DAYS:
         raise StatsRangeError("Choose 7, 14, 30 or 90 days, or a start and end date.")
     days = int(raw_days)
-    return StatsRange(today - timedelta(days=days - 1), today, days)
+    return StatsRange(today - timedelta(days=days - 1), today, zone, days)
 
 
 def _zeros() -> dict[PaymentStatus, int]:
@@ -96,12 +109,20 @@ class CurrencyTotals:
     attempts_succeeded: int = 0
 
     def add(self, rollup: Rollup) -> None:
-        """Add one day's rollup."""
+        """Add one rollup (an hour's)."""
         for status in PaymentStatus:
             self.counts[status] += rollup.counts.get(status, 0)
             self.amounts_minor[status] += rollup.amounts_minor.get(status, 0)
         self.attempts += rollup.attempts
         self.attempts_succeeded += rollup.attempts_succeeded
+
+    def add_totals(self, other: CurrencyTotals) -> None:
+        """Add another period's totals (a day's to its range's)."""
+        for status in PaymentStatus:
+            self.counts[status] += other.counts[status]
+            self.amounts_minor[status] += other.amounts_minor[status]
+        self.attempts += other.attempts
+        self.attempts_succeeded += other.attempts_succeeded
 
     @property
     def links_created(self) -> int:
@@ -208,22 +229,27 @@ class Statistics:
 def payment_statistics(
     rollups: RollupRepository, user_id: str, period: StatsRange, now: datetime
 ) -> Statistics:
-    """Return the statistics of a period from one Query over its rollups and the previous ones."""
+    """Return the statistics of a period from one Query over its hours and the previous period's.
+
+    Each hour rollup is added to the local day (in the period's zone) its hour begins in; every
+    offered zone is whole hours from UTC, so no hour straddles two local days.
+    """
     previous = period.previous
-    items = rollups.days(user_id, previous.first, period.last, None)
-    by_key = {(r.day, r.currency): r for r in items}
+    start, end = day_bounds(previous.first, period.last, period.zone)
+    by_day: dict[tuple[date, str], CurrencyTotals] = {}
+    for rollup in rollups.hours(user_id, start, end, None):
+        day = rollup.starts_at.astimezone(period.zone).date()
+        by_day.setdefault((day, rollup.currency), CurrencyTotals()).add(rollup)
     currencies = []
     for currency in SUPPORTED_CURRENCIES:
         current, before = CurrencyTotals(), CurrencyTotals()
         volume, groups = [], []
         for day in previous.each_day():
-            if rollup := by_key.get((day.isoformat(), currency)):
-                before.add(rollup)
+            if totals := by_day.get((day, currency)):
+                before.add_totals(totals)
         for day in period.each_day():
-            day_totals = CurrencyTotals()
-            if rollup := by_key.get((day.isoformat(), currency)):
-                current.add(rollup)
-                day_totals.add(rollup)
+            day_totals = by_day.get((day, currency)) or CurrencyTotals()
+            current.add_totals(day_totals)
             volume.append((day, day_totals.completed_minor))
             groups.append((day, day_totals.by_group()))
         currencies.append(CurrencyStatistics(currency, current, before, volume, groups))

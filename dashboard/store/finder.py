@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from dashboard.domain.payment_query import PaymentQuery
@@ -22,6 +23,7 @@ from dashboard.store.dynamo import (
     TableNames,
     batch_get,
     from_item,
+    store_time,
     to_item,
     translate_unavailable,
 )
@@ -45,6 +47,9 @@ PROVIDERS = ("sandbox", "truelayer")
 READ_BUDGET = 2000
 EMPTY_PAGE_BUDGET = 10_000
 _DONE = "done"
+_MICROSECOND = timedelta(microseconds=1)
+_EARLIEST_STORED = "0000-01-01T00:00:00.000000Z"
+_LATEST_STORED = "9999-12-31T23:59:59.999999Z"
 
 
 @dataclass
@@ -77,11 +82,22 @@ class FoundPage:
     plan: Plan
 
 
-def _day_bounds(filters: PaymentQuery) -> tuple[str, str] | None:
-    if filters.days is None:
+def _created_bounds(filters: PaymentQuery) -> tuple[str, str] | None:
+    """Return the stored-time bounds, both inclusive, of the query's [from, before) instants.
+
+    Stored times are fixed-width with microseconds (``store_time``), so the last instant
+    before ``created_before`` is one microsecond earlier. An open side reads from the first
+    stored time possible or to the last.
+    """
+    if not filters.has_created_range:
         return None
-    first, last = filters.days
-    return (f"{first.isoformat()}T00:00:00.000000Z", f"{last.isoformat()}T23:59:59.999999Z")
+    low = store_time(filters.created_from) if filters.created_from else _EARLIEST_STORED
+    high = (
+        store_time(filters.created_before - _MICROSECOND)
+        if filters.created_before
+        else _LATEST_STORED
+    )
+    return low, high
 
 
 def ordering_key(values: dict[str, Any]) -> str:
@@ -102,7 +118,7 @@ class PaymentFinder:
         """Return the sources that together list what the filters and search ask for."""
         if terms.text:
             return self._plan_search(user_id, filters, terms)
-        bounds = _day_bounds(filters)
+        bounds = _created_bounds(filters)
         values: dict[str, Any] = {":u": user_id}
         if filters.group:
             index, attribute = STATUS_INDEX, "statusSort"
@@ -165,7 +181,7 @@ class PaymentFinder:
         return Plan(sources, "Search: " + ", ".join(readings), truncated)
 
     def _index_source(self, name: str, prefix: str, user_id: str, filters: PaymentQuery) -> Source:
-        bounds = _day_bounds(filters)
+        bounds = _created_bounds(filters)
         values: dict[str, Any] = {":u": user_id}
         if bounds:
             condition = "userId = :u AND sk BETWEEN :lo AND :hi"
@@ -476,10 +492,8 @@ def _passes(
         return False
     if filters.amount_max_minor is not None and payment.amount_minor > filters.amount_max_minor:
         return False
-    if filters.days is not None:
-        first, last = filters.days
-        if not first <= payment.created_at.date() <= last:
-            return False
+    if not filters.created_within(payment.created_at):
+        return False
     if terms.amount_currency and payment.currency != terms.amount_currency:
         return False  # "£12.50" is an amount in pounds
     if not found_by_words:

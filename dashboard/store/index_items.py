@@ -1,4 +1,4 @@
-"""Items of the ``PaymentIndex`` table: search terms and per-day rollups, built from payments.
+"""Items of the ``PaymentIndex`` table: search terms and per-hour rollups, built from payments.
 
 They are written in the same ``TransactWriteItems`` as the payment change they reflect, so the
 index and the counts can never disagree with the payments. Layout (HASH ``userId``, RANGE ``sk``):
@@ -10,9 +10,12 @@ index and the counts can never disagree with the payments. Layout (HASH ``userId
 * ``a#{amountMinor:015d}#{createdAt}#{paymentId}``: the amount; ``e#{email}#…``: the payer email.
 * ``#merchants`` / ``m#{userId}``: every merchant that ever created a payment, so maintenance
   commands can visit them all with a Query instead of a Scan.
-* ``r#day#{YYYY-MM-DD}#{currency}`` and ``r#all#{currency}``: rollups, counts and minor-unit sums
-  per status, plus attempt counts. A payment counts on the UTC day it was created, in the status
-  it has now; a status change moves it from one counter to the other.
+* ``r#hour#{YYYY-MM-DDTHH}#{currency}`` and ``r#all#{currency}``: rollups, counts and minor-unit
+  sums per status, plus attempt counts. A payment counts in the UTC hour it was created, in the
+  status it has now; a status change moves it from one counter to the other. A merchant's local
+  day is the sum of its UTC hours (every offered zone is whole hours from UTC), so no zone needs
+  items of its own and a change of zone re-buckets nothing. (``r#day#…`` items, per UTC day,
+  are from before: ``rebuild-stats`` writes the hours from the payments, then deletes them.)
 
 Search items hold only what never changes after creation (amount, currency, times), so a status
 change touches the payment and two rollups, nothing else.
@@ -21,6 +24,7 @@ change touches the payment and two rollups, nothing else.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from dashboard.core.words import words_of
@@ -125,17 +129,34 @@ def email_prefix(email: str) -> str:
 
 
 def rollup_keys(user_id: str, created_at: str, currency: str) -> list[dict[str, str]]:
-    """Return the keys of the two rollups a payment counts in: its day's and all time's."""
-    day = created_at[:10]
+    """Return the keys of the two rollups a payment counts in: its UTC hour's and all time's.
+
+    ``created_at`` is a stored time (``YYYY-MM-DDTHH:MM:SS.ffffffZ``), so its first 13
+    characters are its UTC hour.
+    """
     return [
-        {"userId": user_id, "sk": f"r#day#{day}#{currency}"},
-        {"userId": user_id, "sk": f"r#all#{currency}"},
+        {"userId": user_id, "sk": hour_rollup_key(created_at[:13], currency)},
+        {"userId": user_id, "sk": all_time_rollup_key(currency)},
     ]
 
 
-def day_rollup_key(day: str, currency: str) -> str:
-    """Return the sort key of one day's rollup in one currency."""
-    return f"r#day#{day}#{currency}"
+HOUR_ROLLUP_PREFIX = "r#hour#"
+DAY_ROLLUP_PREFIX = "r#day#"  # the per-UTC-day items from before the hours: read to drop them
+
+
+def hour_of(instant: datetime) -> str:
+    """Return the UTC hour ``instant`` falls in, as its rollups name it (``YYYY-MM-DDTHH``)."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H")
+
+
+def hour_rollup_key(hour: str, currency: str) -> str:
+    """Return the sort key of one UTC hour's rollup (``hour``: ``YYYY-MM-DDTHH``) in a currency."""
+    return f"{HOUR_ROLLUP_PREFIX}{hour}#{currency}"
+
+
+def all_time_rollup_key(currency: str) -> str:
+    """Return the sort key of the all-time rollup of one currency."""
+    return f"r#all#{currency}"
 
 
 def rollup_deltas(before: Payment | None, after: Payment) -> dict[str, int]:
@@ -166,7 +187,7 @@ def rollup_increments(
 ) -> list[Increment]:
     """Return the change-set increments that apply ``deltas`` to both rollups, named by rollup.
 
-    Named ``rollup:day#…`` and ``rollup:all#…``; none when nothing changes.
+    Named ``rollup:hour#…`` and ``rollup:all#…``; none when nothing changes.
     """
     if not deltas:
         return []

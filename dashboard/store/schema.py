@@ -8,7 +8,7 @@ time-ordered UUIDv7 ``paymentId``, with two indexes:
 * ``CreatedAtIndex`` ranges on ``createdAt`` for date ranges and exports;
 * ``OpenPaymentsIndex`` (sparse) holds only payments whose link is live, by ``updatedAt``.
 
-``PaymentIndex``: search terms and per-day rollups (see ``index_items``).
+``PaymentIndex``: search terms and per-UTC-hour rollups (see ``index_items``).
 
 ``Orders``: the merchant's orders and what leads to them (HASH ``userId``, RANGE ``sk``; see
 ``store/orders.py``), with ``OrderStatusIndex`` ranging on ``statusSort`` = ``"{status}#{orderId}"``

@@ -9,17 +9,21 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from dashboard.domain.money import SUPPORTED_CURRENCIES, InvalidAmount, parse_amount, to_minor
 from dashboard.domain.payment_query import PaymentQuery
 from dashboard.domain.payments import StatusGroup
 from dashboard.domain.search import MAX_SEARCH_LENGTH
+from dashboard.domain.timezones import day_bounds, local_today, zone_named
+from dashboard.web.zone import current_zone
 
 DATE_PRESETS = {"today": 1, "7d": 7, "30d": 30, "90d": 90}
 PRESET_LABELS = {"today": "Today", "7d": "7 days", "30d": "30 days", "90d": "90 days"}
 MAX_RANGE_DAYS = 3660
+EARLIEST_DAY = date(2000, 1, 1)  # "only an end date" starts here: nothing is stored before it
 
 
 class FilterError(ValueError):
@@ -36,12 +40,13 @@ class PaymentFilters:
 
     group: StatusGroup | None = None
     date_range: str | None = None  # a preset name, "custom", or None for all time
-    date_from: date | None = None  # inclusive UTC days
+    date_from: date | None = None  # inclusive local days of ``zone``
     date_to: date | None = None
     currency: str | None = None
     amount_min: Decimal | None = None
     amount_max: Decimal | None = None
     search: str = ""
+    zone: ZoneInfo = field(default_factory=lambda: zone_named(None))  # the days' zone
     errors: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -79,11 +84,20 @@ class PaymentFilters:
 
     @property
     def query(self) -> PaymentQuery:
-        """Return what the lookups need from these filters, without the URL's vocabulary."""
+        """Return what the lookups need from these filters, without the URL's vocabulary.
+
+        The local days become UTC instants here, in the merchant's zone; an end date alone
+        leaves the start open.
+        """
+        created_from = created_before = None
+        if self.date_from and self.date_to:
+            created_from, created_before = day_bounds(self.date_from, self.date_to, self.zone)
+            if self.date_from <= EARLIEST_DAY:
+                created_from = None
         return PaymentQuery(
             group=self.group,
-            date_from=self.date_from,
-            date_to=self.date_to,
+            created_from=created_from,
+            created_before=created_before,
             currency=self.currency,
             amount_min_minor=self.amount_min_minor,
             amount_max_minor=self.amount_max_minor,
@@ -106,7 +120,7 @@ class PaymentFilters:
                 if self.date_from == self.date_to
                 else f"{self.date_from:%-d %b %Y} – {self.date_to:%-d %b %Y}"
             )
-            text = f"Created: {label} ({span}, UTC)" if label else f"Created: {span} (UTC)"
+            text = f"Created: {label} ({span})" if label else f"Created: {span}"
             found.append((text, self.query_args(range=None, **{"from": None, "to": None})))
         if self.currency:
             found.append((f"Currency: {self.currency}", self.query_args(currency=None)))
@@ -119,8 +133,12 @@ class PaymentFilters:
         return found
 
 
-def parse_filters(args: Mapping[str, str], today: date) -> PaymentFilters:
-    """Return the filters a query string asks for; raise FilterError listing every problem."""
+def parse_filters(args: Mapping[str, str], today: date, zone: ZoneInfo) -> PaymentFilters:
+    """Return the filters a query string asks for; raise FilterError listing every problem.
+
+    ``today`` is the merchant's date in ``zone`` (``local_today``): presets end on it, and
+    every day typed or implied is a day of that zone.
+    """
     errors: dict[str, str] = {}
     group = _parse_group(args.get("status", ""), errors)
     date_range, date_from, date_to = _parse_dates(args, today, errors)
@@ -145,11 +163,18 @@ def parse_filters(args: Mapping[str, str], today: date) -> PaymentFilters:
         amount_min=amount_min,
         amount_max=amount_max,
         search=search,
+        zone=zone,
         errors=errors,
     )
     if errors:
         raise FilterError(errors)
     return filters
+
+
+def merchant_filters(args: Mapping[str, str], now: datetime) -> PaymentFilters:
+    """Return the filters of a request, its days read in the signed-in account's zone."""
+    zone = current_zone()
+    return parse_filters(args, local_today(now, zone), zone)
 
 
 def _parse_group(raw: str, errors: dict[str, str]) -> StatusGroup | None:
@@ -193,7 +218,7 @@ def _parse_dates(
     if date_from is None and date_to is None:
         return None, None, None
     both_given = date_from is not None and date_to is not None
-    date_from = date_from or date(2000, 1, 1)  # only an end date: everything up to it
+    date_from = date_from or EARLIEST_DAY  # only an end date: everything up to it
     date_to = date_to or today
     if date_from > date_to:
         errors["to"] = "The end date is before the start date."

@@ -12,6 +12,7 @@ from dashboard.app import create_app
 from dashboard.core.ids import new_id
 from dashboard.domain.payments import PaymentStatus, StatusGroup
 from dashboard.domain.search import parse_search
+from dashboard.domain.timezones import zone_named
 from dashboard.providers.sandbox import SandboxProvider
 from dashboard.services.payment_listing import PaymentListing
 from dashboard.services.payments import NewPaymentLink, PaymentService
@@ -85,7 +86,9 @@ _ticks = itertools.count(1)
 
 
 def filters(**args):
-    return parse_filters({k: str(v) for k, v in args.items()}, TODAY).query
+    return parse_filters(
+        {k: str(v) for k, v in args.items()}, TODAY, zone_named("Europe/London")
+    ).query
 
 
 def all_pages(listing, merchant, page_filters, page_size=25):

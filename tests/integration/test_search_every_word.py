@@ -11,6 +11,7 @@ import pytest
 
 from dashboard.app import create_app
 from dashboard.core.ids import new_id
+from dashboard.domain.timezones import zone_named
 from dashboard.providers.sandbox import SandboxProvider
 from dashboard.services.payments import NewPaymentLink, PaymentService
 from dashboard.store.dynamo import store_time, to_item
@@ -70,7 +71,9 @@ def create(service, merchant, reference, payer_name):
 def found_by(app, merchant, text) -> list[str]:
     """Return the ids of the merchant's payments the Payments page's search finds for ``text``."""
     listing = app.extensions["payment_listing"]
-    page = listing.find_page(merchant, parse_filters({"q": text}, datetime.now(UTC).date()).query)
+    page = listing.find_page(
+        merchant, parse_filters({"q": text}, datetime.now(UTC).date(), zone_named(None)).query
+    )
     return [p.payment_id for p in page.payments]
 
 

@@ -8,7 +8,7 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    "module", ["bench.loader", "bench.orders", "bench.orders_run", "bench.run"]
+    "module", ["bench.loader", "bench.orders", "bench.orders_run", "bench.run", "bench.stats_run"]
 )
 def test_the_benchmark_modules_still_import(module):
     assert importlib.import_module(module).__doc__

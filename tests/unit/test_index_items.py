@@ -1,9 +1,10 @@
-"""The PaymentIndex items written beside each payment: search terms and per-day rollup counters."""
+"""The PaymentIndex items written beside each payment: search terms and per-hour rollup counters."""
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -21,8 +22,9 @@ from dashboard.store.index_items import (
     MAX_WORDS_PER_PAYMENT,
     amount_prefix,
     counts_by_status,
-    day_rollup_key,
     email_prefix,
+    hour_of,
+    hour_rollup_key,
     rollup_deltas,
     rollup_increments,
     rollup_keys,
@@ -321,14 +323,20 @@ def test_rollup_counters_read_back_per_status():
 # Rollup updates
 
 
-def test_a_payment_counts_on_its_utc_day_and_in_the_all_time_total():
-    """Two rollups per currency: the creation day's and all time's."""
+def test_a_payment_counts_in_its_utc_hour_and_in_the_all_time_total():
+    """Two rollups per currency: the creation hour's (UTC) and all time's; no day item."""
     keys = rollup_keys("alice@example.com", CREATED_AT, "EUR")
     assert keys == [
-        {"userId": "alice@example.com", "sk": "r#day#2026-11-20#EUR"},
+        {"userId": "alice@example.com", "sk": f"r#hour#{CREATED_AT[:13]}#EUR"},
         {"userId": "alice@example.com", "sk": "r#all#EUR"},
     ]
-    assert keys[0]["sk"] == day_rollup_key("2026-11-20", "EUR")
+    assert keys[0]["sk"] == hour_rollup_key(CREATED_AT[:13], "EUR")
+
+
+def test_an_hour_is_named_by_its_utc_hour_whatever_the_instants_zone():
+    """23:30 in Paris (UTC+2 in June) is 21:30 UTC: the hour 21."""
+    paris = datetime(2026, 6, 1, 23, 30, tzinfo=ZoneInfo("Europe/Paris"))
+    assert hour_of(paris) == "2026-06-01T21"
 
 
 def _rendered(table, user_id, created_at, currency, deltas):
@@ -339,11 +347,11 @@ def _rendered(table, user_id, created_at, currency, deltas):
 
 
 def test_the_counter_changes_are_two_add_updates_one_per_rollup():
-    """The same ADD is applied to the day's and the all-time rollup, in one transaction."""
+    """The same ADD is applied to the hour's and the all-time rollup, in one transaction."""
     deltas = {"n_awaiting_payment": -1, "n_completed": 1}
     updates = _rendered("PaymentIndex", "alice@example.com", CREATED_AT, "GBP", deltas)
     assert [update["Update"]["Key"] for update in updates] == [
-        {"userId": {"S": "alice@example.com"}, "sk": {"S": "r#day#2026-11-20#GBP"}},
+        {"userId": {"S": "alice@example.com"}, "sk": {"S": f"r#hour#{CREATED_AT[:13]}#GBP"}},
         {"userId": {"S": "alice@example.com"}, "sk": {"S": "r#all#GBP"}},
     ]
     for update in updates:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,15 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dashboard.domain.payments import StatusGroup
+from dashboard.domain.timezones import local_today, zone_named
 from dashboard.web.payment_filters import FilterError, PaymentFilters, parse_filters
 
 TODAY = date(2026, 11, 20)
+ZONE = zone_named("Europe/London")
 
 
 def problems_with(args: dict[str, str]) -> dict[str, str]:
     """Return the messages parse_filters gives for ``args``; fail if it accepts them."""
     with pytest.raises(FilterError) as caught:
-        parse_filters(args, TODAY)
+        parse_filters(args, TODAY, ZONE)
     return caught.value.messages
 
 
@@ -39,13 +41,13 @@ def problems_with(args: dict[str, str]) -> dict[str, str]:
 )
 def test_a_merchant_can_narrow_the_list_to_one_status_group(typed, group):
     """Each group is recognised whatever its case."""
-    assert parse_filters({"status": typed}, TODAY).group is group
+    assert parse_filters({"status": typed}, TODAY, ZONE).group is group
 
 
 @pytest.mark.parametrize("typed", ["all", "ALL", "", "  "])
 def test_all_statuses_means_no_status_filter(typed):
     """'all' (or nothing) shows every status and does not count as a filter."""
-    filters = parse_filters({"status": typed}, TODAY)
+    filters = parse_filters({"status": typed}, TODAY, ZONE)
     assert filters.group is None
     assert not filters.is_filtered
 
@@ -71,9 +73,9 @@ def test_an_unknown_status_is_refused_with_a_message_about_status(typed):
         ("7D", TODAY - timedelta(days=6)),
     ],
 )
-def test_a_date_preset_covers_whole_utc_days_ending_today(preset, first_day):
+def test_a_date_preset_covers_whole_local_days_ending_today(preset, first_day):
     """'7 days' is today and the six days before it, both ends inclusive."""
-    filters = parse_filters({"range": preset}, TODAY)
+    filters = parse_filters({"range": preset}, TODAY, ZONE)
     assert filters.date_range == preset.lower()
     assert (filters.date_from, filters.date_to) == (first_day, TODAY)
     assert filters.is_filtered
@@ -82,7 +84,7 @@ def test_a_date_preset_covers_whole_utc_days_ending_today(preset, first_day):
 def test_a_preset_moves_with_the_day_it_is_read_on():
     """A bookmarked '7d' shows the last seven days of the day it is opened, not of when saved."""
     tomorrow = TODAY + timedelta(days=1)
-    filters = parse_filters({"range": "7d"}, tomorrow)
+    filters = parse_filters({"range": "7d"}, tomorrow, ZONE)
     assert (filters.date_from, filters.date_to) == (TODAY - timedelta(days=5), tomorrow)
 
 
@@ -93,14 +95,16 @@ def test_an_unknown_date_preset_is_refused():
 
 def test_a_custom_range_keeps_both_days():
     """From and to are read as ISO days and kept as given."""
-    filters = parse_filters({"range": "custom", "from": "2026-11-01", "to": "2026-11-10"}, TODAY)
+    filters = parse_filters(
+        {"range": "custom", "from": "2026-11-01", "to": "2026-11-10"}, TODAY, ZONE
+    )
     assert filters.date_range == "custom"
     assert (filters.date_from, filters.date_to) == (date(2026, 11, 1), date(2026, 11, 10))
 
 
 def test_a_range_with_only_a_start_day_runs_to_today():
     """'From 1 November' means from then until today."""
-    filters = parse_filters({"from": "2026-11-01"}, TODAY)
+    filters = parse_filters({"from": "2026-11-01"}, TODAY, ZONE)
     assert (filters.date_from, filters.date_to) == (date(2026, 11, 1), TODAY)
 
 
@@ -110,7 +114,7 @@ def test_a_range_with_only_an_end_day_shows_everything_up_to_that_day():
     The missing start defaults to 2000-01-01, which is more than ten years before any end day
     after January 2010, so the ten-year limit refuses every 'only to' range.
     """
-    filters = parse_filters({"to": "2026-11-01"}, TODAY)
+    filters = parse_filters({"to": "2026-11-01"}, TODAY, ZONE)
     assert filters.date_to == date(2026, 11, 1)
     assert filters.date_from is not None
     assert filters.date_from <= date(2026, 11, 1)
@@ -118,7 +122,7 @@ def test_a_range_with_only_an_end_day_shows_everything_up_to_that_day():
 
 def test_a_one_day_custom_range_is_allowed():
     """From and to on the same day shows that one day."""
-    filters = parse_filters({"from": "2026-11-05", "to": "2026-11-05"}, TODAY)
+    filters = parse_filters({"from": "2026-11-05", "to": "2026-11-05"}, TODAY, ZONE)
     assert filters.date_from == filters.date_to == date(2026, 11, 5)
 
 
@@ -145,7 +149,7 @@ def test_a_range_of_more_than_ten_years_is_refused():
 
 def test_a_range_of_exactly_ten_years_is_allowed():
     """Ten calendar years (with their leap days) fit within the limit."""
-    filters = parse_filters({"from": "2016-11-20", "to": "2026-11-20"}, TODAY)
+    filters = parse_filters({"from": "2016-11-20", "to": "2026-11-20"}, TODAY, ZONE)
     assert filters.date_from == date(2016, 11, 20)
 
 
@@ -155,7 +159,7 @@ def test_a_range_of_exactly_ten_years_is_allowed():
 @pytest.mark.parametrize(("typed", "code"), [("gbp", "GBP"), ("EUR", "EUR"), (" eur ", "EUR")])
 def test_a_currency_is_read_whatever_its_case(typed, code):
     """The currency code is upper-cased."""
-    assert parse_filters({"currency": typed}, TODAY).currency == code
+    assert parse_filters({"currency": typed}, TODAY, ZONE).currency == code
 
 
 def test_a_currency_the_product_does_not_offer_is_refused():
@@ -171,7 +175,7 @@ def test_a_currency_the_product_does_not_offer_is_refused():
 )
 def test_amount_bounds_are_read_as_people_type_them(typed, amount):
     """Bounds accept the same forms as the new-payment form."""
-    filters = parse_filters({"min": typed, "max": typed}, TODAY)
+    filters = parse_filters({"min": typed, "max": typed}, TODAY, ZONE)
     assert filters.amount_min == filters.amount_max == amount
     assert filters.amount_min_minor == int(amount * 100)
 
@@ -192,7 +196,7 @@ def test_a_minimum_above_the_maximum_is_refused():
 
 def test_equal_minimum_and_maximum_find_one_exact_amount():
     """From and to the same amount is allowed."""
-    filters = parse_filters({"min": "10", "max": "10.00"}, TODAY)
+    filters = parse_filters({"min": "10", "max": "10.00"}, TODAY, ZONE)
     assert filters.amount_min_minor == filters.amount_max_minor == 1000
 
 
@@ -201,14 +205,14 @@ def test_equal_minimum_and_maximum_find_one_exact_amount():
 
 def test_search_text_has_its_whitespace_collapsed():
     """Leading, trailing and repeated spaces (tabs, newlines) do not change the search."""
-    filters = parse_filters({"q": "  Invoice \t  42\n "}, TODAY)
+    filters = parse_filters({"q": "  Invoice \t  42\n "}, TODAY, ZONE)
     assert filters.search == "Invoice 42"
     assert filters.is_filtered
 
 
 def test_a_search_of_two_hundred_characters_is_allowed():
     """The limit is 200 characters, inclusive."""
-    assert len(parse_filters({"q": "a" * 200}, TODAY).search) == 200
+    assert len(parse_filters({"q": "a" * 200}, TODAY, ZONE).search) == 200
 
 
 def test_a_search_of_two_thousand_characters_is_refused():
@@ -223,7 +227,7 @@ def test_a_search_of_two_thousand_characters_is_refused():
 )
 def test_unicode_and_html_in_a_search_survive_as_plain_text(typed):
     """The search is kept exactly as typed; escaping is the template's job, not the parser's."""
-    assert parse_filters({"q": typed}, TODAY).search == typed
+    assert parse_filters({"q": typed}, TODAY, ZONE).search == typed
 
 
 # Several problems at once
@@ -257,7 +261,7 @@ def test_a_filter_error_reads_as_all_its_messages():
 
 def test_an_empty_query_string_shows_everything():
     """No arguments: no filters, nothing narrowed."""
-    filters = parse_filters({}, TODAY)
+    filters = parse_filters({}, TODAY, ZONE)
     assert filters == PaymentFilters()
     assert not filters.is_filtered
     assert filters.query_args() == {}
@@ -294,8 +298,8 @@ EVERY_FILTER = {
 )
 def test_the_url_written_for_some_filters_shows_the_same_filters(args):
     """Reload, back and bookmarks restore exactly what was shown."""
-    filters = parse_filters(args, TODAY)
-    assert parse_filters(filters.query_args(), TODAY) == filters
+    filters = parse_filters(args, TODAY, ZONE)
+    assert parse_filters(filters.query_args(), TODAY, ZONE) == filters
 
 
 @settings(max_examples=100, deadline=None)
@@ -316,22 +320,22 @@ def test_any_accepted_filters_round_trip_through_their_url(
         high = min(low + span, 100_000_000)
         args["min"] = f"{low // 100}.{low % 100:02d}"
         args["max"] = f"{high // 100}.{high % 100:02d}"
-    filters = parse_filters(args, TODAY)
-    assert parse_filters(filters.query_args(), TODAY) == filters
+    filters = parse_filters(args, TODAY, ZONE)
+    assert parse_filters(filters.query_args(), TODAY, ZONE) == filters
 
 
 def test_removing_one_filter_from_the_url_keeps_the_others():
     """query_args(status=None) drops the status and nothing else."""
-    filters = parse_filters(EVERY_FILTER, TODAY)
+    filters = parse_filters(EVERY_FILTER, TODAY, ZONE)
     without_status = filters.query_args(status=None)
     assert "status" not in without_status
     assert without_status == {k: v for k, v in filters.query_args().items() if k != "status"}
-    assert parse_filters(without_status, TODAY).group is None
+    assert parse_filters(without_status, TODAY, ZONE).group is None
 
 
 def test_a_preset_is_written_as_its_name_not_its_days():
     """A '7d' bookmark keeps meaning 'the last seven days'."""
-    assert parse_filters({"range": "7d"}, TODAY).query_args() == {"range": "7d"}
+    assert parse_filters({"range": "7d"}, TODAY, ZONE).query_args() == {"range": "7d"}
 
 
 # Fingerprints bind a page cursor to one list
@@ -339,16 +343,16 @@ def test_a_preset_is_written_as_its_name_not_its_days():
 
 def test_equal_filters_have_equal_fingerprints():
     """The same URL read twice gives the same fingerprint, so a cursor keeps working."""
-    first = parse_filters(EVERY_FILTER, TODAY)
-    second = parse_filters(dict(EVERY_FILTER), TODAY)
+    first = parse_filters(EVERY_FILTER, TODAY, ZONE)
+    second = parse_filters(dict(EVERY_FILTER), TODAY, ZONE)
     assert first.fingerprint() == second.fingerprint()
 
 
 def test_the_same_amount_written_differently_has_the_same_fingerprint():
     """'5' and '5.00' are the same bound."""
     assert (
-        parse_filters({"min": "5"}, TODAY).fingerprint()
-        == parse_filters({"min": "5.00"}, TODAY).fingerprint()
+        parse_filters({"min": "5"}, TODAY, ZONE).fingerprint()
+        == parse_filters({"min": "5.00"}, TODAY, ZONE).fingerprint()
     )
 
 
@@ -366,15 +370,15 @@ def test_the_same_amount_written_differently_has_the_same_fingerprint():
 )
 def test_changing_any_one_filter_changes_the_fingerprint(change):
     """A cursor from one list never continues another."""
-    base = parse_filters(EVERY_FILTER, TODAY)
-    changed = parse_filters({**EVERY_FILTER, **change}, TODAY)
+    base = parse_filters(EVERY_FILTER, TODAY, ZONE)
+    changed = parse_filters({**EVERY_FILTER, **change}, TODAY, ZONE)
     assert changed != base
     assert changed.fingerprint() != base.fingerprint()
 
 
 def test_no_filters_and_some_filters_have_different_fingerprints():
     """The unfiltered list has its own fingerprint."""
-    assert PaymentFilters().fingerprint() != parse_filters({"q": "a"}, TODAY).fingerprint()
+    assert PaymentFilters().fingerprint() != parse_filters({"q": "a"}, TODAY, ZONE).fingerprint()
 
 
 # Describing the active filters
@@ -382,10 +386,10 @@ def test_no_filters_and_some_filters_have_different_fingerprints():
 
 def test_each_active_filter_is_named_in_words():
     """The list says what is applied: status, dates, currency, amounts and search."""
-    texts = [text for text, _ in parse_filters(EVERY_FILTER, TODAY).descriptions()]
+    texts = [text for text, _ in parse_filters(EVERY_FILTER, TODAY, ZONE).descriptions()]
     assert texts == [
         "Status: Failed",
-        "Created: 1 Oct 2026 – 15 Nov 2026 (UTC)",
+        "Created: 1 Oct 2026 – 15 Nov 2026",
         "Currency: EUR",
         "Amount: 5 – 99.99",
         "Search: “Invoice 42”",
@@ -394,14 +398,14 @@ def test_each_active_filter_is_named_in_words():
 
 def test_a_preset_is_described_by_its_name_and_its_days():
     """'7 days' also shows which days that is."""
-    [(text, _)] = parse_filters({"range": "7d"}, TODAY).descriptions()
-    assert text == "Created: 7 days (14 Nov 2026 – 20 Nov 2026, UTC)"
+    [(text, _)] = parse_filters({"range": "7d"}, TODAY, ZONE).descriptions()
+    assert text == "Created: 7 days (14 Nov 2026 – 20 Nov 2026)"
 
 
 def test_today_is_described_as_one_day():
     """A one-day range shows that day once."""
-    [(text, _)] = parse_filters({"range": "today"}, TODAY).descriptions()
-    assert text == "Created: Today (20 Nov 2026, UTC)"
+    [(text, _)] = parse_filters({"range": "today"}, TODAY, ZONE).descriptions()
+    assert text == "Created: Today (20 Nov 2026)"
 
 
 @pytest.mark.parametrize(
@@ -410,13 +414,13 @@ def test_today_is_described_as_one_day():
 )
 def test_an_open_ended_amount_range_is_described(args, text):
     """A missing bound reads as 0 or 'any'."""
-    [(described, _)] = parse_filters(args, TODAY).descriptions()
+    [(described, _)] = parse_filters(args, TODAY, ZONE).descriptions()
     assert described == text
 
 
 def test_each_filters_removal_link_drops_just_that_filter():
     """Clicking the × on one filter keeps all the others."""
-    filters = parse_filters(EVERY_FILTER, TODAY)
+    filters = parse_filters(EVERY_FILTER, TODAY, ZONE)
     everything = filters.query_args()
     removed_by_each = {
         "Status": {"status"},
@@ -430,5 +434,49 @@ def test_each_filters_removal_link_drops_just_that_filter():
     for text, removal_args in descriptions:
         dropped = removed_by_each[text.split(":")[0]]
         assert removal_args == {k: v for k, v in everything.items() if k not in dropped}
-        remaining = parse_filters(removal_args, TODAY)
+        remaining = parse_filters(removal_args, TODAY, ZONE)
         assert len(remaining.descriptions()) == len(descriptions) - 1
+
+
+# Local days become UTC instants
+
+
+def test_a_local_day_is_queried_as_the_utc_instants_it_covers():
+    """In Paris (UTC+2 in summer) 2 June runs from 1 June 22:00 UTC to 2 June 22:00 UTC."""
+    paris = zone_named("Europe/Paris")
+    query = parse_filters({"from": "2026-06-02", "to": "2026-06-02"}, TODAY, paris).query
+    assert query.created_from == datetime(2026, 6, 1, 22, tzinfo=UTC)
+    assert query.created_before == datetime(2026, 6, 2, 22, tzinfo=UTC)
+    assert query.created_within(datetime(2026, 6, 1, 23, 30, tzinfo=UTC))
+    assert not query.created_within(datetime(2026, 6, 2, 22, 0, tzinfo=UTC))
+
+
+def test_a_preset_ends_on_the_merchants_today():
+    """'Today' at 23:30 UTC on 1 June is 2 June in Paris: the query covers Paris's 2 June."""
+    paris = zone_named("Europe/Paris")
+    today = local_today(datetime(2026, 6, 1, 23, 30, tzinfo=UTC), paris)
+    query = parse_filters({"range": "today"}, today, paris).query
+    assert (query.created_from, query.created_before) == (
+        datetime(2026, 6, 1, 22, tzinfo=UTC),
+        datetime(2026, 6, 2, 22, tzinfo=UTC),
+    )
+
+
+def test_the_day_the_clocks_go_back_is_queried_as_25_hours():
+    """25 October 2026 in London is 25 hours long, and the query spans all of them."""
+    query = parse_filters({"from": "2026-10-25", "to": "2026-10-25"}, TODAY, ZONE).query
+    assert query.created_before - query.created_from == timedelta(hours=25)
+
+
+def test_only_an_end_day_leaves_the_start_open():
+    """'Until 1 November' reads no lower bound, and ends at the merchant's midnight after it."""
+    query = parse_filters({"to": "2026-11-01"}, TODAY, ZONE).query
+    assert query.created_from is None
+    assert query.created_before == datetime(2026, 11, 2, tzinfo=UTC)
+
+
+def test_the_same_days_in_another_zone_continue_no_cursor_of_the_first():
+    """A cursor is bound to the instants listed, so a change of zone starts the list again."""
+    args = {"from": "2026-06-02", "to": "2026-06-02"}
+    london = parse_filters(args, TODAY, ZONE).query.fingerprint()
+    assert parse_filters(args, TODAY, zone_named("Europe/Paris")).query.fingerprint() != london

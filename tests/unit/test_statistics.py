@@ -11,6 +11,7 @@ import pytest
 
 from dashboard.core.ids import new_id
 from dashboard.domain.payments import StatusGroup
+from dashboard.domain.timezones import zone_named
 from dashboard.services.payments import NewPaymentLink
 from dashboard.services.rollup_recount import recount_rollups
 from dashboard.services.statistics import (
@@ -19,11 +20,13 @@ from dashboard.services.statistics import (
     parse_stats_range,
     payment_statistics,
 )
+from dashboard.store.index_items import hour_of, hour_rollup_key
 from dashboard.web.stats.charts import bar_chart, nice_ceiling, stacked_chart
 from tests.conftest import actor_for
 from tests.unit.conftest import sign_in
 
 TODAY = date(2026, 11, 20)
+LONDON = zone_named("Europe/London")
 
 
 @pytest.mark.parametrize(
@@ -37,7 +40,7 @@ TODAY = date(2026, 11, 20)
     ],
 )
 def test_the_range_is_read_from_the_url(args, first, days):
-    period = parse_stats_range(args, TODAY)
+    period = parse_stats_range(args, TODAY, LONDON)
 
     assert period.first == first
     assert period.days == days
@@ -56,13 +59,13 @@ def test_the_range_is_read_from_the_url(args, first, days):
 )
 def test_bad_ranges_say_what_is_wrong(args, message):
     with pytest.raises(StatsRangeError, match=message):
-        parse_stats_range(args, TODAY)
+        parse_stats_range(args, TODAY, LONDON)
 
 
 def test_the_previous_period_has_the_same_length_and_ends_the_day_before():
-    period = StatsRange(date(2026, 11, 14), date(2026, 11, 20))
+    period = StatsRange(date(2026, 11, 14), date(2026, 11, 20), LONDON)
 
-    assert period.previous == StatsRange(date(2026, 11, 7), date(2026, 11, 13))
+    assert period.previous == StatsRange(date(2026, 11, 7), date(2026, 11, 13), LONDON)
 
 
 def _create(service, clock, amount, currency="GBP"):
@@ -86,7 +89,7 @@ def test_figures_are_per_currency_with_conversion_success_and_average(
     for event in sandbox.decline(declined.provider_link_id):
         service.apply_provider_event(event)
     _create(service, clock, 4200, "EUR")
-    period = StatsRange(clock.now.date() - timedelta(days=6), clock.now.date())
+    period = StatsRange(clock.now.date() - timedelta(days=6), clock.now.date(), LONDON)
 
     stats = payment_statistics(store.rollups, "alice", period, clock.now)
 
@@ -105,7 +108,7 @@ def test_figures_are_per_currency_with_conversion_success_and_average(
 
 def test_days_without_payments_are_zero_not_missing(service, sandbox, clock, store):
     _pay(service, sandbox, _create(service, clock, 1000))
-    period = StatsRange(clock.now.date() - timedelta(days=6), clock.now.date())
+    period = StatsRange(clock.now.date() - timedelta(days=6), clock.now.date(), LONDON)
 
     stats = payment_statistics(store.rollups, "alice", period, clock.now)
 
@@ -119,7 +122,7 @@ def test_the_change_compares_with_the_period_before(service, sandbox, clock, sto
     _pay(service, sandbox, _create(service, clock, 1000))
     clock.advance(days=7)
     _pay(service, sandbox, _create(service, clock, 1500))
-    period = StatsRange(clock.now.date() - timedelta(days=6), clock.now.date())
+    period = StatsRange(clock.now.date() - timedelta(days=6), clock.now.date(), LONDON)
 
     gbp = payment_statistics(store.rollups, "alice", period, clock.now).currencies[0]
 
@@ -202,15 +205,15 @@ def test_rebuild_stats_finds_and_repairs_a_broken_rollup(app, client):
             actor_for("alice@example.com"), NewPaymentLink(new_id(), 1250, "GBP", "Invoice 1")
         )
     store = app.extensions["store"]
-    day = payment.created_at.date().isoformat()
-    store.rollups.add_to("alice@example.com", day, "GBP", {"n_awaiting_payment": 5})
-    assert recount_rollups(store.payments, store.rollups, "alice@example.com")
+    hour = hour_rollup_key(hour_of(payment.created_at), "GBP")
+    store.rollups.add_to("alice@example.com", hour, {"n_awaiting_payment": 5})
+    assert recount_rollups(store.payments, store.rollups, "alice@example.com").differences
 
     result = app.test_cli_runner().invoke(args=["rebuild-stats"])
 
-    assert "repaired 1 rollup(s)" in result.output, result.output
+    assert "wrote or repaired 1 hour rollup(s) and 0 all-time" in result.output, result.output
     assert "n_awaiting_payment': -5" in result.output
-    assert recount_rollups(store.payments, store.rollups, "alice@example.com") == []
+    assert recount_rollups(store.payments, store.rollups, "alice@example.com").differences == []
 
 
 def _pay_in(app, currency: str, amount: int) -> None:

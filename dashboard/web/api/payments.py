@@ -16,6 +16,7 @@ from dashboard.domain.money import SUPPORTED_CURRENCIES
 from dashboard.domain.payments import StatusGroup
 from dashboard.domain.permissions import Permission
 from dashboard.domain.search import MAX_SEARCH_LENGTH
+from dashboard.domain.timezones import local_today
 from dashboard.services.payment_listing import PAGE_SIZE, InvalidCursor, PaymentListing
 from dashboard.services.payments import PaymentService
 from dashboard.web.actor import current_actor
@@ -32,8 +33,8 @@ from dashboard.web.api.openapi import (
     query,
     ref,
 )
+from dashboard.web.api.payment_json import API_DAYS_ZONE, parse_new_payment, payment_json
 from dashboard.web.api.payment_json import openapi_schemas as payment_schemas
-from dashboard.web.api.payment_json import parse_new_payment, payment_json
 from dashboard.web.api.problems import ValidationProblem
 from dashboard.web.payment_filters import FilterError, parse_filters
 from dashboard.web.permissions import requires
@@ -73,7 +74,7 @@ def list_payments() -> ResponseReturnValue:
     """List the caller's payments, newest first, with the list page's filters; paged."""
     now = utc_now()
     try:
-        filters = parse_filters(request.args, now.date())
+        filters = parse_filters(request.args, local_today(now, API_DAYS_ZONE), API_DAYS_ZONE)
     except FilterError as exc:
         raise ValidationProblem(exc.messages, status=400) from None
     try:
@@ -186,11 +187,11 @@ def _list_parameters() -> list[dict[str, Any]]:
         ),
         query(
             "range",
-            "Created in the last days (UTC), or `custom` with from/to.",
+            "Created in the last days (the account's time zone), or `custom` with from/to.",
             {"type": "string", "enum": ["today", "7d", "30d", "90d", "custom", "all"]},
         ),
-        query("from", "Created on or after this UTC day.", day),
-        query("to", "Created on or before this UTC day.", day),
+        query("from", "Created on or after this day (the account's time zone).", day),
+        query("to", "Created on or before this day (the account's time zone).", day),
         query(
             "currency",
             "Only this currency.",

@@ -16,6 +16,7 @@ from dashboard.core.clock import utc_now
 from dashboard.domain.money import SUPPORTED_CURRENCIES, from_minor
 from dashboard.domain.payments import PaymentStatus, StatusGroup
 from dashboard.domain.permissions import Permission
+from dashboard.domain.timezones import local_today
 from dashboard.services.statistics import (
     PRESET_DAYS,
     CurrencyStatistics,
@@ -34,7 +35,7 @@ from dashboard.web.api.openapi import (
     query,
     ref,
 )
-from dashboard.web.api.payment_json import api_time
+from dashboard.web.api.payment_json import API_DAYS_ZONE, api_time
 from dashboard.web.api.problems import ValidationProblem
 from dashboard.web.permissions import requires
 
@@ -50,7 +51,7 @@ def get_stats() -> ResponseReturnValue:
     if currency and currency not in SUPPORTED_CURRENCIES:
         raise ValidationProblem({"currency": "Choose GBP or EUR."}, status=400)
     try:
-        period = parse_stats_range(request.args, now.date())
+        period = parse_stats_range(request.args, local_today(now, API_DAYS_ZONE), API_DAYS_ZONE)
     except StatsRangeError as exc:
         field = "days" if request.args.get("days") and not request.args.get("from") else "from"
         raise ValidationProblem({field: str(exc)}, status=400) from None
@@ -73,6 +74,7 @@ def statistics_json(stats: Statistics, currency: str | None) -> dict[str, Any]:
         "from": period.first.isoformat(),
         "to": period.last.isoformat(),
         "days": period.days,
+        "time_zone": period.zone.key,
         "previous_from": period.previous.first.isoformat(),
         "previous_to": period.previous.last.isoformat(),
         "computed_at": api_time(stats.computed_at),
@@ -164,6 +166,7 @@ def openapi_schemas() -> dict[str, Any]:
                 "from",
                 "to",
                 "days",
+                "time_zone",
                 "previous_from",
                 "previous_to",
                 "computed_at",
@@ -173,6 +176,12 @@ def openapi_schemas() -> dict[str, Any]:
                 "from": day_string,
                 "to": day_string,
                 "days": {"type": "integer", "minimum": 1},
+                "time_zone": {
+                    "type": "string",
+                    "description": "The zone the days are days of: always UTC in the API "
+                    "(the dashboard's pages use the account's zone).",
+                    "examples": ["UTC"],
+                },
                 "previous_from": day_string,
                 "previous_to": day_string,
                 "computed_at": {"type": "string", "format": "date-time"},
@@ -192,16 +201,17 @@ def openapi_endpoints() -> list[Endpoint]:
             "getStatistics",
             "Get payment statistics",
             tag="Statistics",
-            description="A payment counts on the UTC day it was created, in the status it has "
-            "now. Give `days`, or `from` (and optionally `to`, at most 366 days).",
+            description="A payment counts on the UTC day it was created "
+            "(`time_zone` in the answer), in the status it has now. Give `days`, or `from` (and "
+            "optionally `to`, at most 366 days).",
             parameters=[
                 query(
                     "days",
                     "The last 7, 14, 30 or 90 days (default 30).",
                     {"type": "integer", "enum": list(PRESET_DAYS)},
                 ),
-                query("from", "First UTC day of a custom range.", day),
-                query("to", "Last UTC day of a custom range (default today).", day),
+                query("from", "First day of a custom range (the account's zone).", day),
+                query("to", "Last day of a custom range (default today).", day),
                 query(
                     "currency",
                     "Only this currency.",

@@ -43,7 +43,12 @@ from dashboard.web.actor import current_actor
 from dashboard.web.confirm import Confirmation, confirm_page
 from dashboard.web.header import start_account_choices
 from dashboard.web.htmx import render_page_or_block, request_is_partial
-from dashboard.web.payment_filters import PRESET_LABELS, FilterError, PaymentFilters, parse_filters
+from dashboard.web.payment_filters import (
+    PRESET_LABELS,
+    FilterError,
+    PaymentFilters,
+    merchant_filters,
+)
 from dashboard.web.payments.export import csv_lines
 from dashboard.web.payments.forms import (
     REFERENCE_RULE,
@@ -83,7 +88,7 @@ def list_payments() -> ResponseReturnValue:
         start_account_choices()  # the header's Query, while this page reads its own
     now = utc_now()
     try:
-        filters = parse_filters(request.args, now.date())
+        filters = merchant_filters(request.args, now)
     except FilterError as exc:
         return _list_response(PaymentFilters(errors=exc.messages), None, None, now, status=400)
     cursor = request.args.get("cursor") or None
@@ -134,7 +139,7 @@ def _list_response(
 def export_payments() -> ResponseReturnValue:
     """Download every payment matching the filters and search as CSV, streamed."""
     try:
-        filters = parse_filters(request.args, utc_now().date())
+        filters = merchant_filters(request.args, utc_now())
     except FilterError as exc:
         return {"error": "Invalid filters", "detail": exc.messages}, 400
     rows = payment_listing().export(current_actor().account_id, filters.query)

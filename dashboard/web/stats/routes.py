@@ -12,6 +12,7 @@ from dashboard.core.clock import utc_now
 from dashboard.domain.money import SUPPORTED_CURRENCIES, axis_money
 from dashboard.domain.payments import StatusGroup
 from dashboard.domain.permissions import Permission
+from dashboard.domain.timezones import local_today
 from dashboard.services.statistics import (
     PRESET_DAYS,
     StatsRange,
@@ -22,6 +23,7 @@ from dashboard.web.actor import current_actor
 from dashboard.web.htmx import render_page_or_block
 from dashboard.web.permissions import requires
 from dashboard.web.stats.charts import bar_chart, stacked_chart
+from dashboard.web.zone import current_zone
 
 bp = Blueprint("stats", __name__, url_prefix="/stats")
 # Bottom to top in the stacked chart, and the legend's order.
@@ -43,7 +45,8 @@ def statistics_page() -> ResponseReturnValue:
     try:
         if currency and currency not in SUPPORTED_CURRENCIES:
             raise StatsRangeError(f"Unknown currency “{currency[:10]}”: choose GBP or EUR.")
-        period = parse_stats_range(request.args, now.date())
+        zone = current_zone()
+        period = parse_stats_range(request.args, local_today(now, zone), zone)
     except StatsRangeError as exc:
         return render_page_or_block(
             "stats/page.html", "figures", status=400, error=str(exc), stats=None,
