@@ -8,7 +8,6 @@ one real redis-server.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from flask import Flask
 from hypothesis import settings as hypothesis_settings
 
+from dashboard.core.ids import id_minted_at
 from dashboard.domain.actor import Actor, Person
 from dashboard.local.services import (
     LocalService,
@@ -178,7 +178,4 @@ def live_app(live_settings: dict[str, str]) -> Iterator[LiveApp]:
 
 def id_at(instant: datetime) -> str:
     """Return a fresh UUIDv7 minted as if at ``instant`` (a record created then, for date tests)."""
-    millis = f"{int(instant.timestamp() * 1000):012x}"
-    tail = uuid.uuid4().hex
-    variant = "89ab"[int(tail[3], 16) % 4]
-    return f"{millis[:8]}-{millis[8:]}-7{tail[:3]}-{variant}{tail[4:7]}-{tail[8:20]}"
+    return id_minted_at(instant)

@@ -6,6 +6,7 @@ the ids of a span of time are one range of strings: a date filter is a key range
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 
 from uuid6 import uuid7
@@ -14,6 +15,16 @@ from uuid6 import uuid7
 def new_id() -> str:
     """Return a fresh record id: a UUIDv7 string, so ids sort in creation order."""
     return str(uuid7())
+
+
+def id_minted_at(instant: datetime) -> str:
+    """Return a fresh UUIDv7 string as if minted at ``instant`` (demo data from the past).
+
+    The time is the instant's; the rest is random, as ``new_id``'s (version 7, RFC variant).
+    """
+    tail = secrets.token_hex(10)
+    variant = "89ab"[int(tail[3], 16) % 4]
+    return f"{_time_prefix(_millis(instant))}-7{tail[:3]}-{variant}{tail[4:7]}-{tail[8:20]}"
 
 
 def _millis(instant: datetime) -> int:
