@@ -84,6 +84,16 @@ def list_orders() -> ResponseReturnValue:
     return _list_response(filters, page, service.status_counts(account_id, query))
 
 
+# The tiles in the order of the payments list's (Pending, Failed, Completed, Ended).
+TILE_ORDER = (
+    OrderStatus.PENDING,
+    OrderStatus.PAYMENT_REQUESTED,
+    OrderStatus.FAILED,
+    OrderStatus.PAID,
+    OrderStatus.CANCELLED,
+)
+
+
 def _list_response(
     filters: OrderFilters,
     page: OrderPage | None,
@@ -98,7 +108,7 @@ def _list_response(
         "filters": filters,
         "page": page,
         "counts": counts,
-        "statuses": list(OrderStatus),
+        "statuses": TILE_ORDER,
         "OrderStatus": OrderStatus,
         "shown": shown,
         "lapsed": [o for o in page.orders if shown[o.order_id] != o.status] if page else [],
