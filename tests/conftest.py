@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 from hypothesis import settings as hypothesis_settings
 
+from dashboard.core.ids import id_minted_at
 from dashboard.domain.actor import Actor, Person
 from dashboard.local.services import (
     LocalService,
@@ -173,3 +174,8 @@ def live_app(live_settings: dict[str, str]) -> Iterator[LiveApp]:
     yield server
     server.stop()
     assert server.scans == [], f"requests issued Scans: {server.scans}"
+
+
+def id_at(instant: datetime) -> str:
+    """Return a fresh UUIDv7 minted as if at ``instant`` (a record created then, for date tests)."""
+    return id_minted_at(instant)

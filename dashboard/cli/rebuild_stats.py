@@ -10,6 +10,9 @@ small difference, which a second run repairs), and only then deletes the merchan
 Resumable: every step compares with what is stored, so a run stopped anywhere is finished by
 running it again; ``--from-merchant ID`` skips the merchants before ``ID`` (each finished
 merchant's line names the next one).
+
+``--orders`` does the same for the order rollups (the Orders list's tiles), from the orders, and
+gives orders stored before the currency indexes the key those index them by.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from dashboard.services.order_rollup_recount import recount_order_rollups
 from dashboard.services.rollup_recount import recount_rollups
 from dashboard.store.database import Store
 
@@ -33,7 +37,10 @@ from dashboard.store.database import Store
     help="Resume: start at merchant ID (merchants run in id order; each line names the next).",
 )
 @click.option("--dry-run", is_flag=True, help="Report differences; write and delete nothing.")
-def rebuild_stats_command(user_id: str | None, from_merchant: str | None, dry_run: bool) -> None:
+@click.option("--orders", is_flag=True, help="The order rollups, recounted from the orders.")
+def rebuild_stats_command(
+    user_id: str | None, from_merchant: str | None, dry_run: bool, orders: bool
+) -> None:
     """Backfill the hour rollups from the payments, repair differences, drop old day items.
 
     Safe to interrupt and run again; --from-merchant skips merchants already done.
@@ -42,6 +49,9 @@ def rebuild_stats_command(user_id: str | None, from_merchant: str | None, dry_ru
     merchants = [user_id] if user_id else sorted(store.rollups.merchants())
     if from_merchant:
         merchants = [m for m in merchants if m >= from_merchant]
+    if orders:
+        _rebuild_order_rollups(store, merchants, dry_run)
+        return
     totals = {"payments": 0, "hours": 0, "all": 0, "days": 0}
     for position, merchant in enumerate(merchants):
         try:
@@ -86,3 +96,34 @@ def _rebuild_merchant(store: Store, merchant: str, dry_run: bool) -> dict[str, i
         "all": len(recount.differences) - hours,
         "days": len(day_keys),
     }
+
+
+def _rebuild_order_rollups(store: Store, merchants: list[str], dry_run: bool) -> None:
+    """Recount each account's order rollups from its orders; repair with atomic ADDs."""
+    repaired = indexed = 0
+    for merchant in merchants:
+        with click.progressbar(length=0, label=f"Recounting {merchant}", show_pos=True) as bar:
+            recount = recount_order_rollups(store.orders, merchant, bar)
+        for difference in recount.differences:
+            click.echo(f"  {difference.hour} {difference.currency}: {difference.deltas}")
+            repaired += 1
+            if not dry_run:
+                store.orders.rollups.add_to(
+                    merchant, difference.hour, difference.currency, difference.deltas
+                )
+        if recount.missing_currency_key:
+            click.echo(
+                f"  {merchant}: {len(recount.missing_currency_key)} order(s) "
+                "not yet in the currency indexes"
+            )
+            indexed += len(recount.missing_currency_key)
+            if not dry_run:
+                for order in recount.missing_currency_key:
+                    store.orders.add_currency_key(order)
+        if not recount.differences:
+            click.echo(f"  {merchant}: {recount.orders} order(s); rollups match the orders")
+    action = "would repair" if dry_run else "repaired"
+    click.echo(
+        f"{len(merchants)} account(s) checked; {action} {repaired} order rollup(s); "
+        f"{action} {indexed} order(s) in the currency indexes."
+    )

@@ -22,7 +22,7 @@ from dashboard.domain.money import (
     minor_digits,
     to_minor,
 )
-from dashboard.domain.payments import PaymentStatus
+from dashboard.domain.payments import PaymentStatus, StatusGroup
 
 ORDER_NUMBER_PREFIX = "ORD-"
 # Order numbers start here, so the first order of a merchant reads ORD-1001, not ORD-1.
@@ -52,6 +52,14 @@ class OrderStatus(StrEnum):
         """Return True while the order may still change or be cancelled."""
         return self in (OrderStatus.PENDING, OrderStatus.PAYMENT_REQUESTED, OrderStatus.FAILED)
 
+    @property
+    def group(self) -> StatusGroup:
+        """Return what the status means as a payment's group does: its badge's and tile's colour.
+
+        So Pending is one colour on every page, Paid is Completed's green, and so on.
+        """
+        return _GROUPS[self]
+
 
 _LABELS = {
     OrderStatus.PENDING: "Pending",
@@ -59,6 +67,15 @@ _LABELS = {
     OrderStatus.PAID: "Paid",
     OrderStatus.CANCELLED: "Cancelled",
     OrderStatus.FAILED: "Payment failed",
+}
+
+
+_GROUPS = {
+    OrderStatus.PENDING: StatusGroup.PENDING,
+    OrderStatus.PAYMENT_REQUESTED: StatusGroup.PENDING,
+    OrderStatus.PAID: StatusGroup.COMPLETED,
+    OrderStatus.CANCELLED: StatusGroup.ENDED,
+    OrderStatus.FAILED: StatusGroup.FAILED,
 }
 
 

@@ -17,7 +17,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from dashboard.core.ids import new_id
+from dashboard.core.ids import id_minted_at, new_id
 from dashboard.core.progress import Progress
 from dashboard.domain.actor import Actor
 from dashboard.domain.orders import OrderFields
@@ -181,7 +181,8 @@ def seed_demo_orders(
     start = datetime.now(UTC)
     outcomes = [outcome for outcome, _ in _ORDER_OUTCOMES]
     weights = [weight for _, weight in _ORDER_OUTCOMES]
-    # Oldest first: an order id is minted now, and ids must sort as the orders' times do.
+    # Oldest first, each id minted at its order's moment: ids sort as the orders' times do, and
+    # the list's Created filter (a range of ids) finds each order on the day it shows.
     moments = sorted(
         start - timedelta(seconds=rng.randint(3600, 30 * 24 * 3600)) for _ in range(count)
     )
@@ -191,7 +192,7 @@ def seed_demo_orders(
         customer = rng.choice(_PAYERS)
         order = orders.create_order(
             actor,
-            new_id(),
+            id_minted_at(moment),
             OrderFields(
                 customer_name=customer,
                 customer_email=f"{customer.split()[0].lower()}@example.com",

@@ -10,13 +10,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from dashboard.core.clock import utc_now
 from dashboard.core.errors import NotFound
-from dashboard.core.ids import new_id
+from dashboard.core.ids import id_range, new_id
 from dashboard.core.words import words_of
 from dashboard.domain.actor import Actor
 from dashboard.domain.audit import AuditAction, audit_note
@@ -39,12 +39,14 @@ from dashboard.services.payments import (
     PaymentService,
 )
 from dashboard.store.cursors import CursorCodec
+from dashboard.store.order_rollups import counts_by_status
 from dashboard.store.orders import (
     MAX_WORDS_PER_ORDER,
     OrderAlreadyExists,
     OrderRepository,
     StaleOrder,
     all_order_words,
+    continue_after,
     order_words,
 )
 
@@ -66,14 +68,26 @@ class OrderNotFound(NotFound):
 
 @dataclass(frozen=True)
 class OrderQuery:
-    """Which of the merchant's orders to list: a status, a search, or all."""
+    """Which of the merchant's orders to list: status, currency, creation span and search.
+
+    ``created`` is [start, end) in UTC (the merchant's local days, converted by the caller).
+    """
 
     status: OrderStatus | None = None
     search: str = ""
+    currency: str | None = None
+    created: tuple[datetime, datetime] | None = None
+
+    @property
+    def id_range(self) -> tuple[str, str] | None:
+        """Return the lowest and highest order id of the creation span (UUIDv7), if one."""
+        return id_range(*self.created) if self.created else None
 
     def fingerprint(self) -> str:
         """Return what a cursor is bound to, so it cannot continue another list."""
-        return f"orders|{self.status or ''}|{self.search.strip().casefold()}"
+        span = "-".join(f"{t:%Y%m%dT%H%M}" for t in self.created) if self.created else ""
+        search = self.search.strip().casefold()
+        return f"orders|{self.status or ''}|{self.currency or ''}|{span}|{search}"
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,44 @@ class OrderPage:
     next_cursor: str | None
     # True when a search matched more orders than one search reads: some were left out.
     search_truncated: bool = False
+
+
+@dataclass(frozen=True)
+class OrderCounts:
+    """How many orders each status holds, for the query's creation span and currency."""
+
+    by_status: dict[OrderStatus, int]
+
+    @property
+    def total(self) -> int:
+        """Return the count of every status together."""
+        return sum(self.by_status.values())
+
+
+@dataclass(frozen=True)
+class OrderResultCount:
+    """How many orders the list holds: exact when known, else how many are shown so far."""
+
+    shown: int
+    matched: int | None  # None: a search matched more than are shown; counting costs reads
+    more_below: bool
+
+
+def order_result_count(
+    query: OrderQuery, counts: OrderCounts, page: OrderPage, continuing: bool
+) -> OrderResultCount:
+    """Return what the list holds, from what the page and the tiles read, nothing more.
+
+    Without a search the rollups count exactly what the list's Query lists (the same stored
+    status, hours and currency); with one only a last first page is an exact count.
+    """
+    shown, more = len(page.orders), page.next_cursor is not None
+    if not query.search.strip():
+        matched = counts.by_status[query.status] if query.status else counts.total
+        return OrderResultCount(shown, matched, more)
+    if not more and not continuing:
+        return OrderResultCount(shown, shown, more)
+    return OrderResultCount(shown, None, more)
 
 
 class OrderService:
@@ -152,23 +204,51 @@ class OrderService:
         if query.search.strip():
             orders, next_state, truncated = self._search(user_id, query, state, page_size)
         else:
-            orders, next_state = self._browse(user_id, query.status, state, page_size)
+            orders, next_state = self._browse(user_id, query, state, page_size)
         next_cursor = self._cursors.encode(next_state, user_id, fingerprint) if next_state else None
         return OrderPage(orders, next_cursor, truncated)
 
+    def status_counts(self, user_id: str, query: OrderQuery) -> OrderCounts:
+        """Return counts per status for the query's span and currency, from the rollups.
+
+        All time is one BatchGetItem; a span is one Query of its UTC hours.
+        """
+        rollups = self._repository.rollups
+        if query.created:
+            found = rollups.hours(user_id, *query.created, query.currency)
+        else:
+            found = rollups.all_time(user_id, query.currency)
+        return OrderCounts(counts_by_status(found))
+
+    def export_orders(self, user_id: str, query: OrderQuery) -> Iterator[Order]:
+        """Yield every order the query and its search match, newest first, page by page."""
+        cursor = None
+        while True:
+            page = self.list_orders(user_id, query, cursor, page_size=100)
+            yield from page.orders
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
     def _browse(
-        self, user_id: str, status: OrderStatus | None, state: dict, page_size: int
+        self, user_id: str, query: OrderQuery, state: dict, page_size: int
     ) -> tuple[list[Order], dict | None]:
         # One more than a page, so "Load more" only shows when there really is more.
-        found = self._repository.newest_first(user_id, status, page_size + 1, state.get("key"))
+        found = self._repository.newest_first(
+            user_id,
+            query.status,
+            page_size + 1,
+            state.get("key"),
+            currency=query.currency,
+            ids=query.id_range,
+        )
         orders = found.orders[:page_size]
         if len(found.orders) <= page_size and not found.last_key:
             return orders, None
-        last = orders[-1]
-        key = {"userId": {"S": user_id}, "sk": {"S": f"order#{last.order_id}"}}
-        if status is not None:
-            key["statusSort"] = {"S": f"{last.status.value}#{last.order_id}"}
-        return orders, {"key": key}
+        if len(found.orders) <= page_size and found.last_key:
+            # The Query stopped at its 1 MB page: go on from where DynamoDB stopped.
+            return orders, {"key": found.last_key}
+        return orders, {"key": continue_after(orders[-1], query.status, query.currency)}
 
     def _search(
         self, user_id: str, query: OrderQuery, state: dict, page_size: int
@@ -183,7 +263,7 @@ class OrderService:
             fetched = {o.order_id: o for o in self._repository.get_many(user_id, chunk)}
             for order_id in chunk:
                 order = fetched.get(order_id)
-                if order and _matches(order, query.status, words):
+                if order and _matches(order, query, words):
                     matches.append(order)
                     if len(matches) == page_size + 1:
                         next_state = {"before": matches[page_size - 1].order_id}
@@ -537,9 +617,14 @@ def _check_word_count(order: Order, field: str) -> None:
         )
 
 
-def _matches(order: Order, status: OrderStatus | None, words: list[str]) -> bool:
-    """Return True when the order has the status asked for and a word for every search word."""
-    if status is not None and order.status is not status:
+def _matches(order: Order, query: OrderQuery, words: list[str]) -> bool:
+    """Return True when the order passes the query's filters and has every search word."""
+    if query.status is not None and order.status is not query.status:
+        return False
+    if query.currency is not None and order.currency != query.currency:
+        return False
+    span = query.id_range
+    if span is not None and not span[0] <= order.order_id <= span[1]:
         return False
     own = order_words(order)
     return all(any(w.startswith(word) for w in own) for word in words)

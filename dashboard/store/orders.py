@@ -8,17 +8,23 @@ Table ``Orders`` (HASH ``userId`` = the merchant, RANGE ``sk``) holds, per merch
 * ``counter``: the merchant's last order number (an atomic ``ADD``);
 * ``number#{n:010d}``: leads from an order number to its order (search by ``ORD-1042``);
 * ``word#{word}#{orderId}``: one per word of the customer's name and email and of the product,
-  so a search reads the orders its word matches, never the whole account.
+  so a search reads the orders its word matches, never the whole account;
+* ``o#all#{currency}`` and ``o#hour#{hour}#{currency}``: the order rollups (``order_rollups``).
 
-An order and its number and word items are written in one transaction. The order's status follows
-its payment: the payments repository adds ``order_follows_payment`` to the payment's own
-transaction, so the two never disagree.
+Order items also carry ``currencyKey`` = ``"{userId}#{currency}"`` for the two currency indexes
+(``OrderCurrencyIndex`` on ``sk``, ``OrderCurrencyStatusIndex`` on ``statusSort``), so a currency
+filter, alone or with a status, is one Query on a key, never a FilterExpression; and since
+``orderId`` is a UUIDv7, a date filter is a key range on ``sk`` or ``statusSort`` in every one.
+
+An order and its number, word and rollup items are written in one transaction. The order's
+status follows its payment: the payments repository adds ``order_follows_payment`` (the order's
+update and its rollups) to the payment's own transaction, so the two never disagree.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -28,19 +34,31 @@ from dashboard.core.errors import Conflict
 from dashboard.core.words import words_of
 from dashboard.domain.audit import AuditNote, changed_values, order_summary
 from dashboard.domain.orders import FIRST_ORDER_NUMBER, Order, OrderStatus
+from dashboard.store.accounts import query_all
 from dashboard.store.audit import audit_change_item
 from dashboard.store.changeset import ChangeItem, ChangeRefused, ChangeWriter, Item, Projection
 from dashboard.store.dynamo import (
     TableNames,
     batch_get,
+    conditional_write,
     from_item,
     parse_store_time,
     store_time,
     to_item,
     translate_unavailable,
 )
-from dashboard.store.index_items import prefix_range
-from dashboard.store.schema import ORDER_STATUS_INDEX
+from dashboard.store.index_items import merchant_registry_item, prefix_range
+from dashboard.store.order_rollups import (
+    OrderRollupRepository,
+    order_counters,
+    order_rollup_increments,
+    order_rollups,
+)
+from dashboard.store.schema import (
+    ORDER_CURRENCY_INDEX,
+    ORDER_CURRENCY_STATUS_INDEX,
+    ORDER_STATUS_INDEX,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -73,6 +91,23 @@ def order_key(user_id: str, order_id: str) -> dict[str, Any]:
 
 def _status_sort(status: OrderStatus, order_id: str) -> str:
     return f"{status.value}#{order_id}"
+
+
+def continue_after(
+    order: Order, status: OrderStatus | None, currency: str | None
+) -> dict[str, Any]:
+    """Return the ``ExclusiveStartKey`` that continues ``newest_first`` after ``order``."""
+    key = {"userId": order.user_id, "sk": f"order#{order.order_id}"}
+    if status is not None:
+        key["statusSort"] = _status_sort(order.status, order.order_id)
+    if currency is not None:
+        key["currencyKey"] = currency_key(order.user_id, order.currency)
+    return to_item(key)
+
+
+def currency_key(user_id: str, currency: str) -> str:
+    """Return the hash key of the currency indexes: the account and the currency together."""
+    return f"{user_id}#{currency}"
 
 
 def all_order_words(order: Order) -> list[str]:
@@ -108,6 +143,7 @@ def order_to_item(order: Order) -> dict[str, Any]:
             "unitPriceMinor": order.unit_price_minor,
             "totalMinor": order.total_minor,
             "currency": order.currency,
+            "currencyKey": currency_key(order.user_id, order.currency),
             "status": order.status.value,
             "statusSort": _status_sort(order.status, order.order_id),
             "createdAt": store_time(order.created_at),
@@ -175,38 +211,48 @@ def order_follows_payment(
     user_id: str,
     order_id: str,
     payment: PaymentOfOrder,
-    status: OrderStatus,
+    moves: tuple[OrderStatus, OrderStatus],
     now: datetime,
-) -> dict[str, Any]:
-    """Return the transaction item that moves an order to the status its payment implies.
+) -> list[ChangeItem]:
+    """Return the items that move an order from ``moves[0]`` to the status its payment implies.
 
-    Conditional on the order still being settled by this payment, for this amount, and not
-    cancelled: an order that asked for payment again, changed its total, was cancelled or was
-    deleted no longer follows its earlier link, so an old link can never mark it paid.
+    The order's update is conditional on the order still being settled by this payment, for
+    this amount, not cancelled, and in the status the payment's previous status implied: an
+    order that asked for payment again, changed its total, was cancelled or was deleted no
+    longer follows its earlier link, so an old link can never mark it paid. Its rollups move
+    with it (the order's total is the payment's amount, which the condition checks), so the
+    counts stay exact; a refusal drops the update and the increments together.
     """
-    return {
+    was, becomes = moves
+    update = {
         "Update": {
             "TableName": table,
             "Key": order_key(user_id, order_id),
             "UpdateExpression": "SET #status = :s, statusSort = :ss, updatedAt = :t "
             "ADD version :one",
             "ConditionExpression": "paymentId = :p AND totalMinor = :amount "
-            "AND currency = :currency AND #status <> :cancelled",
+            "AND currency = :currency AND #status <> :cancelled AND #status = :was",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": to_item(
                 {
-                    ":s": status.value,
-                    ":ss": _status_sort(status, order_id),
+                    ":s": becomes.value,
+                    ":ss": _status_sort(becomes, order_id),
                     ":t": store_time(now),
                     ":one": 1,
                     ":p": payment.payment_id,
                     ":amount": payment.amount_minor,
                     ":currency": payment.currency,
                     ":cancelled": OrderStatus.CANCELLED.value,
+                    ":was": was.value,
                 }
             ),
         }
     }
+    deltas = order_counters(was, payment.amount_minor, -1)
+    for name, value in order_counters(becomes, payment.amount_minor).items():
+        deltas[name] = deltas.get(name, 0) + value
+    rollups = order_rollup_increments(table, user_id, order_id, payment.currency, deltas)
+    return [Item("order", update), *rollups]
 
 
 @dataclass(frozen=True)
@@ -233,7 +279,8 @@ class OrderRepository:
         self._table = tables.orders
         self._tables = tables
         self._changes = ChangeWriter(client, tables)
-        self._projections = order_projections(tables.orders)
+        self._projections = order_projections(tables)
+        self.rollups = OrderRollupRepository(client, tables)
 
     def _projections_with(self, audit: AuditNote | None) -> tuple[OrderProjection, ...]:
         """Return what an order's change writes, with its audit entry when one is asked for."""
@@ -263,22 +310,33 @@ class OrderRepository:
         status: OrderStatus | None,
         limit: int,
         start_key: dict[str, Any] | None = None,
+        currency: str | None = None,
+        ids: tuple[str, str] | None = None,
     ) -> OrderQueryPage:
-        """Return up to ``limit`` orders, newest first, of one status (or all) after a key."""
-        if status is None:
-            request: dict[str, Any] = {
-                "KeyConditionExpression": "userId = :u AND sk BETWEEN :lo AND :hi",
-                "ExpressionAttributeValues": to_item({":u": user_id, **prefix_range("order#")}),
-            }
-        else:
-            request = {
-                "IndexName": ORDER_STATUS_INDEX,
-                "KeyConditionExpression": "userId = :u AND statusSort BETWEEN :lo AND :hi",
-                "ExpressionAttributeValues": to_item(
-                    {":u": user_id, **prefix_range(f"{status.value}#")}
-                ),
-            }
-        request.update(TableName=self._table, ScanIndexForward=False, Limit=limit)
+        """Return up to ``limit`` orders, newest first, after a key: one Query on one key.
+
+        ``status`` and ``currency`` each narrow by the index they choose (never a filter
+        expression); ``ids`` (lowest, highest order id, as ``core.ids.id_range`` gives them) is
+        a key range on the same Query, so a date filter costs what its orders cost.
+        """
+        hash_name, hash_value, index = "userId", user_id, None
+        if currency is not None:
+            hash_name, hash_value = "currencyKey", currency_key(user_id, currency)
+            index = ORDER_CURRENCY_STATUS_INDEX if status else ORDER_CURRENCY_INDEX
+        elif status is not None:
+            index = ORDER_STATUS_INDEX
+        range_name = "statusSort" if status is not None else "sk"
+        prefix = f"{status.value}#" if status is not None else "order#"
+        bounds = {":lo": prefix + ids[0], ":hi": prefix + ids[1]} if ids else prefix_range(prefix)
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": f"{hash_name} = :h AND {range_name} BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": to_item({":h": hash_value, **bounds}),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if index:
+            request["IndexName"] = index
         if start_key:
             request["ExclusiveStartKey"] = start_key
         with translate_unavailable():
@@ -286,6 +344,34 @@ class OrderRepository:
         return OrderQueryPage(
             [order_from_item(item) for item in response.get("Items", [])],
             response.get("LastEvaluatedKey"),
+        )
+
+    def each_order(self, user_id: str) -> Iterator[tuple[Order, bool]]:
+        """Yield every order of an account, oldest first, and whether the currency indexes
+        hold it (maintenance commands only)."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "userId = :u AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": to_item({":u": user_id, **prefix_range("order#")}),
+        }
+        for item in query_all(self._client, request):
+            yield order_from_item(item), "currencyKey" in item
+
+    def add_currency_key(self, order: Order) -> bool:
+        """Give a stored order the ``currencyKey`` the currency indexes list it by (backfill).
+
+        Orders stored before the indexes existed lack it; True when this one did.
+        """
+        return conditional_write(
+            lambda: self._client.update_item(
+                TableName=self._table,
+                Key=order_key(order.user_id, order.order_id),
+                UpdateExpression="SET currencyKey = :c",
+                ConditionExpression="attribute_exists(sk) AND attribute_not_exists(currencyKey)",
+                ExpressionAttributeValues=to_item(
+                    {":c": currency_key(order.user_id, order.currency)}
+                ),
+            )
         )
 
     def ids_by_word_prefix(self, user_id: str, prefix: str, max_items: int) -> WordMatches:
@@ -374,13 +460,28 @@ class OrderRepository:
 OrderProjection = Projection[Order | None, Order | None]
 
 
-def order_projections(table: str) -> tuple[OrderProjection, ...]:
-    """Return what an order's change writes: the order, its number item, its word items."""
+def order_projections(tables: TableNames) -> tuple[OrderProjection, ...]:
+    """Return what an order's change writes: the order, its number, word and rollup items.
+
+    A new order also lists its account among the merchants, so ``rebuild-stats --orders``
+    finds an account whose orders never asked for a payment.
+    """
+    table = tables.orders
     return (
         Projection("order", partial(order_record, table)),
         Projection("number", partial(order_number_lead, table)),
         Projection("word", partial(order_word_leads, table)),
+        Projection("rollup", partial(order_rollups, table)),
+        Projection("merchant", partial(order_merchant, tables.index)),
     )
+
+
+def order_merchant(table: str, before: Order | None, after: Order | None) -> list[ChangeItem]:
+    """Return the item listing a new order's account among all merchants (idempotent)."""
+    if before is not None or after is None:
+        return []
+    item = to_item(merchant_registry_item(after.user_id))
+    return [Item("merchant", {"Put": {"TableName": table, "Item": item}})]
 
 
 def order_record(table: str, before: Order | None, after: Order | None) -> list[ChangeItem]:

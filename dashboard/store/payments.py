@@ -472,7 +472,7 @@ def payment_audit(
 def order_following_payment(
     tables: TableNames, before: Payment | None, after: Payment
 ) -> list[ChangeItem]:
-    """Return the item that moves the payment's order along with it, if its status moves.
+    """Return the items that move the payment's order (and its rollups), if its status moves.
 
     A follower: an order that asked for payment again, changed its total, was cancelled or
     deleted refuses, and the payment's change lands without it.
@@ -482,15 +482,14 @@ def order_following_payment(
     was, becomes = (order_status_for_payment(p.status) for p in (before, after))
     if was is becomes:
         return []
-    operation = order_follows_payment(
+    return order_follows_payment(
         tables.orders,
         after.user_id,
         after.order_id,
         PaymentOfOrder(after.payment_id, after.amount_minor, after.currency),
-        becomes,
+        (was, becomes),
         after.updated_at,
     )
-    return [Item("order", operation)]
 
 
 def _order_no_longer_follows(before: Payment | None, after: Payment) -> None:

@@ -12,7 +12,10 @@ time-ordered UUIDv7 ``paymentId``, with two indexes:
 
 ``Orders``: the merchant's orders and what leads to them (HASH ``userId``, RANGE ``sk``; see
 ``store/orders.py``), with ``OrderStatusIndex`` ranging on ``statusSort`` = ``"{status}#{orderId}"``
-(sparse: only order items carry it), so each status filter is one Query, newest first.
+(sparse: only order items carry it), so each status filter is one Query, newest first, and with
+``OrderCurrencyIndex`` (HASH ``currencyKey`` = ``"{userId}#{currency}"``, RANGE ``sk``) and
+``OrderCurrencyStatusIndex`` (the same HASH, RANGE ``statusSort``), so is a currency filter, with a
+status or without. A date filter is a key range on either range key (order ids are UUIDv7).
 
 ``ApiKeys``: one item per API key, found by the key's public prefix with a GetItem when a request
 arrives (HASH ``keyId``), and listed per merchant through ``MerchantKeysIndex``.
@@ -60,6 +63,8 @@ STATUS_INDEX = "StatusIndex"
 CREATED_AT_INDEX = "CreatedAtIndex"
 OPEN_PAYMENTS_INDEX = "OpenPaymentsIndex"
 ORDER_STATUS_INDEX = "OrderStatusIndex"
+ORDER_CURRENCY_INDEX = "OrderCurrencyIndex"
+ORDER_CURRENCY_STATUS_INDEX = "OrderCurrencyStatusIndex"
 MERCHANT_KEYS_INDEX = "MerchantKeysIndex"
 PERSON_SESSIONS_INDEX = "PersonSessionsIndex"
 PERSON_ACCOUNTS_INDEX = "PersonAccountsIndex"
@@ -122,9 +127,14 @@ def table_definitions(names: TableNames) -> list[dict[str, Any]]:
             ],
             "AttributeDefinitions": [
                 {"AttributeName": name, "AttributeType": "S"}
-                for name in ("userId", "sk", "statusSort")
+                for name in ("userId", "sk", "statusSort", "currencyKey")
             ],
-            "GlobalSecondaryIndexes": [_index(ORDER_STATUS_INDEX, "userId", "statusSort")],
+            "GlobalSecondaryIndexes": [
+                _index(ORDER_STATUS_INDEX, "userId", "statusSort"),
+                # Sparse too: only order items carry ``currencyKey``.
+                _index(ORDER_CURRENCY_INDEX, "currencyKey", "sk"),
+                _index(ORDER_CURRENCY_STATUS_INDEX, "currencyKey", "statusSort"),
+            ],
         },
         {
             "TableName": names.api_keys,

@@ -66,6 +66,12 @@ class PaymentFilters:
             self.amount_min is not None or self.amount_max is not None
         )
 
+    @property
+    def folded_count(self) -> int:
+        """Return how many of the filters a phone folds away (dates, currency, amounts) are set."""
+        amounts = self.amount_min is not None or self.amount_max is not None
+        return sum(map(bool, (self.date_from, self.currency, amounts)))
+
     def query_args(self, **changes: str | None) -> dict[str, str]:
         """Return the query string that shows these filters (with ``changes`` applied)."""
         custom = self.date_range == "custom"
@@ -175,6 +181,19 @@ def merchant_filters(args: Mapping[str, str], now: datetime) -> PaymentFilters:
     """Return the filters of a request, its days read in the signed-in account's zone."""
     zone = current_zone()
     return parse_filters(args, local_today(now, zone), zone)
+
+
+def parse_created(
+    args: Mapping[str, str], today: date
+) -> tuple[str | None, date | None, date | None, dict[str, str]]:
+    """Return the ``range``, ``from`` and ``to`` a query string asks for, with any problems.
+
+    The same reading for every list with a Created filter (payments, orders): a preset name
+    counts back from ``today``, custom days are inclusive, only ``to`` means up to that day.
+    """
+    errors: dict[str, str] = {}
+    date_range, date_from, date_to = _parse_dates(args, today, errors)
+    return date_range, date_from, date_to, errors
 
 
 def _parse_group(raw: str, errors: dict[str, str]) -> StatusGroup | None:

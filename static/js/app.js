@@ -45,8 +45,8 @@
   // Filters: picking a date means "custom dates"; empty fields stay out of the URL.
   document.addEventListener("change", function (event) {
     var input = event.target;
-    if (input.matches && input.matches("#filters input[type=date]")) {
-      var range = document.querySelector("#filters select[name=range]");
+    if (input.matches && input.matches("form.filters input[type=date]")) {
+      var range = input.form && input.form.querySelector("select[name=range]");
       if (range) { range.value = "custom"; }
     }
     if (input.matches && input.matches("#filters select[name=range]")) { showDateFields(); }

@@ -81,7 +81,7 @@ def _pay(app: Flask, link_url: str) -> None:
 
 
 def _row_numbers(html: str) -> list[str]:
-    return re.findall(r'class="order-number"><a href="[^"]+">(ORD-\d+)</a>', html)
+    return re.findall(r'class="order-number"><a class="row-link" href="[^"]+">(ORD-\d+)</a>', html)
 
 
 # The list
@@ -105,7 +105,8 @@ def test_the_list_shows_each_order_newest_first(merchant, app):
     assert "Charles Babbage" in html
     assert 'Analytical engine manual <span class="muted order-qty">× 3</span>' in html
     assert "£37.50" in html
-    assert 'class="badge order-badge order-status-pending">Pending</span>' in html
+    # Pending is the colour of every pending thing (the payments' Pending badge's).
+    assert 'class="badge badge-pending order-badge order-status-pending">Pending</span>' in html
 
 
 def test_search_finds_orders_by_customer_product_or_number_and_htmx_gets_the_list_body(
@@ -131,11 +132,15 @@ def test_the_search_box_searches_as_you_type_and_without_javascript(merchant):
     box = re.search(r'<input type="search" id="order-search"[^>]+>', html, re.S).group(0)
     assert 'name="q"' in box
     assert 'value="ada"' in box
-    assert 'hx-trigger="input changed delay:400ms, search"' in box
+    assert 'hx-trigger="input changed delay:350ms, search"' in box  # as the payments list's
     assert 'hx-push-url="true"' in box
     assert 'hx-target="#order-list-body"' in box
+    assert 'form="order-filters"' in box  # Enter submits the filter form: a plain GET
     assert '<label for="order-search" class="search-label">Search</label>' in html
-    assert '<button type="submit" form="order-filters"' in html  # a plain GET form submit
+    # The filter form is outside the results htmx swaps, so typing is never interrupted.
+    body_start = html.index('<div id="order-list-body"')
+    assert html.index('<form id="order-filters"') < body_start
+    assert html.index('id="order-search"') < body_start
 
 
 def test_nothing_matching_is_told_apart_from_no_orders_at_all(merchant):
@@ -161,7 +166,7 @@ def test_status_tabs_filter_the_list_and_keep_the_search(merchant):
     assert _row_numbers(pending) == ["ORD-1002"]
     assert "No paid orders match “ada”" in paid
     assert 'href="/orders?status=cancelled&amp;q=ada"' in paid
-    assert '<input type="hidden" name="status" value="paid">' in paid
+    assert '<input type="hidden" name="status" value="paid" form="order-filters">' in paid
 
 
 def test_an_unknown_status_or_a_bad_cursor_is_a_400_with_a_message(merchant):
@@ -528,8 +533,10 @@ def test_the_list_shows_an_order_whose_link_lapsed_as_failed_like_its_page(merch
 
     listed = merchant.get("/orders").get_data(as_text=True)
 
-    assert "Payment failed</span>" in listed
-    assert "Payment requested</span>" not in listed
+    assert 'order-status-failed">Payment failed</span>' in listed
+    assert "order-status-payment_requested" not in listed
+    # ...and the note beside the tiles says why it is still counted as Payment requested.
+    assert "counted as Payment requested until the expiry is recorded" in listed
 
 
 def test_an_order_paid_twice_says_so_and_links_the_extra_payment(merchant, app):

@@ -75,6 +75,7 @@ ROLE_MATRIX: dict[tuple[str, str], frozenset[Role] | str] = {
     ("payments.refresh_payment", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
     # Orders: the same.
     ("orders.list_orders", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
+    ("orders.export_orders", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
     ("orders.show_order", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
     ("orders.new_order", "GET"): frozenset({OWNER, ADMIN, OPERATOR}),
     ("orders.create_order", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from dashboard.core.ids import id_time
 from dashboard.domain.orders import OrderStatus, order_status_for_payment
 from dashboard.services.orders import OrderQuery
 
@@ -26,3 +29,17 @@ def test_seed_demo_makes_orders_whose_status_follows_their_payment(app):
             assert order.status is order_status_for_payment(payment.status)
             assert payment.amount_minor == order.total_minor
             assert payment.reference == order.number_label
+
+
+def test_seed_demo_orders_are_found_on_the_day_they_show_and_counted_in_the_tiles(app):
+    app.test_cli_runner().invoke(
+        args=["seed-demo", "--user", "demo", "--count", "1", "--orders", "12", "--seed", "3"]
+    )
+    orders = app.extensions["order_service"]
+    listed = orders.list_orders("demo", OrderQuery(), page_size=50).orders
+
+    # Each id is minted at its order's moment, so the Created filter (a range of ids) agrees
+    # with the time the list shows.
+    for order in listed:
+        assert abs(id_time(order.order_id) - order.created_at) < timedelta(milliseconds=1)
+    assert orders.status_counts("demo", OrderQuery()).total == 12

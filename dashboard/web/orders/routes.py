@@ -2,25 +2,45 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+import dataclasses
+import itertools
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from dashboard.core.clock import utc_now
 from dashboard.core.ids import new_id
 from dashboard.core.signed_ids import FormExpired
+from dashboard.domain.money import SUPPORTED_CURRENCIES
 from dashboard.domain.orders import InvalidOrder, Order, OrderStatus, shown_order_status
 from dashboard.domain.permissions import Permission
-from dashboard.domain.search import MAX_SEARCH_LENGTH
-from dashboard.services.orders import OrderPage, OrderQuery, OrderService
+from dashboard.domain.timezones import local_today
+from dashboard.services.orders import OrderCounts, OrderPage, OrderService, order_result_count
 from dashboard.services.payments import ActionNotAllowed
 from dashboard.store.cursors import InvalidCursor
 from dashboard.store.orders import OrderAlreadyExists, StaleOrder
 from dashboard.web.actor import current_actor
 from dashboard.web.confirm import Confirmation, confirm_page
 from dashboard.web.htmx import render_page_or_block
+from dashboard.web.order_filters import FilterError, OrderFilters, parse_order_filters
+from dashboard.web.orders.export import order_csv_lines
 from dashboard.web.orders.forms import EditOrderForm, NewOrderForm, sign_order_id, unsign_order_id
+from dashboard.web.payment_filters import PRESET_LABELS
 from dashboard.web.permissions import requires
+from dashboard.web.zone import current_zone
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -47,39 +67,90 @@ def new_order_id() -> str:
 @bp.get("")
 @requires(Permission.READ)
 def list_orders() -> ResponseReturnValue:
-    """List the merchant's orders, newest first: status tab, search and page all in the URL."""
-    search = (request.args.get("q") or "").strip()[:MAX_SEARCH_LENGTH]
-    status_arg = request.args.get("status") or ""
+    """List the merchant's orders, newest first: filters, search, tiles and page in the URL."""
+    account_id = current_actor().account_id
+    zone = current_zone()
     try:
-        status = OrderStatus(status_arg) if status_arg else None
-    except ValueError:
-        return _list_response(OrderQuery(None, search), None, "There is no such order status.")
-    query = OrderQuery(status, search)
+        filters = parse_order_filters(request.args, local_today(utc_now(), zone))
+    except FilterError as exc:
+        return _list_response(OrderFilters(errors=exc.messages), None, None, status=400)
+    service = order_service()
+    query = filters.query(zone)
     try:
-        page = order_service().list_orders(
-            current_actor().account_id, query, request.args.get("cursor") or None
-        )
+        page = service.list_orders(account_id, query, request.args.get("cursor") or None)
     except InvalidCursor as exc:
-        return _list_response(query, None, f"{exc} Start again from the first page.")
-    return _list_response(query, page)
+        errors = {"cursor": f"{exc} Start again from the first page."}
+        return _list_response(dataclasses.replace(filters, errors=errors), None, None, status=400)
+    return _list_response(filters, page, service.status_counts(account_id, query))
+
+
+# The tiles in the order of the payments list's (Pending, Failed, Completed, Ended).
+TILE_ORDER = (
+    OrderStatus.PENDING,
+    OrderStatus.PAYMENT_REQUESTED,
+    OrderStatus.FAILED,
+    OrderStatus.PAID,
+    OrderStatus.CANCELLED,
+)
 
 
 def _list_response(
-    query: OrderQuery, page: OrderPage | None, error: str | None = None
+    filters: OrderFilters,
+    page: OrderPage | None,
+    counts: OrderCounts | None,
+    status: int = 200,
 ) -> ResponseReturnValue:
-    """Render the list: the whole page, the list body (tabs, search), or more rows."""
+    """Render the list: the whole page, the results (filters, search, tiles), or more rows."""
+    continuing = bool(request.args.get("cursor"))
+    zone = current_zone()
+    shown = order_service().shown_statuses(page.orders, utc_now()) if page else {}
     context = {
-        "query": query,
+        "filters": filters,
         "page": page,
-        "error": error,
-        "statuses": list(OrderStatus),
-        "shown": order_service().shown_statuses(page.orders, utc_now()) if page else {},
-        "continuing": bool(request.args.get("cursor")),
+        "counts": counts,
+        "statuses": TILE_ORDER,
+        "OrderStatus": OrderStatus,
+        "shown": shown,
+        "lapsed": [o for o in page.orders if shown[o.order_id] != o.status] if page else [],
+        "continuing": continuing,
+        "presets": PRESET_LABELS,
+        "currencies": SUPPORTED_CURRENCIES,
+        "zone_name": zone.key,
+        "descriptions": filters.descriptions(zone),
+        "result": order_result_count(filters.query(zone), counts, page, continuing)
+        if page and counts
+        else None,
     }
     # "Load more" asks for the next rows only, appended in place of its own row.
     block = "more_rows" if request.headers.get("HX-Target") == "load-more" else "list_body"
-    status = 400 if error else 200
     return render_page_or_block("orders/list.html", block, status=status, **context)
+
+
+@bp.get("/export.csv")
+@requires(Permission.READ)
+def export_orders() -> ResponseReturnValue:
+    """Download every order matching the filters and search as CSV, streamed."""
+    zone = current_zone()
+    try:
+        filters = parse_order_filters(request.args, local_today(utc_now(), zone))
+    except FilterError as exc:
+        return {"error": "Invalid filters", "detail": exc.messages}, 400
+    rows = order_service().export_orders(current_actor().account_id, filters.query(zone))
+    first = next(rows, None)
+    if first is None:
+        # A header-only file helps nobody: say so on the list it was asked from.
+        flash("No orders match these filters, so there is nothing to export.", "warning")
+        list_args: dict[str, Any] = filters.query_args()
+        return redirect(url_for("orders.list_orders", **list_args), 303)
+    filename = f"orders-{utc_now():%Y%m%d-%H%M%S}.csv"
+    return Response(
+        stream_with_context(order_csv_lines(itertools.chain([first], rows), current_zone())),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 # Creating ----------------------------------------------------------------------------------
