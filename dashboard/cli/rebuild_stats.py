@@ -1,11 +1,11 @@
 """``flask --app app rebuild-stats``: recount the rollups from the payments and repair them.
 
 How a deployment backfills rollups (the per-UTC-hour ones, for payments stored while rollups
-were kept per UTC day) or repairs them. For each merchant, in id order, it recounts the
-payments, adds the difference between the recount and what is stored with atomic ADD updates
-(so the live app may keep writing meanwhile; a payment that changes during the run may leave a
-small difference, which a second run repairs), and only then deletes the merchant's old
-``r#day#…`` items.
+were kept per UTC day only) or repairs them. For each merchant, in id order, it recounts the
+payments into hour, day and all-time rollups and adds the difference between the recount and
+what is stored with atomic ADD updates (so the live app may keep writing meanwhile; a payment
+that changes during the run may leave a small difference, which a second run repairs). The day
+items stay: a local day is read as UTC days plus or minus a few hours.
 
 Resumable: every step compares with what is stored, so a run stopped anywhere is finished by
 running it again; ``--from-merchant ID`` skips the merchants before ``ID`` (each finished
@@ -41,7 +41,7 @@ from dashboard.store.database import Store
 def rebuild_stats_command(
     user_id: str | None, from_merchant: str | None, dry_run: bool, orders: bool
 ) -> None:
-    """Backfill the hour rollups from the payments, repair differences, drop old day items.
+    """Backfill the hour rollups from the payments and repair every rollup that differs.
 
     Safe to interrupt and run again; --from-merchant skips merchants already done.
     """
@@ -52,7 +52,7 @@ def rebuild_stats_command(
     if orders:
         _rebuild_order_rollups(store, merchants, dry_run)
         return
-    totals = {"payments": 0, "hours": 0, "all": 0, "days": 0}
+    totals = {"payments": 0, "hours": 0, "days": 0, "all": 0}
     for position, merchant in enumerate(merchants):
         try:
             counts = _rebuild_merchant(store, merchant, dry_run)
@@ -64,37 +64,32 @@ def rebuild_stats_command(
         following = merchants[position + 1] if position + 1 < len(merchants) else None
         resume = f"; resume with --from-merchant {following}" if following else ""
         click.echo(
-            f"  {merchant}: {counts['payments']} payment(s) read, {counts['hours']} hour "
-            f"rollup(s) and {counts['all']} all-time rollup(s) "
-            f"{'to repair' if dry_run else 'written or repaired'}, {counts['days']} day "
-            f"item(s) {'to drop' if dry_run else 'dropped'}{resume}"
+            f"  {merchant}: {counts['payments']} payment(s) read, {counts['hours']} hour, "
+            f"{counts['days']} day and {counts['all']} all-time rollup(s) "
+            f"{'to repair' if dry_run else 'written or repaired'}{resume}"
         )
     verb = "would write or repair" if dry_run else "wrote or repaired"
     click.echo(
         f"{len(merchants)} merchant(s) checked, {totals['payments']} payment(s) read; {verb} "
-        f"{totals['hours']} hour rollup(s) and {totals['all']} all-time rollup(s); "
-        f"{'would drop' if dry_run else 'dropped'} {totals['days']} day item(s)."
+        f"{totals['hours']} hour, {totals['days']} day and {totals['all']} all-time rollup(s)."
     )
 
 
 def _rebuild_merchant(store: Store, merchant: str, dry_run: bool) -> dict[str, int]:
-    """Recount one merchant, repair its rollups, then drop its day items; return the counts."""
+    """Recount one merchant and repair its rollups; return how many of each kind differed."""
     with click.progressbar(length=0, label=f"Recounting {merchant}", show_pos=True) as bar:
         recount = recount_rollups(store.payments, store.rollups, merchant, bar)
     for difference in recount.differences:
         click.echo(f"  {difference.sk.removeprefix('r#')}: {difference.deltas}")
         if not dry_run:
             store.rollups.add_to(merchant, difference.sk, difference.deltas)
-    # Only once the hours hold every payment: until then the day items are all there is.
-    day_keys = store.rollups.day_rollup_keys(merchant)
-    if not dry_run:
-        store.rollups.delete(merchant, day_keys)
     hours = sum(1 for d in recount.differences if d.is_hour)
+    days = sum(1 for d in recount.differences if d.is_day)
     return {
         "payments": recount.payments_read,
         "hours": hours,
-        "all": len(recount.differences) - hours,
-        "days": len(day_keys),
+        "days": days,
+        "all": len(recount.differences) - hours - days,
     }
 
 

@@ -6,20 +6,23 @@ reads the status counts from rollups, never from the payments themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from dashboard.core.clock import utc_now
 from dashboard.core.side_reads import SideReads
+from dashboard.domain.money import SUPPORTED_CURRENCIES
 from dashboard.domain.payment_query import PaymentQuery
 from dashboard.domain.payments import Payment, StatusGroup
 from dashboard.domain.search import SearchTerms, parse_search
 from dashboard.store.cursors import CursorCodec, InvalidCursor
 from dashboard.store.finder import PaymentFinder
-from dashboard.store.rollups import Rollup, RollupRepository
+from dashboard.store.rollups import Rollup, RollupRepository, cover
 
 PAGE_SIZE = 25
+_DAY = timedelta(days=1)
 
 __all__ = [
     "PAGE_SIZE",
@@ -179,24 +182,37 @@ class PaymentListing:
     def status_counts(self, user_id: str, query: PaymentQuery) -> StatusCounts:
         """Return counts per status group for the query's creation instants and currency.
 
-        From rollups, never the payments: the hours of [from, before) in one Query. With no
-        start, the hours from ``created_before`` on are taken from the all-time counts, so the
-        reads follow the time since that day rather than the account's age.
+        From rollups, never the payments: the UTC days of [from, before) and the few hours at
+        its ends (``store.rollups.cover``), in two reads. With no start, the span from
+        ``created_before`` to tomorrow is taken away from the all-time counts (no payment is
+        created later than now), so the reads follow the time since that day, not the
+        account's age.
         """
         by_group = dict.fromkeys(StatusGroup, 0)
 
-        def add(rollups: list[Rollup], sign: int) -> None:
-            for rollup in rollups:
+        def add(rollups: Iterable[tuple[int, Rollup]]) -> None:
+            for sign, rollup in rollups:
                 for status, count in rollup.counts.items():
                     by_group[status.group] += sign * count
 
+        def add_span(start: datetime, end: datetime, sign: int) -> None:
+            span = cover(start, end)
+            codes = [currency] if currency else SUPPORTED_CURRENCIES
+            read = self._rollups.covering(user_id, [span], codes)
+            for code in codes:
+                add((sign * piece_sign, rollup) for piece_sign, rollup in read.pieces(span, code))
+
         start, end, currency = query.created_from, query.created_before, query.currency
-        if start is not None:
-            add(self._rollups.hours(user_id, start, end, currency), 1)
+        if start is not None and end is not None:
+            add_span(start, end, 1)
+        elif start is not None:
+            add((1, rollup) for rollup in self._rollups.hours(user_id, start, None, currency))
         else:
-            add(self._rollups.all_time(user_id, currency), 1)
+            add((1, rollup) for rollup in self._rollups.all_time(user_id, currency))
             if end is not None:
-                add(self._rollups.hours(user_id, end, None, currency), -1)
+                after_now = utc_now().replace(minute=0, second=0, microsecond=0) + _DAY
+                if end < after_now:
+                    add_span(end, after_now, -1)
         return StatusCounts(by_group)
 
     def export(self, user_id: str, query: PaymentQuery) -> Iterator[Payment]:

@@ -18,13 +18,18 @@ class RollupDifference:
     """How one rollup differed from the recount (recount − stored, per counter)."""
 
     user_id: str
-    sk: str  # r#hour#{YYYY-MM-DDTHH}#{currency} or r#all#{currency}
+    sk: str  # r#hour#{YYYY-MM-DDTHH}#{currency}, r#day#{YYYY-MM-DD}#{currency} or r#all#{…}
     deltas: dict[str, int]
 
     @property
     def is_hour(self) -> bool:
-        """Return True for an hour's rollup (False: all time)."""
+        """Return True for an hour's rollup."""
         return self.sk.startswith("r#hour#")
+
+    @property
+    def is_day(self) -> bool:
+        """Return True for a UTC day's rollup."""
+        return self.sk.startswith("r#day#")
 
 
 @dataclass(frozen=True)
@@ -51,11 +56,7 @@ def recount_rollups(
     user_id: str,
     progress: Progress | None = None,
 ) -> Recount:
-    """Return how the merchant's hour and all-time rollups differ from a recount of its payments.
-
-    Old per-UTC-day items are not compared: nothing reads them any more, and rebuild-stats
-    deletes them once the hours are right.
-    """
+    """Return how the merchant's hour, day and all-time rollups differ from a recount."""
     recounted: dict[str, Counter] = defaultdict(Counter)
     read = 0
     for payment in payments.each_payment(user_id):
@@ -65,7 +66,7 @@ def recount_rollups(
         read += 1
         if progress:
             progress.update(1)
-    stored = {r.sk: _stored_counters(r) for r in rollups.every_rollup(user_id) if r.scope != "day"}
+    stored = {r.sk: _stored_counters(r) for r in rollups.every_rollup(user_id)}
     differences = []
     for sk in sorted(set(recounted) | set(stored)):
         want, have = recounted.get(sk, Counter()), stored.get(sk, Counter())

@@ -129,19 +129,28 @@ def email_prefix(email: str) -> str:
 
 
 def rollup_keys(user_id: str, created_at: str, currency: str) -> list[dict[str, str]]:
-    """Return the keys of the two rollups a payment counts in: its UTC hour's and all time's.
+    """Return the keys of the three rollups a payment counts in: its UTC hour's, its UTC day's
+    and all time's.
 
     ``created_at`` is a stored time (``YYYY-MM-DDTHH:MM:SS.ffffffZ``), so its first 13
-    characters are its UTC hour.
+    characters are its UTC hour and its first 10 its UTC day. A local day is read as UTC days
+    plus or minus the few hours between UTC midnight and local midnight (see
+    ``store.rollups.cover``), so a long view reads about one item a day, not 24.
     """
     return [
         {"userId": user_id, "sk": hour_rollup_key(created_at[:13], currency)},
+        {"userId": user_id, "sk": day_rollup_key(created_at[:10], currency)},
         {"userId": user_id, "sk": all_time_rollup_key(currency)},
     ]
 
 
 HOUR_ROLLUP_PREFIX = "r#hour#"
-DAY_ROLLUP_PREFIX = "r#day#"  # the per-UTC-day items from before the hours: read to drop them
+DAY_ROLLUP_PREFIX = "r#day#"
+
+
+def day_rollup_key(day: str, currency: str) -> str:
+    """Return the sort key of one UTC day's rollup (``day``: ``YYYY-MM-DD``) in a currency."""
+    return f"{DAY_ROLLUP_PREFIX}{day}#{currency}"
 
 
 def hour_of(instant: datetime) -> str:
@@ -187,7 +196,7 @@ def rollup_increments(
 ) -> list[Increment]:
     """Return the change-set increments that apply ``deltas`` to both rollups, named by rollup.
 
-    Named ``rollup:hour#…`` and ``rollup:all#…``; none when nothing changes.
+    Named ``rollup:hour#…``, ``rollup:day#…`` and ``rollup:all#…``; none when nothing changes.
     """
     if not deltas:
         return []

@@ -1,16 +1,20 @@
-"""Reading the rollups: counts by status per UTC hour (or all time) and currency, in few reads.
+"""Reading the rollups: counts by status per UTC hour, per UTC day and all time, per currency.
 
-A merchant's day, in whatever zone, is a span of whole UTC hours: the services read the hours
-of ``[start, end)`` with one Query on the sort-key range and sum them as they need.
+A merchant's day, in whatever zone, is a span of whole UTC hours. Summing its 24 hour items
+would make a 90-day view read thousands of items on a busy account, so a span is read as the
+UTC days it mostly covers, plus the hours before UTC midnight it also covers, minus the hours
+after it that it does not (``cover``): for the UK and the EU that is one day item and one or
+two hour items a day, however busy the account (two reads: a Query for the days and a
+BatchGetItem for the hours).
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from dashboard.domain.money import SUPPORTED_CURRENCIES
@@ -29,6 +33,7 @@ from dashboard.store.index_items import (
     MERCHANTS_PARTITION,
     all_time_rollup_key,
     hour_of,
+    hour_rollup_key,
     prefix_range,
 )
 
@@ -36,6 +41,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 _HOUR = timedelta(hours=1)
+_DAY = timedelta(days=1)
 _BATCH_WRITE_TRIES = 12
 
 
@@ -94,6 +100,62 @@ def _whole_hour(instant: datetime, name: str) -> None:
         raise ValueError(f"{name} must be a whole UTC hour, not {instant.isoformat()}")
 
 
+@dataclass(frozen=True)
+class SpanCover:
+    """UTC days and hours whose counts add up to exactly one span: days + plus − minus."""
+
+    days: tuple[date, ...]
+    plus: tuple[datetime, ...] = ()  # hours the span has beyond its days
+    minus: tuple[datetime, ...] = ()  # hours of its days the span does not have
+
+
+def _nearest_midnight(instant: datetime) -> datetime:
+    midnight = instant.replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight + _DAY if instant - midnight >= timedelta(hours=12) else midnight
+
+
+def _hours_between(start: datetime, end: datetime) -> tuple[datetime, ...]:
+    count = int((end - start) / _HOUR)
+    return tuple(start + n * _HOUR for n in range(count))
+
+
+def cover(start: datetime, end: datetime) -> SpanCover:
+    """Return the UTC days and hours that make up [start, end), both whole UTC hours.
+
+    The days run from the UTC midnight nearest ``start`` to the one nearest ``end``; the hours
+    between each end and its midnight are added or taken away. A local day in Paris (22:00 or
+    23:00 UTC to the same the next day) is one UTC day, plus one or two hours of the day
+    before, minus as many of its own last hours.
+    """
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    _whole_hour(start, "start")
+    _whole_hour(end, "end")
+    if end <= start:
+        return SpanCover(())
+    first, last = _nearest_midnight(start), _nearest_midnight(end)
+    if last <= first:  # shorter than a day around one midnight: its hours alone
+        return SpanCover((), _hours_between(start, end))
+    days = tuple((first + n * _DAY).date() for n in range((last - first) // _DAY))
+    plus = _hours_between(start, first) + _hours_between(last, end)
+    minus = _hours_between(first, start) + _hours_between(end, last)
+    return SpanCover(days, plus, minus)
+
+
+@dataclass(frozen=True)
+class CoveredRollups:
+    """The day and hour rollups read for some covers, to add up span by span."""
+
+    days: dict[tuple[date, str], Rollup]
+    hours: dict[tuple[datetime, str], Rollup]
+
+    def pieces(self, span: SpanCover, currency: str) -> list[tuple[int, Rollup]]:
+        """Return the rollups of one span and currency, each with its sign (+1 or −1)."""
+        found = [(1, self.days.get((day, currency))) for day in span.days]
+        found += [(1, self.hours.get((hour, currency))) for hour in span.plus]
+        found += [(-1, self.hours.get((hour, currency))) for hour in span.minus]
+        return [(sign, rollup) for sign, rollup in found if rollup is not None]
+
+
 class RollupRepository:
     """Reads rollup items; they are written with the payments, in PaymentRepository."""
 
@@ -127,6 +189,46 @@ class RollupRepository:
         rollups = [rollup_from(_plain_rollup(item)) for item in self._query_items(request)]
         return [r for r in rollups if currency is None or r.currency == currency]
 
+    def covering(
+        self, user_id: str, spans: Sequence[SpanCover], currencies: Sequence[str]
+    ) -> CoveredRollups:
+        """Return the rollups the ``spans`` are made of, in ``currencies``.
+
+        Two reads however many spans: one Query over the day items from the first day to the
+        last (their days are contiguous when the spans are), one BatchGetItem of the hours.
+        """
+        days = sorted({day for span in spans for day in span.days})
+        hours = sorted({hour for span in spans for hour in (*span.plus, *span.minus)})
+        by_day: dict[tuple[date, str], Rollup] = {}
+        if days:
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": "userId = :u AND sk BETWEEN :lo AND :hi",
+                "ExpressionAttributeValues": to_item(
+                    {
+                        ":u": user_id,
+                        ":lo": f"{DAY_ROLLUP_PREFIX}{days[0].isoformat()}#",
+                        ":hi": f"{DAY_ROLLUP_PREFIX}{days[-1].isoformat()}#\U0010ffff",
+                    }
+                ),
+            }
+            for item in self._query_items(request):
+                rollup = rollup_from(_plain_rollup(item))
+                by_day[(date.fromisoformat(rollup.period), rollup.currency)] = rollup
+        keys = [
+            to_item({"userId": user_id, "sk": hour_rollup_key(hour_of(hour), code)})
+            for hour in hours
+            for code in currencies
+        ]
+        by_hour = {
+            (rollup.starts_at, rollup.currency): rollup
+            for rollup in (
+                rollup_from(_plain_rollup(item))
+                for item in batch_get(self._client, self._table, keys)
+            )
+        }
+        return CoveredRollups(by_day, by_hour)
+
     def all_time(self, user_id: str, currency: str | None) -> list[Rollup]:
         """Return the all-time rollups of ``currency`` or of every currency (one BatchGetItem)."""
         codes = [currency] if currency else SUPPORTED_CURRENCIES
@@ -147,18 +249,6 @@ class RollupRepository:
             "ExpressionAttributeValues": to_item({":u": user_id, **prefix_range("r#")}),
         }
         return [rollup_from(values) for values in self._query_all(request)]
-
-    def day_rollup_keys(self, user_id: str) -> list[str]:
-        """Return the sort keys of the merchant's old per-UTC-day rollups (one Query, keys only)."""
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "userId = :u AND sk BETWEEN :lo AND :hi",
-            "ExpressionAttributeValues": to_item(
-                {":u": user_id, **prefix_range(DAY_ROLLUP_PREFIX)}
-            ),
-            "ProjectionExpression": "sk",
-        }
-        return [values["sk"] for values in self._query_all(request)]
 
     def delete(self, user_id: str, sort_keys: Iterable[str]) -> int:
         """Delete the merchant's items under ``sort_keys`` (BatchWriteItem, 25 a call).

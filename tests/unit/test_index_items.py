@@ -323,11 +323,12 @@ def test_rollup_counters_read_back_per_status():
 # Rollup updates
 
 
-def test_a_payment_counts_in_its_utc_hour_and_in_the_all_time_total():
-    """Two rollups per currency: the creation hour's (UTC) and all time's; no day item."""
+def test_a_payment_counts_in_its_utc_hour_its_utc_day_and_the_all_time_total():
+    """Three rollups per currency: the creation hour's and day's (UTC) and all time's."""
     keys = rollup_keys("alice@example.com", CREATED_AT, "EUR")
     assert keys == [
         {"userId": "alice@example.com", "sk": f"r#hour#{CREATED_AT[:13]}#EUR"},
+        {"userId": "alice@example.com", "sk": f"r#day#{CREATED_AT[:10]}#EUR"},
         {"userId": "alice@example.com", "sk": "r#all#EUR"},
     ]
     assert keys[0]["sk"] == hour_rollup_key(CREATED_AT[:13], "EUR")
@@ -346,12 +347,13 @@ def _rendered(table, user_id, created_at, currency, deltas):
     ]
 
 
-def test_the_counter_changes_are_two_add_updates_one_per_rollup():
-    """The same ADD is applied to the hour's and the all-time rollup, in one transaction."""
+def test_the_counter_changes_are_three_add_updates_one_per_rollup():
+    """The same ADD is applied to the hour's, the day's and the all-time rollup, at once."""
     deltas = {"n_awaiting_payment": -1, "n_completed": 1}
     updates = _rendered("PaymentIndex", "alice@example.com", CREATED_AT, "GBP", deltas)
     assert [update["Update"]["Key"] for update in updates] == [
         {"userId": {"S": "alice@example.com"}, "sk": {"S": f"r#hour#{CREATED_AT[:13]}#GBP"}},
+        {"userId": {"S": "alice@example.com"}, "sk": {"S": f"r#day#{CREATED_AT[:10]}#GBP"}},
         {"userId": {"S": "alice@example.com"}, "sk": {"S": "r#all#GBP"}},
     ]
     for update in updates:

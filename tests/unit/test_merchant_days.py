@@ -118,7 +118,7 @@ def test_a_payment_at_2330_utc_on_1_june_counts_on_2_june_in_paris(service, sand
 
 
 def test_changing_the_zone_rebuckets_nothing_only_the_sums_differ(service, clock, store):
-    """The same hour items read as UTC days and as Paris days: nothing is written either way."""
+    """The same items read as UTC days and as Paris days: nothing is written either way."""
     _create_at(service, clock, datetime(2026, 6, 1, 12, 0, tzinfo=UTC))
     _create_at(service, clock, LATE_ON_1_JUNE)
     stored = [(r.sk, r.counts) for r in store.rollups.every_rollup("alice")]
@@ -132,6 +132,7 @@ def test_changing_the_zone_rebuckets_nothing_only_the_sums_differ(service, clock
     assert [(r.sk, r.counts) for r in store.rollups.every_rollup("alice")] == stored
     assert [sk for sk, _ in stored] == [
         "r#all#GBP",
+        "r#day#2026-06-01#GBP",
         "r#hour#2026-06-01T12#GBP",
         "r#hour#2026-06-01T23#GBP",
     ]

@@ -1,13 +1,13 @@
-"""``rebuild-stats`` backfills the hour rollups from the payments, then drops the old day items.
+"""``rebuild-stats`` backfills the hour rollups from the payments and repairs every rollup.
 
 A deployment upgraded from per-day rollups holds ``r#day#…`` items and no hours for its older
-payments; the command recounts each merchant, writes the hours, and only then deletes the days.
-It can be stopped anywhere and run again.
+payments; the command recounts each merchant and writes what differs (the hours), keeping the
+day items, which the reads use beside the hours. It can be stopped anywhere and run again.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import UTC, date, datetime
 
 import pytest
@@ -34,17 +34,9 @@ def _counters(rollup) -> dict[str, int]:
 
 
 def _as_before_the_hours(store, merchant) -> None:
-    """Leave the merchant's rollups as the per-day version wrote them: day items, no hours.
-
-    Written raw, because no use case writes day items any more.
-    """
+    """Leave the merchant's rollups as the per-day version wrote them: day items, no hours."""
     hours = [r for r in store.rollups.every_rollup(merchant) if r.scope == "hour"]
-    days: dict[str, Counter] = defaultdict(Counter)
-    for rollup in hours:
-        days[f"r#day#{rollup.period[:10]}#{rollup.currency}"].update(_counters(rollup))
     store.rollups.delete(merchant, [r.sk for r in hours])
-    for sk, counters in days.items():
-        store.rollups.add_to(merchant, sk, dict(counters))
 
 
 def _stored(store, merchant) -> dict[str, dict[str, int]]:
@@ -81,7 +73,7 @@ def upgraded(app):
     return expected
 
 
-def test_the_backfill_writes_the_hours_drops_the_days_and_a_second_run_changes_nothing(
+def test_the_backfill_writes_the_hours_keeps_the_days_and_a_second_run_changes_nothing(
     app, upgraded
 ):
     store = app.extensions["store"]
@@ -92,17 +84,18 @@ def test_the_backfill_writes_the_hours_drops_the_days_and_a_second_run_changes_n
     assert first.exit_code == 0, first.output
     for merchant in MERCHANTS:
         assert _stored(store, merchant) == upgraded[merchant]
-        assert store.rollups.day_rollup_keys(merchant) == []
         hours = sum(1 for sk in upgraded[merchant] if sk.startswith("r#hour#"))
-        assert f"{merchant}: 7 payment(s) read, {hours} hour rollup(s)" in first.output
+        assert hours
+        assert (
+            f"{merchant}: 7 payment(s) read, {hours} hour, 0 day and 0 all-time rollup(s)"
+            in first.output
+        )
     assert "14 payment(s) read" in first.output
-    assert "dropped" in first.output
-    assert " 0 day item(s)" not in first.output
     second = app.test_cli_runner().invoke(args=["rebuild-stats"])
     assert second.exit_code == 0, second.output
     assert (
-        "2 merchant(s) checked, 14 payment(s) read; wrote or repaired 0 hour rollup(s) and "
-        "0 all-time rollup(s); dropped 0 day item(s)." in second.output
+        "2 merchant(s) checked, 14 payment(s) read; wrote or repaired 0 hour, 0 day and "
+        "0 all-time rollup(s)." in second.output
     )
     assert all(_stored(store, m) == upgraded[m] for m in MERCHANTS)
 
@@ -120,22 +113,23 @@ def test_a_dry_run_reports_and_writes_nothing(app, upgraded):
 
 def test_a_run_stopped_after_the_first_merchant_is_finished_by_resuming(app, upgraded, monkeypatch):
     store = app.extensions["store"]
-    real = store.rollups.day_rollup_keys
+    real = store.rollups.add_to
+    written = []
 
-    def fail_on_the_second(merchant):
-        if merchant == MERCHANTS[1]:
+    def fail_on_the_second(merchant, sk, deltas):
+        if merchant == MERCHANTS[1] and written.count(MERCHANTS[1]) == 2:
             raise RuntimeError("connection lost")
-        return real(merchant)
+        written.append(merchant)
+        return real(merchant, sk, deltas)
 
-    monkeypatch.setattr(store.rollups, "day_rollup_keys", fail_on_the_second)
+    monkeypatch.setattr(store.rollups, "add_to", fail_on_the_second)
     stopped = app.test_cli_runner().invoke(args=["rebuild-stats"])
-    monkeypatch.setattr(store.rollups, "day_rollup_keys", real)
+    monkeypatch.setattr(store.rollups, "add_to", real)
 
     assert stopped.exit_code != 0
     assert f"resume with --from-merchant {MERCHANTS[1]}" in stopped.output
     assert _stored(store, MERCHANTS[0]) == upgraded[MERCHANTS[0]]
-    # The second merchant's hours were written, but its day items stay until they are.
-    assert store.rollups.day_rollup_keys(MERCHANTS[1])
+    assert _stored(store, MERCHANTS[1]) != upgraded[MERCHANTS[1]]  # stopped part-way
 
     resumed = app.test_cli_runner().invoke(args=["rebuild-stats", "--from-merchant", MERCHANTS[1]])
 

@@ -211,7 +211,7 @@ def test_rebuild_stats_finds_and_repairs_a_broken_rollup(app, client):
 
     result = app.test_cli_runner().invoke(args=["rebuild-stats"])
 
-    assert "wrote or repaired 1 hour rollup(s) and 0 all-time" in result.output, result.output
+    assert "wrote or repaired 1 hour, 0 day and 0 all-time" in result.output, result.output
     assert "n_awaiting_payment': -5" in result.output
     assert recount_rollups(store.payments, store.rollups, "alice@example.com").differences == []
 
