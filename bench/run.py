@@ -183,7 +183,7 @@ def write_stats_section(
         "`GET /stats?days=90` with a signed-in Flask test client, for accounts of 1,000 and "
         "100,000 payments created over the last 180 days (so the period before the view's is as "
         "busy as the view's). The statistics read only rollups, so these accounts hold only the "
-        "hour and all-time rollup items of those payments, summed and written directly "
+        "hour, day and all-time rollup items of those payments, summed and written directly "
         "(`bench/stats_run.py`), not the payments. Requests and items read are counted on one "
         "request of each.",
         "",

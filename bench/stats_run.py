@@ -104,7 +104,9 @@ def run_stats(
             today = local_today(datetime.now(UTC), zone)
             days = [today - timedelta(days=n) for n in range(180)]
             spans = [cover(*day_bounds(day, day, zone)) for day in days]
-            return store.rollups.covering(users[size], spans, list(SUPPORTED_CURRENCIES))
+            return store.rollups.covering(
+                users[size], spans, list(SUPPORTED_CURRENCIES), app.extensions["side_reads"]
+            )
 
         return action
 

@@ -118,7 +118,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.extensions["audit_log"] = AuditLogService(
         store.audit, cursors, store.accounts, store.api_keys
     )
-    app.extensions["statistics"] = StatisticsService(store.rollups)
+    app.extensions["statistics"] = StatisticsService(store.rollups, app.extensions["side_reads"])
     app.extensions["business"] = BusinessService(store.business, store.accounts, store.payments)
 
     app.register_blueprint(main_routes.bp)

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from zoneinfo import ZoneInfo
 
+from dashboard.core.side_reads import SideReads
 from dashboard.domain.money import SUPPORTED_CURRENCIES, from_minor, minor_digits
 from dashboard.domain.payments import PaymentStatus, StatusGroup
 from dashboard.domain.timezones import day_bounds
@@ -227,7 +228,11 @@ class Statistics:
 
 
 def payment_statistics(
-    rollups: RollupRepository, user_id: str, period: StatsRange, now: datetime
+    rollups: RollupRepository,
+    user_id: str,
+    period: StatsRange,
+    now: datetime,
+    side_reads: SideReads | None = None,
 ) -> Statistics:
     """Return the statistics of a period and the one before it, from two reads of rollups.
 
@@ -238,7 +243,7 @@ def payment_statistics(
     previous = period.previous
     local_days = [*previous.each_day(), *period.each_day()]
     spans = {day: cover(*day_bounds(day, day, period.zone)) for day in local_days}
-    read = rollups.covering(user_id, list(spans.values()), SUPPORTED_CURRENCIES)
+    read = rollups.covering(user_id, list(spans.values()), SUPPORTED_CURRENCIES, side_reads)
     by_day: dict[tuple[date, str], CurrencyTotals] = {}
     for day, span in spans.items():
         for currency in SUPPORTED_CURRENCIES:
@@ -264,9 +269,10 @@ def payment_statistics(
 class StatisticsService:
     """The statistics use case for the page and the API, over one merchant's rollups."""
 
-    def __init__(self, rollups: RollupRepository):
+    def __init__(self, rollups: RollupRepository, side_reads: SideReads | None = None):
         self._rollups = rollups
+        self._side_reads = side_reads
 
     def for_period(self, user_id: str, period: StatsRange, now: datetime) -> Statistics:
         """Return the merchant's statistics of a period, compared with the period before it."""
-        return payment_statistics(self._rollups, user_id, period, now)
+        return payment_statistics(self._rollups, user_id, period, now, self._side_reads)

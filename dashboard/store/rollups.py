@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from dashboard.core.side_reads import SideReads
 from dashboard.domain.money import SUPPORTED_CURRENCIES
 from dashboard.domain.payments import PaymentStatus
 from dashboard.store.dynamo import (
@@ -190,15 +191,34 @@ class RollupRepository:
         return [r for r in rollups if currency is None or r.currency == currency]
 
     def covering(
-        self, user_id: str, spans: Sequence[SpanCover], currencies: Sequence[str]
+        self,
+        user_id: str,
+        spans: Sequence[SpanCover],
+        currencies: Sequence[str],
+        side_reads: SideReads | None = None,
     ) -> CoveredRollups:
         """Return the rollups the ``spans`` are made of, in ``currencies``.
 
         Two reads however many spans: one Query over the day items from the first day to the
-        last (their days are contiguous when the spans are), one BatchGetItem of the hours.
+        last (their days are contiguous when the spans are), one BatchGetItem of the hours,
+        sent beside the Query when ``side_reads`` is given (neither depends on the other).
         """
         days = sorted({day for span in spans for day in span.days})
         hours = sorted({hour for span in spans for hour in (*span.plus, *span.minus)})
+        keys = [
+            to_item({"userId": user_id, "sk": hour_rollup_key(hour_of(hour), code)})
+            for hour in hours
+            for code in currencies
+        ]
+
+        def read_hours() -> dict[tuple[datetime, str], Rollup]:
+            found = (
+                rollup_from(_plain_rollup(item))
+                for item in batch_get(self._client, self._table, keys)
+            )
+            return {(rollup.starts_at, rollup.currency): rollup for rollup in found}
+
+        hour_read = side_reads.start(read_hours) if side_reads and keys else None
         by_day: dict[tuple[date, str], Rollup] = {}
         if days:
             request: dict[str, Any] = {
@@ -212,21 +232,16 @@ class RollupRepository:
                     }
                 ),
             }
-            for item in self._query_items(request):
+            try:
+                items = self._query_items(request)
+            except BaseException:
+                if hour_read:
+                    hour_read.abandon()
+                raise
+            for item in items:
                 rollup = rollup_from(_plain_rollup(item))
                 by_day[(date.fromisoformat(rollup.period), rollup.currency)] = rollup
-        keys = [
-            to_item({"userId": user_id, "sk": hour_rollup_key(hour_of(hour), code)})
-            for hour in hours
-            for code in currencies
-        ]
-        by_hour = {
-            (rollup.starts_at, rollup.currency): rollup
-            for rollup in (
-                rollup_from(_plain_rollup(item))
-                for item in batch_get(self._client, self._table, keys)
-            )
-        }
+        by_hour = hour_read.result() if hour_read else read_hours()
         return CoveredRollups(by_day, by_hour)
 
     def all_time(self, user_id: str, currency: str | None) -> list[Rollup]:

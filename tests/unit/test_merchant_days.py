@@ -7,6 +7,7 @@ daylight-saving day of 23 or 25 hours is exact and a change of zone re-buckets n
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
@@ -15,10 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard.core.ids import new_id
+from dashboard.core.side_reads import SideReads
 from dashboard.domain.timezones import day_bounds, zone_named
 from dashboard.services.payment_listing import PaymentListing
 from dashboard.services.payments import NewPaymentLink
 from dashboard.services.statistics import StatsRange, payment_statistics
+from dashboard.store import rollups as rollups_module
 from dashboard.store.cursors import CursorCodec
 from dashboard.web.payment_filters import parse_filters
 from tests.conftest import FakeClock, actor_for
@@ -245,3 +248,32 @@ def test_the_statistics_page_uses_the_accounts_zone_and_the_api_utc_days(app, cl
         ("2026-06-01", 1),
         ("2026-06-02", 0),
     ]
+
+
+def test_the_hours_read_beside_the_days_give_the_same_statistics(
+    service, clock, store, monkeypatch
+):
+    """With side reads the hours' BatchGetItem runs on a worker thread: the figures are the same."""
+    for hour in (0, 21, 22, 23):
+        _create_at(service, clock, datetime(2026, 6, 1, hour, 30, tzinfo=UTC))
+    period = StatsRange(date(2026, 5, 30), date(2026, 6, 3), PARIS)
+    threads: list[str] = []
+    real_batch_get = rollups_module.batch_get
+
+    def recording(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return real_batch_get(*args, **kwargs)
+
+    monkeypatch.setattr(rollups_module, "batch_get", recording)
+    side_reads = SideReads()
+    try:
+        alone = payment_statistics(store.rollups, "alice", period, clock.now)
+        beside = payment_statistics(store.rollups, "alice", period, clock.now, side_reads)
+    finally:
+        side_reads.shutdown()
+
+    assert _totals_by_day(alone) == _totals_by_day(beside)
+    # 21:30 and 22:30 UTC are 1 June 23:30 and 2 June 00:30 in Paris (UTC+2).
+    assert [n for _, n in _totals_by_day(beside)] == [0, 0, 2, 2, 0]
+    assert threads[0] == threading.current_thread().name
+    assert threads[1].startswith("side-read")
