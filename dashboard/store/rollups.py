@@ -10,6 +10,7 @@ BatchGetItem for the hours).
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections.abc import Iterable, Sequence
@@ -211,14 +212,20 @@ class RollupRepository:
             for code in currencies
         ]
 
-        def read_hours() -> dict[tuple[datetime, str], Rollup]:
+        def read_hours(chunk: list[dict[str, Any]]) -> dict[tuple[datetime, str], Rollup]:
             found = (
                 rollup_from(_plain_rollup(item))
-                for item in batch_get(self._client, self._table, keys)
+                for item in batch_get(self._client, self._table, chunk)
             )
             return {(rollup.starts_at, rollup.currency): rollup for rollup in found}
 
-        hour_read = side_reads.start(read_hours) if side_reads and keys else None
+        # BatchGetItem takes 100 keys a call: with side reads, every call is sent at once.
+        chunks = [keys[start : start + 100] for start in range(0, len(keys), 100)]
+        hour_reads = (
+            [side_reads.start(functools.partial(read_hours, chunk)) for chunk in chunks]
+            if side_reads
+            else []
+        )
         by_day: dict[tuple[date, str], Rollup] = {}
         if days:
             request: dict[str, Any] = {
@@ -235,13 +242,18 @@ class RollupRepository:
             try:
                 items = self._query_items(request)
             except BaseException:
-                if hour_read:
+                for hour_read in hour_reads:
                     hour_read.abandon()
                 raise
             for item in items:
                 rollup = rollup_from(_plain_rollup(item))
                 by_day[(date.fromisoformat(rollup.period), rollup.currency)] = rollup
-        by_hour = hour_read.result() if hour_read else read_hours()
+        by_hour: dict[tuple[datetime, str], Rollup] = {}
+        if side_reads:
+            for hour_read in hour_reads:
+                by_hour.update(hour_read.result())
+        else:
+            by_hour = read_hours(keys)
         return CoveredRollups(by_day, by_hour)
 
     def all_time(self, user_id: str, currency: str | None) -> list[Rollup]:
