@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +26,12 @@ from dashboard.local.services import (
     start_oidc_provider,
     start_redis,
 )
+from dashboard.providers.sandbox import SandboxProvider
+from dashboard.services.orders import OrderService
+from dashboard.services.payments import PaymentService
+from dashboard.store.cursors import CursorCodec
+from dashboard.store.database import Store
+from dashboard.store.dynamo import TableNames, make_client
 from tests.live import LiveApp
 
 # Bounded property tests: CI and `make test` stay fast; HYPOTHESIS_PROFILE=thorough digs deeper.
@@ -174,6 +181,31 @@ def live_app(live_settings: dict[str, str]) -> Iterator[LiveApp]:
     yield server
     server.stop()
     assert server.scans == [], f"requests issued Scans: {server.scans}"
+
+
+@dataclass
+class MotoWorld:
+    """A store on moto, with the payment and order services on one fake clock."""
+
+    store: Store
+    clock: FakeClock
+    sandbox: SandboxProvider
+    payments: PaymentService
+    orders: OrderService
+
+
+def moto_world(prefix: str) -> MotoWorld:
+    """Return a fresh store (tables named with ``prefix``) and its services; moto must be on.
+
+    For the state machines, which make their world in ``@initialize`` rather than a fixture.
+    """
+    store = Store(make_client("eu-west-2", None), TableNames.with_prefix(prefix))
+    store.ensure_tables()
+    clock = FakeClock(datetime(2026, 11, 1, 9, 0, tzinfo=UTC))
+    sandbox = SandboxProvider(store.sandbox_links, b"s", lambda link: f"http://t/{link}", clock)
+    payments = PaymentService(store.payments, sandbox, lambda token: f"http://t/pay/{token}", clock)
+    orders = OrderService(store.orders, payments, CursorCodec(TEST_SECRET_KEY), clock)
+    return MotoWorld(store, clock, sandbox, payments, orders)
 
 
 def id_at(instant: datetime) -> str:

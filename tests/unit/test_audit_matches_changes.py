@@ -9,7 +9,6 @@ refused one, none for the webhook.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from hypothesis import settings
@@ -23,14 +22,10 @@ from dashboard.domain.audit import AuditAction
 from dashboard.domain.orders import OrderFields, OrderStatus
 from dashboard.domain.payments import PaymentStatus
 from dashboard.providers.base import ProviderUnavailable
-from dashboard.providers.sandbox import LinkNotPayable, SandboxProvider
+from dashboard.providers.sandbox import LinkNotPayable
 from dashboard.services.api_keys import ApiKeyService
-from dashboard.services.orders import OrderService
-from dashboard.services.payments import NewPaymentLink, PaymentService
-from dashboard.store.cursors import CursorCodec
-from dashboard.store.database import Store
-from dashboard.store.dynamo import TableNames, make_client
-from tests.conftest import TEST_SECRET_KEY, FakeClock
+from dashboard.services.payments import NewPaymentLink
+from tests.conftest import moto_world
 from tests.unit.audit_support import ALICE, SHOP_KEY, logged
 
 ACTORS = st.sampled_from([ALICE, SHOP_KEY])
@@ -44,18 +39,9 @@ class AuditMachine(RuleBasedStateMachine):
     def start(self):
         self.aws = mock_aws()
         self.aws.start()
-        self.store = Store(make_client("eu-west-2", None), TableNames.with_prefix("audit-sm-"))
-        self.store.ensure_tables()
-        self.clock = FakeClock(datetime(2026, 11, 1, 9, 0, tzinfo=UTC))
-        self.sandbox = SandboxProvider(
-            self.store.sandbox_links, b"s", lambda link: f"http://t/{link}", self.clock
-        )
-        self.payments = PaymentService(
-            self.store.payments, self.sandbox, lambda token: f"http://t/pay/{token}", self.clock
-        )
-        self.orders = OrderService(
-            self.store.orders, self.payments, CursorCodec(TEST_SECRET_KEY), self.clock
-        )
+        world = moto_world("audit-sm-")
+        self.store, self.clock, self.sandbox = world.store, world.clock, world.sandbox
+        self.payments, self.orders = world.payments, world.orders
         self.keys = ApiKeyService(self.store.api_keys, self.clock)
         self.links: list[str] = []
         self.order_ids: list[str] = []

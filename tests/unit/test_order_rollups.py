@@ -21,16 +21,15 @@ from moto import mock_aws
 
 from dashboard.core.ids import new_id
 from dashboard.domain.orders import OrderFields, OrderStatus
-from dashboard.providers.sandbox import LinkNotPayable, SandboxProvider
+from dashboard.providers.sandbox import LinkNotPayable
 from dashboard.services.order_rollup_recount import recount_order_rollups
 from dashboard.services.orders import OrderNotFound, OrderQuery, OrderService
-from dashboard.services.payments import ActionNotAllowed, PaymentService
+from dashboard.services.payments import ActionNotAllowed
 from dashboard.store.cursors import CursorCodec
 from dashboard.store.database import Store
-from dashboard.store.dynamo import TableNames, make_client
 from dashboard.store.order_rollups import hour_key_range, order_hour
 from dashboard.store.orders import order_from_item
-from tests.conftest import TEST_SECRET_KEY, FakeClock, actor_for, id_at
+from tests.conftest import TEST_SECRET_KEY, actor_for, id_at, moto_world
 
 USER = "alice"
 ALICE = actor_for(USER)
@@ -86,18 +85,9 @@ class OrderRollupMachine(RuleBasedStateMachine):
     def start(self):
         self.aws = mock_aws()
         self.aws.start()
-        self.store = Store(make_client("eu-west-2", None), TableNames.with_prefix("or-"))
-        self.store.ensure_tables()
-        self.clock = FakeClock(datetime(2026, 11, 1, 9, 0, tzinfo=UTC))
-        self.sandbox = SandboxProvider(
-            self.store.sandbox_links, b"s", lambda link: f"http://t/{link}", self.clock
-        )
-        self.payments = PaymentService(
-            self.store.payments, self.sandbox, lambda token: f"http://t/pay/{token}", self.clock
-        )
-        self.orders = OrderService(
-            self.store.orders, self.payments, CursorCodec(TEST_SECRET_KEY), self.clock
-        )
+        world = moto_world("or-")
+        self.store, self.clock, self.sandbox = world.store, world.clock, world.sandbox
+        self.payments, self.orders = world.payments, world.orders
         self.order_ids: list[str] = []
         self.links: list[str] = []
 
