@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from dashboard.core.ids import new_id
+from dashboard.domain.money import axis_money
 from dashboard.domain.payments import StatusGroup
 from dashboard.domain.timezones import zone_named
 from dashboard.services.payments import NewPaymentLink
@@ -145,6 +147,15 @@ def test_charts_scale_to_round_numbers_and_keep_every_day():
     )
     assert [b.css_class for b in stacked.bars] == ["seg-completed", "seg-failed"]
     assert stacked.bars[1].y < stacked.bars[0].y  # failed sits on top of completed
+
+
+def test_a_volume_chart_without_volume_reads_zero_to_one_major_unit():
+    """No completed payments: the axis runs £0, £0.50, £1, not £0, £0, £0.01."""
+    series = [(date(2026, 11, d), 0) for d in (1, 2, 3)]
+
+    chart = bar_chart(series, partial(axis_money, currency="GBP"), smallest_top=100)
+
+    assert [t.text for t in chart.y_ticks] == ["£0", "£0.5", "£1"]
 
 
 def test_the_page_shows_figures_and_a_table_with_the_same_numbers(app, client):

@@ -83,10 +83,15 @@ def bar_chart(
     series: list[tuple[date, int]],
     formatter: Callable[[Decimal | int], str],
     css_class: str = "bar",
+    smallest_top: int = 1,
 ) -> Chart:
-    """Return a bar chart of one value per day (zero days drawn as zero, not left out)."""
+    """Return a bar chart of one value per day (zero days drawn as zero, not left out).
+
+    ``smallest_top`` is the least the value axis reaches: with money in minor units, one major
+    unit, so a period without volume reads £0 to £1, not £0 to £0.01 with £0 half-way.
+    """
     days = [day for day, _ in series]
-    top = nice_ceiling(max((v for _, v in series), default=0))
+    top = max(nice_ceiling(max((v for _, v in series), default=0)), smallest_top)
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_width / max(1, len(series))
     bars = []

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from dashboard.core.clock import utc_now
-from dashboard.domain.money import SUPPORTED_CURRENCIES, axis_money
+from dashboard.domain.money import SUPPORTED_CURRENCIES, axis_money, minor_digits
 from dashboard.domain.payments import StatusGroup
 from dashboard.domain.permissions import Permission
 from dashboard.domain.timezones import local_today
@@ -58,7 +58,10 @@ def statistics_page() -> ResponseReturnValue:
         c.currency: {
             # Completed volume: drawn in the Completed colour, as everywhere else.
             "volume": bar_chart(
-                c.volume_by_day, partial(axis_money, currency=c.currency), "seg-completed"
+                c.volume_by_day,
+                partial(axis_money, currency=c.currency),
+                "seg-completed",
+                smallest_top=10 ** minor_digits(c.currency),
             ),
             "mix": stacked_chart(
                 [(day, {g.value: n for g, n in groups.items()}) for day, groups in c.groups_by_day],
