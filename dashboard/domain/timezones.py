@@ -13,6 +13,11 @@ from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 DEFAULT_ZONE = "Europe/London"
+# The days anyone may ask about. Nothing is stored from before 2000, and the zones are checked
+# to be whole hours from UTC from then on (Paris was +00:09:21 before 1911); a day far ahead
+# would overflow the next day's midnight.
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
 # Region prefixes of the IANA names people choose from; "Etc/GMT+5" and the old "US/Eastern"
 # style aliases name the same rules and would only make the list longer and stranger.
 _REGIONS = (
@@ -37,11 +42,15 @@ def offered_zones() -> tuple[str, ...]:
     """Return the zone names offered, each whole hours from UTC all year; sorted by name.
 
     Checked every day of this year and the next (at noon UTC, and an offset change always
-    holds for longer than a day), which catches a half-hour daylight-saving rule too.
+    holds for longer than a day), which catches a half-hour daylight-saving rule too, and every
+    week back to ``EARLIEST_DAY``, since a date filter may reach back that far: Caracas was
+    UTC−04:30 from 2007 to 2016, so it is not offered.
     """
     year = datetime.now(UTC).year
     start = datetime(year, 1, 1, 12, tzinfo=UTC)
     instants = [start + timedelta(days=n) for n in range(0, 731)]
+    past = datetime.combine(EARLIEST_DAY, time(12), UTC)
+    instants += [past + timedelta(weeks=n) for n in range((start - past) // timedelta(weeks=1))]
     names = [name for name in available_timezones() if name.startswith(_REGIONS)]
     return ("UTC", *sorted(name for name in names if _whole_hours(ZoneInfo(name), instants)))
 

@@ -17,12 +17,11 @@ from zoneinfo import ZoneInfo
 from dashboard.core.side_reads import SideReads
 from dashboard.domain.money import SUPPORTED_CURRENCIES, from_minor, minor_digits
 from dashboard.domain.payments import PaymentStatus, StatusGroup
-from dashboard.domain.timezones import day_bounds
+from dashboard.domain.timezones import EARLIEST_DAY, LATEST_DAY, day_bounds
 from dashboard.store.rollups import Rollup, RollupRepository, cover
 
 PRESET_DAYS = (7, 14, 30, 90)
 MAX_DAYS = 366
-EARLIEST_DAY = date(2000, 1, 1)
 # Links that never reached the payer are not "links created" for conversion.
 _NOT_A_LINK = (PaymentStatus.CREATION_FAILED, PaymentStatus.CREATING)
 
@@ -78,6 +77,8 @@ def parse_stats_range(args: Mapping[str, str], today: date, zone: ZoneInfo) -> S
             raise StatsRangeError("Choose a start date.")
         if first < EARLIEST_DAY:
             raise StatsRangeError(f"Choose a start date from {EARLIEST_DAY.isoformat()} on.")
+        if last > LATEST_DAY:
+            raise StatsRangeError(f"Choose an end date up to {LATEST_DAY.isoformat()}.")
         if first > last:
             raise StatsRangeError("The end date is before the start date.")
         if (last - first).days + 1 > MAX_DAYS:

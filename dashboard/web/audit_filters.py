@@ -14,13 +14,14 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from dashboard.domain.audit import AuditAction
+from dashboard.domain.timezones import EARLIEST_DAY, LATEST_DAY
 from dashboard.services.audit import AuditQuery
 from dashboard.web.payment_filters import FilterError
 
 MAX_ACTOR_LENGTH = 300
 # The days a filter may name: stored times are fixed-width only for four-digit years, and nothing
 # was recorded before the audit log existed.
-FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+FIRST_DAY, LAST_DAY = EARLIEST_DAY, LATEST_DAY
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 

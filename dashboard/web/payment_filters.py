@@ -17,13 +17,18 @@ from dashboard.domain.money import SUPPORTED_CURRENCIES, InvalidAmount, parse_am
 from dashboard.domain.payment_query import PaymentQuery
 from dashboard.domain.payments import StatusGroup
 from dashboard.domain.search import MAX_SEARCH_LENGTH
-from dashboard.domain.timezones import day_bounds, local_today, zone_named
+from dashboard.domain.timezones import (
+    EARLIEST_DAY,
+    LATEST_DAY,
+    day_bounds,
+    local_today,
+    zone_named,
+)
 from dashboard.web.zone import current_zone
 
 DATE_PRESETS = {"today": 1, "7d": 7, "30d": 30, "90d": 90}
 PRESET_LABELS = {"today": "Today", "7d": "7 days", "30d": "30 days", "90d": "90 days"}
 MAX_RANGE_DAYS = 3660
-EARLIEST_DAY = date(2000, 1, 1)  # "only an end date" starts here: nothing is stored before it
 
 
 class FilterError(ValueError):
@@ -217,10 +222,14 @@ def _parse_day(raw: str, name: str, label: str, errors: dict[str, str]) -> date 
     try:
         if not _ISO_DATE.fullmatch(raw):
             raise ValueError(raw)
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         errors[name] = f"{label} must be a date like 2026-11-22."
         return None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        errors[name] = f"{label} must be from {EARLIEST_DAY:%-d %b %Y} to {LATEST_DAY:%-d %b %Y}."
+        return None
+    return day
 
 
 def _parse_dates(

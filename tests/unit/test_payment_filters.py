@@ -135,6 +135,15 @@ def test_a_day_that_is_not_an_iso_date_is_refused(field, typed):
     assert "2026-11-22" in messages[field]
 
 
+@pytest.mark.parametrize("typed", ["1999-12-31", "1900-01-02", "3000-01-01", "9999-12-31"])
+@pytest.mark.parametrize("field", ["from", "to"])
+def test_a_day_before_2000_or_after_2999_is_refused_saying_which_days_are(field, typed):
+    """Nothing is stored before 2000 (zones are checked whole hours from then), and the day after
+    9999-12-31 does not exist: such a day is a message, never a 500."""
+    messages = problems_with({field: typed})
+    assert messages[field].endswith("must be from 1 Jan 2000 to 31 Dec 2999.")
+
+
 def test_a_range_that_ends_before_it_starts_is_refused():
     """From after to is a problem reported on 'to'."""
     messages = problems_with({"from": "2026-11-10", "to": "2026-11-01"})

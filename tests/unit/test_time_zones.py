@@ -48,6 +48,14 @@ def test_the_uk_and_eu_zones_are_offered_and_part_hour_ones_are_not():
         assert name not in zones
 
 
+def test_a_zone_that_was_part_hours_from_utc_since_2000_is_not_offered():
+    """Date filters reach back to 2000: Caracas was UTC-04:30 from 2007 to 2016, Pyongyang
+    UTC+08:30 from 2015 to 2018, Norfolk Island UTC+11:30 until 2015. Their local days then were
+    not whole UTC hours, which the rollups are made of."""
+    for name in ("America/Caracas", "Asia/Pyongyang", "Pacific/Norfolk"):
+        assert name not in offered_zones()
+
+
 def test_an_unknown_or_refused_zone_reads_as_the_default():
     assert zone_named("Asia/Kolkata").key == DEFAULT_ZONE
     assert zone_named("Not/AZone").key == DEFAULT_ZONE

@@ -187,11 +187,11 @@ def _list_parameters() -> list[dict[str, Any]]:
         ),
         query(
             "range",
-            "Created in the last days (the account's time zone), or `custom` with from/to.",
+            "Created in the last days (UTC days), or `custom` with from/to.",
             {"type": "string", "enum": ["today", "7d", "30d", "90d", "custom", "all"]},
         ),
-        query("from", "Created on or after this day (the account's time zone).", day),
-        query("to", "Created on or before this day (the account's time zone).", day),
+        query("from", "Created on or after this day (a UTC day).", day),
+        query("to", "Created on or before this day (a UTC day).", day),
         query(
             "currency",
             "Only this currency.",

@@ -179,7 +179,7 @@ def openapi_schemas() -> dict[str, Any]:
                 "time_zone": {
                     "type": "string",
                     "description": "The zone the days are days of: always UTC in the API "
-                    "(the dashboard's pages use the account's zone).",
+                    "(the dashboard's pages use the zone set in Settings).",
                     "examples": ["UTC"],
                 },
                 "previous_from": day_string,
@@ -210,8 +210,8 @@ def openapi_endpoints() -> list[Endpoint]:
                     "The last 7, 14, 30 or 90 days (default 30).",
                     {"type": "integer", "enum": list(PRESET_DAYS)},
                 ),
-                query("from", "First day of a custom range (the account's zone).", day),
-                query("to", "Last day of a custom range (default today).", day),
+                query("from", "First day of a custom range (a UTC day).", day),
+                query("to", "Last day of a custom range (a UTC day; default today).", day),
                 query(
                     "currency",
                     "Only this currency.",
