@@ -238,28 +238,27 @@ def payment_statistics(
     """Return the statistics of a period and the one before it, from two reads of rollups.
 
     Each local day (in the period's zone; every offered zone is whole hours from UTC) is its
-    UTC day's rollup plus or minus the hours between UTC and local midnight (``cover``), so a
-    90-day view reads about 180 day items and as many hours per currency, however busy.
+    UTC day's rollup plus or minus the hours between UTC and local midnight (``cover``). The
+    period before is only ever summed, so it is one span: its days and the hours at its two
+    ends. A 90-day view reads about 180 day items and 90 midnights' hours per currency,
+    however busy the account.
     """
     previous = period.previous
-    local_days = [*previous.each_day(), *period.each_day()]
-    spans = {day: cover(*day_bounds(day, day, period.zone)) for day in local_days}
-    read = rollups.covering(user_id, list(spans.values()), SUPPORTED_CURRENCIES, side_reads)
-    by_day: dict[tuple[date, str], CurrencyTotals] = {}
-    for day, span in spans.items():
-        for currency in SUPPORTED_CURRENCIES:
-            day_sum = by_day.setdefault((day, currency), CurrencyTotals())
-            for sign, rollup in read.pieces(span, currency):
-                day_sum.add(rollup, sign)
+    before_span = cover(*day_bounds(previous.first, previous.last, period.zone))
+    spans = {day: cover(*day_bounds(day, day, period.zone)) for day in period.each_day()}
+    read = rollups.covering(
+        user_id, [before_span, *spans.values()], SUPPORTED_CURRENCIES, side_reads
+    )
     currencies = []
     for currency in SUPPORTED_CURRENCIES:
         current, before = CurrencyTotals(), CurrencyTotals()
+        for sign, rollup in read.pieces(before_span, currency):
+            before.add(rollup, sign)
         volume, groups = [], []
-        for day in previous.each_day():
-            if totals := by_day.get((day, currency)):
-                before.add_totals(totals)
-        for day in period.each_day():
-            day_totals = by_day.get((day, currency)) or CurrencyTotals()
+        for day, span in spans.items():
+            day_totals = CurrencyTotals()
+            for sign, rollup in read.pieces(span, currency):
+                day_totals.add(rollup, sign)
             current.add_totals(day_totals)
             volume.append((day, day_totals.completed_minor))
             groups.append((day, day_totals.by_group()))
