@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bench.timing import Reads, counting_reads, percentile, timed
+from dashboard.store.database import Store
 
 BARE_QUERY = "bare DynamoDB Query (26 items, CreatedAtIndex)"
 LIST_FRAGMENT = "list page (htmx fragment)"
@@ -24,6 +25,18 @@ LIST_FULL = "list page (full page, header and switcher)"
 Samples = dict[str, dict[int, list[float]]]
 
 
+def newest_payments_query(store: Store, user: str) -> object:
+    """Send the list page's own Query bare: the 26 newest payments (25 shown, 1 to know more)."""
+    return store.client.query(
+        TableName=store.tables.payments,
+        IndexName="CreatedAtIndex",
+        KeyConditionExpression="userId = :u",
+        ExpressionAttributeValues={":u": {"S": user}},
+        ScanIndexForward=False,
+        Limit=26,
+    )
+
+
 def run_list(
     app: Flask, clients: dict[int, tuple[str, FlaskClient]], rounds: int
 ) -> tuple[Samples, Samples, dict[str, dict[int, Reads]]]:
@@ -31,17 +44,7 @@ def run_list(
     store = app.extensions["store"]
 
     def bare_query(user: str, _client: FlaskClient) -> Callable[[], object]:
-        def action() -> object:
-            return store.client.query(
-                TableName=store.tables.payments,
-                IndexName="CreatedAtIndex",
-                KeyConditionExpression="userId = :u",
-                ExpressionAttributeValues={":u": {"S": user}},
-                ScanIndexForward=False,
-                Limit=26,
-            )
-
-        return action
+        return lambda: newest_payments_query(store, user)
 
     def page(headers: dict[str, str]):
         def make(_user: str, client: FlaskClient) -> Callable[[], object]:

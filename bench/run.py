@@ -22,7 +22,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from bench.list_run import list_report, run_list
+from bench.list_run import list_report, newest_payments_query, run_list
 from bench.loader import load_account, rollup_total
 from bench.loader import recount as count_payments
 from bench.orders_run import run_orders
@@ -248,17 +248,7 @@ def run_payments(app: Flask, loader_store: Store, repeats: int, output: Path) ->
         return make
 
     def bare_query(user: str, _size: int):
-        def action():
-            store.client.query(
-                TableName=store.tables.payments,
-                IndexName="CreatedAtIndex",
-                KeyConditionExpression="userId = :u",
-                ExpressionAttributeValues={":u": {"S": user}},
-                ScanIndexForward=False,
-                Limit=26,
-            )
-
-        return action
+        return lambda: newest_payments_query(store, user)
 
     print("Timing (ms, side by side)…", flush=True)
     measure("bare DynamoDB Query (26 items, CreatedAtIndex)", bare_query)
