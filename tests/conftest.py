@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from hypothesis import settings as hypothesis_settings
 
 from dashboard.core.ids import id_minted_at
 from dashboard.domain.actor import Actor, Person
+from dashboard.domain.orders import Order, OrderFields
 from dashboard.local.services import (
     LocalService,
     free_port,
@@ -206,6 +208,20 @@ def moto_world(prefix: str) -> MotoWorld:
     payments = PaymentService(store.payments, sandbox, lambda token: f"http://t/pay/{token}", clock)
     orders = OrderService(store.orders, payments, CursorCodec(TEST_SECRET_KEY), clock)
     return MotoWorld(store, clock, sandbox, payments, orders)
+
+
+def place_order(app: Flask, user: str, order_id: str, **changes: object) -> Order:
+    """Create an order through the service: one £5.00 manual for Ada, unless ``changes`` say."""
+    values: dict[str, object] = {
+        "customer_name": "Ada Lovelace",
+        "customer_email": "ada@example.com",
+        "product_name": "Manual",
+        "quantity": 1,
+        "unit_price": Decimal("5.00"),
+        "currency": "GBP",
+    }
+    fields = OrderFields(**{**values, **changes})
+    return app.extensions["order_service"].create_order(actor_for(user), order_id, fields)
 
 
 def id_at(instant: datetime) -> str:

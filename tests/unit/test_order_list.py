@@ -6,15 +6,13 @@ import csv
 import io
 import re
 from datetime import UTC, datetime
-from decimal import Decimal
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from dashboard.domain.orders import OrderFields
 from dashboard.store.schema import ORDER_CURRENCY_INDEX, ORDER_CURRENCY_STATUS_INDEX
-from tests.conftest import actor_for, id_at
+from tests.conftest import actor_for, id_at, place_order
 from tests.unit.conftest import sign_in
 
 MERCHANT = "alice@example.com"
@@ -27,17 +25,7 @@ def merchant(client: FlaskClient) -> FlaskClient:
 
 def _place(app: Flask, at: datetime, **changes):
     """Create an order whose id was minted at ``at``, through the service."""
-    values = {
-        "customer_name": "Ada Lovelace",
-        "customer_email": "ada@example.com",
-        "product_name": "Manual",
-        "quantity": 1,
-        "unit_price": Decimal("5.00"),
-        "currency": "GBP",
-    }
-    fields = OrderFields(**{**values, **changes})
-    service = app.extensions["order_service"]
-    return service.create_order(actor_for(MERCHANT), id_at(at), fields)
+    return place_order(app, MERCHANT, id_at(at), **changes)
 
 
 def _tiles(html: str) -> dict[str, int]:

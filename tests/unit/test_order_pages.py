@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from flask import Flask
@@ -12,9 +11,8 @@ from flask.testing import FlaskClient
 
 from dashboard.core.clock import utc_now
 from dashboard.core.ids import new_id
-from dashboard.domain.orders import OrderFields
 from dashboard.domain.payments import PaymentStatus
-from tests.conftest import actor_for
+from tests.conftest import place_order
 from tests.unit.conftest import csrf_token, sign_in
 
 ORDER = {
@@ -43,16 +41,7 @@ def _create(client: FlaskClient, **fields) -> str:
 
 def _place(app: Flask, user: str = "alice@example.com", **changes):
     """Create an order straight through the service (for lists that need many)."""
-    values = {
-        "customer_name": "Ada Lovelace",
-        "customer_email": "ada@example.com",
-        "product_name": "Manual",
-        "quantity": 1,
-        "unit_price": Decimal("5.00"),
-        "currency": "GBP",
-    }
-    fields = OrderFields(**{**values, **changes})
-    return app.extensions["order_service"].create_order(actor_for(user), new_id(), fields)
+    return place_order(app, user, new_id(), **changes)
 
 
 def _post(client: FlaskClient, path: str, **data):
