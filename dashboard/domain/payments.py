@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from dashboard.core.errors import Conflict
+from dashboard.domain.refunds import Refund, RefundStatus, can_move, report_note
 
 # What a merchant may type (forms and API check it). Search indexes every word of both, and all
 # of a new payment's word items go in one transaction of at most 100 items: these bounds are what
@@ -265,6 +266,7 @@ class Payment:
     order_id: str | None = None  # set when the link was requested for one of the merchant's orders
     attempts: tuple[PaymentAttempt, ...] = ()
     status_history: tuple[StatusChange, ...] = ()
+    refunds: tuple[Refund, ...] = ()  # in the order they were asked for
     version: int = 1
 
     def effective_status(self, now: datetime) -> PaymentStatus:
@@ -287,7 +289,85 @@ class Payment:
         """
         if self.status in LIVE_STATUSES or self.status is PaymentStatus.CREATING:
             return True
+        if any(r.status.in_flight for r in self.refunds):
+            return True  # a refund the provider has not finished: the sync polls it too
         return self.status in ENDED_UNPAID and any(a.status.in_flight for a in self.attempts)
+
+    # Refunds --------------------------------------------------------------------------------
+
+    @property
+    def succeeded_attempt(self) -> PaymentAttempt | None:
+        """Return the attempt whose money reached the merchant (refunds are made against it)."""
+        return next((a for a in self.attempts if a.status.succeeded), None)
+
+    @property
+    def settled(self) -> bool:
+        """Return True once the money is in the merchant account, so a refund can start."""
+        attempt = self.succeeded_attempt
+        return attempt is not None and attempt.status is AttemptStatus.SETTLED
+
+    @property
+    def refund_reserved_minor(self) -> int:
+        """Return what refunds hold of the payment: every one not failed, in flight or executed."""
+        return sum(r.reserved_minor for r in self.refunds)
+
+    @property
+    def refunded_minor(self) -> int:
+        """Return what executed refunds gave back (a returned refund no longer counts)."""
+        return sum(r.executed_minor for r in self.refunds)
+
+    @property
+    def refundable_minor(self) -> int:
+        """Return what may still be refunded: the amount less every refund that holds some."""
+        if self.status is not PaymentStatus.COMPLETED or self.succeeded_attempt is None:
+            return 0
+        return max(self.amount_minor - self.refund_reserved_minor, 0)
+
+    @property
+    def refund_summary(self) -> RefundSummary | None:
+        """Return how refunded the payment is, or None when no refund was ever asked for."""
+        if not self.refunds:
+            return None
+        if self.refunded_minor >= self.amount_minor:
+            return RefundSummary.REFUNDED
+        if self.refunded_minor > 0:
+            return RefundSummary.PARTLY_REFUNDED
+        if any(r.status.in_flight for r in self.refunds):
+            return RefundSummary.PENDING
+        return RefundSummary.NOT_REFUNDED
+
+    def refund(self, refund_id: str) -> Refund | None:
+        """Return the refund with our id, if the payment has it."""
+        return next((r for r in self.refunds if r.refund_id == refund_id), None)
+
+    def with_refund(self, refund: Refund, at: datetime) -> Payment:
+        """Return a copy with ``refund`` added, or put in place of the one with its id."""
+        others = tuple(r for r in self.refunds if r.refund_id != refund.refund_id)
+        if len(others) == len(self.refunds):
+            refunds = (*self.refunds, refund)
+        else:
+            refunds = tuple(refund if r.refund_id == refund.refund_id else r for r in self.refunds)
+        return dataclasses.replace(self, refunds=refunds, updated_at=at)
+
+    def timeline(self) -> list[TimelineEntry]:
+        """Return the payment's status changes and its refunds' steps, oldest first.
+
+        Stable: entries of one instant keep the order they were stored in (payment first).
+        """
+        entries = [
+            TimelineEntry(c.at, PaymentStatus(c.status).label, c.note) for c in self.status_history
+        ]
+        for refund in self.refunds:
+            entries += [
+                TimelineEntry(
+                    step.at,
+                    f"Refund {step.status.label.lower()}",
+                    step.note,
+                    refund_id=refund.refund_id,
+                )
+                for step in refund.history
+            ]
+        return sorted(entries, key=lambda e: e.at)
 
     def attempt(self, provider_payment_id: str) -> PaymentAttempt | None:
         """Return the attempt with this provider payment id, if the record has it."""
@@ -310,6 +390,38 @@ class Payment:
         )
 
 
+class RefundSummary(StrEnum):
+    """How much of a payment went back to the payer: its refund badge and the refund filter."""
+
+    REFUNDED = "refunded"
+    PARTLY_REFUNDED = "partly_refunded"
+    PENDING = "refund_pending"
+    NOT_REFUNDED = "refund_failed"  # refunds were asked for, and every one failed
+
+    @property
+    def label(self) -> str:
+        """Return the words of the badge."""
+        return _SUMMARY_LABELS[self]
+
+
+_SUMMARY_LABELS = {
+    RefundSummary.REFUNDED: "Refunded",
+    RefundSummary.PARTLY_REFUNDED: "Partly refunded",
+    RefundSummary.PENDING: "Refund pending",
+    RefundSummary.NOT_REFUNDED: "Refund failed",
+}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of a payment page's timeline: a status change of the payment or a refund."""
+
+    at: datetime
+    label: str
+    note: str = ""
+    refund_id: str | None = None
+
+
 class InvalidTransition(Conflict):
     """Raised when a status change is not in the transition table."""
 
@@ -324,6 +436,7 @@ class ProviderEventKind(StrEnum):
 
     ATTEMPT_UPDATED = "attempt_updated"
     LINK_DISABLED = "link_disabled"
+    REFUND_UPDATED = "refund_updated"
 
 
 @dataclass(frozen=True)
@@ -339,6 +452,9 @@ class ProviderEvent:
     attempt_status: AttemptStatus | None = None
     failure_reason: str | None = None
     disabled_reason: str | None = None
+    provider_refund_id: str | None = None  # refund events: the provider's refund
+    refund_status: RefundStatus | None = None
+    refund_id: str | None = None  # ours, when the provider carries it back (its refund list)
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -350,7 +466,48 @@ def apply_event(payment: Payment, event: ProviderEvent, now: datetime) -> Paymen
     """
     if event.kind is ProviderEventKind.LINK_DISABLED:
         return _apply_link_disabled(payment, event, now)
+    if event.kind is ProviderEventKind.REFUND_UPDATED:
+        return _apply_refund_update(payment, event, now)
     return _apply_attempt_update(payment, event, now)
+
+
+class UnknownRefund(Exception):
+    """Raised for a refund event naming a refund the payment does not have yet.
+
+    A refund of ours still ``creating`` has no provider id stored until the provider's answer
+    is written; its webhook may come first, so it should be delivered again later.
+    """
+
+
+def _apply_refund_update(payment: Payment, event: ProviderEvent, now: datetime) -> Payment | None:
+    if not (event.provider_refund_id and event.refund_status):
+        raise ValueError("A refund event needs the provider refund id and its status")
+    refund = next(
+        (r for r in payment.refunds if r.provider_refund_id == event.provider_refund_id), None
+    )
+    if refund is None and event.refund_id:
+        refund = payment.refund(event.refund_id)
+    if refund is None:
+        if any(r.status is RefundStatus.CREATING for r in payment.refunds):
+            raise UnknownRefund(event.provider_refund_id)
+        # Not one of ours (made in the provider's console, say): nothing here holds its amount.
+        return None
+    if refund.status is RefundStatus.CREATION_FAILED:
+        # The provider made it after all (its answer was lost): it is ours, adopted.
+        refund = refund.moved(RefundStatus.CREATING, event.occurred_at, "Found at the provider.")
+    new = event.refund_status
+    if new == refund.status or not can_move(refund.status, new):
+        return None  # repeated, late or out of order: failed is final, and nothing goes back
+    moved = refund.moved(
+        new,
+        event.occurred_at,
+        report_note(new, refund.status, event.failure_reason),
+        failure_reason=event.failure_reason,
+    )
+    moved = dataclasses.replace(
+        moved, provider_refund_id=refund.provider_refund_id or event.provider_refund_id
+    )
+    return payment.with_refund(moved, now)
 
 
 # What providers call a link the merchant disabled: the sandbox says "cancelled", TrueLayer

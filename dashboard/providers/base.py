@@ -8,6 +8,7 @@ from typing import Protocol
 
 from dashboard.core.errors import RefusedUpstream, Unavailable
 from dashboard.domain.payments import AttemptStatus, ProviderEvent, ProviderEventKind
+from dashboard.domain.refunds import RefundStatus
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,36 @@ class LinkState:
         )
 
 
+@dataclass(frozen=True)
+class RefundRequest:
+    """What we ask a provider for to refund (part of) a payment.
+
+    ``provider_payment_id`` is the succeeded attempt's: refunds are made against the payment
+    that moved the money. ``refund_id`` (ours) travels as metadata, so a refund the provider
+    made while its answer was lost is found in its list and adopted, never made twice.
+    """
+
+    payment_id: str
+    refund_id: str
+    idempotency_key: str
+    provider_payment_id: str
+    provider_link_id: str | None
+    amount_minor: int
+    currency: str
+    reference: str
+
+
+@dataclass(frozen=True)
+class ProviderRefund:
+    """A refund as the provider holds it: its id, ours (when it carries it), status, amount."""
+
+    provider_refund_id: str
+    status: RefundStatus
+    amount_minor: int
+    refund_id: str | None = None
+    failure_reason: str | None = None
+
+
 class ProviderUnavailable(Unavailable):
     """Raised when the provider cannot be reached or fails on its side; try again later."""
 
@@ -90,4 +121,17 @@ class PaymentProvider(Protocol):
 
         A payment already at the payer's bank goes on: the link is ``disabling`` until it ends.
         """
+        ...
+
+    def create_refund(self, request: RefundRequest) -> ProviderRefund:
+        """Ask for a refund; the same idempotency key must give back the same refund.
+
+        The provider refuses (ProviderRejected) more than is left of the payment.
+        """
+        ...
+
+    def refunds(
+        self, provider_payment_id: str, provider_link_id: str | None
+    ) -> list[ProviderRefund]:
+        """Return every refund the provider holds for the payment, as it is now."""
         ...
