@@ -2,7 +2,9 @@
 
 The stand-in checks what TrueLayer checks: every POST's ``Tl-Signature`` (with the test public
 key), the ``Idempotency-Key`` (the same key returns the same answer), and the bearer token. It
-answers with the documented shapes. Webhooks are signed with a test key whose JWKS it serves.
+answers with the documented shapes, for payment links and for refunds of payments (refusing more
+than a payment's amount when a test told it the amount). Webhooks are signed with a test key
+whose JWKS it serves.
 """
 
 from __future__ import annotations
@@ -60,10 +62,13 @@ class TrueLayerStandIn:
     webhook_key: SigningKey  # TrueLayer's key: we verify its webhooks with its JWKS
     links: dict = field(default_factory=dict)
     payments: dict = field(default_factory=dict)
+    payment_amounts: dict = field(default_factory=dict)  # provider payment id -> (minor, currency)
+    refunds: dict = field(default_factory=dict)  # refund id -> item as listed, plus "request"
     idempotent_answers: dict = field(default_factory=dict)
     token_requests: int = 0
     failures_to_serve: list = field(default_factory=list)  # status codes to answer first
     received: list = field(default_factory=list)
+    verified_signatures: list = field(default_factory=list)  # paths of POSTs whose signature held
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -94,6 +99,29 @@ class TrueLayerStandIn:
         self.server.expect_request(
             _Pattern("/v3/payment-links/"), method="POST"
         ).respond_with_handler(self._disable_link)
+        self.server.expect_request(_Pattern("/v3/payments/"), method="POST").respond_with_handler(
+            self._create_refund
+        )
+        self.server.expect_request(_Pattern("/v3/payments/"), method="GET").respond_with_handler(
+            self._list_refunds
+        )
+
+    # Test controls ----------------------------------------------------------------------------
+
+    def add_payment(self, provider_payment_id: str, amount_minor: int, currency: str = "GBP"):
+        """Tell the stand-in a payment's amount, so it refuses refunds of more than that."""
+        self.payment_amounts[provider_payment_id] = (amount_minor, currency)
+
+    def set_refund_status(
+        self, refund_id: str, status: str, failure_reason: str | None = None
+    ) -> None:
+        """Move a refund as TrueLayer would (``authorized``, ``executed``, ``failed``)."""
+        refund = self.refunds[refund_id]
+        refund["status"] = status
+        if status in ("executed", "failed"):
+            refund[f"{status}_at"] = _now()
+        if status == "failed":
+            refund["failure_reason"] = failure_reason or "unknown"
 
     # Handlers -------------------------------------------------------------------------------
 
@@ -117,6 +145,7 @@ class TrueLayerStandIn:
                 ).verify(request.headers.get("Tl-Signature", ""))
             except TlSigningException as exc:
                 return _json({"title": "Invalid signature", "detail": str(exc)}, 401)
+            self.verified_signatures.append(request.path)
         if self.failures_to_serve:
             return _json({"title": "Service unavailable"}, self.failures_to_serve.pop(0))
         return None
@@ -164,6 +193,65 @@ class TrueLayerStandIn:
         self.links[link_id]["extra"] = {"disabled_reason": "merchant_cancelled"}
         return Response(status=202)
 
+    def _create_refund(self, request: Request) -> Response:
+        if refusal := self._check(request):
+            return refusal
+        parts = request.path.split("/")
+        if len(parts) != 5 or parts[4] != "refunds":
+            return _json({"title": "Not found"}, 404)
+        payment_id = parts[3]
+        key = request.headers.get("Idempotency-Key")
+        if not key:
+            return _json({"title": "Idempotency-Key header missing"}, 400)
+        body = request.get_json()
+        if key in self.idempotent_answers:
+            answer = self.idempotent_answers[key]
+            # As TrueLayer does: a key reused for a different request is refused, not replayed.
+            if self.refunds[answer["id"]]["request"] != (payment_id, body):
+                return _problem("Idempotency-Key reuse", 422, "the key was used for another body")
+            return _json(answer, 201)
+        amount = body.get("amount_in_minor")
+        if not isinstance(amount, int) or amount <= 0 or not body.get("reference"):
+            return _problem("Invalid Parameters", 400, "amount_in_minor and reference required")
+        known, currency = self.payment_amounts.get(payment_id, (None, "GBP"))
+        if known is not None and amount + self._refunded(payment_id) > known:
+            return _problem("Refund amount exceeded", 422, "more than is left of the payment")
+        refund_id = f"tl-refund-{next(self._ids)}"
+        self.refunds[refund_id] = {
+            "id": refund_id,
+            "amount_in_minor": amount,
+            "currency": currency,
+            "reference": body["reference"],
+            "status": "pending",
+            "created_at": _now(),
+            "metadata": body.get("metadata") or {},
+            "request": (payment_id, body),
+        }
+        answer = {"id": refund_id}
+        self.idempotent_answers[key] = answer
+        return _json(answer, 201)
+
+    def _refunded(self, payment_id: str) -> int:
+        """Return what the payment's refunds hold: every one that has not failed."""
+        return sum(
+            r["amount_in_minor"]
+            for r in self.refunds.values()
+            if r["request"][0] == payment_id and r["status"] != "failed"
+        )
+
+    def _list_refunds(self, request: Request) -> Response:
+        if refusal := self._check(request):
+            return refusal
+        parts = request.path.split("/")
+        if len(parts) != 5 or parts[4] != "refunds":
+            return _json({"title": "Not found"}, 404)
+        items = [
+            {k: v for k, v in r.items() if k != "request"}
+            for r in self.refunds.values()
+            if r["request"][0] == parts[3]
+        ]
+        return _json({"items": items})
+
     def _test_signature(self, request: Request) -> Response:
         if refusal := self._check(request):
             return refusal
@@ -195,6 +283,40 @@ class TrueLayerStandIn:
         }
         return body, headers
 
+    def refund_executed_webhook(
+        self, refund_id: str, event_id: str = "evt-refund-executed", **signing
+    ) -> tuple[str, dict[str, str]]:
+        """Mark the refund executed and return its signed ``refund_executed`` webhook."""
+        self.set_refund_status(refund_id, "executed")
+        refund = self.refunds[refund_id]
+        payload = {
+            "type": "refund_executed",
+            "event_id": event_id,
+            "event_version": 1,
+            "refund_id": refund_id,
+            "payment_id": refund["request"][0],
+            "executed_at": refund["executed_at"],
+        }
+        return self.signed_webhook(payload, **signing)
+
+    def refund_failed_webhook(
+        self, refund_id: str, failure_reason: str = "insufficient_funds",
+        event_id: str = "evt-refund-failed", **signing,
+    ) -> tuple[str, dict[str, str]]:  # fmt: skip
+        """Mark the refund failed and return its signed ``refund_failed`` webhook."""
+        self.set_refund_status(refund_id, "failed", failure_reason)
+        refund = self.refunds[refund_id]
+        payload = {
+            "type": "refund_failed",
+            "event_id": event_id,
+            "event_version": 1,
+            "refund_id": refund_id,
+            "payment_id": refund["request"][0],
+            "failed_at": refund["failed_at"],
+            "failure_reason": failure_reason,
+        }
+        return self.signed_webhook(payload, **signing)
+
 
 class _Pattern(URIPattern):
     """Matches every path under a prefix."""
@@ -208,3 +330,18 @@ class _Pattern(URIPattern):
 
 def _json(body: dict, status: int = 200) -> Response:
     return Response(json.dumps(body), status=status, content_type="application/json")
+
+
+def _problem(title: str, status: int, detail: str) -> Response:
+    """Return an RFC 7807 problem answer, as TrueLayer refuses requests."""
+    body = {
+        "type": "https://docs.truelayer.com/docs/error-types",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    return Response(json.dumps(body), status=status, content_type="application/problem+json")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")

@@ -1,4 +1,4 @@
-"""TrueLayer Payments API v3: payment links, created and read with signed requests.
+"""TrueLayer Payments API v3: payment links and refunds, created and read with signed requests.
 
 * Access tokens come from ``POST /connect/token`` (client credentials, ``payments`` scope), are
   cached and renewed shortly before they expire, one refresh at a time.
@@ -25,13 +25,16 @@ import requests
 from truelayer_signing import HttpMethod, sign_with_pem
 
 from dashboard.domain.payments import AttemptStatus, ProviderEvent, ProviderEventKind
+from dashboard.domain.refunds import RefundStatus
 from dashboard.providers import outbound
 from dashboard.providers.base import (
     CreatedLink,
     LinkRequest,
     LinkState,
+    ProviderRefund,
     ProviderRejected,
     ProviderUnavailable,
+    RefundRequest,
 )
 
 log = logging.getLogger(__name__)
@@ -187,6 +190,37 @@ class TrueLayerProvider:
             f"disable-{provider_link_id}",
         )
 
+    def create_refund(self, request: RefundRequest) -> ProviderRefund:
+        """Ask TrueLayer to refund part of a payment; the idempotency key makes a retry safe.
+
+        Our ids travel as metadata, so the refund can be recognised in ``refunds`` even when
+        this answer is lost. TrueLayer refuses (ProviderRejected) more than is left to refund.
+        """
+        body = {
+            "amount_in_minor": request.amount_minor,
+            "reference": request.reference,
+            "metadata": {"refund_id": request.refund_id, "payment_id": request.payment_id},
+        }
+        path = f"/v3/payments/{request.provider_payment_id}/refunds"
+        answer = self._call("POST", path, body, request.idempotency_key)
+        if not answer.get("id"):
+            raise ProviderUnavailable("TrueLayer accepted a refund but did not say its id")
+        # TrueLayer answers with the id only; a refund it just accepted is pending.
+        return ProviderRefund(
+            provider_refund_id=answer["id"],
+            status=RefundStatus.PENDING,
+            amount_minor=request.amount_minor,
+            refund_id=request.refund_id,
+        )
+
+    def refunds(
+        self, provider_payment_id: str, provider_link_id: str | None
+    ) -> list[ProviderRefund]:
+        """Return every refund TrueLayer holds for the payment (the link is not needed)."""
+        answer = self._call("GET", f"/v3/payments/{provider_payment_id}/refunds")
+        found = (_provider_refund(item) for item in answer.get("items", []))
+        return [refund for refund in found if refund is not None]
+
     def get_payment(self, provider_payment_id: str) -> dict[str, Any]:
         """Return TrueLayer's view of one payment (``GET /v3/payments/{id}``)."""
         return self._call("GET", f"/v3/payments/{provider_payment_id}")
@@ -298,6 +332,35 @@ def _problem(response: requests.Response) -> str:
 
 
 _ATTEMPT_STATUSES = {status.value: status for status in AttemptStatus}
+# The refund statuses TrueLayer reports; creating and creation_failed are only ours.
+_REFUND_STATUSES = {
+    status.value: status
+    for status in (
+        RefundStatus.PENDING,
+        RefundStatus.AUTHORIZED,
+        RefundStatus.EXECUTED,
+        RefundStatus.FAILED,
+    )
+}
+
+
+def _provider_refund(item: dict[str, Any]) -> ProviderRefund | None:
+    """Return one item of TrueLayer's refund list as a ProviderRefund, or None when untracked."""
+    status = _REFUND_STATUSES.get(item.get("status"))
+    if status is None:
+        log.info("Ignoring TrueLayer refund %s in status %r", item.get("id"), item.get("status"))
+        return None
+    if not item.get("id") or not isinstance(item.get("amount_in_minor"), int):
+        # Without its id or amount a refund cannot be matched or counted: try again later.
+        raise ProviderUnavailable("TrueLayer listed a refund without its id or amount")
+    metadata = item.get("metadata") or {}
+    return ProviderRefund(
+        provider_refund_id=item["id"],
+        status=status,
+        amount_minor=item["amount_in_minor"],
+        refund_id=metadata.get("refund_id") if isinstance(metadata, dict) else None,
+        failure_reason=item.get("failure_reason") if status is RefundStatus.FAILED else None,
+    )
 
 
 def attempt_event(

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dashboard.domain.payments import ProviderEvent, ProviderEventKind
+from dashboard.domain.refunds import RefundStatus
 from dashboard.providers.truelayer import NAME, attempt_event
 
 # Payment webhooks and the attempt status each one reports.
@@ -14,6 +15,12 @@ _PAYMENT_EVENTS = {
     "payment_executed": ("executed", "executed_at"),
     "payment_settled": ("settled", "settled_at"),
     "payment_failed": ("failed", "failed_at"),
+}
+
+# Refund webhooks and the refund status each one reports.
+_REFUND_EVENTS = {
+    "refund_executed": (RefundStatus.EXECUTED, "executed_at"),
+    "refund_failed": (RefundStatus.FAILED, "failed_at"),
 }
 
 
@@ -53,6 +60,8 @@ def provider_events(payload: dict[str, Any], provider: str = NAME) -> list[Provi
                 _time(payload.get(time_field)), event_id, provider,
             )  # fmt: skip
             return [event] if event else []
+        if kind in _REFUND_EVENTS:
+            return [_refund_event(payload, event_id, provider)]
         if kind == "payment_link_disabled":
             return [
                 ProviderEvent(
@@ -67,3 +76,27 @@ def provider_events(payload: dict[str, Any], provider: str = NAME) -> list[Provi
     except (KeyError, TypeError) as exc:
         raise MalformedWebhook(f"{kind} without {exc}") from exc
     return None
+
+
+def _refund_event(payload: dict[str, Any], event_id: str, provider: str) -> ProviderEvent:
+    """Return the REFUND_UPDATED event of a ``refund_executed`` or ``refund_failed`` webhook."""
+    status, time_field = _REFUND_EVENTS[payload["type"]]
+    for name in ("refund_id", "payment_id"):
+        # Without both ids the refund cannot be found: refuse it rather than store a blank.
+        if not isinstance(payload[name], str) or not payload[name]:
+            raise MalformedWebhook(f"{payload['type']} without a usable {name}")
+    metadata = payload.get("metadata")
+    return ProviderEvent(
+        event_id=event_id,
+        provider=provider,
+        kind=ProviderEventKind.REFUND_UPDATED,
+        provider_link_id=None,
+        provider_payment_id=payload["payment_id"],
+        provider_refund_id=payload["refund_id"],
+        refund_status=status,
+        failure_reason=payload.get("failure_reason") if status is RefundStatus.FAILED else None,
+        # TrueLayer may echo the metadata sent with the refund: ours helps find a refund whose
+        # creation answer has not been stored yet.
+        refund_id=metadata.get("refund_id") if isinstance(metadata, dict) else None,
+        occurred_at=_time(payload.get(time_field)),
+    )
