@@ -52,6 +52,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from dashboard.services.orders import OrderService
     from dashboard.services.payment_listing import PaymentListing
     from dashboard.services.payments import PaymentService
+    from dashboard.services.refunds import RefundService
     from dashboard.services.statistics import StatisticsService
     from dashboard.services.team import TeamService
     from dashboard.services.webhooks import WebhookIntake
@@ -106,6 +107,9 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
         return_uri_for=lambda token: hosts.external_url("payer.payment_result", token=token),
     )
     app.extensions["payment_service"] = payment_service
+    refund_service = RefundService(store.payments, provider)
+    payment_service.sync_refunds_with(refund_service.sync_refunds)
+    app.extensions["refund_service"] = refund_service
 
     cursors = CursorCodec(settings.secret_key)
     # The list's Query and its status counts are independent reads: sent at the same time.

@@ -2,8 +2,9 @@
 
 Every change to money or configuration writes one entry in the same transaction as the change
 (a projection of the change set, ``dashboard.store.audit``). Entries are append-only: nothing in
-the app edits or deletes one. Provider-driven status changes are not here: they stay on the
-payment's timeline.
+the app edits or deletes one. Provider-driven status changes of payments are not here: they stay
+on the payment's timeline. Refunds are the exception: money leaving the account is audited at
+every step, whoever moved it (``refund_audit_note``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ class AuditAction(StrEnum):
     PAYMENT_LINK_CREATED = "payment_link.created"
     PAYMENT_LINK_CANCELLED = "payment_link.cancelled"
     PAYMENT_LINK_RETRIED = "payment_link.retried"
+    REFUND_REQUESTED = "refund.requested"
+    REFUND_RETRIED = "refund.retried"
+    REFUND_STATUS_CHANGED = "refund.status_changed"
     ORDER_CREATED = "order.created"
     ORDER_CHANGED = "order.changed"
     ORDER_CANCELLED = "order.cancelled"
@@ -58,6 +62,9 @@ _LABELS = {
     AuditAction.PAYMENT_LINK_CREATED: "Payment link created",
     AuditAction.PAYMENT_LINK_CANCELLED: "Payment link cancelled",
     AuditAction.PAYMENT_LINK_RETRIED: "Payment link retried",
+    AuditAction.REFUND_REQUESTED: "Refund requested",
+    AuditAction.REFUND_RETRIED: "Refund retried",
+    AuditAction.REFUND_STATUS_CHANGED: "Refund status changed",
     AuditAction.ORDER_CREATED: "Order created",
     AuditAction.ORDER_CHANGED: "Order changed",
     AuditAction.ORDER_CANCELLED: "Order cancelled",
@@ -114,6 +121,8 @@ class AuditNote:
     action: AuditAction
     at: datetime
     entry_id: str = field(default_factory=new_id)
+    # The part of the record the change is about, when it is not the whole: a refund's id.
+    subject: str | None = None
 
     def entry(
         self,
@@ -148,6 +157,11 @@ def audit_note(actor: Actor, action: AuditAction, at: datetime) -> AuditNote | N
     return AuditNote(actor, action, at)
 
 
+def refund_audit_note(actor: Actor, action: AuditAction, at: datetime, refund_id: str) -> AuditNote:
+    """Return the note of a refund's change: always audited, a provider's report included."""
+    return AuditNote(actor, action, at, subject=refund_id)
+
+
 def changed_values(
     before: Mapping[str, str] | None, after: Mapping[str, str] | None
 ) -> tuple[dict[str, str], dict[str, str]]:
@@ -170,6 +184,23 @@ def payment_summary(payment: Payment) -> dict[str, str]:
     }
     if payment.order_id:
         summary["order"] = payment.order_id
+    return summary
+
+
+def refund_summary(payment: Payment, refund_id: str) -> dict[str, str] | None:
+    """Return what the audit log shows of one refund of a payment, or None if it has none."""
+    refund = payment.refund(refund_id)
+    if refund is None:
+        return None
+    summary = {
+        "refund": refund_id,
+        "refund_amount": f"{from_minor(refund.amount_minor, payment.currency)} {payment.currency}",
+        "refund_status": refund.status.value,
+    }
+    if refund.reason:
+        summary["reason"] = refund.reason
+    if refund.failure_reason:
+        summary["failure_reason"] = refund.failure_reason
     return summary
 
 

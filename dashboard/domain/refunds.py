@@ -160,7 +160,8 @@ class Refund:
             self,
             status=new,
             updated_at=at,
-            failure_reason=failure_reason if new is RefundStatus.FAILED else None,
+            # Why it failed, or why it could not be sent: both are shown with the refund.
+            failure_reason=failure_reason if not new.reserves else None,
             history=(*self.history, RefundStep(new, at, note)),
         )
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from dashboard.core.clock import utc_now
 from dashboard.core.errors import Conflict, NotFound
 from dashboard.domain.actor import Actor
-from dashboard.domain.audit import AuditAction, AuditNote, audit_note
+from dashboard.domain.audit import AuditAction, AuditNote, audit_note, refund_audit_note
 from dashboard.domain.payments import (
     InvalidTransition,
     Payment,
@@ -117,6 +117,7 @@ class PaymentService:
         self._return_uri_for = return_uri_for
         self._now = clock
         self._order_payment_completed: list[Callable[[Actor, Payment], None]] = []
+        self._refund_sync: Callable[[Actor, Payment], Payment] | None = None
 
     def with_clock(
         self, clock: Callable[[], datetime], provider: PaymentProvider | None = None
@@ -126,7 +127,12 @@ class PaymentService:
             self._repository, provider or self._provider, self._return_uri_for, clock
         )
         service._order_payment_completed = list(self._order_payment_completed)
+        service._refund_sync = self._refund_sync
         return service
+
+    def sync_refunds_with(self, sync: Callable[[Actor, Payment], Payment]) -> None:
+        """Let the sync and Refresh also bring a payment's refunds in flight up to date."""
+        self._refund_sync = sync
 
     def when_an_order_payment_completes(self, callback: Callable[[Actor, Payment], None]) -> None:
         """Call ``callback`` with every completed payment of an order a provider event touches.
@@ -346,6 +352,8 @@ class PaymentService:
             return payment
         for event in self._provider.link_state(payment.provider_link_id).events:
             payment = self._apply_to(actor, payment_id, event)
+        if self._refund_sync is not None:
+            payment = self._refund_sync(actor, payment)
         return payment
 
     # Provider events ----------------------------------------------------------------------
@@ -376,8 +384,13 @@ class PaymentService:
         for _ in range(_MAX_WRITE_ATTEMPTS):
             payment = self.get_payment(actor.account_id, payment_id)
             updated = apply_event(payment, event, self._now())
+            audit = _refund_change_note(actor, payment, updated, self._now())
             try:
-                stored = payment if updated is None else self._repository.save(payment, updated)
+                stored = (
+                    payment
+                    if updated is None
+                    else self._repository.save(payment, updated, audit=audit)
+                )
             except StaleWrite:
                 continue  # another event won the race; re-read and decide again
             if stored.status is PaymentStatus.COMPLETED and stored.order_id:
@@ -468,6 +481,21 @@ class SyncSummary:
     skipped: int = 0
     changed: list[tuple[str, PaymentStatus, PaymentStatus]] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _refund_change_note(
+    actor: Actor, before: Payment, after: Payment | None, now: datetime
+) -> AuditNote | None:
+    """Return the audit note of a refund a provider's report moved (refunds are always audited)."""
+    if after is None:
+        return None
+    old = {r.refund_id: r.status for r in before.refunds}
+    for refund in after.refunds:
+        if old.get(refund.refund_id) is not refund.status:
+            return refund_audit_note(
+                actor, AuditAction.REFUND_STATUS_CHANGED, now, refund.refund_id
+            )
+    return None
 
 
 def _expiry_event(payment: Payment, now: datetime) -> ProviderEvent:

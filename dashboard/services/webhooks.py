@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from dashboard.core.clock import utc_now
+from dashboard.domain.payments import UnknownRefund
 from dashboard.providers.truelayer_events import MalformedWebhook, provider_events
 from dashboard.providers.webhook_verification import WebhookRejected, WebhookVerifier
 from dashboard.services.payments import PaymentService, UnknownProviderLink
@@ -65,8 +66,9 @@ class WebhookIntake:
         try:
             for event in events:
                 self._payments.apply_provider_event(event)
-        except UnknownProviderLink as exc:
-            # Perhaps the link's own creation has not been stored yet: let the sender retry.
+        except (UnknownProviderLink, UnknownRefund) as exc:
+            # Perhaps the link's (or the refund's) own creation has not been stored yet: let
+            # the sender retry.
             log.info("%s webhook for an unknown id %s; asking for a retry", provider, exc)
             return {"error": "Not found", "detail": "Unknown payment link or payment."}, 404
         self._event_log.remember(event_key, now)

@@ -11,11 +11,12 @@ index and the counts can never disagree with the payments. Layout (HASH ``userId
 * ``#merchants`` / ``m#{userId}``: every merchant that ever created a payment, so maintenance
   commands can visit them all with a Query instead of a Scan.
 * ``r#hour#{YYYY-MM-DDTHH}#{currency}`` and ``r#all#{currency}``: rollups, counts and minor-unit
-  sums per status, plus attempt counts. A payment counts in the UTC hour it was created, in the
-  status it has now; a status change moves it from one counter to the other. A merchant's local
-  day is the sum of its UTC hours (every offered zone is whole hours from UTC), so no zone needs
-  items of its own and a change of zone re-buckets nothing. (``r#day#…`` items, per UTC day,
-  are from before: ``rebuild-stats`` writes the hours from the payments, then deletes them.)
+  sums per status, plus attempt counts and executed refunds (count and minor units). A payment
+  counts in the UTC hour it was created, in the status it has now; a status change moves it
+  from one counter to the other. A merchant's local day is the sum of its UTC hours (every
+  offered zone is whole hours from UTC), so no zone needs items of its own and a change of zone
+  re-buckets nothing. ``r#day#{YYYY-MM-DD}#{currency}`` sums a UTC day, so a long view reads
+  about one item a day (``rollup_keys``).
 
 Search items hold only what never changes after creation (amount, currency, times), so a status
 change touches the payment and two rollups, nothing else.
@@ -188,7 +189,21 @@ def rollup_deltas(before: Payment | None, after: Payment) -> dict[str, int]:
             add("attempts", 1)
         if attempt.status.succeeded and not (previous and previous.status.succeeded):
             add("attemptsSucceeded", 1)
+    # Refunds count on the payment's own hour, as everything else: what executed refunds gave
+    # back, and how many; a return takes its refund out of both again.
+    executed_before = [r for r in (before.refunds if before else ()) if r.executed_minor]
+    executed_after = [r for r in after.refunds if r.executed_minor]
+    add(REFUNDS_EXECUTED, len(executed_after) - len(executed_before))
+    add(
+        REFUNDED_MINOR,
+        sum(r.amount_minor for r in executed_after) - sum(r.amount_minor for r in executed_before),
+    )
     return {name: value for name, value in deltas.items() if value}
+
+
+# The rollup counters of refunds: executed refunds and the minor units they gave back.
+REFUNDS_EXECUTED = "refundsExecuted"
+REFUNDED_MINOR = "refundedMinor"
 
 
 def rollup_increments(

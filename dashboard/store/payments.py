@@ -19,7 +19,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from dashboard.core.errors import Conflict
-from dashboard.domain.audit import AuditNote, changed_values, payment_summary
+from dashboard.domain.audit import AuditNote, changed_values, payment_summary, refund_summary
 from dashboard.domain.orders import order_status_for_payment
 from dashboard.domain.payments import (
     AttemptStatus,
@@ -30,6 +30,7 @@ from dashboard.domain.payments import (
     StatusGroup,
     statuses_that_may_become,
 )
+from dashboard.domain.refunds import Refund, RefundStatus, RefundStep
 from dashboard.store.audit import audit_change_item
 from dashboard.store.changeset import (
     ChangeItem,
@@ -86,6 +87,51 @@ def status_sort_key(payment: Payment) -> str:
     return f"{payment.status.group.value}#{store_time(payment.created_at)}"
 
 
+def refund_sort_key(payment: Payment) -> str | None:
+    """Return the RefundIndex range key (summary first), or None for a payment never refunded."""
+    summary = payment.refund_summary
+    if summary is None:
+        return None
+    return f"{summary.value}#{store_time(payment.created_at)}"
+
+
+def _refund_to_value(refund: Refund) -> dict[str, Any]:
+    values = {
+        "refundId": refund.refund_id,
+        "amountMinor": refund.amount_minor,
+        "status": refund.status.value,
+        "createdAt": store_time(refund.created_at),
+        "updatedAt": store_time(refund.updated_at),
+        "requestedBy": refund.requested_by,
+        "reason": refund.reason,
+        "providerRefundId": refund.provider_refund_id,
+        "failureReason": refund.failure_reason,
+        "history": [
+            {"status": step.status.value, "at": store_time(step.at), "note": step.note}
+            for step in refund.history
+        ],
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _refund_from_value(value: dict[str, Any]) -> Refund:
+    return Refund(
+        refund_id=value["refundId"],
+        amount_minor=int(value["amountMinor"]),
+        status=RefundStatus(value["status"]),
+        created_at=parse_store_time(value["createdAt"]),
+        updated_at=parse_store_time(value["updatedAt"]),
+        requested_by=value.get("requestedBy"),
+        reason=value.get("reason"),
+        provider_refund_id=value.get("providerRefundId"),
+        failure_reason=value.get("failureReason"),
+        history=tuple(
+            RefundStep(RefundStatus(s["status"]), parse_store_time(s["at"]), s.get("note", ""))
+            for s in value.get("history", [])
+        ),
+    )
+
+
 def payment_to_item(payment: Payment) -> dict[str, Any]:
     """Return the DynamoDB item for a payment."""
     return to_item(
@@ -127,6 +173,12 @@ def payment_to_item(payment: Payment) -> dict[str, Any]:
                 {"status": c.status, "at": store_time(c.at), "note": c.note}
                 for c in payment.status_history
             ],
+            # Refunds live in the payment's own item: each change of one is a write of the
+            # payment, conditional on its version, so what they reserve is never read stale.
+            "refunds": [_refund_to_value(r) for r in payment.refunds] or None,
+            "refundReservedMinor": payment.refund_reserved_minor if payment.refunds else None,
+            "refundedMinor": payment.refunded_minor if payment.refunds else None,
+            "refundSort": refund_sort_key(payment),
             "version": payment.version,
         }
     )
@@ -167,6 +219,7 @@ def payment_from_item(item: dict[str, Any]) -> Payment:
             StatusChange(c["status"], parse_store_time(c["at"]), c.get("note", ""))
             for c in values.get("statusHistory", [])
         ),
+        refunds=tuple(_refund_from_value(r) for r in values.get("refunds", [])),
         version=values["version"],
     )
 
@@ -463,8 +516,17 @@ def merchant_registry(
 def payment_audit(
     tables: TableNames, note: AuditNote, before: Payment | None, after: Payment
 ) -> list[ChangeItem]:
-    """Return the audit entry of the change: the link, and its summary before and after."""
-    summaries = changed_values(payment_summary(before) if before else None, payment_summary(after))
+    """Return the audit entry of the change: the link, and its summary before and after.
+
+    A refund's change (the note's subject) shows that refund before and after instead.
+    """
+    if note.subject is not None:
+        refund_before = refund_summary(before, note.subject) if before else None
+        summaries = changed_values(refund_before, refund_summary(after, note.subject))
+    else:
+        summaries = changed_values(
+            payment_summary(before) if before else None, payment_summary(after)
+        )
     entry = note.entry("payment", after.payment_id, *summaries, target_label=after.reference)
     return [audit_change_item(tables, entry)]
 

@@ -6,7 +6,9 @@ time-ordered UUIDv7 ``paymentId``, with two indexes:
 * ``StatusIndex`` ranges on ``statusSort`` = ``"{group}#{createdAt}"``, so each status filter is
   one Query, newest first, on the key range of its prefix;
 * ``CreatedAtIndex`` ranges on ``createdAt`` for date ranges and exports;
-* ``OpenPaymentsIndex`` (sparse) holds only payments whose link is live, by ``updatedAt``.
+* ``OpenPaymentsIndex`` (sparse) holds only payments whose link is live, by ``updatedAt``;
+* ``RefundIndex`` (sparse) holds only payments with a refund, ranging on ``refundSort`` =
+  ``"{refund summary}#{createdAt}"``, so the refund filter is one Query.
 
 ``PaymentIndex``: search terms and per-UTC-hour rollups (see ``index_items``).
 
@@ -62,6 +64,7 @@ log = logging.getLogger(__name__)
 STATUS_INDEX = "StatusIndex"
 CREATED_AT_INDEX = "CreatedAtIndex"
 OPEN_PAYMENTS_INDEX = "OpenPaymentsIndex"
+REFUND_INDEX = "RefundIndex"
 ORDER_STATUS_INDEX = "OrderStatusIndex"
 ORDER_CURRENCY_INDEX = "OrderCurrencyIndex"
 ORDER_CURRENCY_STATUS_INDEX = "OrderCurrencyStatusIndex"
@@ -77,6 +80,8 @@ _PAYMENTS_INDEXES: dict[str, tuple[str, str]] = {
     # Sparse: only payments whose link is live carry ``openShard``, so the sync command finds
     # every merchant's unfinished payments with a Query, never a Scan.
     OPEN_PAYMENTS_INDEX: ("openShard", "updatedAt"),
+    # Sparse too: only payments a refund was asked for carry ``refundSort``.
+    REFUND_INDEX: ("userId", "refundSort"),
 }
 
 
@@ -99,6 +104,7 @@ def table_definitions(names: TableNames) -> list[dict[str, Any]]:
                     "createdAt",
                     "openShard",
                     "updatedAt",
+                    "refundSort",
                 )
             ],
             "GlobalSecondaryIndexes": [
