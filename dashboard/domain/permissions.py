@@ -32,6 +32,7 @@ class Permission(StrEnum):
 
     READ = "read"  # see payments, orders, statistics, settings, members
     TAKE_PAYMENTS = "take_payments"  # create, cancel, retry, refresh payment links; orders
+    REFUND = "refund"  # give money back: refund (part of) a completed payment, retry a refund
     MANAGE_API_KEYS = "manage_api_keys"  # create and revoke API keys (webhook endpoints, later)
     MANAGE_MEMBERS = "manage_members"  # invite, change roles below Owner, remove members
     MANAGE_OWNERS = "manage_owners"  # grant, change or remove Owner; transfer ownership
@@ -45,7 +46,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: _EVERYTHING,
     Role.ADMIN: _EVERYTHING - {Permission.MANAGE_OWNERS},
     Role.DEVELOPER: frozenset({Permission.READ, Permission.MANAGE_API_KEYS}),
-    Role.PAYMENTS_OPERATOR: frozenset({Permission.READ, Permission.TAKE_PAYMENTS}),
+    Role.PAYMENTS_OPERATOR: frozenset(
+        {Permission.READ, Permission.TAKE_PAYMENTS, Permission.REFUND}
+    ),
     Role.VIEWER: frozenset({Permission.READ}),
 }
 
@@ -53,7 +56,7 @@ SCOPE_PERMISSIONS: dict[KeyScope, frozenset[Permission]] = {
     # A key acts for systems: never members or settings. A full key may read the audit log
     # (``GET /api/v1/audit-events``), for a system that archives it.
     KeyScope.FULL: frozenset(
-        {Permission.READ, Permission.TAKE_PAYMENTS, Permission.READ_AUDIT_LOG}
+        {Permission.READ, Permission.TAKE_PAYMENTS, Permission.REFUND, Permission.READ_AUDIT_LOG}
     ),
     KeyScope.READ_ONLY: frozenset({Permission.READ}),
 }
