@@ -124,13 +124,13 @@ class SandboxProvider:
         if request.provider_link_id is None or self._links.get(request.provider_link_id) is None:
             raise ProviderRejected(f"payment {request.provider_payment_id} was not found")
         refund_id = self._derived_id("sbx-refund", request.idempotency_key)
-        made: list[SandboxRefund] = []
 
         def add(link: SandboxLink) -> None:
-            made[:] = [sandbox_refunds.add_refund(link, request, refund_id, _iso(self._now()))]
+            sandbox_refunds.add_refund(link, request, refund_id, _iso(self._now()))
 
-        self._update(request.provider_link_id, add)
-        return sandbox_refunds.as_provider_refund(made[0])
+        link = self._update(request.provider_link_id, add)
+        refund = _refund_of(link, request.provider_payment_id, refund_id)
+        return sandbox_refunds.as_provider_refund(refund)
 
     def refunds(
         self, provider_payment_id: str, provider_link_id: str | None
@@ -261,14 +261,13 @@ class SandboxProvider:
         move: RefundMove,
         reason: str | None = None,
     ) -> list[ProviderEvent]:
-        moved: list[SandboxRefund] = []
-
         def change(link: SandboxLink) -> None:
             now = _iso(self._now())
-            moved[:] = [sandbox_refunds.move_refund(link, attempt_id, refund_id, move, now, reason)]
+            sandbox_refunds.move_refund(link, attempt_id, refund_id, move, now, reason)
 
-        self._update(link_id, change)
-        return [self._refund_event(attempt_id, moved[0], move.event_suffix)]
+        link = self._update(link_id, change)
+        refund = _refund_of(link, attempt_id, refund_id)
+        return [self._refund_event(attempt_id, refund, move.event_suffix)]
 
     def _abandoned(self, attempt: SandboxAttempt) -> bool:
         """Return True for an attempt left at the bank past the time a bank allows."""
@@ -364,6 +363,14 @@ def attempt_id_of(events: list[ProviderEvent]) -> str:
     attempt_id = events[-1].provider_payment_id
     assert attempt_id is not None
     return attempt_id
+
+
+def _refund_of(link: SandboxLink, attempt_id: str, refund_id: str) -> SandboxRefund:
+    """Return the refund a change just stored (it is there: the change would have raised)."""
+    attempt = sandbox_refunds.find_attempt(link, attempt_id)
+    refund = sandbox_refunds.find_refund(attempt, refund_id) if attempt else None
+    assert refund is not None
+    return refund
 
 
 def _attempt_in_flight(link: SandboxLink) -> bool:
