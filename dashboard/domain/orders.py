@@ -22,7 +22,7 @@ from dashboard.domain.money import (
     minor_digits,
     to_minor,
 )
-from dashboard.domain.payments import PaymentStatus, StatusGroup
+from dashboard.domain.payments import PaymentStatus, RefundSummary, StatusGroup
 
 ORDER_NUMBER_PREFIX = "ORD-"
 # Order numbers start here, so the first order of a merchant reads ORD-1001, not ORD-1.
@@ -34,13 +34,17 @@ MAX_ADDRESS_LENGTH = 500
 
 
 class OrderStatus(StrEnum):
-    """Where an order stands; from ``payment_requested`` on, it follows its payment."""
+    """Where an order stands; from ``payment_requested`` on, it follows its payment.
+
+    ``refunded`` is reached from ``paid`` only, when the payment is refunded in full.
+    """
 
     PENDING = "pending"
     PAYMENT_REQUESTED = "payment_requested"
     PAID = "paid"
     CANCELLED = "cancelled"
     FAILED = "failed"
+    REFUNDED = "refunded"
 
     @property
     def label(self) -> str:
@@ -51,6 +55,14 @@ class OrderStatus(StrEnum):
     def is_unpaid(self) -> bool:
         """Return True while the order may still change or be cancelled."""
         return self in (OrderStatus.PENDING, OrderStatus.PAYMENT_REQUESTED, OrderStatus.FAILED)
+
+    @property
+    def was_paid(self) -> bool:
+        """Return True once the order's money reached the merchant, even if refunded since.
+
+        Such an order is the record of a payment: it is never changed, cancelled or deleted.
+        """
+        return self in (OrderStatus.PAID, OrderStatus.REFUNDED)
 
     @property
     def group(self) -> StatusGroup:
@@ -67,6 +79,7 @@ _LABELS = {
     OrderStatus.PAID: "Paid",
     OrderStatus.CANCELLED: "Cancelled",
     OrderStatus.FAILED: "Payment failed",
+    OrderStatus.REFUNDED: "Refunded",
 }
 
 
@@ -76,18 +89,26 @@ _GROUPS = {
     OrderStatus.PAID: StatusGroup.COMPLETED,
     OrderStatus.CANCELLED: StatusGroup.ENDED,
     OrderStatus.FAILED: StatusGroup.FAILED,
+    # The money went back: the order is over, as a cancelled one is.
+    OrderStatus.REFUNDED: StatusGroup.ENDED,
 }
 
 
-def order_status_for_payment(status: PaymentStatus) -> OrderStatus:
-    """Return the status an order takes when its payment has ``status``.
+def order_status_for_payment(
+    status: PaymentStatus, refund_summary: RefundSummary | None = None
+) -> OrderStatus:
+    """Return the status an order takes when its payment has ``status`` and ``refund_summary``.
 
     A failed attempt leaves the order waiting: the payer may try again on the same link. A link
     that ended unpaid (expired, cancelled, never created) fails the order, which may then ask for
-    payment again with a new link.
+    payment again with a new link. A completed payment refunded in full makes the order
+    refunded; a partial refund leaves it paid, and a return that undoes a full refund makes it
+    paid again.
     """
     if status is PaymentStatus.COMPLETED:
-        return OrderStatus.PAID
+        return (
+            OrderStatus.REFUNDED if refund_summary is RefundSummary.REFUNDED else OrderStatus.PAID
+        )
     if status in (PaymentStatus.EXPIRED, PaymentStatus.CANCELLED, PaymentStatus.CREATION_FAILED):
         return OrderStatus.FAILED
     return OrderStatus.PAYMENT_REQUESTED

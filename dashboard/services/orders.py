@@ -101,6 +101,14 @@ class OrderPage:
 
 
 @dataclass(frozen=True)
+class ExportedOrder:
+    """One order of an export, with what its payment's refunds gave back (minor units)."""
+
+    order: Order
+    refunded_minor: int
+
+
+@dataclass(frozen=True)
 class OrderCounts:
     """How many orders each status holds, for the query's creation span and currency."""
 
@@ -220,15 +228,32 @@ class OrderService:
             found = rollups.all_time(user_id, query.currency)
         return OrderCounts(counts_by_status(found))
 
-    def export_orders(self, user_id: str, query: OrderQuery) -> Iterator[Order]:
-        """Yield every order the query and its search match, newest first, page by page."""
+    def export_orders(self, user_id: str, query: OrderQuery) -> Iterator[ExportedOrder]:
+        """Yield every order the query and its search match, newest first, page by page.
+
+        Each comes with what its payment's refunds gave back; the payments of a page's paid
+        orders are read with one BatchGetItem.
+        """
         cursor = None
         while True:
             page = self.list_orders(user_id, query, cursor, page_size=100)
-            yield from page.orders
+            refunded = self.refunded_amounts(user_id, page.orders)
+            for order in page.orders:
+                yield ExportedOrder(order, refunded.get(order.order_id, 0))
             if not page.next_cursor:
                 return
             cursor = page.next_cursor
+
+    def refunded_amounts(self, user_id: str, orders: list[Order]) -> dict[str, int]:
+        """Return, by order id, what the payment of each paid order gave back in refunds.
+
+        Only a paid (or refunded) order's payment can have refunds: the others are not read.
+        """
+        paid = {o.payment_id: o.order_id for o in orders if o.status.was_paid and o.payment_id}
+        if not paid:
+            return {}
+        payments = self._payments.get_payments(user_id, list(paid))
+        return {paid[p.payment_id]: p.refunded_minor for p in payments if p.refunded_minor}
 
     def _browse(
         self, user_id: str, query: OrderQuery, state: dict, page_size: int
@@ -586,11 +611,14 @@ class OrderService:
     def delete_order(self, actor: Actor, order_id: str) -> None:
         """Delete an order that was never paid and has no live payment link.
 
-        A paid order is a record of money received and is never deleted.
+        A paid order, refunded or not, is a record of money received and is never deleted.
         """
         order = self.get_order(actor.account_id, order_id)
-        if order.status is OrderStatus.PAID:
-            raise ActionNotAllowed("A paid order is a record of a payment and cannot be deleted.")
+        if order.status.was_paid:
+            raise ActionNotAllowed(
+                f"A {order.status.label.lower()} order is a record of a payment "
+                "and cannot be deleted."
+            )
         if order.status is OrderStatus.PAYMENT_REQUESTED:
             raise ActionNotAllowed(
                 "This order has a live payment link. Cancel the order first, then delete it."

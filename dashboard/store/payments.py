@@ -536,12 +536,14 @@ def order_following_payment(
 ) -> list[ChangeItem]:
     """Return the items that move the payment's order (and its rollups), if its status moves.
 
+    The order's status comes from the payment's status and its refunds together, so a refund
+    in full (or the return that undoes it) moves the order in the refund's own write.
     A follower: an order that asked for payment again, changed its total, was cancelled or
     deleted refuses, and the payment's change lands without it.
     """
     if before is None or not after.order_id:
         return []
-    was, becomes = (order_status_for_payment(p.status) for p in (before, after))
+    was, becomes = (order_status_for_payment(p.status, p.refund_summary) for p in (before, after))
     if was is becomes:
         return []
     return order_follows_payment(

@@ -117,7 +117,8 @@ def test_a_shop_creates_an_order_and_reads_it_back(client, alice):
 
     fetched = client.get(response.headers["Location"], headers=alice)
     assert fetched.status_code == 200
-    assert fetched.json == {**order, "payment": None}
+    nothing_refunded = {"refunded_amount": "0.00", "refunded_amount_minor": 0}
+    assert fetched.json == {**order, "payment": None, **nothing_refunded}
     _schema(client, "OrderDetail").validate(fetched.json)
 
 

@@ -70,6 +70,7 @@ def test_the_tiles_count_each_status_and_say_what_they_count(merchant, app):
         "Pending": 2,
         "Payment requested": 0,
         "Paid": 0,
+        "Refunded": 0,
         "Cancelled": 1,
         "Payment failed": 0,
     }

@@ -48,6 +48,8 @@ SERVER_FIELDS = (
     "total_minor",
     "payment_id",
     "payment",
+    "refunded_amount",
+    "refunded_amount_minor",
     "created_at",
     "updated_at",
 )
@@ -82,8 +84,11 @@ def order_json(order: Order, status: OrderStatus | None = None) -> dict[str, Any
 def order_detail_json(order: Order, payment: Payment | None, now: datetime) -> dict[str, Any]:
     """Return an order with its payment embedded, its status as the order page shows it."""
     payment_status = payment.effective_status(now) if payment else None
+    refunded_minor = payment.refunded_minor if payment else 0
     return {
         **order_json(order, shown_order_status(order, payment_status)),
+        "refunded_amount": str(from_minor(refunded_minor, order.currency)),
+        "refunded_amount_minor": refunded_minor,
         "payment": payment_json(payment, now) if payment else None,
     }
 
@@ -209,13 +214,27 @@ def openapi_schemas() -> dict[str, Any]:
         "Order": ORDER_SCHEMA,
         "OrderDetail": {
             "description": "An order with its payment link embedded (null before any was asked "
-            "for); its `status` as the order page shows it.",
+            "for); its `status` as the order page shows it, and what its refunds gave back.",
             "allOf": [
                 ref("Order"),
                 {
                     "type": "object",
-                    "required": ["payment"],
-                    "properties": {"payment": {"anyOf": [ref("Payment"), {"type": "null"}]}},
+                    "required": ["payment", "refunded_amount", "refunded_amount_minor"],
+                    "properties": {
+                        "payment": {"anyOf": [ref("Payment"), {"type": "null"}]},
+                        "refunded_amount": {
+                            **_AMOUNT,
+                            "description": "What the payment's executed refunds gave back "
+                            "(a returned refund no longer counts); equal to `total` once the "
+                            "order is `refunded`.",
+                            "examples": ["5.00"],
+                        },
+                        "refunded_amount_minor": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "examples": [500],
+                        },
+                    },
                 },
             ],
         },
@@ -281,9 +300,10 @@ ORDER_SCHEMA: dict[str, Any] = {
         "status": {
             "type": "string",
             "enum": [s.value for s in OrderStatus],
-            "description": "From `payment_requested` on, it follows the order's payment. Lists "
-            "show the stored status; a single order's answer shows a lapsed link's order as "
-            "`failed` at once.",
+            "description": "From `payment_requested` on, it follows the order's payment; a "
+            "`paid` order becomes `refunded` when its payment is refunded in full (and `paid` "
+            "again if a return undoes that). Lists show the stored status; a single order's "
+            "answer shows a lapsed link's order as `failed` at once.",
         },
         "status_label": {"type": "string", "examples": ["Payment requested"]},
         "customer_name": _TEXT,

@@ -245,8 +245,8 @@ def openapi_endpoints() -> list[Endpoint]:
             tag="Orders",
             parameters=[order_id],
             description="Deletes an order that was never paid and has no live payment link. A "
-            "paid order is a record of a payment and is never deleted (409). An order with a "
-            "live payment link is a 409 too: cancel the order first "
+            "paid order, refunded or not, is a record of a payment and is never deleted (409). "
+            "An order with a live payment link is a 409 too: cancel the order first "
             "(`POST /orders/{order_id}/cancel`), then delete it.",
             responses={"204": {"description": "Deleted; no body."}, **problems(404, 409)},
         ),

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 from dashboard.domain.money import from_minor
-from dashboard.domain.orders import Order
+from dashboard.services.orders import ExportedOrder
 from dashboard.web.csv_cells import csv_text_lines, iso_time, spreadsheet_date_time
 
 HEADER = (
@@ -26,11 +26,14 @@ HEADER = (
     # As in the payments' export: the local date and time, which spreadsheets read as such.
     "created_date",
     "created_time",
+    # Last, so the columns of earlier exports keep their places.
+    "refunded_amount",
 )
 
 
-def order_row(order: Order, zone: ZoneInfo) -> list[str]:
+def order_row(exported: ExportedOrder, zone: ZoneInfo) -> list[str]:
     """Return one CSV row: ISO times in ``zone``, amounts as decimals in the order's currency."""
+    order = exported.order
     return [
         order.order_id,
         order.number_label,
@@ -46,9 +49,10 @@ def order_row(order: Order, zone: ZoneInfo) -> list[str]:
         order.payment_id or "",
         iso_time(order.updated_at, zone),
         *spreadsheet_date_time(order.created_at, zone),
+        str(from_minor(exported.refunded_minor, order.currency)),
     ]
 
 
-def order_csv_lines(orders: Iterable[Order], zone: ZoneInfo) -> Iterator[str]:
+def order_csv_lines(orders: Iterable[ExportedOrder], zone: ZoneInfo) -> Iterator[str]:
     """Yield the CSV text line by line, so a large export never sits in memory whole."""
-    return csv_text_lines(HEADER, (order_row(order, zone) for order in orders))
+    return csv_text_lines(HEADER, (order_row(exported, zone) for exported in orders))

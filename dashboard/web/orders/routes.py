@@ -90,6 +90,7 @@ TILE_ORDER = (
     OrderStatus.PAYMENT_REQUESTED,
     OrderStatus.FAILED,
     OrderStatus.PAID,
+    OrderStatus.REFUNDED,
     OrderStatus.CANCELLED,
 )
 
