@@ -558,8 +558,11 @@ def order_following_payment(
 
 def _order_no_longer_follows(before: Payment | None, after: Payment) -> None:
     # The payment's own change must still land; money arriving on a link whose order no longer
-    # follows it needs a person to look at it.
-    level = logging.WARNING if after.status is PaymentStatus.COMPLETED else logging.INFO
+    # follows it needs a person to look at it (once: not again for each of its refunds' steps).
+    just_paid = after.status is PaymentStatus.COMPLETED and (
+        before is None or before.status is not PaymentStatus.COMPLETED
+    )
+    level = logging.WARNING if just_paid else logging.INFO
     log.log(
         level,
         "Payment %s is now %s; its order %s no longer follows it",
