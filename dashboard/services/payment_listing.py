@@ -65,11 +65,12 @@ def result_count(
 ) -> ResultCount:
     """Return what the list holds, without reading anything more than the page and tiles did.
 
-    Without search or amounts the rollups count exactly what the list's Query lists (the same
-    stored status, days and currency); otherwise only a last first page is an exact count.
+    Without search, amounts or refunds the rollups count exactly what the list's Query lists
+    (the same stored status, days and currency); otherwise only a last first page is an exact
+    count (no rollup counts payments by their refunds).
     """
     shown, more = len(page.payments), page.next_cursor is not None
-    if not query.search and not query.has_amount_range:
+    if not query.search and not query.has_amount_range and not query.refund_summaries:
         matched = counts.by_group[query.group] if query.group else counts.total
         return ResultCount(shown, matched, more)
     if not more and not continuing:

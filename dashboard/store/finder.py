@@ -1,11 +1,12 @@
 """Finding payments: the query planner and a newest-first merge of indexed lookups.
 
 Every filter and search reading becomes a *source*: one Query on the table or an index, newest
-first. The planner picks the most selective key for the filters (StatusIndex for a status,
-CreatedAtIndex for dates, the search items for a search); what no key covers is a filter
-expression on the items read or a check on the page's payments. Several sources (the readings of
-one search) are merged newest first without duplicates. Nothing here scans, and a page costs
-what its matches cost, not what the account holds.
+first. The planner picks the most selective key for the filters (RefundIndex for a refund filter,
+StatusIndex for a status, CreatedAtIndex for dates, the search items for a search); what no key
+covers is a filter expression on the items read or a check on the page's payments. Several
+sources (the readings of one search, the summaries of "any refund") are merged newest first
+without duplicates. Nothing here scans, and a page costs what its matches cost, not what the
+account holds.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from dashboard.domain.payment_query import PaymentQuery
-from dashboard.domain.payments import Payment
+from dashboard.domain.payments import Payment, PaymentStatus, RefundSummary
 from dashboard.domain.search import SearchTerms, matches_all_words
 from dashboard.store.dynamo import (
     TableNames,
@@ -33,7 +34,7 @@ from dashboard.store.payments import (
     link_lookup_key,
     payment_from_item,
 )
-from dashboard.store.schema import CREATED_AT_INDEX, STATUS_INDEX
+from dashboard.store.schema import CREATED_AT_INDEX, REFUND_INDEX, STATUS_INDEX
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -118,6 +119,8 @@ class PaymentFinder:
         """Return the sources that together list what the filters and search ask for."""
         if terms.text:
             return self._plan_search(user_id, filters, terms)
+        if filters.refund_summaries:
+            return self._plan_refunds(user_id, filters)
         bounds = _created_bounds(filters)
         values: dict[str, Any] = {":u": user_id}
         if filters.group:
@@ -151,6 +154,41 @@ class PaymentFinder:
         request["ExpressionAttributeValues"] = to_item(values)
         source = Source("list", request, key_attributes)
         return Plan([source], description + _filter_note(filters))
+
+    def _plan_refunds(self, user_id: str, filters: PaymentQuery) -> Plan:
+        """Return one RefundIndex Query per refund summary asked for, merged newest first.
+
+        Each summary is a key prefix of ``refundSort`` (only payments with a refund carry it),
+        and the dates a range within that prefix. "Any refund" is every summary's Query, merged
+        by creation time as a search's readings are, rather than the merchant's whole index
+        range in one Query: that would come ordered by refund summary first, not newest first
+        like every other list. Status, currency and amounts are a filter expression.
+        """
+        bounds = _created_bounds(filters)
+        summaries = [s for s in RefundSummary if s in filters.refund_summaries]
+        sources = []
+        for summary in summaries:
+            prefix = f"{summary.value}#"
+            values: dict[str, Any] = {":u": user_id}
+            if bounds:
+                values.update({":lo": prefix + bounds[0], ":hi": prefix + bounds[1]})
+            else:
+                values.update(prefix_range(prefix))
+            request = {
+                "TableName": self._tables.payments,
+                "IndexName": REFUND_INDEX,
+                "KeyConditionExpression": "userId = :u AND refundSort BETWEEN :lo AND :hi",
+                "ScanIndexForward": False,
+            }
+            _add_filter_expression(
+                request, values, filters, amount_attribute="amountMinor", status_attribute="status"
+            )
+            request["ExpressionAttributeValues"] = to_item(values)
+            key_attributes = ("userId", "paymentId", "refundSort")
+            sources.append(Source(f"refund:{summary.value}", request, key_attributes))
+        keyed = "refund summary" if len(summaries) == 1 else f"{len(summaries)} refund summaries"
+        description = f"{REFUND_INDEX} ({keyed}{' + dates' if bounds else ''})"
+        return Plan(sources, description + _filter_note(filters, status_filtered=True))
 
     def _plan_search(self, user_id: str, filters: PaymentQuery, terms: SearchTerms) -> Plan:
         sources: list[Source] = []
@@ -449,11 +487,25 @@ def _candidate(item: dict[str, Any], holds_payment: bool) -> dict[str, Any]:
 
 
 def _add_filter_expression(
-    request: dict[str, Any], values: dict[str, Any], filters: PaymentQuery, amount_attribute: str
+    request: dict[str, Any],
+    values: dict[str, Any],
+    filters: PaymentQuery,
+    amount_attribute: str,
+    status_attribute: str | None = None,
 ) -> None:
-    """Add the filters that no key covers (currency, amount range) as a FilterExpression."""
+    """Add the filters that no key covers (currency, amount range) as a FilterExpression.
+
+    With ``status_attribute`` (a key that does not cover the status group), the group is one
+    more clause: one of its statuses.
+    """
     clauses = []
     names: dict[str, str] = {}
+    if status_attribute and filters.group:
+        statuses = [s for s in PaymentStatus if s.group is filters.group]
+        placeholders = [f":st{n}" for n in range(len(statuses))]
+        clauses.append(f"#st IN ({', '.join(placeholders)})")
+        names["#st"] = status_attribute
+        values.update({p: s.value for p, s in zip(placeholders, statuses, strict=True)})
     if filters.currency:
         clauses.append("#cur = :cur")
         names["#cur"] = "currency"
@@ -471,8 +523,10 @@ def _add_filter_expression(
         request["ExpressionAttributeNames"] = names
 
 
-def _filter_note(filters: PaymentQuery) -> str:
+def _filter_note(filters: PaymentQuery, status_filtered: bool = False) -> str:
     notes = []
+    if status_filtered and filters.group:
+        notes.append("status")
     if filters.currency:
         notes.append("currency")
     if filters.has_amount_range:
@@ -494,6 +548,8 @@ def _passes(
         return False
     if not filters.created_within(payment.created_at):
         return False
+    if not filters.refund_matches(payment):
+        return False  # a search's readings know nothing of refunds
     if terms.amount_currency and payment.currency != terms.amount_currency:
         return False  # "£12.50" is an amount in pounds
     if not found_by_words:

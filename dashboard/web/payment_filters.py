@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from dashboard.domain.money import SUPPORTED_CURRENCIES, InvalidAmount, parse_amount, to_minor
 from dashboard.domain.payment_query import PaymentQuery
-from dashboard.domain.payments import StatusGroup
+from dashboard.domain.payments import RefundSummary, StatusGroup
 from dashboard.domain.search import MAX_SEARCH_LENGTH
 from dashboard.domain.timezones import (
     EARLIEST_DAY,
@@ -29,6 +29,20 @@ from dashboard.web.zone import current_zone
 DATE_PRESETS = {"today": 1, "7d": 7, "30d": 30, "90d": 90}
 PRESET_LABELS = {"today": "Today", "7d": "7 days", "30d": "30 days", "90d": "90 days"}
 MAX_RANGE_DAYS = 3660
+ANY_REFUND = "any"
+# The Refunds choices, by their value in the URL: "any" is every payment a refund was asked for
+# (failed refunds too); the others are refund summaries.
+REFUND_CHOICES: dict[str, str] = {
+    ANY_REFUND: "Any refund",
+    **{
+        summary.value: summary.label
+        for summary in (
+            RefundSummary.REFUNDED,
+            RefundSummary.PARTLY_REFUNDED,
+            RefundSummary.PENDING,
+        )
+    },
+}
 
 
 class FilterError(ValueError):
@@ -51,6 +65,7 @@ class PaymentFilters:
     amount_min: Decimal | None = None
     amount_max: Decimal | None = None
     search: str = ""
+    refund: str | None = None  # a key of REFUND_CHOICES
     zone: ZoneInfo = field(default_factory=lambda: zone_named(None))  # the days' zone
     errors: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -65,17 +80,26 @@ class PaymentFilters:
         return None if self.amount_max is None else to_minor(self.amount_max, "GBP")
 
     @property
+    def refund_summaries(self) -> frozenset[RefundSummary]:
+        """Return the refund summaries the Refunds choice lists (empty: no refund filter)."""
+        if self.refund is None:
+            return frozenset()
+        if self.refund == ANY_REFUND:
+            return frozenset(RefundSummary)
+        return frozenset({RefundSummary(self.refund)})
+
+    @property
     def is_filtered(self) -> bool:
         """Return True when anything narrows the list."""
         return bool(self.group or self.date_from or self.currency or self.search) or (
-            self.amount_min is not None or self.amount_max is not None
+            self.amount_min is not None or self.amount_max is not None or self.refund is not None
         )
 
     @property
     def folded_count(self) -> int:
-        """Return how many of the filters a phone folds away (dates, currency, amounts) are set."""
+        """Return how many folded filters (dates, currency, amounts, refunds) are set."""
         amounts = self.amount_min is not None or self.amount_max is not None
-        return sum(map(bool, (self.date_from, self.currency, amounts)))
+        return sum(map(bool, (self.date_from, self.currency, amounts, self.refund)))
 
     def query_args(self, **changes: str | None) -> dict[str, str]:
         """Return the query string that shows these filters (with ``changes`` applied)."""
@@ -88,6 +112,7 @@ class PaymentFilters:
             "currency": self.currency,
             "min": str(self.amount_min) if self.amount_min is not None else None,
             "max": str(self.amount_max) if self.amount_max is not None else None,
+            "refund": self.refund,
             "q": self.search or None,
         }
         args.update(changes)
@@ -113,6 +138,7 @@ class PaymentFilters:
             amount_min_minor=self.amount_min_minor,
             amount_max_minor=self.amount_max_minor,
             search=self.search,
+            refund_summaries=self.refund_summaries,
         )
 
     def fingerprint(self) -> str:
@@ -139,6 +165,8 @@ class PaymentFilters:
             low = f"{self.amount_min}" if self.amount_min is not None else "0"
             high = f"{self.amount_max}" if self.amount_max is not None else "any"
             found.append((f"Amount: {low} – {high}", self.query_args(min=None, max=None)))
+        if self.refund:
+            found.append((f"Refunds: {REFUND_CHOICES[self.refund]}", self.query_args(refund=None)))
         if self.search:
             found.append((f"Search: “{self.search}”", self.query_args(q=None)))
         return found
@@ -161,6 +189,7 @@ def parse_filters(args: Mapping[str, str], today: date, zone: ZoneInfo) -> Payme
     amount_max = _parse_bound(args.get("max", ""), "max", "To amount", errors)
     if amount_min is not None and amount_max is not None and amount_min > amount_max:
         errors["max"] = "The “to” amount is smaller than the “from” amount."
+    refund = _parse_refund(args.get("refund", ""), errors)
     search = " ".join(args.get("q", "").split())
     if len(search) > MAX_SEARCH_LENGTH:
         errors["q"] = f"Search for at most {MAX_SEARCH_LENGTH} characters."
@@ -174,6 +203,7 @@ def parse_filters(args: Mapping[str, str], today: date, zone: ZoneInfo) -> Payme
         amount_min=amount_min,
         amount_max=amount_max,
         search=search,
+        refund=refund,
         zone=zone,
         errors=errors,
     )
@@ -210,6 +240,17 @@ def _parse_group(raw: str, errors: dict[str, str]) -> StatusGroup | None:
     except ValueError:
         errors["status"] = "Unknown status: choose All, Pending, Completed, Failed or Ended."
         return None
+
+
+def _parse_refund(raw: str, errors: dict[str, str]) -> str | None:
+    raw = raw.strip().lower()
+    if not raw or raw == "all":
+        return None
+    if raw not in REFUND_CHOICES:
+        *others, last = REFUND_CHOICES.values()
+        errors["refund"] = f"Unknown refund filter: choose {', '.join(others)} or {last}."
+        return None
+    return raw
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -11,6 +11,7 @@ import pytest
 from dashboard.app import create_app
 from dashboard.core.ids import new_id
 from dashboard.domain.payments import PaymentStatus, StatusGroup
+from dashboard.domain.refunds import Refund, RefundStatus
 from dashboard.domain.search import parse_search
 from dashboard.domain.timezones import zone_named
 from dashboard.providers.sandbox import SandboxProvider
@@ -118,6 +119,42 @@ def test_the_planner_picks_the_index_that_fits_the_filters(app, merchant):
     assert plan(q="12.50") == "Search: amount"
     assert plan(q="bob@example.com") == "Search: payer email"
     assert plan(q="inv") == "Search: 0 word(s) beginning “inv”"
+    assert plan(refund="refunded", status="failed") == (
+        "RefundIndex (refund summary); filter expression on status"
+    )
+    assert plan(refund="any", range="7d") == "RefundIndex (4 refund summaries + dates)"
+
+
+def test_the_refund_filter_pages_through_its_index_with_dates_and_filters(
+    app, service, sandbox, clock, merchant, listing
+):
+    repository = app.extensions["store"].payments
+
+    def refunded(days_ago, refund_minor, status=RefundStatus.EXECUTED, **fields):
+        payment = make(service, clock, merchant, days_ago=days_ago, amount_minor=1000, **fields)
+        for event in sandbox.pay(payment.provider_link_id):
+            service.apply_provider_event(event)
+        stored = repository.get(merchant, payment.payment_id)
+        refund = Refund(new_id(), refund_minor, status, clock.now, clock.now)
+        return repository.save(stored, stored.with_refund(refund, clock.now))
+
+    old = refunded(days_ago=40, refund_minor=1000)
+    recent = [refunded(days_ago=3, refund_minor=1000) for _ in range(5)]
+    partly = refunded(days_ago=2, refund_minor=300, currency="EUR")
+    pending = refunded(days_ago=1, refund_minor=1000, status=RefundStatus.PENDING)
+    make(service, clock, merchant)  # never refunded
+
+    week = all_pages(listing, merchant, filters(refund="refunded", range="7d"), page_size=2)
+    every = all_pages(listing, merchant, filters(refund="any"), page_size=3)
+    euros = listing.find_page(merchant, filters(refund="any", currency="EUR", status="completed"))
+
+    assert [p.payment_id for page in week for p in page.payments] == [
+        p.payment_id for p in reversed(recent)
+    ]
+    assert [p.payment_id for page in every for p in page.payments] == [
+        p.payment_id for p in [pending, partly, *reversed(recent), old]
+    ]
+    assert [p.payment_id for p in euros.payments] == [partly.payment_id]
 
 
 def test_paging_walks_every_payment_once_newest_first(service, clock, merchant, listing):

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dashboard.domain.payments import Payment, PaymentStatus
+from dashboard.domain.refunds import Refund, RefundStatus
 from dashboard.web.payments.export import (
     FORMULA_STARTS,
     HEADER,
@@ -136,7 +137,40 @@ def test_each_payment_line_holds_its_details_in_the_header_order():
         "link_url": "https://pay.example.com/links/abc",
         "created_date": "2026-11-20",
         "created_time": "12:30:05",
+        "refunded_amount": "0.00",
+        "refund_status": "",
     }
+
+
+def test_the_refund_columns_come_after_every_earlier_column():
+    """Tools that read the earlier columns by position keep reading the same ones."""
+    assert HEADER[:13] == (
+        "payment_id", "created_at", "reference", "amount", "currency", "status", "payer_name",
+        "payer_email", "expires_at", "updated_at", "link_url", "created_date", "created_time",
+    )  # fmt: skip
+    assert HEADER[13:] == ("refunded_amount", "refund_status")
+
+
+@pytest.mark.parametrize(
+    ("refunds", "refunded_amount", "refund_status"),
+    [
+        ([(1250, RefundStatus.EXECUTED)], "12.50", "refunded"),
+        ([(250, RefundStatus.EXECUTED), (500, RefundStatus.PENDING)], "2.50", "partly_refunded"),
+        ([(500, RefundStatus.AUTHORIZED)], "0.00", "refund_pending"),
+        ([(1250, RefundStatus.FAILED)], "0.00", "refund_failed"),  # returned: nothing given back
+    ],
+)
+def test_a_payments_refunds_are_exported_as_what_went_back_and_its_refund_summary(
+    refunds, refunded_amount, refund_status
+):
+    """The executed refunds' total as a decimal like the amount, and the summary's value."""
+    payment = a_payment(status=PaymentStatus.COMPLETED)
+    for amount_minor, status in refunds:
+        refund = Refund(f"r-{len(payment.refunds)}", amount_minor, status, CREATED, CREATED)
+        payment = payment.with_refund(refund, CREATED)
+    [_, row] = read_back(csv_lines([payment], LONDON))
+    cells = dict(zip(HEADER, row, strict=True))
+    assert (cells["refunded_amount"], cells["refund_status"]) == (refunded_amount, refund_status)
 
 
 def test_times_are_in_the_merchants_zone_with_their_offset_and_as_spreadsheet_cells():

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashboard.domain.payments import StatusGroup
+from dashboard.domain.payments import RefundSummary, StatusGroup
 from dashboard.domain.timezones import local_today, zone_named
 from dashboard.web.payment_filters import FilterError, PaymentFilters, parse_filters
 
@@ -209,6 +209,51 @@ def test_equal_minimum_and_maximum_find_one_exact_amount():
     assert filters.amount_min_minor == filters.amount_max_minor == 1000
 
 
+# Refunds
+
+
+@pytest.mark.parametrize(
+    ("typed", "summaries"),
+    [
+        ("refunded", {RefundSummary.REFUNDED}),
+        ("partly_refunded", {RefundSummary.PARTLY_REFUNDED}),
+        (" Refund_Pending ", {RefundSummary.PENDING}),
+        ("any", set(RefundSummary)),  # every payment a refund was asked for, failed ones too
+    ],
+)
+def test_the_refunds_filter_asks_for_the_summaries_it_names(typed, summaries):
+    """Each Refunds choice becomes the refund summaries the lookup lists, and narrows the list."""
+    filters = parse_filters({"refund": typed}, TODAY, ZONE)
+    assert filters.query.refund_summaries == summaries
+    assert filters.is_filtered
+    assert filters.folded_count == 1
+
+
+@pytest.mark.parametrize("typed", ["", "all", " ALL "])
+def test_no_refunds_choice_shows_payments_with_refunds_or_none(typed):
+    """'All payments' is no refund filter at all."""
+    filters = parse_filters({"refund": typed}, TODAY, ZONE)
+    assert filters.refund is None
+    assert filters.query.refund_summaries == frozenset()
+    assert not filters.is_filtered
+
+
+@pytest.mark.parametrize("typed", ["refund_failed", "yes", "executed", "<b>"])
+def test_a_refunds_choice_the_list_does_not_offer_is_refused(typed):
+    """Only the four choices of the form are read; anything else is a 'refund' problem."""
+    messages = problems_with({"refund": typed})
+    assert messages == {
+        "refund": "Unknown refund filter: choose Any refund, Refunded, Partly refunded "
+        "or Refund pending."
+    }
+
+
+def test_a_refunds_choice_is_written_back_as_its_value():
+    """The URL keeps ``refund=partly_refunded``, beside the other filters."""
+    filters = parse_filters({"refund": "Partly_Refunded", "currency": "gbp"}, TODAY, ZONE)
+    assert filters.query_args() == {"refund": "partly_refunded", "currency": "GBP"}
+
+
 # Search
 
 
@@ -287,6 +332,7 @@ EVERY_FILTER = {
     "currency": "EUR",
     "min": "5",
     "max": "99.99",
+    "refund": "partly_refunded",
     "q": "Invoice 42",
 }
 
@@ -302,6 +348,8 @@ EVERY_FILTER = {
         {"currency": "gbp", "min": "£5"},
         {"max": "1,250.00"},
         {"q": "  Chloé   <b>42</b> "},
+        {"refund": "any"},
+        {"refund": "Refund_Pending", "range": "7d"},
         EVERY_FILTER,
     ],
 )
@@ -319,12 +367,13 @@ def test_the_url_written_for_some_filters_shows_the_same_filters(args):
     low=st.one_of(st.none(), st.integers(min_value=1, max_value=100_000_000)),
     span=st.integers(min_value=0, max_value=100_000_000),
     search=st.text(max_size=60),
+    refund=st.sampled_from(["", "all", "any", "refunded", "partly_refunded", "refund_pending"]),
 )
 def test_any_accepted_filters_round_trip_through_their_url(
-    status, preset, currency, low, span, search
+    status, preset, currency, low, span, search, refund
 ):
     """Whatever combination was accepted, its URL parses back to the same filters."""
-    args = {"status": status, "range": preset, "currency": currency, "q": search}
+    args = {"status": status, "range": preset, "currency": currency, "q": search, "refund": refund}
     if low is not None:
         high = min(low + span, 100_000_000)
         args["min"] = f"{low // 100}.{low % 100:02d}"
@@ -374,6 +423,8 @@ def test_the_same_amount_written_differently_has_the_same_fingerprint():
         {"currency": "GBP"},
         {"min": "5.01"},
         {"max": "99.98"},
+        {"refund": "any"},
+        {"refund": ""},
         {"q": "Invoice 43"},
     ],
 )
@@ -401,6 +452,7 @@ def test_each_active_filter_is_named_in_words():
         "Created: 1 Oct 2026 – 15 Nov 2026",
         "Currency: EUR",
         "Amount: 5 – 99.99",
+        "Refunds: Partly refunded",
         "Search: “Invoice 42”",
     ]
 
@@ -436,6 +488,7 @@ def test_each_filters_removal_link_drops_just_that_filter():
         "Created": {"range", "from", "to"},
         "Currency": {"currency"},
         "Amount": {"min", "max"},
+        "Refunds": {"refund"},
         "Search": {"q"},
     }
     descriptions = filters.descriptions()

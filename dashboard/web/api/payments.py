@@ -36,7 +36,7 @@ from dashboard.web.api.openapi import (
 from dashboard.web.api.payment_json import API_DAYS_ZONE, parse_new_payment, payment_json
 from dashboard.web.api.payment_json import openapi_schemas as payment_schemas
 from dashboard.web.api.problems import ValidationProblem
-from dashboard.web.payment_filters import FilterError, parse_filters
+from dashboard.web.payment_filters import REFUND_CHOICES, FilterError, parse_filters
 from dashboard.web.permissions import requires
 
 OPENAPI_TAG = {"name": "Payments", "description": "Payment links: create, find, cancel."}
@@ -199,6 +199,11 @@ def _list_parameters() -> list[dict[str, Any]]:
         ),
         query("min", "Amount at least.", amount),
         query("max", "Amount at most.", amount),
+        query(
+            "refund",
+            "Only payments with refunds: any, or how refunded they are.",
+            {"type": "string", "enum": ["all", *REFUND_CHOICES]},
+        ),
         query(
             "q",
             "Search: payment id, amount, payer email, words of reference or payer.",

@@ -32,11 +32,15 @@ HEADER = (
     # Last, so that readers of the earlier columns by position keep working.
     "created_date",
     "created_time",
+    # Added after those, for the same reason: what executed refunds gave back (0.00 without
+    # any), and the payment's refund summary (empty when no refund was asked for).
+    "refunded_amount",
+    "refund_status",
 )
 
 
 def payment_row(payment: Payment, zone: ZoneInfo) -> list[str]:
-    """Return one CSV row: ISO times in ``zone``, the amount as a decimal with its currency."""
+    """Return one CSV row: ISO times in ``zone``, amounts as decimals with their currency."""
     cells = [
         payment.payment_id,
         iso_time(payment.created_at, zone),
@@ -50,6 +54,8 @@ def payment_row(payment: Payment, zone: ZoneInfo) -> list[str]:
         iso_time(payment.updated_at, zone),
         payment.link_url or "",
         *spreadsheet_date_time(payment.created_at, zone),
+        str(from_minor(payment.refunded_minor, payment.currency)),
+        payment.refund_summary.value if payment.refund_summary else "",
     ]
     return [escape_cell(cell) for cell in cells]
 

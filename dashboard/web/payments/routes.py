@@ -45,6 +45,7 @@ from dashboard.web.header import start_account_choices
 from dashboard.web.htmx import render_page_or_block, request_is_partial
 from dashboard.web.payment_filters import (
     PRESET_LABELS,
+    REFUND_CHOICES,
     FilterError,
     PaymentFilters,
     merchant_filters,
@@ -123,6 +124,7 @@ def _list_response(
         "groups": list(StatusGroup),
         "presets": PRESET_LABELS,
         "currencies": SUPPORTED_CURRENCIES,
+        "refund_choices": REFUND_CHOICES,
         "continuing": _continuing(),
         "result": result_count(filters.query, counts, page, _continuing())
         if page and counts
