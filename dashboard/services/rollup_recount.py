@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 from dashboard.core.progress import Progress
 from dashboard.domain.payments import PaymentStatus
 from dashboard.store.dynamo import store_time
-from dashboard.store.index_items import rollup_deltas, rollup_keys
+from dashboard.store.index_items import (
+    REFUNDED_MINOR,
+    REFUNDS_EXECUTED,
+    rollup_deltas,
+    rollup_keys,
+)
 from dashboard.store.payments import PaymentRepository
 from dashboard.store.rollups import Rollup, RollupRepository
 
@@ -47,6 +52,10 @@ def _stored_counters(rollup: Rollup) -> Counter:
         counters[f"m_{status.value}"] = rollup.amounts_minor.get(status, 0)
     counters["attempts"] = rollup.attempts
     counters["attemptsSucceeded"] = rollup.attempts_succeeded
+    # Every counter the recount makes must be read back here: one left out would look missing,
+    # and the repair would add it again on every run.
+    counters[REFUNDS_EXECUTED] = rollup.refunds_executed
+    counters[REFUNDED_MINOR] = rollup.refunded_minor
     return counters
 
 

@@ -3,7 +3,9 @@
 A payment counts on the merchant's local day it was created (in the account's zone), in the
 status it has now. A local day is the sum of its UTC hours' rollups, so a daylight-saving day
 of 23 or 25 hours is exact and no zone needs items of its own. Currencies are never added
-together: every figure is per currency.
+together: every figure is per currency. Refunds count on the day their payment was created,
+as every other figure does: a refund made this week of a payment from last month changes last
+month's figures, so a period's net volume is what its own payments brought in and kept.
 """
 
 from __future__ import annotations
@@ -109,6 +111,8 @@ class CurrencyTotals:
     )
     attempts: int = 0
     attempts_succeeded: int = 0
+    refunds_executed: int = 0
+    refunded_minor: int = 0
 
     def add(self, rollup: Rollup, sign: int = 1) -> None:
         """Add one rollup (a day's or an hour's); ``sign`` −1 takes it away."""
@@ -117,6 +121,8 @@ class CurrencyTotals:
             self.amounts_minor[status] += sign * rollup.amounts_minor.get(status, 0)
         self.attempts += sign * rollup.attempts
         self.attempts_succeeded += sign * rollup.attempts_succeeded
+        self.refunds_executed += sign * rollup.refunds_executed
+        self.refunded_minor += sign * rollup.refunded_minor
 
     def add_totals(self, other: CurrencyTotals) -> None:
         """Add another period's totals (a day's to its range's)."""
@@ -125,6 +131,8 @@ class CurrencyTotals:
             self.amounts_minor[status] += other.amounts_minor[status]
         self.attempts += other.attempts
         self.attempts_succeeded += other.attempts_succeeded
+        self.refunds_executed += other.refunds_executed
+        self.refunded_minor += other.refunded_minor
 
     @property
     def links_created(self) -> int:
@@ -140,6 +148,11 @@ class CurrencyTotals:
     def completed_minor(self) -> int:
         """Return the completed volume in minor units."""
         return self.amounts_minor[PaymentStatus.COMPLETED]
+
+    @property
+    def net_minor(self) -> int:
+        """Return the completed volume less what executed refunds gave back, in minor units."""
+        return self.completed_minor - self.refunded_minor
 
     def by_group(self) -> dict[StatusGroup, int]:
         """Return the payment count of each status group."""
@@ -206,6 +219,21 @@ class CurrencyStatistics:
     def count_change(self) -> Decimal | None:
         """Return the change in completed payments against the previous period."""
         return change(self.current.completed, self.previous.completed)
+
+    @property
+    def refunded_change(self) -> Decimal | None:
+        """Return the refunded volume's change against the previous period."""
+        return change(self.current.refunded_minor, self.previous.refunded_minor)
+
+    @property
+    def refund_count_change(self) -> Decimal | None:
+        """Return the change in executed refunds against the previous period."""
+        return change(self.current.refunds_executed, self.previous.refunds_executed)
+
+    @property
+    def net_change(self) -> Decimal | None:
+        """Return the net volume's change against the previous period."""
+        return change(self.current.net_minor, self.previous.net_minor)
 
     @property
     def conversion_change(self) -> Decimal | None:

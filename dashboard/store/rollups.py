@@ -33,6 +33,8 @@ from dashboard.store.index_items import (
     DAY_ROLLUP_PREFIX,
     HOUR_ROLLUP_PREFIX,
     MERCHANTS_PARTITION,
+    REFUNDED_MINOR,
+    REFUNDS_EXECUTED,
     all_time_rollup_key,
     hour_of,
     hour_rollup_key,
@@ -58,6 +60,8 @@ class Rollup:
     amounts_minor: dict[PaymentStatus, int] = field(default_factory=dict)
     attempts: int = 0
     attempts_succeeded: int = 0
+    refunds_executed: int = 0  # executed refunds of the payments counted here, not returned
+    refunded_minor: int = 0  # what those refunds gave back
 
     @property
     def sk(self) -> str:
@@ -84,6 +88,8 @@ def rollup_from(values: dict[str, Any]) -> Rollup:
         amounts_minor={s: int(values.get(f"m_{s.value}", 0)) for s in PaymentStatus},
         attempts=int(values.get("attempts", 0)),
         attempts_succeeded=int(values.get("attemptsSucceeded", 0)),
+        refunds_executed=int(values.get(REFUNDS_EXECUTED, 0)),
+        refunded_minor=int(values.get(REFUNDED_MINOR, 0)),
     )
 
 

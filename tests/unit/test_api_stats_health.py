@@ -6,6 +6,7 @@ import pytest
 
 from dashboard.store.dynamo import StoreUnavailable
 from tests.unit.api_support import ALICE, BOB, NEW_PAYMENT, api_key_for, assert_problem, bearer
+from tests.unit.stats_support import refund_payment
 
 
 @pytest.fixture
@@ -35,6 +36,27 @@ def test_statistics_count_the_merchants_payments_per_currency(app, client, alice
     assert gbp["attempt_success"] is None
     assert len(gbp["daily"]) == 7
     assert sum(d["by_group"]["pending"] for d in gbp["daily"]) == 2
+
+
+def test_statistics_give_refunded_volume_refunds_and_net_volume_in_minor_units(app, client, alice):
+    created = client.post("/api/v1/payments", json=NEW_PAYMENT, headers=alice).json
+    store = app.extensions["store"]
+    payment = store.payments.get(ALICE, created["id"])
+    service = app.extensions["payment_service"]
+    for event in app.extensions["payment_provider"].pay(payment.provider_link_id):
+        service.apply_provider_event(event)
+    refund_payment(store.payments, ALICE, payment.payment_id, 450, payment.created_at)
+    refund_payment(
+        store.payments, ALICE, payment.payment_id, 100, payment.created_at, returned=True
+    )
+
+    gbp = client.get("/api/v1/stats?days=7", headers=alice).json["currencies"][0]
+
+    assert (gbp["completed_volume_minor"], gbp["refunded_volume_minor"]) == (1250, 450)
+    assert gbp["refunds"] == 1
+    assert (gbp["net_volume"], gbp["net_volume_minor"]) == ("8.00", 800)
+    assert gbp["refunded_volume"] == "4.50"
+    assert gbp["refunded_volume_change"] is None  # nothing refunded the week before
 
 
 def test_statistics_for_one_currency_and_custom_dates(client, alice):

@@ -1,8 +1,9 @@
 """The rollups always equal a recount of the payments, whatever happens and in whatever order.
 
-A hypothesis state machine drives random creations, payments, declines, cancellations, expiries
-and replays of old events; after every step the per-day, per-currency, per-status counters and
-sums must equal a recount of the stored payments, to the minor unit (per UTC hour).
+A hypothesis state machine drives random creations, payments, declines, cancellations, expiries,
+refunds (executed, failed, returned later) and replays of old events; after every step the
+per-hour, per-currency, per-status counters and sums, and the executed refunds' count and sum,
+must equal a recount of the stored payments, to the minor unit (per UTC hour).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from moto import mock_aws
 
 from dashboard.core.ids import new_id
 from dashboard.domain.payments import PaymentStatus
+from dashboard.domain.refunds import Refund, RefundStatus
 from dashboard.providers.sandbox import LinkNotPayable, SandboxProvider
 from dashboard.services.payments import ActionNotAllowed, NewPaymentLink, PaymentService
 from dashboard.services.rollup_recount import recount_rollups
@@ -32,24 +34,29 @@ from tests.conftest import FakeClock, actor_for
 USER = "alice"
 
 
-def recount(store: Store) -> tuple[Counter, Counter]:
-    """Count and sum the stored payments per (hour, currency, status): the slow, obvious way."""
-    counts, sums = Counter(), Counter()
+def recount(store: Store) -> tuple[Counter, Counter, Counter]:
+    """Count and sum the stored payments per (hour, currency, status), and their executed
+    refunds per (hour, currency, counter): the slow, obvious way."""
+    counts, sums, refunds = Counter(), Counter(), Counter()
     items = store.client.query(
         TableName=store.tables.payments,
         KeyConditionExpression="userId = :u",
         ExpressionAttributeValues={":u": {"S": USER}},
     )["Items"]
     for payment in map(payment_from_item, items):
-        key = (payment.created_at.strftime("%Y-%m-%dT%H"), payment.currency, payment.status)
-        counts[key] += 1
-        sums[key] += payment.amount_minor
-    return counts, sums
+        hour = payment.created_at.strftime("%Y-%m-%dT%H")
+        counts[(hour, payment.currency, payment.status)] += 1
+        sums[(hour, payment.currency, payment.status)] += payment.amount_minor
+        for refund in payment.refunds:
+            if refund.status is RefundStatus.EXECUTED:
+                refunds[(hour, payment.currency, "count")] += 1
+                refunds[(hour, payment.currency, "minor")] += refund.amount_minor
+    return counts, sums, refunds
 
 
-def rollup_totals(store: Store) -> tuple[Counter, Counter]:
+def rollup_totals(store: Store) -> tuple[Counter, Counter, Counter]:
     """Read the hour rollups back as the same shape as ``recount``."""
-    counts, sums = Counter(), Counter()
+    counts, sums, refunds = Counter(), Counter(), Counter()
     for rollup in store.rollups.hours(
         USER, datetime(2020, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC), None
     ):
@@ -58,7 +65,11 @@ def rollup_totals(store: Store) -> tuple[Counter, Counter]:
                 counts[(rollup.period, rollup.currency, status)] += rollup.counts[status]
             if rollup.amounts_minor[status]:
                 sums[(rollup.period, rollup.currency, status)] += rollup.amounts_minor[status]
-    return counts, sums
+        if rollup.refunds_executed:
+            refunds[(rollup.period, rollup.currency, "count")] += rollup.refunds_executed
+        if rollup.refunded_minor:
+            refunds[(rollup.period, rollup.currency, "minor")] += rollup.refunded_minor
+    return counts, sums, refunds
 
 
 class RollupMachine(RuleBasedStateMachine):
@@ -125,6 +136,30 @@ class RollupMachine(RuleBasedStateMachine):
         for event in self.sandbox.expire_if_due(self.links[index % len(self.links)]):
             self.service.apply_provider_event(event)
             self.past_events.append(event)
+
+    @precondition(lambda self: self.payment_ids)
+    @rule(
+        index=st.integers(0, 1000),
+        percent=st.integers(1, 100),
+        outcome=st.sampled_from([RefundStatus.EXECUTED, RefundStatus.FAILED]),
+    )
+    def refund(self, index, percent, outcome):
+        payment = self.store.payments.get(USER, self.payment_ids[index % len(self.payment_ids)])
+        if payment.status is not PaymentStatus.COMPLETED or not payment.refundable_minor:
+            return
+        now = self.clock()
+        amount = max(payment.refundable_minor * percent // 100, 1)
+        asked = Refund(new_id(), amount, RefundStatus.PENDING, now, now)
+        self.store.payments.save(payment, payment.with_refund(asked.moved(outcome, now), now))
+
+    @precondition(lambda self: self.payment_ids)
+    @rule(index=st.integers(0, 1000))
+    def return_a_refund(self, index):
+        payment = self.store.payments.get(USER, self.payment_ids[index % len(self.payment_ids)])
+        executed = [r for r in payment.refunds if r.status is RefundStatus.EXECUTED]
+        if executed:
+            back = executed[0].moved(RefundStatus.FAILED, self.clock(), failure_reason="returned")
+            self.store.payments.save(payment, payment.with_refund(back, self.clock()))
 
     @precondition(lambda self: self.past_events)
     @rule(data=st.data())

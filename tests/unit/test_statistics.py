@@ -26,6 +26,7 @@ from dashboard.store.index_items import hour_of, hour_rollup_key
 from dashboard.web.stats.charts import bar_chart, nice_ceiling, stacked_chart
 from tests.conftest import actor_for
 from tests.unit.conftest import sign_in
+from tests.unit.stats_support import refund_payment
 
 TODAY = date(2026, 11, 20)
 LONDON = zone_named("Europe/London")
@@ -133,6 +134,52 @@ def test_the_change_compares_with_the_period_before(service, sandbox, clock, sto
     assert gbp.count_change == Decimal("0")
 
 
+def test_refunds_give_refunded_volume_their_count_and_net_volume_per_currency(
+    service, sandbox, clock, store
+):
+    partly, fully, returned = (_create(service, clock, amount) for amount in (1000, 2000, 500))
+    for payment in (partly, fully, returned):
+        _pay(service, sandbox, payment)
+    _pay(service, sandbox, _create(service, clock, 4200, "EUR"))
+    refund_payment(store.payments, "alice", partly.payment_id, 300, clock.now)
+    refund_payment(store.payments, "alice", fully.payment_id, 2000, clock.now)
+    # Returned by the payer's bank after it executed: it no longer counts.
+    refund_payment(store.payments, "alice", returned.payment_id, 500, clock.now, returned=True)
+    period = StatsRange(clock.now.date() - timedelta(days=6), clock.now.date(), LONDON)
+
+    gbp, euro = payment_statistics(store.rollups, "alice", period, clock.now).currencies
+
+    assert gbp.current.completed_minor == 3500
+    assert gbp.current.refunded_minor == 2300
+    assert gbp.current.refunds_executed == 2
+    assert gbp.current.net_minor == 1200
+    assert (euro.current.refunded_minor, euro.current.net_minor) == (0, 4200)
+
+
+def test_a_later_refund_counts_on_its_payments_day_in_the_period_before(
+    service, sandbox, clock, store
+):
+    older = _create(service, clock, 1000)
+    _pay(service, sandbox, older)
+    refund_payment(store.payments, "alice", older.payment_id, 200, clock.now)
+    clock.advance(days=7)
+    newer = _create(service, clock, 1500)
+    _pay(service, sandbox, newer)
+    refund_payment(store.payments, "alice", newer.payment_id, 300, clock.now)
+    # This week, of last week's payment: last week's figures change, this week's do not.
+    refund_payment(store.payments, "alice", older.payment_id, 200, clock.now)
+    period = StatsRange(clock.now.date() - timedelta(days=6), clock.now.date(), LONDON)
+
+    gbp = payment_statistics(store.rollups, "alice", period, clock.now).currencies[0]
+
+    assert (gbp.previous.refunded_minor, gbp.previous.refunds_executed) == (400, 2)
+    assert (gbp.current.refunded_minor, gbp.current.refunds_executed) == (300, 1)
+    assert (gbp.previous.net_minor, gbp.current.net_minor) == (600, 1200)
+    assert gbp.refunded_change == Decimal("-0.2500")
+    assert gbp.refund_count_change == Decimal("-0.5000")
+    assert gbp.net_change == Decimal("1.0000")
+
+
 def test_charts_scale_to_round_numbers_and_keep_every_day():
     series = [(date(2026, 11, d), v) for d, v in ((1, 0), (2, 730), (3, 0))]
 
@@ -176,6 +223,28 @@ def test_the_page_shows_figures_and_a_table_with_the_same_numbers(app, client):
     assert "in the status it has now" in html
     for days in ("7 days", "14 days", "30 days", "90 days"):
         assert days in html
+
+
+def test_the_page_shows_refunded_volume_refunds_and_net_volume_with_their_day_rule(app, client):
+    sign_in(client)
+    with app.test_request_context():
+        service = app.extensions["payment_service"]
+        payment = service.create_payment_link(
+            actor_for("alice@example.com"), NewPaymentLink(new_id(), 1250, "GBP", "Invoice 1")
+        )
+        for event in app.extensions["payment_provider"].pay(payment.provider_link_id):
+            service.apply_provider_event(event)
+    store = app.extensions["store"]
+    refund_payment(store.payments, "alice@example.com", payment.payment_id, 250, payment.created_at)
+
+    html = client.get("/stats?days=7").get_data(as_text=True)
+    gbp = html.split('id="cur-GBP"')[1].split("</section>")[0]
+
+    tiles = dict(re.findall(r'kpi-name">([^<]+)</p>\s*<p class="kpi-value">([^<]+)<', gbp))
+    assert tiles["Refunded volume"] == "£2.50"
+    assert tiles["Refunds"] == "1"
+    assert tiles["Net volume"] == "£10.00"
+    assert "Refunds count on the day their payment was created, as every other figure does." in gbp
 
 
 def test_an_empty_account_gets_a_friendly_empty_state(client):
@@ -224,6 +293,33 @@ def test_rebuild_stats_finds_and_repairs_a_broken_rollup(app, client):
 
     assert "wrote or repaired 1 hour, 0 day and 0 all-time" in result.output, result.output
     assert "n_awaiting_payment': -5" in result.output
+    assert recount_rollups(store.payments, store.rollups, "alice@example.com").differences == []
+
+
+def test_rebuild_stats_restores_the_refund_counters(app):
+    with app.test_request_context():
+        service = app.extensions["payment_service"]
+        payment = service.create_payment_link(
+            actor_for("alice@example.com"), NewPaymentLink(new_id(), 1250, "GBP", "Invoice 1")
+        )
+        for event in app.extensions["payment_provider"].pay(payment.provider_link_id):
+            service.apply_provider_event(event)
+    store, at = app.extensions["store"], payment.created_at
+    refund_payment(store.payments, "alice@example.com", payment.payment_id, 250, at)
+    refund_payment(store.payments, "alice@example.com", payment.payment_id, 400, at, returned=True)
+    hour = hour_rollup_key(hour_of(payment.created_at), "GBP")
+    store.rollups.add_to("alice@example.com", hour, {"refundsExecuted": 3, "refundedMinor": -250})
+    store.rollups.delete("alice@example.com", ["r#all#GBP"])
+
+    result = app.test_cli_runner().invoke(args=["rebuild-stats"])
+
+    assert "wrote or repaired 1 hour, 0 day and 1 all-time" in result.output, result.output
+    refunds = {
+        r.sk: (r.refunds_executed, r.refunded_minor)
+        for r in store.rollups.every_rollup("alice@example.com")
+    }
+    assert refunds[hour] == refunds["r#all#GBP"] == (1, 250)
+    assert refunds[f"r#day#{hour_of(payment.created_at)[:10]}#GBP"] == (1, 250)
     assert recount_rollups(store.payments, store.rollups, "alice@example.com").differences == []
 
 

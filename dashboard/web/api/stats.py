@@ -94,12 +94,20 @@ def _currency_json(figures: CurrencyStatistics) -> dict[str, Any]:
         "completed": current.completed,
         "completed_volume": _money(current.completed_minor, currency),
         "completed_volume_minor": current.completed_minor,
+        "refunded_volume": _money(current.refunded_minor, currency),
+        "refunded_volume_minor": current.refunded_minor,
+        "refunds": current.refunds_executed,
+        "net_volume": _money(current.net_minor, currency),
+        "net_volume_minor": current.net_minor,
         "average_completed": None if average is None else str(average),
         "conversion": _ratio(figures.conversion),
         "attempt_success": _ratio(figures.attempt_success),
         "volume_change": _ratio(figures.volume_change),
         "count_change": _ratio(figures.count_change),
         "conversion_change": _ratio(figures.conversion_change),
+        "refunded_volume_change": _ratio(figures.refunded_change),
+        "refunds_change": _ratio(figures.refund_count_change),
+        "net_volume_change": _ratio(figures.net_change),
         "by_group": {g.value: n for g, n in current.by_group().items()},
         "by_status": {s.value: n for s, n in current.counts.items()},
         "daily": [
@@ -120,6 +128,8 @@ def openapi_schemas() -> dict[str, Any]:
     """Return the Statistics component schemas."""
     count, money = {"type": "integer", "minimum": 0}, {"type": "string", "examples": ["12.50"]}
     ratio = nullable({"type": "string", "description": "A decimal fraction, e.g. 0.4167."})
+    refunded = "What executed refunds of the period's payments gave back (not returned ones)."
+    net = "Completed volume less refunded volume."
     groups = {
         "type": "object",
         "required": [g.value for g in StatusGroup],
@@ -143,12 +153,23 @@ def openapi_schemas() -> dict[str, Any]:
         "completed": count,
         "completed_volume": money,
         "completed_volume_minor": count,
+        "refunded_volume": {**money, "description": refunded},
+        "refunded_volume_minor": {**count, "description": refunded},
+        "refunds": {
+            **count,
+            "description": "How many executed refunds the period's payments have.",
+        },
+        "net_volume": {**money, "description": net},
+        "net_volume_minor": {"type": "integer", "description": net},
         "average_completed": nullable(money),
         "conversion": ratio,
         "attempt_success": ratio,
         "volume_change": ratio,
         "count_change": ratio,
         "conversion_change": ratio,
+        "refunded_volume_change": ratio,
+        "refunds_change": ratio,
+        "net_volume_change": ratio,
         "by_group": groups,
         "by_status": {
             "type": "object",
@@ -202,8 +223,8 @@ def openapi_endpoints() -> list[Endpoint]:
             "Get payment statistics",
             tag="Statistics",
             description="A payment counts on the UTC day it was created "
-            "(`time_zone` in the answer), in the status it has now. Give `days`, or `from` (and "
-            "optionally `to`, at most 366 days).",
+            "(`time_zone` in the answer), in the status it has now; its refunds count on that "
+            "day too. Give `days`, or `from` (and optionally `to`, at most 366 days).",
             parameters=[
                 query(
                     "days",
