@@ -26,6 +26,7 @@ from dashboard.core.ids import new_id
 from dashboard.domain.actor import Role
 from dashboard.domain.orders import OrderFields
 from dashboard.services.payments import NewPaymentLink
+from dashboard.services.refunds import NewRefund
 from tests.conftest import actor_for
 from tests.live import LiveApp
 
@@ -120,6 +121,19 @@ def _new_payment_with_errors(page: Page, scene: Scene) -> None:
     expect(page.locator("[aria-invalid=true]").first).to_be_visible()
 
 
+def _refund_with_errors(page: Page, scene: Scene) -> None:
+    page.goto(f"{scene.app.url}/payments/{scene.payments['refunded']}/refund")
+    page.get_by_label("Refund amount").fill("999")
+    page.get_by_role("button", name="Refund payment").click()
+    expect(page.locator("[aria-invalid=true]").first).to_be_visible()
+
+
+def _sandbox_controls(page: Page, scene: Scene) -> None:
+    _payment("refunded")(page, scene)
+    page.get_by_role("link", name="Sandbox controls").click()
+    expect(page.get_by_role("heading", name="Refunds")).to_be_visible()
+
+
 def _new_order_with_errors(page: Page, scene: Scene) -> None:
     page.goto(scene.app.url + "/orders/new")
     page.get_by_label("Customer email").fill("not an email")
@@ -201,6 +215,11 @@ PAGES = [
     AxePage("payments-completed-tile", "merchant", _goto("/payments?status=completed")),
     AxePage("new-payment", "merchant", _goto("/payments/new")),
     AxePage("new-payment-errors", "merchant", _new_payment_with_errors),
+    # Early in the list: the refund form needs a sign-in within 5 minutes (step-up).
+    AxePage("payment-refunds", "merchant", _payment("refunded")),
+    AxePage("refund-form", "merchant", _payment("refunded", "/refund")),
+    AxePage("refund-form-errors", "merchant", _refund_with_errors),
+    AxePage("sandbox-controls", "merchant", _sandbox_controls),
     AxePage("payment-awaiting", "merchant", _payment("awaiting_payment")),
     AxePage("payment-processing", "merchant", _payment("processing")),
     AxePage("payment-attempt-failed", "merchant", _payment("attempt_failed")),
@@ -278,6 +297,7 @@ def _make_scene(app: LiveApp) -> Scene:
             ),
         )
         scene.payments["expired"] = expiring.payment_id
+        scene.payments["refunded"] = _refunded_payment(app, actor)
         examples = {
             "open": ("Charles Babbage", "Difference engine", 1, "1249.99", "GBP"),
             "requested": ("Grace Hopper", "Compiler handbook", 12, "18.00", "EUR"),
@@ -310,6 +330,30 @@ def _make_scene(app: LiveApp) -> Scene:
         scene.invitation_id = invitation.invitation_id
     time.sleep(1)  # the expiring link is past its expiry
     return scene
+
+
+def _refunded_payment(app: LiveApp, actor) -> str:
+    """Return a paid, settled payment with an executed refund and one still pending."""
+    ext = app.app.extensions
+    service, provider, refunds = (
+        ext["payment_service"],
+        ext["payment_provider"],
+        ext["refund_service"],
+    )
+    payment = service.create_payment_link(actor, NewPaymentLink(new_id(), 2000, "GBP", "Order 7"))
+    for event in provider.pay(payment.provider_link_id):
+        service.apply_provider_event(event)
+    paid = service.get_payment(actor.account_id, payment.payment_id)
+    attempt = paid.succeeded_attempt.provider_payment_id
+    for event in provider.settle(paid.provider_link_id, attempt):
+        service.apply_provider_event(event)
+    refunded = refunds.request_refund(actor, paid.payment_id, NewRefund(new_id(), 500, "Damaged"))
+    for event in provider.execute_refund(
+        paid.provider_link_id, attempt, refunded.refunds[0].provider_refund_id
+    ):
+        service.apply_provider_event(event)
+    refunds.request_refund(actor, paid.payment_id, NewRefund(new_id(), 300))
+    return paid.payment_id
 
 
 @dataclass
