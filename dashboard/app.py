@@ -69,6 +69,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from dashboard.web.payer import routes as payer_routes
     from dashboard.web.payments import routes as payment_routes
     from dashboard.web.permissions import init_app as init_permissions
+    from dashboard.web.refunds import routes as refund_routes
     from dashboard.web.settings import routes as settings_routes
     from dashboard.web.stats import routes as stats_routes
     from dashboard.web.team import routes as team_routes
@@ -128,6 +129,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(main_routes.bp)
     app.register_blueprint(auth_routes.bp)
     app.register_blueprint(payment_routes.bp)
+    app.register_blueprint(refund_routes.bp)
     app.register_blueprint(order_routes.bp)
     app.register_blueprint(stats_routes.bp)
     app.register_blueprint(payer_routes.bp)

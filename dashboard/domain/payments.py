@@ -361,7 +361,7 @@ class Payment:
             entries += [
                 TimelineEntry(
                     step.at,
-                    f"Refund {step.status.label.lower()}",
+                    step.status.step_label,
                     step.note,
                     refund_id=refund.refund_id,
                 )

@@ -44,6 +44,11 @@ class RefundStatus(StrEnum):
         return _LABELS[self]
 
     @property
+    def step_label(self) -> str:
+        """Return how the payment's timeline names the refund reaching this status."""
+        return _STEP_LABELS[self]
+
+    @property
     def reserves(self) -> bool:
         """Return True while the refund holds part of the payment (it may still send money)."""
         return self not in (RefundStatus.FAILED, RefundStatus.CREATION_FAILED)
@@ -61,6 +66,15 @@ _LABELS = {
     RefundStatus.AUTHORIZED: "Authorised",
     RefundStatus.EXECUTED: "Refunded",
     RefundStatus.FAILED: "Failed",
+}
+
+_STEP_LABELS = {
+    RefundStatus.CREATING: "Refund requested",
+    RefundStatus.CREATION_FAILED: "Refund not sent",
+    RefundStatus.PENDING: "Refund pending",
+    RefundStatus.AUTHORIZED: "Refund authorised",
+    RefundStatus.EXECUTED: "Refund executed",
+    RefundStatus.FAILED: "Refund failed",
 }
 
 # The one transition table. The provider's reports may skip steps (a webhook for ``executed``

@@ -16,12 +16,23 @@ from datetime import UTC, datetime, timedelta
 from uuid6 import uuid7
 
 from dashboard.domain.payments import AttemptStatus, ProviderEvent, ProviderEventKind
-from dashboard.providers.base import CreatedLink, LinkRequest, LinkState, ProviderRejected
+from dashboard.domain.refunds import RefundStatus
+from dashboard.providers import sandbox_refunds
+from dashboard.providers.base import (
+    CreatedLink,
+    LinkRequest,
+    LinkState,
+    ProviderRefund,
+    ProviderRejected,
+    RefundRequest,
+)
+from dashboard.providers.sandbox_refunds import INSUFFICIENT_FUNDS, RefundMove
 from dashboard.store.sandbox_links import (
     SandboxAttempt,
     SandboxLink,
     SandboxLinkConflict,
     SandboxLinkRepository,
+    SandboxRefund,
 )
 
 NAME = "sandbox"
@@ -104,6 +115,33 @@ class SandboxProvider:
         """Stop the link from accepting payments; one at the payer's bank still ends."""
         self._update(provider_link_id, lambda link: _disable(link, "cancelled"))
 
+    def create_refund(self, request: RefundRequest) -> ProviderRefund:
+        """Make a pending refund, or return the one made earlier with the same idempotency key.
+
+        Raises ProviderRejected for an unknown payment, one that has not succeeded, a
+        non-positive amount, or more than is left of the payment.
+        """
+        if request.provider_link_id is None or self._links.get(request.provider_link_id) is None:
+            raise ProviderRejected(f"payment {request.provider_payment_id} was not found")
+        refund_id = self._derived_id("sbx-refund", request.idempotency_key)
+
+        def add(link: SandboxLink) -> None:
+            sandbox_refunds.add_refund(link, request, refund_id, _iso(self._now()))
+
+        link = self._update(request.provider_link_id, add)
+        refund = _refund_of(link, request.provider_payment_id, refund_id)
+        return sandbox_refunds.as_provider_refund(refund)
+
+    def refunds(
+        self, provider_payment_id: str, provider_link_id: str | None
+    ) -> list[ProviderRefund]:
+        """Return every refund of the attempt as it is now (none for an unknown one)."""
+        link = self._links.get(provider_link_id) if provider_link_id else None
+        attempt = sandbox_refunds.find_attempt(link, provider_payment_id) if link else None
+        if attempt is None:
+            return []
+        return [sandbox_refunds.as_provider_refund(r) for r in attempt.refunds]
+
     # The hosted page ------------------------------------------------------------------------
 
     def get_link(self, link_id: str) -> SandboxLink | None:
@@ -180,6 +218,57 @@ class SandboxProvider:
             events.append(self._disabled_event(link))  # the merchant's cancel completes
         return events
 
+    # The payment controls page --------------------------------------------------------------
+
+    def settle(self, link_id: str, attempt_id: str) -> list[ProviderEvent]:
+        """Settle an executed attempt (the money reached the merchant) and return its event.
+
+        Raises PaymentNotSettleable when the attempt is not executed.
+        """
+
+        def settle_it(link: SandboxLink) -> None:
+            sandbox_refunds.settle_attempt(link, attempt_id, _iso(self._now()))
+
+        link = self._update(link_id, settle_it)
+        attempt = sandbox_refunds.find_attempt(link, attempt_id)
+        assert attempt is not None
+        return [self._attempt_event(link, attempt, AttemptStatus.SETTLED)]
+
+    def execute_refund(self, link_id: str, attempt_id: str, refund_id: str) -> list[ProviderEvent]:
+        """Execute a pending or authorised refund of a settled payment; return its event.
+
+        Raises RefundNotMovable otherwise (TrueLayer starts refunds only on settled payments).
+        """
+        return self._move_refund(link_id, attempt_id, refund_id, sandbox_refunds.EXECUTE)
+
+    def fail_refund(
+        self, link_id: str, attempt_id: str, refund_id: str, reason: str = INSUFFICIENT_FUNDS
+    ) -> list[ProviderEvent]:
+        """Fail a pending or authorised refund for ``reason``; return its event."""
+        return self._move_refund(link_id, attempt_id, refund_id, sandbox_refunds.FAIL, reason)
+
+    def return_refund(self, link_id: str, attempt_id: str, refund_id: str) -> list[ProviderEvent]:
+        """Fail an executed refund as returned by the payer's bank; return its event."""
+        return self._move_refund(
+            link_id, attempt_id, refund_id, sandbox_refunds.RETURN, sandbox_refunds.RETURNED
+        )
+
+    def _move_refund(
+        self,
+        link_id: str,
+        attempt_id: str,
+        refund_id: str,
+        move: RefundMove,
+        reason: str | None = None,
+    ) -> list[ProviderEvent]:
+        def change(link: SandboxLink) -> None:
+            now = _iso(self._now())
+            sandbox_refunds.move_refund(link, attempt_id, refund_id, move, now, reason)
+
+        link = self._update(link_id, change)
+        refund = _refund_of(link, attempt_id, refund_id)
+        return [self._refund_event(attempt_id, refund, move.event_suffix)]
+
     def _abandoned(self, attempt: SandboxAttempt) -> bool:
         """Return True for an attempt left at the bank past the time a bank allows."""
         started = datetime.fromisoformat(attempt.created_at)
@@ -243,11 +332,30 @@ class SandboxProvider:
             occurred_at=self._now(),
         )
 
+    def _refund_event(
+        self, attempt_id: str, refund: SandboxRefund, event_suffix: str
+    ) -> ProviderEvent:
+        return ProviderEvent(
+            event_id=f"{refund.refund_id}:{event_suffix}",  # one per step: a return is its own
+            provider=NAME,
+            kind=ProviderEventKind.REFUND_UPDATED,
+            provider_link_id=None,  # as TrueLayer's refund webhooks: they name the payment only
+            occurred_at=datetime.fromisoformat(refund.updated_at),
+            provider_payment_id=attempt_id,
+            provider_refund_id=refund.refund_id,
+            refund_status=RefundStatus(refund.status),
+            failure_reason=refund.failure_reason,
+            refund_id=refund.our_refund_id,
+        )
+
     def _link_id_for(self, idempotency_key: str) -> str:
         # Derived from the idempotency key with a secret: the same request gives the same link,
         # and nobody can guess a link id (it is the payer's way in to the hosted page).
+        return self._derived_id("sbx-link", idempotency_key)
+
+    def _derived_id(self, prefix: str, idempotency_key: str) -> str:
         digest = hmac.new(self._secret, idempotency_key.encode(), hashlib.sha256).hexdigest()
-        return f"sbx-link-{digest[:32]}"
+        return f"{prefix}-{digest[:32]}"
 
 
 def attempt_id_of(events: list[ProviderEvent]) -> str:
@@ -255,6 +363,14 @@ def attempt_id_of(events: list[ProviderEvent]) -> str:
     attempt_id = events[-1].provider_payment_id
     assert attempt_id is not None
     return attempt_id
+
+
+def _refund_of(link: SandboxLink, attempt_id: str, refund_id: str) -> SandboxRefund:
+    """Return the refund a change just stored (it is there: the change would have raised)."""
+    attempt = sandbox_refunds.find_attempt(link, attempt_id)
+    refund = sandbox_refunds.find_refund(attempt, refund_id) if attempt else None
+    assert refund is not None
+    return refund
 
 
 def _attempt_in_flight(link: SandboxLink) -> bool:

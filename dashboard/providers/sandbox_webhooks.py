@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from truelayer_signing import HttpMethod, sign_with_pem
 
 from dashboard.domain.payments import AttemptStatus, ProviderEvent, ProviderEventKind
+from dashboard.domain.refunds import RefundStatus
 
 log = logging.getLogger(__name__)
 SANDBOX_JKU = "urn:payment-dashboard:sandbox:jwks"
@@ -89,6 +90,8 @@ def _payload(event: ProviderEvent) -> dict | None:
             "disabled_at": at,
             "disabled_reason": event.disabled_reason or "expired",
         }
+    if event.kind is ProviderEventKind.REFUND_UPDATED:
+        return _refund_payload(event, common, at)
     if event.attempt_status is AttemptStatus.AUTHORIZATION_REQUIRED:
         return {
             **common,
@@ -103,3 +106,22 @@ def _payload(event: ProviderEvent) -> dict | None:
     if event.attempt_status is AttemptStatus.FAILED:
         payload.update(failure_reason=event.failure_reason, failed_stage="authorizing")
     return payload
+
+
+def _refund_payload(event: ProviderEvent, common: dict, at: str) -> dict | None:
+    # TrueLayer sends webhooks for a refund's end only: executed, or failed (a return included).
+    refund = {
+        **common,
+        "refund_id": event.provider_refund_id,
+        "payment_id": event.provider_payment_id,
+    }
+    if event.refund_status is RefundStatus.EXECUTED:
+        return {**refund, "type": "refund_executed", "executed_at": at}
+    if event.refund_status is RefundStatus.FAILED:
+        return {
+            **refund,
+            "type": "refund_failed",
+            "failed_at": at,
+            "failure_reason": event.failure_reason or "unknown",
+        }
+    return None

@@ -346,7 +346,7 @@ _REFUND_STATUSES = {
 
 def _provider_refund(item: dict[str, Any]) -> ProviderRefund | None:
     """Return one item of TrueLayer's refund list as a ProviderRefund, or None when untracked."""
-    status = _REFUND_STATUSES.get(item.get("status"))
+    status = _REFUND_STATUSES.get(str(item.get("status")))
     if status is None:
         log.info("Ignoring TrueLayer refund %s in status %r", item.get("id"), item.get("status"))
         return None

@@ -23,6 +23,24 @@ if TYPE_CHECKING:
 
 
 @dataclass
+class SandboxRefund:
+    """One refund of a sandbox attempt, in TrueLayer's refund statuses.
+
+    ``status`` is ``pending``, ``authorized``, ``executed`` or ``failed``; ``refund_id`` is the
+    sandbox's, ``our_refund_id`` the dashboard's (carried as metadata, as TrueLayer does).
+    """
+
+    refund_id: str
+    our_refund_id: str
+    amount_minor: int
+    reference: str
+    status: str
+    created_at: str
+    updated_at: str
+    failure_reason: str | None = None
+
+
+@dataclass
 class SandboxAttempt:
     """One payment attempt on a sandbox link, in TrueLayer v3 statuses."""
 
@@ -31,6 +49,7 @@ class SandboxAttempt:
     created_at: str
     updated_at: str
     failure_reason: str | None = None
+    refunds: list[SandboxRefund] = field(default_factory=list)
 
 
 @dataclass
@@ -125,9 +144,7 @@ def _link_to_item(link: SandboxLink) -> dict[str, Any]:
             "createdAt": link.created_at,
             "status": link.status,
             "disabledReason": link.disabled_reason,
-            "attempts": [
-                {k: v for k, v in vars(a).items() if v is not None} for a in link.attempts
-            ],
+            "attempts": [_attempt_values(a) for a in link.attempts],
             "version": link.version,
         }
     )
@@ -145,6 +162,22 @@ def _link_from_item(item: dict[str, Any]) -> SandboxLink:
         created_at=values["createdAt"],
         status=values["status"],
         disabled_reason=values.get("disabledReason"),
-        attempts=[SandboxAttempt(**a) for a in values.get("attempts", [])],
+        attempts=[_attempt_from_values(a) for a in values.get("attempts", [])],
         version=values["version"],
     )
+
+
+def _without_nones(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _attempt_values(attempt: SandboxAttempt) -> dict[str, Any]:
+    values = _without_nones(vars(attempt))
+    values["refunds"] = [_without_nones(vars(r)) for r in attempt.refunds]
+    return values
+
+
+def _attempt_from_values(values: dict[str, Any]) -> SandboxAttempt:
+    # Attempts stored before refunds existed have no "refunds": they have none.
+    refunds = [SandboxRefund(**r) for r in values.get("refunds", [])]
+    return SandboxAttempt(**{**values, "refunds": refunds})

@@ -11,13 +11,14 @@ from flask import Flask, url_for
 from markupsafe import Markup
 
 from dashboard.domain.business import LogoRef
-from dashboard.domain.money import DISPLAY_LOCALE, format_money
+from dashboard.domain.money import DISPLAY_LOCALE, currency_symbol, format_money
 from dashboard.domain.payments import (
     AttemptStatus,
     PaymentStatus,
     describe_failure_reason,
     describe_failure_to_payer,
 )
+from dashboard.domain.refunds import describe_refund_failure
 from dashboard.domain.search import highlight
 from dashboard.web.zone import current_zone
 
@@ -86,6 +87,8 @@ def register_template_helpers(app: Flask) -> None:
         status_label=status_label,
         attempt_label=attempt_label,
         failure_words=describe_failure_reason,
+        refund_failure_words=describe_refund_failure,
+        currency_symbol=currency_symbol,
         failure_words_for_payer=describe_failure_to_payer,
         highlight=highlight,
     )

@@ -31,6 +31,12 @@ PUBLIC_ENDPOINTS = {
     "sandbox.pay",
     "sandbox.decline",
     "sandbox.jwks",  # the public key that signs the sandbox's webhooks
+    # The sandbox's controls of a paid payment (settle, refund steps), behind the link's secret
+    "sandbox.payment_controls",
+    "sandbox.settle_payment",
+    "sandbox.execute_refund",
+    "sandbox.fail_refund",
+    "sandbox.return_refund",
     "webhooks.truelayer_webhook",  # authenticated by TrueLayer's signature
     "api.health",
     "api.openapi_document",  # the API's OpenAPI document and its docs page

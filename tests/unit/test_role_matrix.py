@@ -58,6 +58,11 @@ ROLE_MATRIX: dict[tuple[str, str], frozenset[Role] | str] = {
     ("sandbox.hosted_page", "GET"): PUBLIC,
     ("sandbox.pay", "POST"): PUBLIC,
     ("sandbox.decline", "POST"): PUBLIC,
+    ("sandbox.payment_controls", "GET"): PUBLIC,
+    ("sandbox.settle_payment", "POST"): PUBLIC,
+    ("sandbox.execute_refund", "POST"): PUBLIC,
+    ("sandbox.fail_refund", "POST"): PUBLIC,
+    ("sandbox.return_refund", "POST"): PUBLIC,
     ("api.health", "GET"): PUBLIC,
     ("team.show_invitation", "GET"): PUBLIC,
     ("business.logo", "GET"): PUBLIC,
@@ -73,6 +78,10 @@ ROLE_MATRIX: dict[tuple[str, str], frozenset[Role] | str] = {
     ("payments.cancel_payment", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
     ("payments.retry_payment", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
     ("payments.refresh_payment", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
+    # Refunds: money going back, so the roles that take payments, after a step-up.
+    ("refunds.new_refund", "GET"): frozenset({OWNER, ADMIN, OPERATOR}),
+    ("refunds.create_refund", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
+    ("refunds.retry_refund", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
     # Orders: the same.
     ("orders.list_orders", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
     ("orders.export_orders", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
@@ -245,7 +254,7 @@ class Merchant:
             "key_id": self.doomed_key_id,
             "token": "not-an-invitation",
             "invitation_id": "01a2b3c4-0000-7000-8000-000000000000",
-            "refund_id": "01a2b3c4-0000-7000-8000-000000000001",
+            "refund_id": "01a2b3c4-0000-7000-8000-00000000000f",
             "digest": "0" * 64,
             "ext": "png",
         }

@@ -223,6 +223,27 @@ def show_payment(payment_id: str) -> ResponseReturnValue:
         can_retry=payment.status.value == "creation_failed" or service.is_stuck_creating(payment),
         qr_svg=qr_code_svg(payment.link_url) if payment.link_url else None,
         order=_order_of(payment),
+        sandbox_controls_url=_sandbox_controls_url(payment),
+    )
+
+
+def _sandbox_controls_url(payment: Payment) -> str | None:
+    """Return the sandbox's page that settles this payment and moves its refunds, if any.
+
+    Only where the sandbox runs (development and tests), for a sandbox payment that was paid.
+    """
+    attempt = payment.succeeded_attempt
+    if (
+        attempt is None
+        or not payment.provider_link_id
+        or payment.provider != "sandbox"
+        or "sandbox.payment_controls" not in current_app.view_functions
+    ):
+        return None
+    return url_for(
+        "sandbox.payment_controls",
+        link_id=payment.provider_link_id,
+        attempt_id=attempt.provider_payment_id,
     )
 
 

@@ -1,0 +1,1 @@
+"""Refunds from the payment page: the refund form, asking for a refund, retrying one."""
