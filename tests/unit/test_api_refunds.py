@@ -1,7 +1,7 @@
 """The refunds endpoints of the JSON API: a shop's script gives money back from a paid link.
 
-Until the sandbox provider makes refunds, the refund service here talks to a small stand-in for
-the provider's refund side (``ProviderRefunds``); the payments themselves are the sandbox's.
+On moto and the sandbox provider, as the app runs: the payer pays the sandbox's link, the
+sandbox makes the refunds, and its settle and execute steps reach the app as its events do.
 """
 
 from __future__ import annotations
@@ -12,49 +12,12 @@ from jsonschema import Draft202012Validator
 
 from dashboard.core.ids import new_id
 from dashboard.domain.api_keys import KeyScope
-from dashboard.domain.refunds import REFUND_REASON_MAX_LENGTH, RefundStatus
-from dashboard.providers.base import ProviderRefund, ProviderUnavailable, RefundRequest
-from dashboard.services.refunds import RefundService
+from dashboard.domain.refunds import REFUND_REASON_MAX_LENGTH
+from dashboard.providers.base import ProviderRefund, ProviderUnavailable
 from dashboard.store.dynamo import StoreUnavailable
 from tests.conftest import FakeClock, actor_for, csrf_token_from
 from tests.unit.api_support import ALICE, BOB, NEW_PAYMENT, api_key_for, assert_problem, bearer
 from tests.unit.conftest import sign_in
-
-
-class ProviderRefunds:
-    """The provider's refund side: one refund per idempotency key, or down when told."""
-
-    def __init__(self, status: RefundStatus = RefundStatus.PENDING):
-        self.status = status
-        self.down = False
-        self.made: dict[str, ProviderRefund] = {}
-        self.asked: list[RefundRequest] = []
-
-    def create_refund(self, request: RefundRequest) -> ProviderRefund:
-        """Make the refund, or give back the one made for its idempotency key."""
-        self.asked.append(request)
-        if self.down:
-            raise ProviderUnavailable("timeout")
-        if request.idempotency_key not in self.made:
-            self.made[request.idempotency_key] = ProviderRefund(
-                provider_refund_id=f"rfn-{len(self.made) + 1}",
-                status=self.status,
-                amount_minor=request.amount_minor,
-                refund_id=request.refund_id,
-            )
-        return self.made[request.idempotency_key]
-
-    def refunds(self, provider_payment_id: str, provider_link_id: str | None) -> list:
-        """Return every refund made so far (the tests refund one payment at a time)."""
-        return list(self.made.values())
-
-
-@pytest.fixture
-def provider(app: Flask) -> ProviderRefunds:
-    """The provider's refund side, put behind the app's refund service."""
-    refunds = ProviderRefunds()
-    app.extensions["refund_service"] = RefundService(app.extensions["store"].payments, refunds)
-    return refunds
 
 
 @pytest.fixture
@@ -64,13 +27,36 @@ def alice(app):
 
 
 def _paid_payment(app: Flask, client, headers) -> dict:
-    """Create a £12.50 link through the API and have the payer pay it in the sandbox."""
+    """Create a £12.50 link through the API, have the payer pay it, return it as it is then."""
     payment = client.post("/api/v1/payments", json=NEW_PAYMENT, headers=headers).json
     with app.app_context():
-        link_id = payment["link_url"].rsplit("/", 1)[1]
-        for event in app.extensions["payment_provider"].pay(link_id):
+        for event in app.extensions["payment_provider"].pay(_link_id(payment)):
             app.extensions["payment_service"].apply_provider_event(event)
-    return payment
+    return client.get(f"/api/v1/payments/{payment['id']}", headers=headers).json
+
+
+def _link_id(payment: dict) -> str:
+    return payment["link_url"].rsplit("/", 1)[1]
+
+
+def _sandbox_refunds(app: Flask, payment: dict) -> list[ProviderRefund]:
+    """Return the refunds the sandbox made of the payment's paid attempt."""
+    attempt_id = payment["attempts"][0]["provider_payment_id"]
+    with app.app_context():
+        return app.extensions["payment_provider"].refunds(attempt_id, _link_id(payment))
+
+
+def _settle_and_execute(app: Flask, payment: dict, refund_id: str) -> None:
+    """Settle the payment in the sandbox and execute the refund; deliver the events."""
+    sandbox = app.extensions["payment_provider"]
+    attempt_id = payment["attempts"][0]["provider_payment_id"]
+    [made] = [r for r in _sandbox_refunds(app, payment) if r.refund_id == refund_id]
+    with app.app_context():
+        events = sandbox.settle(_link_id(payment), attempt_id) + sandbox.execute_refund(
+            _link_id(payment), attempt_id, made.provider_refund_id
+        )
+        for event in events:
+            app.extensions["payment_service"].apply_provider_event(event)
 
 
 def _refunds_url(payment: dict) -> str:
@@ -86,7 +72,7 @@ def _schema(client, name: str) -> Draft202012Validator:
 # Asking ----------------------------------------------------------------------------------------
 
 
-def test_a_script_refunds_part_of_a_completed_payment(app, client, alice, provider):
+def test_a_script_refunds_part_of_a_completed_payment(app, client, alice):
     payment = _paid_payment(app, client, alice)
 
     response = client.post(
@@ -106,11 +92,12 @@ def test_a_script_refunds_part_of_a_completed_payment(app, client, alice, provid
     assert refund["requested_by"] == "Shop"
     assert refund["created_at"].endswith("Z")
     _schema(client, "Refund").validate(refund)
-    assert [(r.amount_minor, r.refund_id) for r in provider.asked] == [(500, refund["id"])]
+    [made] = _sandbox_refunds(app, payment)
+    assert (made.amount_minor, made.refund_id) == (500, refund["id"])
     assert client.get(response.headers["Location"], headers=alice).json == refund
 
 
-def test_without_an_amount_all_that_is_left_is_refunded(app, client, alice, provider):
+def test_without_an_amount_all_that_is_left_is_refunded(app, client, alice):
     payment = _paid_payment(app, client, alice)
     client.post(_refunds_url(payment), json={"amount": "2.50"}, headers=alice)
 
@@ -121,9 +108,7 @@ def test_without_an_amount_all_that_is_left_is_refunded(app, client, alice, prov
     assert rest.json["reason"] is None
 
 
-def test_a_retry_with_the_same_idempotency_key_returns_the_same_refund(
-    app, client, alice, provider
-):
+def test_a_retry_with_the_same_idempotency_key_returns_the_same_refund(app, client, alice):
     payment = _paid_payment(app, client, alice)
     headers = {**alice, "Idempotency-Key": "refund-order-42"}
 
@@ -138,7 +123,7 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_same_refund(
 
 
 def test_a_retry_after_a_failed_run_gets_the_refund_that_run_asked_for(
-    app, client, alice, provider, monkeypatch
+    app, client, alice, monkeypatch
 ):
     payment = _paid_payment(app, client, alice)
     payments = app.extensions["store"].payments
@@ -159,11 +144,11 @@ def test_a_retry_after_a_failed_run_gets_the_refund_that_run_asked_for(
     assert_problem(failed, 503, "unavailable")
     assert retry.status_code == 201
     [stored] = client.get(_refunds_url(payment), headers=alice).json["data"]
-    assert retry.json["id"] == stored["id"] == provider.asked[0].refund_id
-    assert len(provider.made) == 1
+    [made] = _sandbox_refunds(app, payment)
+    assert retry.json["id"] == stored["id"] == made.refund_id
 
 
-def test_more_than_is_left_is_a_422_naming_the_amount(app, client, alice, provider):
+def test_more_than_is_left_is_a_422_naming_the_amount(app, client, alice):
     payment = _paid_payment(app, client, alice)
     client.post(_refunds_url(payment), json={"amount": "10.00"}, headers=alice)
 
@@ -174,17 +159,17 @@ def test_more_than_is_left_is_a_422_naming_the_amount(app, client, alice, provid
     assert len(client.get(_refunds_url(payment), headers=alice).json["data"]) == 1
 
 
-def test_a_payment_that_is_not_completed_is_a_409(client, alice, provider):
+def test_a_payment_that_is_not_completed_is_a_409(client, alice):
     unpaid = client.post("/api/v1/payments", json=NEW_PAYMENT, headers=alice).json
 
     response = client.post(_refunds_url(unpaid), json={"amount": "1.00"}, headers=alice)
 
     problem = assert_problem(response, 409, "conflict")
     assert problem["detail"] == "Only a completed payment can be refunded."
-    assert provider.asked == []
+    assert client.get(_refunds_url(unpaid), headers=alice).json == {"data": []}
 
 
-def test_a_fully_refunded_payment_is_a_409(app, client, alice, provider):
+def test_a_fully_refunded_payment_is_a_409(app, client, alice):
     payment = _paid_payment(app, client, alice)
     client.post(_refunds_url(payment), headers=alice)
 
@@ -204,16 +189,16 @@ def test_a_fully_refunded_payment_is_a_409(app, client, alice, provider):
         ({"amount_minor": 500}, "amount_minor", "Unknown field."),
     ],
 )
-def test_invalid_input_is_refused_by_field(app, client, alice, provider, body, field, message):
+def test_invalid_input_is_refused_by_field(app, client, alice, body, field, message):
     payment = _paid_payment(app, client, alice)
 
     response = client.post(_refunds_url(payment), json=body, headers=alice)
 
     assert message in assert_problem(response, 422, "validation-error")["errors"][field]
-    assert provider.asked == []
+    assert _sandbox_refunds(app, payment) == []
 
 
-def test_a_read_only_key_may_list_refunds_but_not_ask_for_one(app, client, alice, provider):
+def test_a_read_only_key_may_list_refunds_but_not_ask_for_one(app, client, alice):
     payment = _paid_payment(app, client, alice)
     _key, read_only = app.extensions["api_keys"].create_key(
         actor_for(ALICE), "Reports", scope=KeyScope.READ_ONLY
@@ -224,10 +209,10 @@ def test_a_read_only_key_may_list_refunds_but_not_ask_for_one(app, client, alice
 
     assert "read-only" in assert_problem(refused, 403, "forbidden")["detail"]
     assert listed.json == {"data": []}
-    assert provider.asked == []
+    assert _sandbox_refunds(app, payment) == []
 
 
-def test_another_merchants_payment_is_a_404_to_refund_and_to_list(app, client, alice, provider):
+def test_another_merchants_payment_is_a_404_to_refund_and_to_list(app, client, alice):
     bobs = _paid_payment(app, client, bearer(api_key_for(app, BOB)))
 
     refund = client.post(_refunds_url(bobs), headers=alice)
@@ -237,10 +222,10 @@ def test_another_merchants_payment_is_a_404_to_refund_and_to_list(app, client, a
     assert_problem(refund, 404, "not-found")
     assert_problem(listed, 404, "not-found")
     assert_problem(unknown, 404, "not-found")
-    assert provider.asked == []
+    assert _sandbox_refunds(app, bobs) == []
 
 
-def test_an_unknown_refund_is_a_404_to_read_and_to_retry(app, client, alice, provider):
+def test_an_unknown_refund_is_a_404_to_read_and_to_retry(app, client, alice):
     payment = _paid_payment(app, client, alice)
     unknown = f"{_refunds_url(payment)}/{new_id()}"
 
@@ -248,7 +233,7 @@ def test_an_unknown_refund_is_a_404_to_read_and_to_retry(app, client, alice, pro
     assert_problem(client.post(f"{unknown}/retry", headers=alice), 404, "not-found")
 
 
-def test_a_browser_session_needs_a_recent_sign_in_to_refund(app, clock: FakeClock, provider):
+def test_a_browser_session_needs_a_recent_sign_in_to_refund(app, clock: FakeClock):
     app.extensions["sessions"].clock = clock
     merchant = sign_in(app.test_client())
     payment = _paid_payment(app, merchant, bearer(api_key_for(app, ALICE)))
@@ -258,13 +243,13 @@ def test_a_browser_session_needs_a_recent_sign_in_to_refund(app, clock: FakeCloc
     response = merchant.post(_refunds_url(payment), headers={"X-CSRFToken": token})
 
     assert_problem(response, 401, "step-up-required")
-    assert provider.asked == []
+    assert _sandbox_refunds(app, payment) == []
 
 
 # Listing, and the payment's JSON -----------------------------------------------------------------
 
 
-def test_the_list_holds_every_refund_oldest_first(app, client, alice, provider):
+def test_the_list_holds_every_refund_oldest_first(app, client, alice):
     payment = _paid_payment(app, client, alice)
     first = client.post(_refunds_url(payment), json={"amount": "1.00"}, headers=alice).json
     second = client.post(_refunds_url(payment), json={"amount": "2.00"}, headers=alice).json
@@ -275,28 +260,27 @@ def test_the_list_holds_every_refund_oldest_first(app, client, alice, provider):
     _schema(client, "RefundList").validate(listed)
 
 
-def test_the_payment_json_shows_its_refunds_and_what_is_left(app, client, alice, provider):
+def test_the_payment_json_shows_its_refunds_and_what_is_left(app, client, alice):
     payment = _paid_payment(app, client, alice)
-    before = client.get(f"/api/v1/payments/{payment['id']}", headers=alice).json
-    provider.status = RefundStatus.EXECUTED
-    executed = client.post(_refunds_url(payment), json={"amount": "2.00"}, headers=alice).json
-    provider.status = RefundStatus.PENDING
+    first = client.post(_refunds_url(payment), json={"amount": "2.00"}, headers=alice).json
+    _settle_and_execute(app, payment, first["id"])
     pending = client.post(_refunds_url(payment), json={"amount": "3.00"}, headers=alice).json
 
     after = client.get(f"/api/v1/payments/{payment['id']}", headers=alice).json
 
-    assert before["refunds"] == []
-    assert before["refund_status"] is None
-    assert before["refundable_amount"] == "12.50"
-    assert after["refunds"] == [executed, pending]
+    assert payment["refunds"] == []
+    assert payment["refund_status"] is None
+    assert payment["refundable_amount"] == "12.50"
+    executed = client.get(f"{_refunds_url(payment)}/{first['id']}", headers=alice).json
     assert executed["status"] == "executed"
+    assert after["refunds"] == [executed, pending]
     assert after["refunded_amount"] == "2.00"
     assert after["refunded_amount_minor"] == 200
     assert after["refundable_amount"] == "7.50"
     assert after["refundable_amount_minor"] == 750
     assert after["refund_status"] == "partly_refunded"
     _schema(client, "Payment").validate(after)
-    _schema(client, "Payment").validate(before)
+    _schema(client, "Payment").validate(payment)
 
 
 def test_an_unpaid_payment_has_nothing_refundable(client, alice):
@@ -311,13 +295,17 @@ def test_an_unpaid_payment_has_nothing_refundable(client, alice):
 
 
 def test_a_refund_the_provider_could_not_take_is_created_not_sent_and_can_be_retried(
-    app, client, alice, provider
+    app, client, alice, monkeypatch
 ):
     payment = _paid_payment(app, client, alice)
-    provider.down = True
+    sandbox = app.extensions["payment_provider"]
 
-    created = client.post(_refunds_url(payment), json={"amount": "5.00"}, headers=alice)
-    provider.down = False
+    def down(_request):
+        raise ProviderUnavailable("timeout")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(sandbox, "create_refund", down)
+        created = client.post(_refunds_url(payment), json={"amount": "5.00"}, headers=alice)
     retried = client.post(f"{created.headers['Location']}/retry", headers=alice)
     again = client.post(f"{created.headers['Location']}/retry", headers=alice)
 
@@ -329,4 +317,4 @@ def test_a_refund_the_provider_could_not_take_is_created_not_sent_and_can_be_ret
     assert retried.json["status"] == "pending"
     assert retried.json["failure_reason"] is None
     assert "does not need a retry" in assert_problem(again, 409, "conflict")["detail"]
-    assert len(provider.made) == 1
+    assert [r.refund_id for r in _sandbox_refunds(app, payment)] == [created.json["id"]]
