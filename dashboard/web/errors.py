@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from dashboard.core.errors import DomainError, ErrorKind, InvalidInput
 from dashboard.domain.payments import InvalidTransition
+from dashboard.domain.refunds import RefundNotAllowed
 from dashboard.services.payments import ActionNotAllowed
 from dashboard.store.dynamo import StoreUnavailable
 from dashboard.web.api.problems import (
@@ -110,7 +111,7 @@ def _api_words(exc: DomainError) -> tuple[str, str]:
     error's own title and message.
     """
     if exc.kind is ErrorKind.CONFLICT:
-        if isinstance(exc, ActionNotAllowed | InvalidTransition):
+        if isinstance(exc, ActionNotAllowed | InvalidTransition | RefundNotAllowed):
             return "Not possible now", str(exc)  # says why, in the merchant's words
         return (
             "Not possible now",

@@ -34,6 +34,8 @@ from dashboard.services.payments import MAX_LINK_LIFETIME, NewPaymentLink
 from dashboard.web.api.inputs import text_field
 from dashboard.web.api.openapi import nullable
 from dashboard.web.api.problems import ValidationProblem
+from dashboard.web.api.refund_json import payment_refund_fields, payment_refund_schema
+from dashboard.web.api.times import api_time
 
 PAYER_EMAIL_MAX_LENGTH = 254
 _FIELDS = ("amount", "currency", "reference", "payer_name", "payer_email", "expires_at")
@@ -43,13 +45,6 @@ _REFERENCE = re.compile(REFERENCE_PATTERN)
 # Days named in API queries (``from``/``to``) are UTC days, whatever zone the account's pages
 # use: a client's result must not change when someone changes a setting on a page.
 API_DAYS_ZONE = ZoneInfo("UTC")
-
-
-def api_time(value: datetime | None) -> str | None:
-    """Return a time as RFC 3339 UTC with a Z, as every time in the API is written."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def payment_json(payment: Payment, now: datetime) -> dict[str, Any]:
@@ -81,6 +76,7 @@ def payment_json(payment: Payment, now: datetime) -> dict[str, Any]:
             for a in payment.attempts
         ],
         "order_id": payment.order_id,
+        **payment_refund_fields(payment),
     }
 
 
@@ -204,6 +200,7 @@ def openapi_schemas() -> dict[str, Any]:
             "updated_at": time,
         },
     }
+    refunds = payment_refund_schema()
     payment = {
         "type": "object",
         "required": [
@@ -223,6 +220,7 @@ def openapi_schemas() -> dict[str, Any]:
             "failure_reason",
             "attempts",
             "order_id",
+            *refunds["required"],
         ],
         "properties": {
             "id": {"type": "string", "format": "uuid", "description": "A UUIDv7."},
@@ -241,6 +239,7 @@ def openapi_schemas() -> dict[str, Any]:
             "failure_reason": nullable(text),
             "attempts": {"type": "array", "items": attempt},
             "order_id": nullable(text),
+            **refunds["properties"],
         },
     }
     return {
