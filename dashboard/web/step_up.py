@@ -1,7 +1,7 @@
 """Sensitive actions need a recent sign-in: ``@recent_sign_in_required``.
 
 Creating an API key, inviting or removing a member, changing a role, transferring ownership
-(refunds, later) need the person to have signed in at the provider no more than
+and refunds need the person to have signed in at the provider no more than
 ``STEP_UP_MAX_AGE`` (5 minutes) ago. The app judges that itself, from the session's
 ``auth_time`` (the ID token's, recorded at sign-in and at every step-up); Authlib only passes
 the claim on. Use it under the route decorator, on the route that performs the action::
