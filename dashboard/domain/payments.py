@@ -289,7 +289,7 @@ class Payment:
         """
         if self.status in LIVE_STATUSES or self.status is PaymentStatus.CREATING:
             return True
-        if any(r.status.in_flight for r in self.refunds):
+        if any(r.needs_checking for r in self.refunds):
             return True  # a refund the provider has not finished: the sync polls it too
         return self.status in ENDED_UNPAID and any(a.status.in_flight for a in self.attempts)
 
@@ -332,7 +332,7 @@ class Payment:
             return RefundSummary.REFUNDED
         if self.refunded_minor > 0:
             return RefundSummary.PARTLY_REFUNDED
-        if any(r.status.in_flight for r in self.refunds):
+        if any(r.needs_checking for r in self.refunds):
             return RefundSummary.PENDING
         return RefundSummary.NOT_REFUNDED
 
@@ -488,7 +488,9 @@ def _apply_refund_update(payment: Payment, event: ProviderEvent, now: datetime) 
     if refund is None and event.refund_id:
         refund = payment.refund(event.refund_id)
     if refund is None:
-        if any(r.status is RefundStatus.CREATING for r in payment.refunds):
+        if any(r.status is RefundStatus.CREATING or r.in_doubt for r in payment.refunds):
+            # Perhaps one of ours whose provider id is not stored yet (its answer is on its
+            # way, or was lost): asked again later, by then it is stored or adopted.
             raise UnknownRefund(event.provider_refund_id)
         # Not one of ours (made in the provider's console, say): nothing here holds its amount.
         return None

@@ -153,11 +153,20 @@ class Refund:
     provider_refund_id: str | None = None
     failure_reason: str | None = None
     history: tuple[RefundStep, ...] = ()
+    # Not sent for certain: the provider did not answer, so it may have made the refund after
+    # all. Until its list of refunds says otherwise, the refund keeps its reservation and its
+    # webhooks are waited for (so money that went back is never dropped or paid out twice).
+    in_doubt: bool = False
 
     @property
     def reserved_minor(self) -> int:
-        """Return what this refund holds of the payment (nothing once it failed)."""
-        return self.amount_minor if self.status.reserves else 0
+        """Return what this refund holds of the payment (nothing once it surely failed)."""
+        return self.amount_minor if self.status.reserves or self.in_doubt else 0
+
+    @property
+    def needs_checking(self) -> bool:
+        """Return True while the provider may still move it, or may hold it unbeknown to us."""
+        return self.status.in_flight or self.in_doubt
 
     @property
     def executed_minor(self) -> int:
@@ -167,13 +176,19 @@ class Refund:
     def moved(
         self, new: RefundStatus, at: datetime, note: str = "", failure_reason: str | None = None
     ) -> Refund:
-        """Return a copy moved to ``new``, the step in its history; raise if not allowed."""
+        """Return a copy moved to ``new``, the step in its history; raise if not allowed.
+
+        A step is never dated before the one it follows: a provider's time for it can be
+        earlier than ours for the step before (its webhook beat our request's answer).
+        """
         if not can_move(self.status, new):
             raise InvalidRefundTransition(self.status, new)
+        at = max(at, self.updated_at)
         return dataclasses.replace(
             self,
             status=new,
             updated_at=at,
+            in_doubt=False,
             # Why it failed, or why it could not be sent: both are shown with the refund.
             failure_reason=failure_reason if not new.reserves else None,
             history=(*self.history, RefundStep(new, at, note)),

@@ -144,7 +144,8 @@ class RefundService:
         if stuck:
             return self._send(actor, payment, refund_id)
         for _ in range(_MAX_WRITE_ATTEMPTS):
-            check_refundable(payment, refund.amount_minor)
+            if not refund.in_doubt:  # one in doubt kept its reservation all along
+                check_refundable(payment, refund.amount_minor)
             now = self._now()
             note = refund_audit_note(actor, AuditAction.REFUND_RETRIED, now, refund_id)
             retried = refund.moved(RefundStatus.CREATING, now, "Sent again.")
@@ -176,12 +177,23 @@ class RefundService:
         For the sync command and the merchant's Refresh: webhooks are the main path. A refund
         left ``creating`` by a request that never finished is adopted or sent again.
         """
-        if not any(r.status.in_flight for r in payment.refunds):
+        if not any(r.needs_checking for r in payment.refunds):
             return payment
-        payment = self._apply_provider_refunds(actor, payment, self._provider_refunds(payment))
+        listed = self._provider_refunds(payment)
+        payment = self._apply_provider_refunds(actor, payment, listed)
+        known = {r.refund_id for r in listed}
         for refund in payment.refunds:
             if self.is_stuck_creating(refund):
                 payment = self._send(actor, payment, refund.refund_id)
+            elif (
+                refund.in_doubt
+                and refund.refund_id not in known
+                and self._now() - refund.updated_at > STUCK_CREATION_AFTER
+            ):
+                # Minutes later the provider's list has no refund of ours by this id (a request
+                # still being processed there would show by now): it was never made, and its
+                # reservation is released (a retry reserves again).
+                payment = self._change(actor, payment, refund.refund_id, _not_in_doubt)
         return payment
 
     # Internals --------------------------------------------------------------------------------
@@ -224,21 +236,22 @@ class RefundService:
             answer = self._provider.create_refund(request)
         except (ProviderUnavailable, ProviderRejected) as exc:
             log.warning("Refund %s of %s not sent: %s", refund_id, payment.payment_id, exc)
+            # Unreachable is not refused: the provider may have made it before the answer was
+            # lost, so the refund stays in doubt until the provider's list says otherwise.
+            unreachable = isinstance(exc, ProviderUnavailable)
             note = (
-                "The payment provider could not be reached; nothing was refunded."
-                if isinstance(exc, ProviderUnavailable)
+                "The payment provider did not answer; it is asked before the refund is sent again."
+                if unreachable
                 else f"The payment provider refused the refund: {exc}"
             )
-            return self._change(
-                actor,
-                payment,
-                refund_id,
-                lambda _p, r: (
-                    r.moved(RefundStatus.CREATION_FAILED, self._now(), note, note)
-                    if r.status is RefundStatus.CREATING
-                    else None
-                ),
-            )
+
+            def not_sent(_payment: Payment, refund: Refund) -> Refund | None:
+                if refund.status is not RefundStatus.CREATING:
+                    return None  # a report got there first: the refund was made
+                failed = refund.moved(RefundStatus.CREATION_FAILED, self._now(), note, note)
+                return dataclasses.replace(failed, in_doubt=unreachable)
+
+            return self._change(actor, payment, refund_id, not_sent)
         # Ours by construction, whether or not the provider echoed our id back.
         answer = dataclasses.replace(answer, refund_id=refund_id)
         return self._apply_provider_refunds(actor, payment, [answer])
@@ -315,12 +328,23 @@ class RefundService:
             if changed is None or changed == refund:
                 return payment
             now = self._now()
-            note = refund_audit_note(actor, AuditAction.REFUND_STATUS_CHANGED, now, refund_id)
+            note = (
+                refund_audit_note(actor, AuditAction.REFUND_STATUS_CHANGED, now, refund_id)
+                if changed.status is not refund.status
+                else None
+            )
             try:
                 return self._repository.save(payment, payment.with_refund(changed, now), audit=note)
             except StaleWrite:
                 payment = self._get(payment.user_id, payment.payment_id)
         raise StaleWrite(payment.payment_id)
+
+
+def _not_in_doubt(_payment: Payment, refund: Refund) -> Refund | None:
+    """Return the refund no longer in doubt (its creation surely failed), or None if it is not."""
+    if not refund.in_doubt or refund.status is not RefundStatus.CREATION_FAILED:
+        return None
+    return dataclasses.replace(refund, in_doubt=False)
 
 
 def _moved_refund(payment: Payment, event: ProviderEvent, now: datetime) -> Refund | None:

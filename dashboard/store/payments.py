@@ -106,6 +106,7 @@ def _refund_to_value(refund: Refund) -> dict[str, Any]:
         "reason": refund.reason,
         "providerRefundId": refund.provider_refund_id,
         "failureReason": refund.failure_reason,
+        "inDoubt": refund.in_doubt or None,
         "history": [
             {"status": step.status.value, "at": store_time(step.at), "note": step.note}
             for step in refund.history
@@ -125,6 +126,7 @@ def _refund_from_value(value: dict[str, Any]) -> Refund:
         reason=value.get("reason"),
         provider_refund_id=value.get("providerRefundId"),
         failure_reason=value.get("failureReason"),
+        in_doubt=bool(value.get("inDoubt", False)),
         history=tuple(
             RefundStep(RefundStatus(s["status"]), parse_store_time(s["at"]), s.get("note", ""))
             for s in value.get("history", [])

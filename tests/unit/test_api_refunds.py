@@ -311,7 +311,7 @@ def test_a_refund_the_provider_could_not_take_is_created_not_sent_and_can_be_ret
 
     assert created.status_code == 201
     assert created.json["status"] == "creation_failed"
-    assert "could not be reached" in created.json["failure_reason"]
+    assert "did not answer" in created.json["failure_reason"]
     assert retried.status_code == 200
     assert retried.json["id"] == created.json["id"]
     assert retried.json["status"] == "pending"

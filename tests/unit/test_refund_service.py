@@ -19,7 +19,12 @@ from moto import mock_aws
 from dashboard.core.ids import new_id
 from dashboard.domain.payments import Payment, ProviderEvent, UnknownRefund
 from dashboard.domain.refunds import RefundNotAllowed, RefundStatus, RefundTooLarge
-from dashboard.providers.base import ProviderRefund, ProviderUnavailable, RefundRequest
+from dashboard.providers.base import (
+    ProviderRefund,
+    ProviderRejected,
+    ProviderUnavailable,
+    RefundRequest,
+)
 from dashboard.providers.sandbox import SandboxProvider
 from dashboard.providers.sandbox_refunds import PaymentNotSettleable, RefundNotMovable
 from dashboard.services.payments import PaymentService
@@ -102,6 +107,48 @@ def test_a_stale_write_is_refused_by_the_payments_version(world):
 
     with pytest.raises(StaleWrite):
         world.store.payments.save(paid, paid)  # the version read is no longer the stored one
+
+
+def test_a_refund_the_provider_refused_releases_its_reservation_at_once(world, monkeypatch):
+    paid = _paid(world.payments, world.sandbox)
+    refunds = _refunds(world)
+
+    def refused(_request):
+        raise ProviderRejected("Refund amount exceeded (422)")
+
+    monkeypatch.setattr(world.sandbox, "create_refund", refused)
+    stored = refunds.request_refund(ALICE, paid.payment_id, NewRefund(new_id(), 2000))
+
+    refund = stored.refunds[0]
+    assert (refund.status, refund.in_doubt) == (RefundStatus.CREATION_FAILED, False)
+    assert stored.refundable_minor == 2000
+    assert not stored.is_open  # nothing for the sync to ask about
+
+
+def test_an_unanswered_refund_holds_its_amount_until_the_providers_list_says_it_was_never_made(
+    world,
+):
+    paid = _paid(world.payments, world.sandbox)
+    provider = FlakyProvider(world.sandbox)
+    provider.mode = "down"
+    refunds = _refunds(world, provider)
+    world.payments.sync_refunds_with(refunds.sync_refunds)
+    stored = refunds.request_refund(ALICE, paid.payment_id, NewRefund(new_id(), 2000))
+    provider.mode = "ok"
+    assert stored.refunds[0].in_doubt
+    with pytest.raises(RefundNotAllowed):  # nothing may be refunded twice meanwhile
+        refunds.request_refund(ALICE, paid.payment_id, NewRefund(new_id(), 100))
+    world.clock.advance(seconds=30)
+    world.payments.sync_open_payments(world.clock.now)  # too soon to be sure: still held
+    assert world.payments.get_payment(ACCOUNT, paid.payment_id).refundable_minor == 0
+
+    world.clock.advance(minutes=5)
+    world.payments.sync_open_payments(world.clock.now)
+
+    after = world.payments.get_payment(ACCOUNT, paid.payment_id)
+    assert not after.refunds[0].in_doubt
+    assert after.refundable_minor == 2000
+    assert not after.is_open
 
 
 def test_refunding_a_payment_that_is_not_completed_is_refused(world):

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField, TextAreaField
+from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from dashboard.core.signed_ids import sign_new_id, unsign_new_id
@@ -44,7 +44,8 @@ class RefundForm(FlaskForm):
         validators=[DataRequired("Enter the amount to refund.")],
         render_kw={"inputmode": "decimal", "autocomplete": "off"},
     )
-    reason = TextAreaField(
+    # One line: it is shown in a table cell and the audit log, and line breaks are refused.
+    reason = StringField(
         "Reason (optional)",
         filters=[_strip],
         validators=[
@@ -55,7 +56,7 @@ class RefundForm(FlaskForm):
             ),
             no_control_characters,
         ],
-        render_kw={"rows": 2, "maxlength": REFUND_REASON_MAX_LENGTH},
+        render_kw={"maxlength": REFUND_REASON_MAX_LENGTH, "autocomplete": "off"},
     )
 
     def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:

@@ -110,10 +110,11 @@ def retry_refund(payment_id: str, refund_id: str) -> ResponseReturnValue:
         flash(exc.explanation(), "error")
         return _back_to(payment_id)
     refund = stored.refund(refund_id)
-    if refund is not None and refund.status is RefundStatus.CREATION_FAILED:
+    if refund is None or refund.status is RefundStatus.CREATION_FAILED:
         flash("The refund could still not be sent. Try again in a moment.", "error")
     else:
-        flash("The refund was sent again.", "success")
+        # Sent again, or found at the provider (made after all): say where it stands now.
+        flash(f"The refund reached the payment provider: {refund.status.label.lower()}.", "success")
     return _back_to(payment_id)
 
 
