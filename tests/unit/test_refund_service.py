@@ -376,9 +376,12 @@ class RefundMachine(RuleBasedStateMachine):
             # What the provider may still send or has sent is never more than was paid.
             held = sum(r.amount_minor for r in at_provider if r.status is not RefundStatus.FAILED)
             assert held <= payment.amount_minor
-            # Every refund the provider made is one of ours (none made twice).
+            # Every refund the provider made is one of ours (none made twice)...
             ours = {r.refund_id for r in payment.refunds}
             assert {r.refund_id for r in at_provider} <= ours
+            # ...and holds its amount here too, even one whose answer was lost: what the
+            # provider may still send is never free to be refunded again.
+            assert held <= payment.refund_reserved_minor
         store = self.world.store
         item = store.client.get_item(
             TableName=store.tables.index,
