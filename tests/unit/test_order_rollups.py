@@ -159,7 +159,7 @@ class OrderRollupMachine(RuleBasedStateMachine):
 
 
 OrderRollupMachine.TestCase.settings = settings(
-    max_examples=20, stateful_step_count=15, deadline=None
+    max_examples=12, stateful_step_count=15, deadline=None
 )
 test_order_rollups_always_equal_a_recount = OrderRollupMachine.TestCase
 

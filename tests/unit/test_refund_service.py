@@ -394,5 +394,5 @@ class RefundMachine(RuleBasedStateMachine):
         assert rollup.get(REFUNDS_EXECUTED, 0) == executed
 
 
-RefundMachine.TestCase.settings = settings(max_examples=10, stateful_step_count=18, deadline=None)
+RefundMachine.TestCase.settings = settings(max_examples=8, stateful_step_count=18, deadline=None)
 TestRefundMachine = RefundMachine.TestCase

@@ -176,7 +176,7 @@ class RollupMachine(RuleBasedStateMachine):
         assert recount_rollups(self.store.payments, self.store.rollups, USER).differences == []
 
 
-RollupMachine.TestCase.settings = settings(max_examples=25, stateful_step_count=15, deadline=None)
+RollupMachine.TestCase.settings = settings(max_examples=15, stateful_step_count=15, deadline=None)
 test_rollups_always_equal_a_recount = RollupMachine.TestCase
 
 
