@@ -8,7 +8,7 @@ import dataclasses
 from decimal import Decimal
 
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from moto import mock_aws
@@ -72,8 +72,8 @@ def expected_payment_events(payment: Payment) -> list[tuple[EventType, str | Non
 class PaymentChangesMachine(RuleBasedStateMachine):
     """Random payment changes; after each, the outbox holds exactly the events they made."""
 
-    @initialize()
-    def start(self):
+    @initialize(paid=st.booleans())
+    def start(self, paid):
         self.aws = mock_aws()
         self.aws.start()
         self.world = moto_world("events-")
@@ -82,6 +82,9 @@ class PaymentChangesMachine(RuleBasedStateMachine):
         )
         self.payment_id = self.world.payments.create_payment_link(ALICE, a_request()).payment_id
         self.events: list[ProviderEvent] = []
+        if paid:  # half the runs start paid and settled, so refunds get their share of steps
+            self.attempt(paid=True, now=True)
+            self.settle(now=True)
 
     def teardown(self):
         if hasattr(self, "aws"):
@@ -90,12 +93,19 @@ class PaymentChangesMachine(RuleBasedStateMachine):
     def _payment(self) -> Payment:
         return self.world.payments.get_payment(ACCOUNT, self.payment_id)
 
-    @rule(paid=st.booleans())
-    def attempt(self, paid):
+    def _sent(self, events: list[ProviderEvent], now: bool) -> None:
+        """Deliver the provider's events now (kept to be delivered again), or leave them queued."""
+        self.events += events
+        for event in events if now else []:
+            with contextlib.suppress(UnknownRefund):
+                self.world.payments.apply_provider_event(event)
+
+    @rule(paid=st.booleans(), now=st.booleans())
+    def attempt(self, paid, now):
         link_id = self._payment().provider_link_id
         with contextlib.suppress(LinkNotPayable):
             sandbox = self.world.sandbox
-            self.events += sandbox.pay(link_id) if paid else sandbox.decline(link_id)
+            self._sent(sandbox.pay(link_id) if paid else sandbox.decline(link_id), now)
 
     @rule()
     def cancel(self):
@@ -107,21 +117,25 @@ class PaymentChangesMachine(RuleBasedStateMachine):
         self.world.clock.advance(hours=hours)
         self.world.payments.sync_open_payments(self.world.clock.now)
 
-    @rule()
-    def settle(self):
+    @rule(now=st.booleans())
+    def settle(self, now):
         payment = self._payment()
         if payment.succeeded_attempt is not None:
             with contextlib.suppress(PaymentNotSettleable):
                 attempt_id = payment.succeeded_attempt.provider_payment_id
-                self.events += self.world.sandbox.settle(payment.provider_link_id, attempt_id)
+                self._sent(self.world.sandbox.settle(payment.provider_link_id, attempt_id), now)
 
     @rule(amount=st.integers(1, 1300))
     def ask_refund(self, amount):
         with contextlib.suppress(RefundTooLarge, RefundNotAllowed):
             self.refunds.request_refund(ALICE, self.payment_id, NewRefund(new_id(), amount))
 
-    @rule(which=st.integers(0, 5), move=st.sampled_from(["execute", "fail", "return"]))
-    def provider_moves_refund(self, which, move):
+    @rule(
+        which=st.integers(0, 5),
+        move=st.sampled_from(["execute", "fail", "return"]),
+        now=st.booleans(),
+    )
+    def provider_moves_refund(self, which, move, now):
         payment = self._payment()
         if payment.succeeded_attempt is None:
             return
@@ -139,7 +153,7 @@ class PaymentChangesMachine(RuleBasedStateMachine):
             "return": sandbox.return_refund,
         }[move]
         with contextlib.suppress(RefundNotMovable):
-            self.events += action(link_id, attempt_id, made[which % len(made)].provider_refund_id)
+            self._sent(action(link_id, attempt_id, made[which % len(made)].provider_refund_id), now)
 
     @rule(pick=st.integers(0, 100), keep=st.booleans())
     def deliver(self, pick, keep):
@@ -172,7 +186,11 @@ class PaymentChangesMachine(RuleBasedStateMachine):
 
 
 PaymentChangesMachine.TestCase.settings = settings(
-    max_examples=10, stateful_step_count=15, deadline=None
+    max_examples=20,
+    stateful_step_count=20,
+    deadline=None,
+    # No shrinking: on moto it takes minutes; the failing steps are printed as they ran.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
 )
 TestPaymentChanges = PaymentChangesMachine.TestCase
 
