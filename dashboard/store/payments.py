@@ -4,8 +4,8 @@ Every read is a GetItem or a Query on a key or an index; nothing here scans. Eve
 conditional on the version read and on the transition table, so concurrent or replayed changes
 cannot overwrite each other or move a payment backwards. Every transaction goes through the
 change set (``store/changeset.py``): what a payment's change writes besides the payment (lookups,
-search items, rollups, the merchant registry, its order) is one projection each, in
-``_projections``.
+search items, rollups, the merchant registry, its outbox events, its order) is one projection each,
+in ``_projections``.
 """
 
 from __future__ import annotations
