@@ -48,6 +48,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from dashboard.services.api_keys import ApiKeyService
     from dashboard.services.audit import AuditLogService
     from dashboard.services.business import BusinessService
+    from dashboard.services.events import EventListing
     from dashboard.services.invitations import InvitationService
     from dashboard.services.orders import OrderService
     from dashboard.services.payment_listing import PaymentListing
@@ -123,6 +124,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.extensions["audit_log"] = AuditLogService(
         store.audit, cursors, store.accounts, store.api_keys
     )
+    app.extensions["event_listing"] = EventListing(store.events, store.orders, cursors)
     app.extensions["statistics"] = StatisticsService(store.rollups, app.extensions["side_reads"])
     app.extensions["business"] = BusinessService(store.business, store.accounts, store.payments)
 

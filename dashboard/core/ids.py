@@ -6,6 +6,7 @@ the ids of a span of time are one range of strings: a date filter is a key range
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import UTC, datetime
 
@@ -22,9 +23,22 @@ def id_minted_at(instant: datetime) -> str:
 
     The time is the instant's; the rest is random, as ``new_id``'s (version 7, RFC variant).
     """
-    tail = secrets.token_hex(10)
+    return _uuid7(_millis(instant), secrets.token_hex(10))
+
+
+def id_derived_at(instant: datetime, name: str) -> str:
+    """Return the UUIDv7 string of ``instant`` whose other bits are derived from ``name``.
+
+    The same instant and name always give the same id (a record written again, such as a
+    change sent once more, keeps its id); it still sorts by time like ``new_id``'s.
+    """
+    return _uuid7(_millis(instant), hashlib.sha256(name.encode()).hexdigest()[:20])
+
+
+def _uuid7(millis: int, tail: str) -> str:
+    """Return a UUIDv7 string of ``millis`` with its other bits from 20 hex digits ``tail``."""
     variant = "89ab"[int(tail[3], 16) % 4]
-    return f"{_time_prefix(_millis(instant))}-7{tail[:3]}-{variant}{tail[4:7]}-{tail[8:20]}"
+    return f"{_time_prefix(millis)}-7{tail[:3]}-{variant}{tail[4:7]}-{tail[8:20]}"
 
 
 def _millis(instant: datetime) -> int:

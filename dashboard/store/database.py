@@ -16,6 +16,7 @@ from dashboard.store.dynamo import (
     error_code,
     translate_unavailable,
 )
+from dashboard.store.events import EventRepository
 from dashboard.store.finder import PaymentFinder
 from dashboard.store.orders import OrderRepository
 from dashboard.store.payments import PaymentRepository
@@ -48,6 +49,7 @@ class Store:
         self.team = TeamRepository(client, tables)
         self.business = BusinessRepository(client, tables)
         self.audit = AuditLogRepository(client, tables)
+        self.events = EventRepository(client, tables)
 
     def check_tables(self) -> None:
         """Raise StoreUnavailable unless DynamoDB answers and every table exists."""

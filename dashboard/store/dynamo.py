@@ -73,6 +73,7 @@ class TableNames:
     accounts: str
     people: str
     audit: str
+    events: str
 
     @classmethod
     def with_prefix(cls, prefix: str) -> TableNames:
@@ -87,6 +88,7 @@ class TableNames:
             accounts=f"{prefix}Accounts",
             people=f"{prefix}People",
             audit=f"{prefix}AuditLog",
+            events=f"{prefix}Events",
         )
 
     def all(self) -> tuple[str, ...]:
@@ -101,6 +103,7 @@ class TableNames:
             self.accounts,
             self.people,
             self.audit,
+            self.events,
         )
 
 

@@ -47,6 +47,7 @@ from dashboard.store.dynamo import (
     to_item,
     translate_unavailable,
 )
+from dashboard.store.event_items import order_event_items
 from dashboard.store.index_items import merchant_registry_item, prefix_range
 from dashboard.store.order_rollups import (
     OrderRollupRepository,
@@ -461,7 +462,7 @@ OrderProjection = Projection[Order | None, Order | None]
 
 
 def order_projections(tables: TableNames) -> tuple[OrderProjection, ...]:
-    """Return what an order's change writes: the order, its number, word and rollup items.
+    """Return what an order's change writes: the order, its number, word, rollup, event items.
 
     A new order also lists its account among the merchants, so ``rebuild-stats --orders``
     finds an account whose orders never asked for a payment.
@@ -473,6 +474,22 @@ def order_projections(tables: TableNames) -> tuple[OrderProjection, ...]:
         Projection("word", partial(order_word_leads, table)),
         Projection("rollup", partial(order_rollups, table)),
         Projection("merchant", partial(order_merchant, tables.index)),
+        Projection("event", partial(order_events, tables.events)),
+    )
+
+
+def order_events(table: str, before: Order | None, after: Order | None) -> list[ChangeItem]:
+    """Return the outbox events of the order's status moving in this change (none: deleted)."""
+    if after is None:
+        return []
+    return order_event_items(
+        table,
+        after.user_id,
+        after.order_id,
+        (before.status if before else None, after.status),
+        after.updated_at,
+        f"{after.order_id}#{after.version}",
+        after.version,
     )
 
 

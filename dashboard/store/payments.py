@@ -4,8 +4,8 @@ Every read is a GetItem or a Query on a key or an index; nothing here scans. Eve
 conditional on the version read and on the transition table, so concurrent or replayed changes
 cannot overwrite each other or move a payment backwards. Every transaction goes through the
 change set (``store/changeset.py``): what a payment's change writes besides the payment (lookups,
-search items, rollups, the merchant registry, its order) is one projection each, in
-``_projections``.
+search items, rollups, the merchant registry, its outbox events, its order) is one projection each,
+in ``_projections``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from dashboard.core.errors import Conflict
 from dashboard.domain.audit import AuditNote, changed_values, payment_summary, refund_summary
+from dashboard.domain.events import payment_change_events
 from dashboard.domain.orders import order_status_for_payment
 from dashboard.domain.payments import (
     AttemptStatus,
@@ -50,6 +51,7 @@ from dashboard.store.dynamo import (
     to_item,
     translate_unavailable,
 )
+from dashboard.store.event_items import event_change_item, order_event_items
 from dashboard.store.index_items import (
     merchant_registry_item,
     prefix_range,
@@ -381,6 +383,7 @@ class PaymentRepository:
             Projection("search", partial(payment_search, tables)),
             Projection("rollup", partial(payment_rollups, tables)),
             Projection("merchant", partial(merchant_registry, tables)),
+            Projection("event", partial(payment_events, tables)),
             Projection(
                 "order",
                 partial(order_following_payment, tables),
@@ -533,6 +536,29 @@ def payment_audit(
     return [audit_change_item(tables, entry)]
 
 
+def payment_events(tables: TableNames, before: Payment | None, after: Payment) -> list[ChangeItem]:
+    """Return the outbox events of the change, each with the payment as this change stores it.
+
+    A refund's event names the refund; its version is the payment's, which holds it.
+    """
+    events = payment_change_events(before, after)
+    snapshot = payment_to_item(after) if events else {}
+    return [
+        event_change_item(
+            tables.events,
+            after.user_id,
+            event.type,
+            after.updated_at,
+            f"{after.payment_id}#{after.version}",
+            resourceId=event.refund_id or after.payment_id,
+            resourceVersion=after.version,
+            refundId=event.refund_id,
+            payment=snapshot,
+        )
+        for event in events
+    ]
+
+
 def order_following_payment(
     tables: TableNames, before: Payment | None, after: Payment
 ) -> list[ChangeItem]:
@@ -541,21 +567,33 @@ def order_following_payment(
     The order's status comes from the payment's status and its refunds together, so a refund
     in full (or the return that undoes it) moves the order in the refund's own write.
     A follower: an order that asked for payment again, changed its total, was cancelled or
-    deleted refuses, and the payment's change lands without it.
+    deleted refuses, and the payment's change lands without it (and without its events).
     """
     if before is None or not after.order_id:
         return []
     was, becomes = (order_status_for_payment(p.status, p.refund_summary) for p in (before, after))
     if was is becomes:
         return []
-    return order_follows_payment(
-        tables.orders,
+    # The order's events go with its update, so an order that no longer follows makes none.
+    events = order_event_items(
+        tables.events,
         after.user_id,
         after.order_id,
-        PaymentOfOrder(after.payment_id, after.amount_minor, after.currency),
         (was, becomes),
         after.updated_at,
+        f"{after.payment_id}#{after.version}",
     )
+    return [
+        *order_follows_payment(
+            tables.orders,
+            after.user_id,
+            after.order_id,
+            PaymentOfOrder(after.payment_id, after.amount_minor, after.currency),
+            (was, becomes),
+            after.updated_at,
+        ),
+        *events,
+    ]
 
 
 def _order_no_longer_follows(before: Payment | None, after: Payment) -> None:

@@ -41,6 +41,10 @@ what the provider last said of them and the account they last worked in.
 (HASH ``actionKey`` = ``{accountId}#{action}``), both ranging on ``sk``, so each filter is one
 Query.
 
+``Events``: the outbox, append-only (HASH ``accountId``, RANGE ``eventId``, a UUIDv7, so the
+oldest come first and the last 30 days are one key range): one item per event, written in the
+transaction of the change that made it (``store/events.py``).
+
 ``Lookups``: small items found by a strongly consistent GetItem on one key, for everything that
 arrives with somebody else's id: a provider link id, the payer's token, a provider payment id.
 """
@@ -198,6 +202,17 @@ def table_definitions(names: TableNames) -> list[dict[str, Any]]:
             "GlobalSecondaryIndexes": [
                 _index(AUDIT_ACTOR_INDEX, "actorKey", "sk"),
                 _index(AUDIT_ACTION_INDEX, "actionKey", "sk"),
+            ],
+        },
+        {
+            "TableName": names.events,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [
+                {"AttributeName": "accountId", "KeyType": "HASH"},
+                {"AttributeName": "eventId", "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": [
+                {"AttributeName": name, "AttributeType": "S"} for name in ("accountId", "eventId")
             ],
         },
         {

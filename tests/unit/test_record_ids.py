@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dashboard.core.ids import id_minted_at, id_range, id_time, new_id
+from dashboard.core.ids import id_derived_at, id_minted_at, id_range, id_time, new_id
 
 
 def test_an_id_tells_when_it_was_minted():
@@ -32,3 +32,15 @@ def test_an_id_minted_at_a_time_is_a_version_7_uuid_of_that_time():
     assert minted[14] == "7"
     assert minted[19] in "89ab"
     assert minted != id_minted_at(instant)  # the rest is random
+
+
+def test_an_id_derived_at_a_time_is_the_same_for_the_same_name_and_sorts_by_time():
+    instant = datetime(2026, 11, 20, 12, 30, 15, 250_000, tzinfo=UTC)
+    derived = id_derived_at(instant, "pay_1#3#payment.completed#")
+
+    assert derived == id_derived_at(instant, "pay_1#3#payment.completed#")
+    assert derived != id_derived_at(instant, "pay_1#4#payment.completed#")
+    assert id_time(derived) == instant
+    assert derived[14] == "7"
+    assert derived[19] in "89ab"
+    assert derived < id_derived_at(instant + timedelta(milliseconds=1), "a")

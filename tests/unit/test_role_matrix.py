@@ -142,6 +142,7 @@ ROLE_MATRIX: dict[tuple[str, str], frozenset[Role] | str] = {
     ("api.cancel_order", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
     ("api.request_order_payment", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
     ("api.get_stats", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
+    ("api.list_events", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
     # The audit log: Owners and Admins (and full-scope keys).
     ("business.business_page", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
     ("business.save_business", "POST"): frozenset({OWNER, ADMIN}),
@@ -169,6 +170,7 @@ SCOPE_MATRIX: dict[tuple[str, str], frozenset[KeyScope]] = {
     ("api.cancel_order", "POST"): frozenset({FULL}),
     ("api.request_order_payment", "POST"): frozenset({FULL}),
     ("api.get_stats", "GET"): frozenset({FULL, READ_ONLY}),
+    ("api.list_events", "GET"): frozenset({FULL, READ_ONLY}),
     ("api.list_audit_events", "GET"): frozenset({FULL}),
 }
 
