@@ -9,10 +9,11 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
+
+from dashboard.core.addresses import IPAddress, ipv4_shorthand, is_public_address
 
 ENVIRONMENTS = ("development", "production", "test")
 PROVIDERS = ("sandbox", "truelayer")
@@ -267,34 +268,16 @@ def _public_https_problem(url: str) -> str | None:
         return f"{url} names no host"
     if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
         return f"{host} is a local name"
-    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None
+    address: IPAddress | None
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        address = _ipv4_shorthand(host)
+        address = ipv4_shorthand(host)
         if address is None:
             return None  # a DNS name: what it resolves to is the operator's to get right
-    if (
-        address.is_loopback
-        or address.is_private
-        or address.is_link_local
-        or address.is_unspecified
-        or address.is_reserved
-        or address.is_multicast
-    ):
+    if not is_public_address(address):
         return f"{host} is not a public address"
     return None
-
-
-def _ipv4_shorthand(host: str) -> ipaddress.IPv4Address | None:
-    """Return the address of an IPv4 literal in a form the resolver accepts but ipaddress does
-    not (``127.1``, ``2130706433``, ``0x7f000001``), or None for a real name."""
-    if not all(part and (part.isdigit() or part.startswith("0x")) for part in host.split(".")):
-        return None
-    try:
-        return ipaddress.IPv4Address(socket.inet_aton(host))
-    except OSError:
-        return None
 
 
 def _validate_truelayer(settings: Settings) -> None:

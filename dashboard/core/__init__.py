@@ -1,1 +1,1 @@
-"""What every layer may use: the clock, ids, signed ids, and the rules for text and words."""
+"""What every layer may use: the clock, ids, signed ids, public addresses, text and words."""

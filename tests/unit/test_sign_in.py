@@ -105,6 +105,8 @@ _PRODUCTION = {
         "https://localhost:9400",
         "https://sso.localhost",
         "https://0.0.0.0",
+        # Carrier-grade NAT: not private, yet not the internet either.
+        "https://100.64.0.1",
         # Short forms the resolver turns into 127.0.0.1 and 10.0.0.1.
         "https://127.1:9400",
         "https://2130706433",
