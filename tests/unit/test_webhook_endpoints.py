@@ -30,7 +30,7 @@ from dashboard.services.webhook_endpoints import (
 )
 from dashboard.store.database import Store
 from dashboard.store.secret_box import DEVELOPMENT_KEY, SecretBox, SecretUnreadable, decode_key
-from dashboard.store.webhook_endpoints import endpoint_sk
+from dashboard.store.webhook_endpoints import EndpointChanged, endpoint_sk
 from tests.conftest import FakeClock
 from tests.unit.audit_support import ACCOUNT, ALICE, SHOP_KEY, logged
 
@@ -355,3 +355,46 @@ def test_a_full_key_manages_its_systems_endpoints_and_a_read_only_key_does_not()
     assert scope_can(KeyScope.FULL, Permission.MANAGE_WEBHOOKS)
     assert not scope_can(KeyScope.READ_ONLY, Permission.MANAGE_WEBHOOKS)
     assert not scope_can(KeyScope.FULL, Permission.MANAGE_API_KEYS)
+
+
+def test_a_change_decided_on_a_stale_endpoint_is_refused_and_writes_no_audit_entry(
+    endpoints, store, clock
+):
+    endpoint, _ = endpoints.add(ALICE, None, URL, "all")
+    endpoints.disable(ALICE, endpoint.endpoint_id)  # the stored endpoint moves on a version
+    stale_change = endpoint.changed(clock.now, description="Lost update")
+
+    with pytest.raises(EndpointChanged):
+        store.webhook_endpoints.write(endpoint, stale_change)
+    with pytest.raises(EndpointChanged):
+        store.webhook_endpoints.write(endpoint, None)  # nor a deletion
+
+    assert endpoints.get(ACCOUNT, endpoint.endpoint_id).status is EndpointStatus.DISABLED
+    assert len(logged(store)) == 2
+
+
+def test_a_change_raced_by_another_is_decided_again_on_what_is_stored(
+    endpoints, store, monkeypatch
+):
+    endpoint, _ = endpoints.add(ALICE, None, URL, "all")
+    repository = store.webhook_endpoints
+    write = repository.write
+
+    def raced_once(before, after, audit=None):
+        # Another request disables the endpoint just before this write is sent.
+        monkeypatch.setattr(repository, "write", write)
+        endpoints.disable(ALICE, endpoint.endpoint_id, reason="Other request")
+        write(before, after, audit)
+
+    monkeypatch.setattr(repository, "write", raced_once)
+
+    rotated, secret = endpoints.rotate_secret(ALICE, endpoint.endpoint_id)
+
+    assert rotated.status is EndpointStatus.DISABLED  # the other change is kept
+    assert rotated.version == endpoint.version + 2
+    assert (
+        endpoints.signing_secrets(endpoints.get(ACCOUNT, endpoint.endpoint_id), rotated.updated_at)[
+            0
+        ]
+        == secret
+    )
