@@ -44,6 +44,9 @@ class SigningSecret:
     ciphertext: bytes  # nonce + AES-GCM ciphertext and tag (``dashboard.store.secret_box``)
     created_at: datetime
     expires_at: datetime | None = None
+    # Names the request that made it, so a retried rotation finds its secret instead of
+    # rotating twice.
+    secret_id: str = ""
 
     def is_live(self, now: datetime) -> bool:
         """Return True while this secret still signs deliveries."""

@@ -178,21 +178,28 @@ class WebhookEndpointService:
             raise WebhookEndpointNotFound(endpoint_id[:64])
         return endpoint
 
-    def rotate_secret(self, actor: Actor, endpoint_id: str) -> tuple[WebhookEndpoint, str]:
+    def rotate_secret(
+        self, actor: Actor, endpoint_id: str, secret_id: str | None = None
+    ) -> tuple[WebhookEndpoint, str]:
         """Give the endpoint a new signing secret; return it and the secret, shown once.
 
         The previous secret keeps signing for 24 hours, so the receiver can switch unhurried.
+        ``secret_id`` names the request (the API's idempotent resource id): when the newest
+        secret already has it, that rotation happened and its secret is returned, not a second.
         """
         secret = new_signing_secret()
+        secret_id = secret_id or new_id()
 
-        def rotate(endpoint: WebhookEndpoint, now: datetime) -> WebhookEndpoint:
-            return endpoint.rotated(self._sealed(secret, endpoint.endpoint_id, now), now)
+        def rotate(endpoint: WebhookEndpoint, now: datetime) -> WebhookEndpoint | None:
+            if endpoint.secrets and endpoint.secrets[0].secret_id == secret_id:
+                return None  # this request's rotation landed already
+            sealed = self._sealed(secret, endpoint.endpoint_id, now, secret_id)
+            return endpoint.rotated(sealed, now)
 
         endpoint = self._change(
             actor, endpoint_id, AuditAction.WEBHOOK_ENDPOINT_SECRET_ROTATED, rotate
         )
-        assert endpoint is not None
-        return endpoint, secret
+        return endpoint, self.current_secret(endpoint)
 
     def disable(self, actor: Actor, endpoint_id: str, reason: str | None = None) -> WebhookEndpoint:
         """Stop delivering to the endpoint (``reason``: why); disabling again changes nothing."""
@@ -233,8 +240,18 @@ class WebhookEndpointService:
             for secret in endpoint.live_secrets(now)
         ]
 
-    def _sealed(self, secret: str, endpoint_id: str, now: datetime) -> SigningSecret:
-        return SigningSecret(ciphertext=self._box.seal(secret, endpoint_id), created_at=now)
+    def current_secret(self, endpoint: WebhookEndpoint) -> str:
+        """Return the endpoint's newest secret, decrypted: for an add retried with its key."""
+        return self._box.open(endpoint.secrets[0].ciphertext, endpoint.endpoint_id)
+
+    def _sealed(
+        self, secret: str, endpoint_id: str, now: datetime, secret_id: str | None = None
+    ) -> SigningSecret:
+        return SigningSecret(
+            ciphertext=self._box.seal(secret, endpoint_id),
+            created_at=now,
+            secret_id=secret_id or new_id(),
+        )
 
     def _change(
         self,

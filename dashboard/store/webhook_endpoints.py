@@ -114,6 +114,7 @@ def endpoint_item(endpoint: WebhookEndpoint) -> dict[str, Any]:
         "secrets": [
             {
                 "ciphertext": secret.ciphertext,
+                "secretId": secret.secret_id,
                 "createdAt": store_time(secret.created_at),
                 **({"expiresAt": store_time(secret.expires_at)} if secret.expires_at else {}),
             }
@@ -181,6 +182,7 @@ def _endpoint_from_item(item: dict[str, Any]) -> WebhookEndpoint:
         secrets=tuple(
             SigningSecret(
                 ciphertext=_bytes(secret["ciphertext"]),
+                secret_id=secret.get("secretId", ""),
                 created_at=parse_store_time(secret["createdAt"]),
                 expires_at=(
                     parse_store_time(secret["expiresAt"]) if "expiresAt" in secret else None
