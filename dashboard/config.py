@@ -273,7 +273,8 @@ def _validate(settings: Settings) -> None:
     if settings.ratelimit_storage_uri == "memory://":
         # Several gunicorn workers and hosts would each count alone, multiplying the limit.
         problems.append("RATELIMIT_STORAGE_URI=redis://… (rate limits shared by every process)")
-    if not settings.webhook_secrets_key:
+    if not settings.webhook_secrets_key or settings.webhook_secrets_key == settings.secret_key:
+        # Apart, so that a leaked or rotated session key never exposes or loses the secrets.
         problems.append("WEBHOOK_SECRETS_KEY (base64 of 32 random bytes, not the SECRET_KEY)")
     if problems:
         raise ConfigError("Production needs: " + "; ".join(problems))

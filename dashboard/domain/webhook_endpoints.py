@@ -143,7 +143,7 @@ def clean_event_types(event_types: object) -> frozenset[EventType]:
     wanted = list(event_types)
     if not wanted:
         raise InvalidInput({"event_types": 'Choose at least one event type, or "all".'})
-    known = {t.value for t in EventType}
+    known = [t.value for t in EventType]  # in EventType's order, so the message is stable
     unknown = [str(t) for t in wanted if t not in known]
     if unknown:
         raise InvalidInput(

@@ -113,6 +113,16 @@ def test_event_types_are_a_non_empty_list_of_known_types():
         assert set(refused.value.errors) == {"event_types"}
 
 
+def test_an_unknown_event_type_is_named_with_the_known_ones_in_order():
+    with pytest.raises(InvalidInput) as refused:
+        clean_event_types(["payment.teleported"])
+    assert refused.value.errors["event_types"] == (
+        "Unknown event type 'payment.teleported': use one of "
+        + ", ".join(t.value for t in EventType)
+        + "."
+    )
+
+
 def test_a_description_is_optional_short_and_printable():
     assert clean_description(None) == ""
     assert clean_description("  Shop backend ") == "Shop backend"
@@ -168,6 +178,15 @@ def test_a_truncated_secret_does_not_open(box):
 def test_production_refuses_to_start_without_a_webhook_secrets_key():
     with pytest.raises(ConfigError, match="WEBHOOK_SECRETS_KEY"):
         load_settings({"APP_ENV": "production"})
+
+
+def test_production_refuses_the_secret_key_as_the_webhook_secrets_key():
+    key = base64.b64encode(os.urandom(32)).decode()
+    with pytest.raises(ConfigError, match="WEBHOOK_SECRETS_KEY"):
+        load_settings({"APP_ENV": "production", "SECRET_KEY": key, "WEBHOOK_SECRETS_KEY": key})
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"APP_ENV": "production", "WEBHOOK_SECRETS_KEY": key})
+    assert "WEBHOOK_SECRETS_KEY" not in str(refused.value)  # a key of its own is accepted
 
 
 def test_a_webhook_secrets_key_must_be_base64_of_32_bytes_and_is_never_echoed():
