@@ -191,3 +191,16 @@ def test_a_browser_session_needs_a_recent_sign_in_to_add_an_endpoint(app, client
         sessions.clock = sessions_clock
     assert_problem(response, 401, "step-up-required")
     assert app.extensions["webhook_endpoints"].list(ALICE) == []
+
+
+def test_the_audit_log_page_shows_an_added_endpoint_by_its_url(app, client, alice):
+    from tests.unit.conftest import sign_in
+
+    _add(client, alice)
+    sign_in(client, ALICE)
+
+    rows = client.get("/settings/audit-log").get_data(as_text=True).split("<tbody")[1]
+
+    assert "Webhook endpoint added" in rows
+    assert "Webhook endpoint</span>" in rows
+    assert NEW_ENDPOINT["url"] in rows
