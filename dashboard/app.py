@@ -56,8 +56,10 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from dashboard.services.refunds import RefundService
     from dashboard.services.statistics import StatisticsService
     from dashboard.services.team import TeamService
+    from dashboard.services.webhook_endpoints import WebhookEndpointService
     from dashboard.services.webhooks import WebhookIntake
     from dashboard.store.cursors import CursorCodec
+    from dashboard.store.secret_box import SecretBox, decode_key
     from dashboard.web import account_guard, errors, header, request_log, step_up, theme
     from dashboard.web.accounts import routes as account_routes
     from dashboard.web.api.wiring import init_app as init_json_api
@@ -125,6 +127,11 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
         store.audit, cursors, store.accounts, store.api_keys
     )
     app.extensions["event_listing"] = EventListing(store.events, store.orders, cursors)
+    app.extensions["webhook_endpoints"] = WebhookEndpointService(
+        store.webhook_endpoints,
+        SecretBox(decode_key(settings.webhook_secrets_key)),
+        production=settings.is_production,
+    )
     app.extensions["statistics"] = StatisticsService(store.rollups, app.extensions["side_reads"])
     app.extensions["business"] = BusinessService(store.business, store.accounts, store.payments)
 

@@ -1,7 +1,8 @@
 """Settings from the environment (and ``.env`` in development), validated at start-up.
 
 Every variable is documented in ``.env.example`` and the README. Production refuses to start
-without a secret key, a real OpenID Connect issuer and a real payment provider.
+without a secret key, a webhook secrets key, a real OpenID Connect issuer and a real
+payment provider.
 """
 
 from __future__ import annotations
@@ -66,6 +67,10 @@ class Settings:
     api_rate_limit: str = "120 per minute"
     # Where the API's rate-limit counters live: memory:// (one process) or a shared Redis.
     ratelimit_storage_uri: str = "memory://"
+    # Webhook signing secrets are encrypted at rest under this AES-256 key (base64 of 32 bytes),
+    # kept apart from SECRET_KEY so rotating the session key never loses a signing secret.
+    # Empty until load_settings fills in the development key (never in production).
+    webhook_secrets_key: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -201,12 +206,32 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ratelimit_storage_uri=_ratelimit_storage(
             env.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://"
         ),
+        webhook_secrets_key=_webhook_secrets_key(env.get("WEBHOOK_SECRETS_KEY", "")),
     )
     _validate(settings)
     if not settings.secret_key:
         # Development only (production is refused above): sessions last until a restart.
         settings = replace(settings, secret_key=secrets.token_hex(32))
+    if not settings.webhook_secrets_key:
+        from dashboard.store.secret_box import DEVELOPMENT_KEY
+
+        # Development and tests only (production is refused above): a fixed, public key, so
+        # the endpoints made locally keep working after a restart.
+        settings = replace(settings, webhook_secrets_key=DEVELOPMENT_KEY)
     return settings
+
+
+def _webhook_secrets_key(raw: str) -> str:
+    from dashboard.store.secret_box import decode_key
+
+    raw = raw.strip()
+    if raw:
+        try:
+            decode_key(raw)
+        except ValueError as exc:
+            # The message never repeats the value: it is a key.
+            raise ConfigError(f"{exc}: make one with `openssl rand -base64 32`") from None
+    return raw
 
 
 def _validate(settings: Settings) -> None:
@@ -249,6 +274,9 @@ def _validate(settings: Settings) -> None:
     if settings.ratelimit_storage_uri == "memory://":
         # Several gunicorn workers and hosts would each count alone, multiplying the limit.
         problems.append("RATELIMIT_STORAGE_URI=redis://… (rate limits shared by every process)")
+    if not settings.webhook_secrets_key or settings.webhook_secrets_key == settings.secret_key:
+        # Apart, so that a leaked or rotated session key never exposes or loses the secrets.
+        problems.append("WEBHOOK_SECRETS_KEY (base64 of 32 random bytes, not the SECRET_KEY)")
     if problems:
         raise ConfigError("Production needs: " + "; ".join(problems))
 

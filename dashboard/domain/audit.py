@@ -47,6 +47,11 @@ class AuditAction(StrEnum):
     OWNERSHIP_TRANSFERRED = "ownership.transferred"
     API_KEY_CREATED = "api_key.created"
     API_KEY_REVOKED = "api_key.revoked"
+    WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created"
+    WEBHOOK_ENDPOINT_SECRET_ROTATED = "webhook_endpoint.secret_rotated"  # noqa: S105 - a name
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
+    WEBHOOK_ENDPOINT_ENABLED = "webhook_endpoint.enabled"
+    WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint.deleted"
     SETTINGS_CHANGED = "settings.changed"
     SIGNED_IN = "session.signed_in"
     SIGNED_OUT = "session.signed_out"
@@ -77,6 +82,11 @@ _LABELS = {
     AuditAction.OWNERSHIP_TRANSFERRED: "Ownership transferred",
     AuditAction.API_KEY_CREATED: "API key created",
     AuditAction.API_KEY_REVOKED: "API key revoked",
+    AuditAction.WEBHOOK_ENDPOINT_CREATED: "Webhook endpoint added",
+    AuditAction.WEBHOOK_ENDPOINT_SECRET_ROTATED: "Webhook signing secret rotated",
+    AuditAction.WEBHOOK_ENDPOINT_DISABLED: "Webhook endpoint disabled",
+    AuditAction.WEBHOOK_ENDPOINT_ENABLED: "Webhook endpoint enabled",
+    AuditAction.WEBHOOK_ENDPOINT_DELETED: "Webhook endpoint deleted",
     AuditAction.SETTINGS_CHANGED: "Settings changed",
     AuditAction.SIGNED_IN: "Signed in",
     AuditAction.SIGNED_OUT: "Signed out",

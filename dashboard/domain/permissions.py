@@ -3,7 +3,7 @@
 A permission names a kind of action, not a route: every page, action and API call declares the
 one it needs (``dashboard.web.permissions``), and the interface hides what the actor's role
 lacks. API keys carry a scope instead of a role: ``full`` may do what a Payments operator and a
-Developer may (never members or settings), ``read_only`` only reads.
+Developer may but make API keys (never members or settings), ``read_only`` only reads.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ class Permission(StrEnum):
     READ = "read"  # see payments, orders, statistics, settings, members
     TAKE_PAYMENTS = "take_payments"  # create, cancel, retry, refresh payment links; orders
     REFUND = "refund"  # give money back: refund (part of) a completed payment, retry a refund
-    MANAGE_API_KEYS = "manage_api_keys"  # create and revoke API keys (webhook endpoints, later)
+    MANAGE_API_KEYS = "manage_api_keys"  # create and revoke API keys
+    MANAGE_WEBHOOKS = "manage_webhooks"  # add, rotate the secret of, disable, delete endpoints
     MANAGE_MEMBERS = "manage_members"  # invite, change roles below Owner, remove members
     MANAGE_OWNERS = "manage_owners"  # grant, change or remove Owner; transfer ownership
     MANAGE_SETTINGS = "manage_settings"  # the account's settings
@@ -45,7 +46,9 @@ _EVERYTHING = frozenset(Permission)
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: _EVERYTHING,
     Role.ADMIN: _EVERYTHING - {Permission.MANAGE_OWNERS},
-    Role.DEVELOPER: frozenset({Permission.READ, Permission.MANAGE_API_KEYS}),
+    Role.DEVELOPER: frozenset(
+        {Permission.READ, Permission.MANAGE_API_KEYS, Permission.MANAGE_WEBHOOKS}
+    ),
     Role.PAYMENTS_OPERATOR: frozenset(
         {Permission.READ, Permission.TAKE_PAYMENTS, Permission.REFUND}
     ),
@@ -54,9 +57,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 SCOPE_PERMISSIONS: dict[KeyScope, frozenset[Permission]] = {
     # A key acts for systems: never members or settings. A full key may read the audit log
-    # (``GET /api/v1/audit-events``), for a system that archives it.
+    # (``GET /api/v1/audit-events``), for a system that archives it, and manage the webhook
+    # endpoints that systems receive events at (a read-only key may only list them).
     KeyScope.FULL: frozenset(
-        {Permission.READ, Permission.TAKE_PAYMENTS, Permission.REFUND, Permission.READ_AUDIT_LOG}
+        {
+            Permission.READ,
+            Permission.TAKE_PAYMENTS,
+            Permission.REFUND,
+            Permission.READ_AUDIT_LOG,
+            Permission.MANAGE_WEBHOOKS,
+        }
     ),
     KeyScope.READ_ONLY: frozenset({Permission.READ}),
 }

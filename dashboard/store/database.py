@@ -25,6 +25,7 @@ from dashboard.store.sandbox_links import SandboxLinkRepository
 from dashboard.store.schema import ensure_tables
 from dashboard.store.sessions import SessionRepository
 from dashboard.store.team import TeamRepository
+from dashboard.store.webhook_endpoints import WebhookEndpointRepository
 from dashboard.store.webhook_events import WebhookEventLog
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class Store:
         self.business = BusinessRepository(client, tables)
         self.audit = AuditLogRepository(client, tables)
         self.events = EventRepository(client, tables)
+        self.webhook_endpoints = WebhookEndpointRepository(client, tables)
 
     def check_tables(self) -> None:
         """Raise StoreUnavailable unless DynamoDB answers and every table exists."""

@@ -29,7 +29,8 @@ for "Sign out everywhere". Each session also names the account it works in.
 
 ``Accounts``: each merchant account (HASH ``accountId``, RANGE ``sk``): the account itself
 (``sk`` = ``account``) and one member item per person in it (``sk`` = ``member#{personKey}``), so
-an account's members are one Query; ``PersonAccountsIndex`` (HASH ``personKey``, RANGE
+an account's members are one Query (its invitations, ``invite#…``, and webhook endpoints,
+``webhook_endpoint#…``, likewise); ``PersonAccountsIndex`` (HASH ``personKey``, RANGE
 ``accountId``; sparse: only member items carry ``personKey``) lists a person's accounts.
 
 ``People``: one item per person who ever signed in (HASH ``personKey`` = ``{issuer}#{sub}``):

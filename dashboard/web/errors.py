@@ -22,6 +22,10 @@ from dashboard.core.errors import DomainError, ErrorKind, InvalidInput
 from dashboard.domain.payments import InvalidTransition
 from dashboard.domain.refunds import RefundNotAllowed
 from dashboard.services.payments import ActionNotAllowed
+from dashboard.services.webhook_endpoints import (
+    WebhookEndpointExists,
+    WebhookEndpointLimitReached,
+)
 from dashboard.store.dynamo import StoreUnavailable
 from dashboard.web.api.problems import (
     Problem,
@@ -113,6 +117,8 @@ def _api_words(exc: DomainError) -> tuple[str, str]:
     if exc.kind is ErrorKind.CONFLICT:
         if isinstance(exc, ActionNotAllowed | InvalidTransition | RefundNotAllowed):
             return "Not possible now", str(exc)  # says why, in the merchant's words
+        if isinstance(exc, WebhookEndpointLimitReached | WebhookEndpointExists):
+            return "Not possible now", exc.explanation()  # the limit, or the endpoint exists
         return (
             "Not possible now",
             "The resource changed while we saved it. Read it again and retry.",

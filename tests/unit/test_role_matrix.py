@@ -143,6 +143,11 @@ ROLE_MATRIX: dict[tuple[str, str], frozenset[Role] | str] = {
     ("api.request_order_payment", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
     ("api.get_stats", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
     ("api.list_events", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
+    # Webhook endpoints: everyone lists them; Owner, Admin and Developer manage them.
+    ("api.list_webhook_endpoints", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
+    ("api.create_webhook_endpoint", "POST"): frozenset({OWNER, ADMIN, DEVELOPER}),
+    ("api.delete_webhook_endpoint", "DELETE"): frozenset({OWNER, ADMIN, DEVELOPER}),
+    ("api.rotate_webhook_endpoint_secret", "POST"): frozenset({OWNER, ADMIN, DEVELOPER}),
     # The audit log: Owners and Admins (and full-scope keys).
     ("business.business_page", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
     ("business.save_business", "POST"): frozenset({OWNER, ADMIN}),
@@ -171,6 +176,11 @@ SCOPE_MATRIX: dict[tuple[str, str], frozenset[KeyScope]] = {
     ("api.request_order_payment", "POST"): frozenset({FULL}),
     ("api.get_stats", "GET"): frozenset({FULL, READ_ONLY}),
     ("api.list_events", "GET"): frozenset({FULL, READ_ONLY}),
+    # Systems manage the endpoints they receive events at; a read-only key only lists them.
+    ("api.list_webhook_endpoints", "GET"): frozenset({FULL, READ_ONLY}),
+    ("api.create_webhook_endpoint", "POST"): frozenset({FULL}),
+    ("api.delete_webhook_endpoint", "DELETE"): frozenset({FULL}),
+    ("api.rotate_webhook_endpoint_secret", "POST"): frozenset({FULL}),
     ("api.list_audit_events", "GET"): frozenset({FULL}),
 }
 
@@ -257,6 +267,7 @@ class Merchant:
             "token": "not-an-invitation",
             "invitation_id": "01a2b3c4-0000-7000-8000-000000000000",
             "refund_id": "01a2b3c4-0000-7000-8000-00000000000f",
+            "endpoint_id": "01a2b3c4-0000-7000-8000-0000000000e0",
             "digest": "0" * 64,
             "ext": "png",
         }

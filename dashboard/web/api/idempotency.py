@@ -100,6 +100,16 @@ def resumes_an_ended_run() -> bool:
     return bool(g.get("idempotent_resumed"))
 
 
+def keep_no_response_body() -> None:
+    """Keep this request's answer out of the idempotency record: it holds a secret shown once.
+
+    A successful answer then releases the key instead of storing the body (which would hold the
+    secret in clear for 24 hours): a retry runs the route again, with the same resource id, and
+    the route answers from what it stored (``resumes_an_ended_run()`` is then True).
+    """
+    g.idempotent_keep_no_body = True
+
+
 def idempotent(view: Callable[..., Any]) -> Callable[..., Response]:
     """Make a POST route honour the Idempotency-Key header (see the module docstring)."""
 
@@ -140,6 +150,8 @@ def _settle(
 ) -> None:
     body, status = response.get_data(as_text=True), response.status_code
     keep = (200 <= status < 300 or status in _KEPT_STATUSES) and len(body) <= _MAX_STORED_BODY
+    if 200 <= status < 300 and g.get("idempotent_keep_no_body"):
+        keep = False
     try:
         if keep:
             stored = StoredResponse(

@@ -11,14 +11,23 @@ from redis.retry import Retry
 
 from dashboard.core.clock import utc_now
 from dashboard.store.idempotency import IdempotencyRepository
-from dashboard.web.api import audit, events, orders, payments, refunds, stats, system
+from dashboard.web.api import (
+    audit,
+    events,
+    orders,
+    payments,
+    refunds,
+    stats,
+    system,
+    webhook_endpoints,
+)
 from dashboard.web.api.auth import rate_limit_key
 from dashboard.web.api.blueprint import bp
 from dashboard.web.api.idempotency import IdempotencyKeys
 from dashboard.web.api.openapi import build_spec
 
 # The modules whose routes and OpenAPI entries make up the API, in the document's order.
-RESOURCES = (orders, payments, refunds, events, stats, audit, system)
+RESOURCES = (orders, payments, refunds, events, webhook_endpoints, stats, audit, system)
 
 __all__ = ["RESOURCES", "bp", "init_app"]
 

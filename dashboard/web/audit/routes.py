@@ -35,6 +35,7 @@ TARGET_LABELS = {
     "person": "Person",
     "member": "Member",
     "invitation": "Invitation",
+    "webhook_endpoint": "Webhook endpoint",
 }
 VIA_LABELS = {"browser": "Dashboard", "api": "API", "webhook": "Webhook", "system": "System"}
 
