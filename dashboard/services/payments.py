@@ -72,6 +72,16 @@ class PaymentNotFound(NotFound):
     message = "There is no such payment in your account."
 
 
+def find_payment(repository: PaymentRepository, user_id: str, payment_id: str) -> Payment:
+    """Return the merchant's payment; raise PaymentNotFound for unknown or foreign ids."""
+    if not RECORD_ID.fullmatch(payment_id):
+        raise PaymentNotFound(payment_id[:64])  # not even an id: no need to ask DynamoDB
+    payment = repository.get(user_id, payment_id)
+    if payment is None:
+        raise PaymentNotFound(payment_id)
+    return payment
+
+
 class UnknownProviderLink(Exception):
     """Raised for a provider event about a link we have no record of (yet)."""
 
@@ -149,12 +159,7 @@ class PaymentService:
 
     def get_payment(self, user_id: str, payment_id: str) -> Payment:
         """Return the merchant's payment; raise PaymentNotFound for unknown or foreign ids."""
-        if not RECORD_ID.fullmatch(payment_id):
-            raise PaymentNotFound(payment_id[:64])  # not even an id: no need to ask DynamoDB
-        payment = self._repository.get(user_id, payment_id)
-        if payment is None:
-            raise PaymentNotFound(payment_id)
-        return payment
+        return find_payment(self._repository, user_id, payment_id)
 
     def get_payments(self, user_id: str, payment_ids: list[str]) -> list[Payment]:
         """Return the merchant's payments among ``payment_ids`` (unknown ids are left out)."""

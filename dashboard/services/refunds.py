@@ -45,11 +45,7 @@ from dashboard.providers.base import (
     ProviderUnavailable,
     RefundRequest,
 )
-from dashboard.services.payments import (
-    RECORD_ID,
-    STUCK_CREATION_AFTER,
-    PaymentNotFound,
-)
+from dashboard.services.payments import STUCK_CREATION_AFTER, PaymentNotFound, find_payment
 from dashboard.store.payments import PaymentRepository, StaleWrite
 
 log = logging.getLogger(__name__)
@@ -199,12 +195,7 @@ class RefundService:
     # Internals --------------------------------------------------------------------------------
 
     def _get(self, account_id: str, payment_id: str) -> Payment:
-        if not RECORD_ID.fullmatch(payment_id):
-            raise PaymentNotFound(payment_id[:64])
-        payment = self._repository.get(account_id, payment_id)
-        if payment is None:
-            raise PaymentNotFound(payment_id)
-        return payment
+        return find_payment(self._repository, account_id, payment_id)
 
     @staticmethod
     def _refund(payment: Payment, refund_id: str) -> Refund:

@@ -17,6 +17,7 @@ from dashboard.services.sessions import SESSION_ID_KEY
 from dashboard.store.database import Store
 from dashboard.store.dynamo import TableNames, make_client
 from tests.conftest import TEST_SECRET_KEY, FakeClock, csrf_token_from
+from tests.truelayer_standin import SigningKey, TrueLayerStandIn
 
 
 @pytest.fixture
@@ -94,3 +95,17 @@ def merchant(client: FlaskClient) -> FlaskClient:
 def csrf_token(client: FlaskClient) -> str:
     """Return a valid CSRF token for the client's session."""
     return csrf_token_from(client.get("/payments/new").get_data(as_text=True))
+
+
+@pytest.fixture(scope="module")
+def keys() -> tuple[SigningKey, SigningKey]:
+    """The merchant's request-signing key and TrueLayer's webhook key, for the stand-in."""
+    return SigningKey.generate("merchant-kid"), SigningKey.generate("truelayer-webhook-kid")
+
+
+@pytest.fixture
+def standin(httpserver, keys) -> TrueLayerStandIn:
+    """The local TrueLayer stand-in, its handlers installed on a fresh HTTP server."""
+    fake = TrueLayerStandIn(httpserver, client_key=keys[0], webhook_key=keys[1])
+    fake.install()
+    return fake

@@ -17,21 +17,9 @@ from dashboard.providers import truelayer as truelayer_module
 from dashboard.providers.base import LinkRequest, ProviderRejected, ProviderUnavailable
 from dashboard.services.payments import NewPaymentLink
 from tests.conftest import TEST_SECRET_KEY, actor_for
-from tests.truelayer_standin import SigningKey, TrueLayerStandIn
+from tests.truelayer_standin import SigningKey
 
 MERCHANT = "alice@example.com"
-
-
-@pytest.fixture(scope="module")
-def keys() -> tuple[SigningKey, SigningKey]:
-    return SigningKey.generate("merchant-kid"), SigningKey.generate("truelayer-webhook-kid")
-
-
-@pytest.fixture
-def standin(httpserver, keys) -> TrueLayerStandIn:
-    fake = TrueLayerStandIn(httpserver, client_key=keys[0], webhook_key=keys[1])
-    fake.install()
-    return fake
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from dashboard.store.database import Store
 from dashboard.store.dynamo import TableNames, make_client
 from dashboard.store.payments import attempt_lookup_key
 from tests.conftest import actor_for
-from tests.unit.test_truelayer_refunds import _provider, keys, standin  # noqa: F401 (fixtures)
+from tests.unit.test_truelayer_refunds import _provider
 
 ACCOUNT = "shop"
 ALICE = actor_for(ACCOUNT)
@@ -37,7 +37,7 @@ TL_PAYMENT = "tl-pay-77"
 
 
 @pytest.fixture
-def world(standin):  # noqa: F811 (the stand-in fixture)
+def world(standin):
     with mock_aws():
         store = Store(make_client("eu-west-2", None), TableNames.with_prefix("tl-flow-"))
         store.ensure_tables()
@@ -50,7 +50,7 @@ def world(standin):  # noqa: F811 (the stand-in fixture)
         yield store, refunds, intake
 
 
-def _settled_payment(store: Store, standin) -> Payment:  # noqa: F811
+def _settled_payment(store: Store, standin) -> Payment:
     """Store a TrueLayer payment whose attempt settled (as its webhooks would leave it)."""
     now = datetime.now(UTC)
     payment = Payment(
@@ -89,7 +89,7 @@ def _deliver(intake: WebhookIntake, webhook: tuple[str, dict[str, str]]) -> int:
     return status
 
 
-def test_a_refund_is_signed_keyed_by_our_id_and_executed_by_truelayers_webhook(world, standin):  # noqa: F811
+def test_a_refund_is_signed_keyed_by_our_id_and_executed_by_truelayers_webhook(world, standin):
     store, refunds, intake = world
     paid = _settled_payment(store, standin)
     refund_id = new_id()
@@ -121,7 +121,7 @@ def test_a_refund_is_signed_keyed_by_our_id_and_executed_by_truelayers_webhook(w
 
 def test_a_refund_whose_answer_was_lost_is_adopted_from_truelayers_list(
     world,
-    standin,  # noqa: F811
+    standin,
     monkeypatch,
 ):
     store, refunds, _intake = world

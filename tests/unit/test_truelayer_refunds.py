@@ -27,18 +27,6 @@ from tests.truelayer_standin import SigningKey, TrueLayerStandIn
 PAYMENT = "tl-pay-1"
 
 
-@pytest.fixture(scope="module")
-def keys() -> tuple[SigningKey, SigningKey]:
-    return SigningKey.generate("merchant-kid"), SigningKey.generate("truelayer-webhook-kid")
-
-
-@pytest.fixture
-def standin(httpserver, keys) -> TrueLayerStandIn:
-    fake = TrueLayerStandIn(httpserver, client_key=keys[0], webhook_key=keys[1])
-    fake.install()
-    return fake
-
-
 def _provider(standin: TrueLayerStandIn, key: SigningKey) -> TrueLayerProvider:
     settings = TrueLayerSettings(
         auth_url=standin.url,
