@@ -6,6 +6,7 @@ do), so importing any one module never drags in the rest.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -28,6 +29,7 @@ from dashboard.web import hosts
 def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     """Create the app from settings (default: the environment), ready to serve."""
     # Imported here, not at the top: the factory is the one place that knows every layer.
+    from dashboard.cli.deliver_events import deliver_events_command
     from dashboard.cli.init_db import init_db_command
     from dashboard.cli.migrate_accounts import migrate_accounts_command
     from dashboard.cli.rebuild_stats import rebuild_stats_command
@@ -48,6 +50,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from dashboard.services.api_keys import ApiKeyService
     from dashboard.services.audit import AuditLogService
     from dashboard.services.business import BusinessService
+    from dashboard.services.deliveries import DeliveryService, DeliveryWorker
     from dashboard.services.events import EventListing
     from dashboard.services.invitations import InvitationService
     from dashboard.services.orders import OrderService
@@ -62,6 +65,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from dashboard.store.secret_box import SecretBox, decode_key
     from dashboard.web import account_guard, errors, header, request_log, step_up, theme
     from dashboard.web.accounts import routes as account_routes
+    from dashboard.web.api.events import event_json
     from dashboard.web.api.wiring import init_app as init_json_api
     from dashboard.web.audit import routes as audit_routes
     from dashboard.web.auth import routes as auth_routes
@@ -132,6 +136,20 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
         SecretBox(decode_key(settings.webhook_secrets_key)),
         production=settings.is_production,
     )
+    # The worker sends each event as GET /api/v1/events shows it: the web layer's JSON, handed
+    # down from here, the one place that knows every layer.
+    worker = DeliveryWorker(
+        store.deliveries,
+        store.events,
+        store.orders,
+        app.extensions["webhook_endpoints"],
+        render=lambda shown: json.dumps(event_json(shown), separators=(",", ":")),
+        allow_loopback=not settings.is_production,
+    )
+    app.extensions["delivery_worker"] = worker
+    app.extensions["deliveries"] = DeliveryService(
+        store.deliveries, app.extensions["webhook_endpoints"], cursors, wake=worker.wake
+    )
     app.extensions["statistics"] = StatisticsService(store.rollups, app.extensions["side_reads"])
     app.extensions["business"] = BusinessService(store.business, store.accounts, store.payments)
 
@@ -185,6 +203,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.cli.add_command(backfill_open_payments_command)
     app.cli.add_command(reindex_search_command)
     app.cli.add_command(migrate_accounts_command)
+    app.cli.add_command(deliver_events_command)
     errors.register_error_handlers(app)
     register_template_helpers(app)
     init_permissions(app)  # last: refuses to start if any route above declares no permission

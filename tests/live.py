@@ -24,6 +24,8 @@ class LiveApp:
         self.scans: list[str] = []
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._worker: threading.Thread | None = None
+        self._stop_worker = threading.Event()
 
     def start(self) -> None:
         """Build a new app (nothing kept from a previous one) and serve it."""
@@ -36,9 +38,20 @@ class LiveApp:
         self._server = make_server("127.0.0.1", self.port, self.app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
+        # The webhook delivery worker runs beside the app, as `make run` runs it.
+        self._stop_worker = threading.Event()
+        worker = self.app.extensions["delivery_worker"]
+        self._worker = threading.Thread(
+            target=worker.run_forever, args=(self._stop_worker, 0.2), daemon=True
+        )
+        self._worker.start()
 
     def stop(self) -> None:
         """Stop serving; the data stays in DynamoDB."""
+        self._stop_worker.set()
+        if self._worker:
+            self._worker.join(15)
+            self._worker = None
         if self._server:
             self._server.shutdown()
             self._server.server_close()

@@ -121,6 +121,12 @@ def main() -> int:
             start_new_session=True,  # Ctrl-C reaches the launcher, which stops it in order
         )
         services.append(LocalService("app", app, f"http://127.0.0.1:{app_port}"))
+        # The outbound webhook worker, as production runs it: its own process.
+        worker = subprocess.Popen(
+            [*flask, "deliver-events"], env=env, cwd=PROJECT_ROOT, start_new_session=True
+        )
+        services.append(LocalService("webhook worker", worker, ""))
+        print("Webhook worker   delivering events to the endpoints of Settings → Webhooks")
         return app.wait()
     except LocalServiceError as exc:
         print(f"Cannot start: {exc}", file=sys.stderr)

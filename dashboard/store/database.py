@@ -10,6 +10,7 @@ from dashboard.store.accounts import AccountRepository
 from dashboard.store.api_keys import ApiKeyRepository
 from dashboard.store.audit import AuditLogRepository
 from dashboard.store.business import BusinessRepository
+from dashboard.store.deliveries import DeliveryRepository
 from dashboard.store.dynamo import (
     StoreUnavailable,
     TableNames,
@@ -52,6 +53,7 @@ class Store:
         self.audit = AuditLogRepository(client, tables)
         self.events = EventRepository(client, tables)
         self.webhook_endpoints = WebhookEndpointRepository(client, tables)
+        self.deliveries = DeliveryRepository(client, tables)
 
     def check_tables(self) -> None:
         """Raise StoreUnavailable unless DynamoDB answers and every table exists."""

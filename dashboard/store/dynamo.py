@@ -74,6 +74,7 @@ class TableNames:
     people: str
     audit: str
     events: str
+    deliveries: str
 
     @classmethod
     def with_prefix(cls, prefix: str) -> TableNames:
@@ -89,6 +90,7 @@ class TableNames:
             people=f"{prefix}People",
             audit=f"{prefix}AuditLog",
             events=f"{prefix}Events",
+            deliveries=f"{prefix}Deliveries",
         )
 
     def all(self) -> tuple[str, ...]:
@@ -104,6 +106,7 @@ class TableNames:
             self.people,
             self.audit,
             self.events,
+            self.deliveries,
         )
 
 

@@ -18,6 +18,7 @@ from dashboard.domain.events import EventType, order_change_events
 from dashboard.domain.orders import OrderStatus
 from dashboard.store.changeset import ChangeItem, Item
 from dashboard.store.dynamo import store_time, to_item
+from dashboard.store.schema import queue_shard
 
 
 def event_change_item(
@@ -36,9 +37,12 @@ def event_change_item(
     """
     refund_id = details.get("refundId")
     payment = details.pop("payment", None)
+    event_id = id_derived_at(at, f"{change}#{event.value}#{refund_id or ''}")
     values: dict[str, Any] = {
         "accountId": account_id,
-        "eventId": id_derived_at(at, f"{change}#{event.value}#{refund_id or ''}"),
+        "eventId": event_id,
+        # On the worker's fan-out queue until its deliveries are made (``store/deliveries.py``).
+        "fanoutShard": queue_shard(event_id),
         "type": event.value,
         "createdAt": store_time(at),
         "resourceType": event.resource_type.value,

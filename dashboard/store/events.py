@@ -92,6 +92,16 @@ class EventRepository:
         events = [event_from_item(item) for item in response.get("Items", [])]
         return EventPage(events, "LastEvaluatedKey" in response)
 
+    def get(self, account_id: str, event_id: str) -> StoredEvent | None:
+        """Return one event, read strongly consistently (the delivery worker's fan-out), or None."""
+        with translate_unavailable():
+            item = self._client.get_item(
+                TableName=self._table,
+                Key=to_item({"accountId": account_id, "eventId": event_id}),
+                ConsistentRead=True,
+            ).get("Item")
+        return event_from_item(item) if item else None
+
 
 def event_from_item(item: dict[str, Any]) -> StoredEvent:
     """Return the event stored in a DynamoDB item."""

@@ -44,7 +44,14 @@ Query.
 
 ``Events``: the outbox, append-only (HASH ``accountId``, RANGE ``eventId``, a UUIDv7, so the
 oldest come first and the last 30 days are one key range): one item per event, written in the
-transaction of the change that made it (``store/events.py``).
+transaction of the change that made it (``store/events.py``); ``EventFanoutIndex`` (sparse,
+HASH ``fanoutShard``, keys only) holds the events the delivery worker has not fanned out yet.
+
+``Deliveries``: one item per event and webhook endpoint (HASH ``endpointKey`` =
+``{accountId}#{endpointId}``, RANGE ``eventId``), with the worker's queue ``DeliveryDueIndex``
+(sparse, HASH ``dueShard``, RANGE ``dueAt``, keys only) and the delivery log's filters
+``DeliveryStateIndex``, ``DeliveryTypeIndex`` and ``DeliveryTypeStateIndex`` (see
+``store/deliveries.py``).
 
 ``Lookups``: small items found by a strongly consistent GetItem on one key, for everything that
 arrives with somebody else's id: a provider link id, the payer's token, a provider payment id.
@@ -54,6 +61,7 @@ from __future__ import annotations
 
 import logging
 import time
+import zlib
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -78,6 +86,30 @@ PERSON_SESSIONS_INDEX = "PersonSessionsIndex"
 PERSON_ACCOUNTS_INDEX = "PersonAccountsIndex"
 AUDIT_ACTOR_INDEX = "AuditActorIndex"
 AUDIT_ACTION_INDEX = "AuditActionIndex"
+EVENT_FANOUT_INDEX = "EventFanoutIndex"
+DELIVERY_DUE_INDEX = "DeliveryDueIndex"
+DELIVERY_STATE_INDEX = "DeliveryStateIndex"
+DELIVERY_TYPE_INDEX = "DeliveryTypeIndex"
+DELIVERY_TYPE_STATE_INDEX = "DeliveryTypeStateIndex"
+# The worker's two queues (events to fan out, deliveries due) are spread over this many
+# partitions of their sparse indexes, so a busy queue is not one hot partition.
+QUEUE_SHARDS = 4
+# The Deliveries table's key attributes and its indexes' (``store/deliveries.py``).
+DELIVERY_KEYS = (
+    "endpointKey",
+    "eventId",
+    "dueShard",
+    "dueAt",
+    "stateKey",
+    "typeKey",
+    "typeStateKey",
+)
+
+
+def queue_shard(key: str) -> str:
+    """Return the queue shard of a key: stable, spread evenly."""
+    return str(zlib.crc32(key.encode()) % QUEUE_SHARDS)
+
 
 _PAYMENTS_INDEXES: dict[str, tuple[str, str]] = {
     STATUS_INDEX: ("userId", "statusSort"),
@@ -213,7 +245,28 @@ def table_definitions(names: TableNames) -> list[dict[str, Any]]:
                 {"AttributeName": "eventId", "KeyType": "RANGE"},
             ],
             "AttributeDefinitions": [
-                {"AttributeName": name, "AttributeType": "S"} for name in ("accountId", "eventId")
+                {"AttributeName": name, "AttributeType": "S"}
+                for name in ("accountId", "eventId", "fanoutShard")
+            ],
+            "GlobalSecondaryIndexes": [
+                _index(EVENT_FANOUT_INDEX, "fanoutShard", "eventId", "KEYS_ONLY")
+            ],
+        },
+        {
+            "TableName": names.deliveries,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [
+                {"AttributeName": "endpointKey", "KeyType": "HASH"},
+                {"AttributeName": "eventId", "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": [
+                {"AttributeName": name, "AttributeType": "S"} for name in DELIVERY_KEYS
+            ],
+            "GlobalSecondaryIndexes": [
+                _index(DELIVERY_DUE_INDEX, "dueShard", "dueAt", "KEYS_ONLY"),
+                _index(DELIVERY_STATE_INDEX, "stateKey", "eventId"),
+                _index(DELIVERY_TYPE_INDEX, "typeKey", "eventId"),
+                _index(DELIVERY_TYPE_STATE_INDEX, "typeStateKey", "eventId"),
             ],
         },
         {

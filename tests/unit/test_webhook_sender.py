@@ -11,9 +11,8 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import urllib3.util.connection
@@ -31,63 +30,17 @@ from dashboard.providers.webhook_sender import (
     generate_secret,
     send_delivery,
 )
+from tests.webhook_receiver import Receiver, answer_ok, running_receiver
 
 EVENT_ID = "0192f3a4-5b6c-7d8e-9f01-23456789abcd"
 BODY = json.dumps({"id": EVENT_ID, "type": "payment.completed", "data": {"amount_minor": 1250}})
 PUBLIC_IP = "93.184.215.14"
 
 
-@dataclass
-class Received:
-    """One request as the receiver read it."""
-
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Receiver
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self.server.received.append(Received(self.path, dict(self.headers.items()), body))
-        self.server.answer(self)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-def _ok(handler: BaseHTTPRequestHandler) -> None:
-    handler.send_response(200)
-    handler.send_header("Content-Length", "2")
-    handler.end_headers()
-    handler.wfile.write(b"ok")
-
-
-class Receiver(ThreadingHTTPServer):
-    """A merchant's webhook receiver on 127.0.0.1: records requests, answers with ``answer``."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.received: list[Received] = []
-        self.answer: Callable[[BaseHTTPRequestHandler], None] = _ok
-
-    @property
-    def port(self) -> int:
-        return self.server_address[1]
-
-    def url(self, path: str = "/hooks") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running_receiver() as server:
+        yield server
 
 
 class StubResolver:
@@ -204,7 +157,7 @@ def test_a_redirect_is_not_followed_and_fails_the_delivery(receiver):
 def test_a_receiver_slower_than_the_deadline_is_given_up(receiver):
     def slow(handler: BaseHTTPRequestHandler) -> None:
         time.sleep(3)
-        _ok(handler)
+        answer_ok(handler)
 
     receiver.answer = slow
 

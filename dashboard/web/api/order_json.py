@@ -52,6 +52,7 @@ SERVER_FIELDS = (
     "refunded_amount_minor",
     "created_at",
     "updated_at",
+    "version",
 )
 _QUANTITY_RANGE = f"Enter a whole number from 1 to {MAX_QUANTITY:,}."
 _NOT_EMPTY = "This field cannot be empty."
@@ -78,6 +79,7 @@ def order_json(order: Order, status: OrderStatus | None = None) -> dict[str, Any
         "payment_id": order.payment_id,
         "created_at": api_time(order.created_at),
         "updated_at": api_time(order.updated_at),
+        "version": order.version,
     }
 
 
@@ -288,6 +290,7 @@ ORDER_SCHEMA: dict[str, Any] = {
         "payment_id",
         "created_at",
         "updated_at",
+        "version",
     ],
     "properties": {
         "id": {"type": "string", "format": "uuid", "description": "A UUIDv7."},
@@ -321,6 +324,12 @@ ORDER_SCHEMA: dict[str, Any] = {
         ),
         "created_at": {"type": "string", "format": "date-time"},
         "updated_at": {"type": "string", "format": "date-time"},
+        "version": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "Goes up by at least one with every change: of two copies of the "
+            "order (two webhook events, say), the higher version is the newer.",
+        },
     },
 }
 

@@ -77,6 +77,7 @@ def payment_json(payment: Payment, now: datetime) -> dict[str, Any]:
         ],
         "order_id": payment.order_id,
         **payment_refund_fields(payment),
+        "version": payment.version,
     }
 
 
@@ -176,6 +177,15 @@ def _expiry(raw: str | None, now: datetime, errors: dict[str, str]) -> datetime 
     return expires
 
 
+# Events come in no set order: a resource's version tells which of two states came later.
+_VERSION = {
+    "type": "integer",
+    "minimum": 1,
+    "description": "Goes up by at least one with every change: of two copies of the resource "
+    "(two webhook events, say), the higher version is the newer.",
+}
+
+
 def openapi_schemas() -> dict[str, Any]:
     """Return the component schemas of payments: Payment, PaymentList and NewPayment."""
     text, time = {"type": "string"}, {"type": "string", "format": "date-time"}
@@ -221,6 +231,7 @@ def openapi_schemas() -> dict[str, Any]:
             "attempts",
             "order_id",
             *refunds["required"],
+            "version",
         ],
         "properties": {
             "id": {"type": "string", "format": "uuid", "description": "A UUIDv7."},
@@ -240,6 +251,7 @@ def openapi_schemas() -> dict[str, Any]:
             "attempts": {"type": "array", "items": attempt},
             "order_id": nullable(text),
             **refunds["properties"],
+            "version": _VERSION,
         },
     }
     return {

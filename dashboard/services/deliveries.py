@@ -1,0 +1,398 @@
+"""Outbound webhooks: fan events out to endpoints, send what is due, keep the delivery log.
+
+The outbox holds every event, written in the transaction of the change it reports. The
+``DeliveryWorker`` takes it from there, outside any merchant's request:
+
+1. **Fan-out**: an event on the fan-out queue becomes one delivery per active endpoint that
+   wants its type, with the event's JSON (as ``GET /api/v1/events`` shows it) built once; the
+   deliveries and the event's leaving the queue are one transaction.
+2. **Sending**: a due delivery is claimed by moving its due time one lease ahead (a Put
+   conditioned on the version read, so of two workers one wins and the other moves on), sent
+   once, signed with the time of sending, and its attempt recorded with the next due time:
+   1 min, 5 min, 30 min, 2 h, 5 h, 10 h, then every 12 h, with jitter, for 3 days. A worker
+   that dies mid-send leaves the delivery due again when its lease runs out: at least once.
+3. **Giving up**: after 3 days without success the delivery is failed; when no delivery to the
+   endpoint has succeeded since the failed one was made, the endpoint is disabled, its reason
+   shown on Settings → Webhooks.
+
+``DeliveryService`` holds the merchant's side: the delivery log, Resend and Send test event.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from dashboard.core.clock import utc_now
+from dashboard.core.errors import NotFound
+from dashboard.core.ids import new_id
+from dashboard.domain.actor import Actor
+from dashboard.domain.deliveries import (
+    TEST_EVENT_TYPE,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryState,
+)
+from dashboard.domain.events import ResourceType
+from dashboard.domain.webhook_endpoints import WebhookEndpoint
+from dashboard.providers.webhook_sender import DeliveryResult, send_delivery
+from dashboard.services.events import ShownEvent
+from dashboard.services.webhook_endpoints import WebhookEndpointService
+from dashboard.store.cursors import CursorCodec, InvalidCursor
+from dashboard.store.deliveries import DeliveryRepository, QueuedDelivery, StoredDelivery
+from dashboard.store.events import RETENTION, EventRepository
+from dashboard.store.orders import OrderRepository
+from dashboard.store.schema import QUEUE_SHARDS
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "DeliveryLogPage",
+    "DeliveryService",
+    "DeliveryWorker",
+    "InvalidCursor",
+    "UnknownDelivery",
+    "WorkerRound",
+]
+
+# A claimed delivery is held this long; one attempt takes at most 10 s (the sender's deadline).
+LEASE = timedelta(seconds=60)
+DISABLED_FOR_FAILURES = "No delivery succeeded for 3 days, so deliveries stopped."
+_FINGERPRINT = "deliveries"
+_MAX_RACES = 5  # a change raced by another is decided again on what is stored then
+
+# Builds an event's JSON body as the API shows the event.
+EventRenderer = Callable[[ShownEvent], str]
+# Sends one attempt: (url, event id, body, live secrets) -> result.
+Sender = Callable[[str, str, bytes, list[str]], DeliveryResult]
+
+
+class UnknownDelivery(NotFound):
+    """Raised for a delivery that is not in the endpoint's log."""
+
+    title = "Delivery not found"
+    message = "This endpoint has no delivery of that event in the last 30 days."
+
+
+@dataclass(frozen=True)
+class DeliveryLogPage:
+    """One page of an endpoint's deliveries, newest first, and the cursor of the next."""
+
+    deliveries: list[Delivery]
+    next_cursor: str | None
+
+
+class DeliveryService:
+    """The merchant's side of deliveries: the log, Resend, Send test event."""
+
+    def __init__(
+        self,
+        deliveries: DeliveryRepository,
+        endpoints: WebhookEndpointService,
+        cursors: CursorCodec,
+        clock: Callable[[], datetime] = utc_now,
+        wake: Callable[[], None] = lambda: None,
+    ):
+        self._deliveries = deliveries
+        self._endpoints = endpoints
+        self._cursors = cursors
+        self._now = clock
+        self._wake = wake
+
+    def log(
+        self,
+        account_id: str,
+        endpoint_id: str,
+        *,
+        state: DeliveryState | None = None,
+        event_type: str | None = None,
+        cursor: str | None = None,
+        limit: int = 25,
+    ) -> DeliveryLogPage:
+        """Return the endpoint's deliveries of the last 30 days, newest first.
+
+        Raise WebhookEndpointNotFound (another account's too) or InvalidCursor.
+        """
+        endpoint = self._endpoints.get(account_id, endpoint_id)
+        fingerprint = f"{_FINGERPRINT}#{endpoint.endpoint_id}#{state or ''}#{event_type or ''}"
+        after = None
+        if cursor:
+            after = self._cursors.decode(cursor, account_id, fingerprint).get("after")
+            if not isinstance(after, str):
+                raise InvalidCursor("The page link is damaged.")
+        page = self._deliveries.log(
+            account_id, endpoint.endpoint_id, state, event_type, after, limit, self._now()
+        )
+        next_cursor = None
+        if page.last_key:
+            next_cursor = self._cursors.encode({"after": page.last_key}, account_id, fingerprint)
+        return DeliveryLogPage(page.deliveries, next_cursor)
+
+    def resend(self, actor: Actor, endpoint_id: str, event_id: str) -> Delivery:
+        """Put the delivery back in the queue, due now, delivered or not; return it.
+
+        Raise WebhookEndpointNotFound or UnknownDelivery (none, or older than 30 days).
+        """
+        endpoint = self._endpoints.get(actor.account_id, endpoint_id)
+        for _ in range(_MAX_RACES):
+            stored = self._deliveries.get(actor.account_id, endpoint.endpoint_id, event_id)
+            now = self._now()
+            if stored is None or stored.delivery.created_at < now - RETENTION:
+                raise UnknownDelivery(event_id[:64])
+            resent = StoredDelivery(stored.delivery.resent(now), stored.payload, stored.version + 1)
+            if self._deliveries.put(resent, stored.version):
+                self._wake()
+                return resent.delivery
+        raise UnknownDelivery(event_id[:64])  # pragma: no cover - five races in a row
+
+    def send_test(self, actor: Actor, endpoint_id: str) -> Delivery:
+        """Queue a ``webhook.test`` event to the endpoint, sent within seconds; return it.
+
+        The test event is no change of the account's, so it is not in the outbox or
+        ``GET /api/v1/events``: only in this endpoint's delivery log.
+        """
+        endpoint = self._endpoints.get(actor.account_id, endpoint_id)
+        now = self._now()
+        event_id = new_id()
+        body = {
+            "id": event_id,
+            "type": TEST_EVENT_TYPE,
+            "created_at": now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "data": {
+                "endpoint_id": endpoint.endpoint_id,
+                "message": "A test event from Payment Dashboard: your endpoint receives events.",
+            },
+        }
+        delivery = Delivery(
+            account_id=actor.account_id,
+            endpoint_id=endpoint.endpoint_id,
+            event_id=event_id,
+            event_type=TEST_EVENT_TYPE,
+            state=DeliveryState.PENDING,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        self._deliveries.put(StoredDelivery(delivery, _json(body), 1), None)
+        self._wake()
+        return delivery
+
+
+@dataclass
+class WorkerRound:
+    """What one round of the worker did."""
+
+    fanned_out: int = 0
+    delivered: int = 0
+    failed: int = 0
+    lost_races: int = 0
+
+    @property
+    def busy(self) -> bool:
+        """Return True when the round found work (so the next round starts at once)."""
+        return bool(self.fanned_out or self.delivered or self.failed or self.lost_races)
+
+
+@dataclass
+class DeliveryWorker:
+    """Fans events out and sends due deliveries; several may run at once, in any processes."""
+
+    deliveries: DeliveryRepository
+    events: EventRepository
+    orders: OrderRepository
+    endpoints: WebhookEndpointService
+    render: EventRenderer
+    allow_loopback: bool = False
+    clock: Callable[[], datetime] = utc_now
+    jitter: Callable[[], float] = field(default=lambda: random.uniform(-1, 1))  # noqa: S311
+    send: Sender | None = None
+    batch: int = 25
+    worker_id: str = field(default_factory=new_id)
+    _wake: threading.Event = field(default_factory=threading.Event)
+
+    def wake(self) -> None:
+        """Start the next round now rather than after the idle pause (something was queued)."""
+        self._wake.set()
+
+    def run_forever(self, stop: threading.Event, idle_seconds: float = 0.5) -> None:
+        """Run rounds until ``stop`` is set; pause ``idle_seconds`` after a round with no work.
+
+        A round that fails (DynamoDB away) is logged and retried after a longer pause.
+        """
+        log.info("delivery worker %s started", self.worker_id)
+        while not stop.is_set():
+            try:
+                busy = self.run_once().busy
+            except Exception:
+                log.exception("delivery worker round failed; retrying in 5 s")
+                stop.wait(5)
+                continue
+            if not busy:
+                self._wake.wait(idle_seconds)
+                self._wake.clear()
+        log.info("delivery worker %s stopped", self.worker_id)
+
+    def run_once(self) -> WorkerRound:
+        """Fan out what waits, then send what is due: one round over every shard."""
+        done = WorkerRound()
+        for shard in map(str, range(QUEUE_SHARDS)):
+            for account_id, event_id in self.deliveries.waiting_events(shard, self.batch):
+                if self._fan_out(account_id, event_id):
+                    done.fanned_out += 1
+                else:
+                    done.lost_races += 1
+        for shard in map(str, range(QUEUE_SHARDS)):
+            for queued in self.deliveries.due(shard, self.clock(), self.batch):
+                outcome = self._deliver(queued)
+                if outcome is None:
+                    done.lost_races += 1
+                elif outcome:
+                    done.delivered += 1
+                else:
+                    done.failed += 1
+        return done
+
+    # -- fan-out -----------------------------------------------------------------------------
+
+    def _fan_out(self, account_id: str, event_id: str) -> bool:
+        event = self.events.get(account_id, event_id)
+        now = self.clock()
+        made: list[StoredDelivery] = []
+        if event is not None and event.created_at >= now - RETENTION:
+            wanting = [
+                e
+                for e in self.endpoints.list(account_id)
+                if e.is_active and event.type in e.event_types
+            ]
+            if wanting:
+                order = None
+                if event.resource_type is ResourceType.ORDER:
+                    order = next(iter(self.orders.get_many(account_id, [event.resource_id])), None)
+                payload = self.render(ShownEvent(event, order))
+                made = [
+                    StoredDelivery(
+                        Delivery(
+                            account_id=account_id,
+                            endpoint_id=endpoint.endpoint_id,
+                            event_id=event_id,
+                            event_type=event.type.value,
+                            state=DeliveryState.PENDING,
+                            created_at=now,
+                            next_attempt_at=now,
+                        ),
+                        payload,
+                        1,
+                    )
+                    for endpoint in wanting
+                ]
+        return self.deliveries.fan_out(account_id, event_id, made)
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def _deliver(self, queued: QueuedDelivery) -> bool | None:
+        """Claim, send and record one delivery; None when another worker holds it."""
+        stored = self.deliveries.get(queued.account_id, queued.endpoint_id, queued.event_id)
+        now = self.clock()
+        if stored is None or stored.delivery.next_attempt_at is None:
+            return None
+        if stored.delivery.next_attempt_at > now:
+            return None  # claimed by another worker since the queue was read
+        claimed = StoredDelivery(
+            _replace_due(stored.delivery, now + LEASE),
+            stored.payload,
+            stored.version + 1,
+            self.worker_id,
+        )
+        if not self.deliveries.put(claimed, stored.version):
+            return None
+        endpoint = self._endpoint(queued)
+        if endpoint is None or not endpoint.is_active:
+            note = "The endpoint was deleted." if endpoint is None else "The endpoint is disabled."
+            self._record(claimed, lambda d: d.given_up(note))
+            return False
+        attempt = self._attempt(endpoint, claimed)
+        recorded = self._record(claimed, lambda d: d.attempted(attempt, self.jitter))
+        if recorded.state is DeliveryState.FAILED and not attempt.delivered:
+            self._disable_if_failing(endpoint, recorded)
+        return attempt.delivered
+
+    def _endpoint(self, queued: QueuedDelivery) -> WebhookEndpoint | None:
+        try:
+            return self.endpoints.get(queued.account_id, queued.endpoint_id)
+        except NotFound:
+            return None
+
+    def _attempt(self, endpoint: WebhookEndpoint, claimed: StoredDelivery) -> DeliveryAttempt:
+        delivery = claimed.delivery
+        secrets = self.endpoints.signing_secrets(endpoint, utc_now())
+        body = claimed.payload.encode("utf-8")
+        if self.send is not None:
+            result = self.send(endpoint.url, delivery.event_id, body, secrets)
+        else:
+            result = send_delivery(
+                endpoint.url, delivery.event_id, body, secrets, allow_loopback=self.allow_loopback
+            )
+        log.info(
+            "webhook %s to endpoint %s: %s in %d ms",
+            delivery.event_type,
+            endpoint.endpoint_id,
+            result.status_code or result.error,
+            result.latency_ms,
+        )
+        return DeliveryAttempt(
+            number=delivery.attempt_count + 1,
+            at=self.clock(),
+            status_code=result.status_code,
+            latency_ms=result.latency_ms,
+            response_excerpt=result.response_head,
+            error=result.error,
+        )
+
+    def _record(self, claimed: StoredDelivery, outcome: Callable[[Delivery], Delivery]) -> Delivery:
+        """Store the claimed delivery's outcome; keep a resend that came meanwhile."""
+        current, version = claimed, claimed.version
+        for _ in range(_MAX_RACES):
+            if current.version == claimed.version:
+                after = outcome(claimed.delivery)
+            else:
+                # Resent while this attempt was in flight: keep the attempt, and the resend.
+                resent = current.delivery
+                attempts = outcome(claimed.delivery).attempts
+                after = dataclasses.replace(resent, attempts=attempts)
+            if self.deliveries.put(StoredDelivery(after, claimed.payload, version + 1), version):
+                return after
+            reread = self.deliveries.get(
+                claimed.delivery.account_id, claimed.delivery.endpoint_id, claimed.delivery.event_id
+            )
+            if reread is None:
+                return outcome(claimed.delivery)
+            current, version = reread, reread.version
+        log.warning("delivery %s: outcome not recorded after races", claimed.delivery.event_id)
+        return outcome(claimed.delivery)
+
+    def _disable_if_failing(self, endpoint: WebhookEndpoint, failed: Delivery) -> None:
+        """Disable the endpoint when nothing reached it since the failed delivery was made."""
+        since = failed.schedule_start
+        for delivered in self.deliveries.latest_delivered(
+            endpoint.account_id, endpoint.endpoint_id
+        ):
+            last = delivered.last_attempt
+            if last is not None and last.at >= since:
+                return
+        self.endpoints.disable(
+            Actor.system(endpoint.account_id), endpoint.endpoint_id, DISABLED_FOR_FAILURES
+        )
+        log.warning("webhook endpoint %s disabled after 3 days of failures", endpoint.endpoint_id)
+
+
+def _replace_due(delivery: Delivery, due: datetime) -> Delivery:
+    return dataclasses.replace(delivery, next_attempt_at=due)
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
