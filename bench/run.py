@@ -28,6 +28,7 @@ from bench.loader import recount as count_payments
 from bench.orders_run import run_orders
 from bench.stats_run import STATS_HEADING, run_stats, stats_report
 from bench.timing import machine, percentile, side_by_side, signed_in_client
+from bench.webhooks_run import WEBHOOKS_HEADING, run_webhooks
 from dashboard.app import create_app
 from dashboard.core.ids import new_id
 from dashboard.domain.actor import Actor
@@ -50,7 +51,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--output", type=Path, default=DOCS)
     parser.add_argument(
-        "--only", choices=("payments", "list", "stats", "orders"), help="run one part only"
+        "--only",
+        choices=("payments", "list", "stats", "orders", "webhooks"),
+        help="run one part only",
     )
     parser.add_argument(
         "--sizes",
@@ -79,9 +82,37 @@ def main() -> int:
             orders = run_orders(app, loader_store, args.repeats, command)
             write_orders_section(args.output, orders)
             print(f"Wrote the Orders section of {args.output}")
+        if args.only in (None, "webhooks"):
+            write_webhooks_section(app, args.output, command)
+            print(f"Wrote the webhooks section of {args.output}")
         return 0
     finally:
         dynamodb.stop()
+
+
+def write_webhooks_section(app: Flask, output: Path, command: str) -> None:
+    """Measure the delivery worker against a local receiver; write its section of the report."""
+    rows = run_webhooks(app)
+    body = [
+        WEBHOOKS_HEADING,
+        "",
+        f"Produced by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine()}.",
+        "",
+        "One delivery worker (`dashboard/services/deliveries.py`) on DynamoDB Local, sending to "
+        "a receiver on 127.0.0.1 that answers 200 at once (`bench/webhooks_run.py`). "
+        "Throughput counts the whole path of each event: fan-out (read the event, write its "
+        "delivery and take it off the queue in one transaction) and sending (claim, sign, POST, "
+        "record). The delay runs the worker on its own thread as production does (a 0.5 s pause "
+        "when idle) and pays links one at a time at random moments: from the completion being "
+        "written to the receiver reading `payment.completed`.",
+        "",
+        "| measure | | |",
+        "|---|---|---|",
+        *rows,
+        "",
+    ]
+    text = output.read_text() if output.exists() else "# Benchmarks\n"
+    output.write_text(_replace_section(text, WEBHOOKS_HEADING, "\n".join(body)))
 
 
 def bench_app(endpoint: str) -> tuple[Flask, Store]:

@@ -42,7 +42,7 @@ class LiveApp:
         self._stop_worker = threading.Event()
         worker = self.app.extensions["delivery_worker"]
         self._worker = threading.Thread(
-            target=worker.run_forever, args=(self._stop_worker, 0.2), daemon=True
+            target=worker.run_forever, args=(self._stop_worker, 0.5), daemon=True
         )
         self._worker.start()
 

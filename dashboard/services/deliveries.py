@@ -26,8 +26,10 @@ import logging
 import random
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from dashboard.core.clock import utc_now
 from dashboard.core.errors import NotFound
@@ -66,6 +68,9 @@ LEASE = timedelta(seconds=60)
 DISABLED_FOR_FAILURES = "No delivery succeeded for 3 days, so deliveries stopped."
 _FINGERPRINT = "deliveries"
 _MAX_RACES = 5  # a change raced by another is decided again on what is stored then
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 # Builds an event's JSON body as the API shows the event.
 EventRenderer = Callable[[ShownEvent], str]
@@ -212,8 +217,11 @@ class DeliveryWorker:
     jitter: Callable[[], float] = field(default=lambda: random.uniform(-1, 1))  # noqa: S311
     send: Sender | None = None
     batch: int = 25
+    threads: int = 8
     worker_id: str = field(default_factory=new_id)
     _wake: threading.Event = field(default_factory=threading.Event)
+    _pool: ThreadPoolExecutor | None = None
+    _round_endpoints: dict[str, list[WebhookEndpoint]] = field(default_factory=dict)
 
     def wake(self) -> None:
         """Start the next round now rather than after the idle pause (something was queued)."""
@@ -238,24 +246,43 @@ class DeliveryWorker:
         log.info("delivery worker %s stopped", self.worker_id)
 
     def run_once(self) -> WorkerRound:
-        """Fan out what waits, then send what is due: one round over every shard."""
+        """Fan out what waits, then send what is due: one round over every shard.
+
+        Events and deliveries are handled ``threads`` at a time: each waits mostly on DynamoDB
+        or on the receiver. The endpoints of an account are read once a round.
+        """
         done = WorkerRound()
-        for shard in map(str, range(QUEUE_SHARDS)):
-            for account_id, event_id in self.deliveries.waiting_events(shard, self.batch):
-                if self._fan_out(account_id, event_id):
-                    done.fanned_out += 1
-                else:
-                    done.lost_races += 1
-        for shard in map(str, range(QUEUE_SHARDS)):
-            for queued in self.deliveries.due(shard, self.clock(), self.batch):
-                outcome = self._deliver(queued)
-                if outcome is None:
-                    done.lost_races += 1
-                elif outcome:
-                    done.delivered += 1
-                else:
-                    done.failed += 1
+        self._round_endpoints = {}
+        shards = [str(shard) for shard in range(QUEUE_SHARDS)]
+        waiting = [e for s in shards for e in self.deliveries.waiting_events(s, self.batch)]
+        for fanned_out in self._each(lambda e: self._fan_out(*e), waiting):
+            if fanned_out:
+                done.fanned_out += 1
+            else:
+                done.lost_races += 1
+        now = self.clock()
+        due = [q for s in shards for q in self.deliveries.due(s, now, self.batch)]
+        for outcome in self._each(self._deliver, due):
+            if outcome is None:
+                done.lost_races += 1
+            elif outcome:
+                done.delivered += 1
+            else:
+                done.failed += 1
         return done
+
+    def _each(self, action: Callable[[_T], _R], items: list[_T]) -> list[_R]:
+        if self.threads <= 1 or len(items) <= 1:
+            return [action(item) for item in items]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="deliveries")
+        return list(self._pool.map(action, items))
+
+    def _endpoints_of(self, account_id: str) -> list[WebhookEndpoint]:
+        # Read once a round: a change shows from the next round, a second or so later.
+        if account_id not in self._round_endpoints:
+            self._round_endpoints[account_id] = self.endpoints.list(account_id)
+        return self._round_endpoints[account_id]
 
     # -- fan-out -----------------------------------------------------------------------------
 
@@ -266,7 +293,7 @@ class DeliveryWorker:
         if event is not None and event.created_at >= now - RETENTION:
             wanting = [
                 e
-                for e in self.endpoints.list(account_id)
+                for e in self._endpoints_of(account_id)
                 if e.is_active and event.type in e.event_types
             ]
             if wanting:
@@ -322,10 +349,10 @@ class DeliveryWorker:
         return attempt.delivered
 
     def _endpoint(self, queued: QueuedDelivery) -> WebhookEndpoint | None:
-        try:
-            return self.endpoints.get(queued.account_id, queued.endpoint_id)
-        except NotFound:
-            return None
+        wanted = queued.endpoint_id
+        return next(
+            (e for e in self._endpoints_of(queued.account_id) if e.endpoint_id == wanted), None
+        )
 
     def _attempt(self, endpoint: WebhookEndpoint, claimed: StoredDelivery) -> DeliveryAttempt:
         delivery = claimed.delivery
