@@ -177,6 +177,8 @@ def endpoint_summary(endpoint: WebhookEndpoint) -> dict[str, str]:
         ),
         "status": endpoint.status.value,
     }
+    if endpoint.disabled_reason:
+        summary["reason"] = endpoint.disabled_reason
     if endpoint.description:
         summary["description"] = endpoint.description
     return summary

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from dashboard.core.errors import Conflict, InvalidInput, NotFound
 from dashboard.core.ids import new_id
 from dashboard.domain.actor import Actor
-from dashboard.domain.audit import AuditAction, audit_note
+from dashboard.domain.audit import AuditAction, AuditNote, audit_note
 from dashboard.domain.events import EventType
 from dashboard.domain.webhook_endpoints import (
     EndpointStatus,
@@ -209,7 +209,11 @@ class WebhookEndpointService:
                 return None
             return endpoint.changed(now, status=EndpointStatus.DISABLED, disabled_reason=reason)
 
-        return self._change(actor, endpoint_id, AuditAction.WEBHOOK_ENDPOINT_DISABLED, disable)
+        # The worker disabling a failing endpoint is audited too: the account should see why
+        # its deliveries stopped, and that nobody in it did this.
+        return self._change(
+            actor, endpoint_id, AuditAction.WEBHOOK_ENDPOINT_DISABLED, disable, always_audit=True
+        )
 
     def enable(self, actor: Actor, endpoint_id: str) -> WebhookEndpoint:
         """Deliver to the endpoint again; enabling an active endpoint changes nothing."""
@@ -259,6 +263,7 @@ class WebhookEndpointService:
         endpoint_id: str,
         action: AuditAction,
         change: Callable[[WebhookEndpoint, datetime], WebhookEndpoint | None],
+        always_audit: bool = False,
     ) -> WebhookEndpoint:
         """Apply ``change`` to the stored endpoint and write it with its audit entry.
 
@@ -271,8 +276,9 @@ class WebhookEndpointService:
             changed = change(endpoint, now)
             if changed is None:
                 return endpoint
+            note = AuditNote(actor, action, now) if always_audit else audit_note(actor, action, now)
             try:
-                self._repository.write(endpoint, changed, audit_note(actor, action, now))
+                self._repository.write(endpoint, changed, note)
             except EndpointChanged:
                 continue
             return changed

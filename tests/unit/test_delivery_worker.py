@@ -14,6 +14,8 @@ from standardwebhooks import Webhook
 
 from dashboard.core.clock import utc_now
 from dashboard.core.ids import id_minted_at
+from dashboard.domain.actor import Channel
+from dashboard.domain.audit import AuditAction
 from dashboard.domain.deliveries import TEST_EVENT_TYPE, DeliveryState
 from dashboard.domain.events import EventType
 from dashboard.domain.webhook_endpoints import EndpointStatus
@@ -26,6 +28,7 @@ from dashboard.services.deliveries import (
     UnknownDelivery,
 )
 from dashboard.services.webhook_endpoints import WebhookEndpointNotFound
+from dashboard.store.audit import AuditFilter
 from dashboard.store.cursors import CursorCodec
 from dashboard.store.deliveries import StoredDelivery
 from dashboard.store.event_items import event_change_item
@@ -182,6 +185,11 @@ def test_a_failing_endpoint_is_retried_on_the_schedule_then_given_up_and_disable
     stored = app.extensions["webhook_endpoints"].get(ACCOUNT, endpoint.endpoint_id)
     assert stored.status is EndpointStatus.DISABLED
     assert stored.disabled_reason == DISABLED_FOR_FAILURES
+    wanted = AuditFilter(action=AuditAction.WEBHOOK_ENDPOINT_DISABLED)
+    (entry,) = app.extensions["store"].audit.newest_first(ACCOUNT, wanted, 5).entries
+    assert entry.via is Channel.SYSTEM
+    assert entry.actor is None  # nobody in the account did it
+    assert entry.after["reason"] == DISABLED_FOR_FAILURES
 
 
 def test_jitter_stretches_each_wait_by_at_most_a_tenth(deliveries, app, receiver, clock):
