@@ -81,6 +81,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from dashboard.web.stats import routes as stats_routes
     from dashboard.web.team import routes as team_routes
     from dashboard.web.templating import register_template_helpers
+    from dashboard.web.webhook_settings import routes as webhook_settings_routes
     from dashboard.web.webhooks import routes as webhook_routes
 
     if not isinstance(settings, Settings):
@@ -167,6 +168,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(account_routes.bp)
     app.register_blueprint(team_routes.bp)
     app.register_blueprint(business_routes.bp)
+    app.register_blueprint(webhook_settings_routes.bp)
     app.jinja_env.globals["account_choices"] = header.account_choices
     account_guard.init_app(app)
     theme.init_app(app)

@@ -7,7 +7,9 @@ one real redis-server.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -81,6 +83,30 @@ def _aws_test_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-2")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+
+
+# What the stub resolver answers: a public address for every name but these.
+PUBLIC_TEST_ADDRESS = "93.184.215.14"
+PRIVATE_TEST_HOST = "internal.shop.example"  # resolves into a private network
+
+
+def stub_resolve(host: str, port: int, **kwargs: object) -> list[tuple[object, ...]]:
+    """Answer a lookup without DNS: IP literals as given, localhost as 127.0.0.1, the private
+    test host as 10.0.0.7, every other name as one public address."""
+    try:
+        address = str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        address = {"localhost": "127.0.0.1", PRIVATE_TEST_HOST: "10.0.0.7"}.get(
+            host, PUBLIC_TEST_ADDRESS
+        )
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    return [(family, socket.SOCK_STREAM, 6, "", (address, port))]
+
+
+@pytest.fixture(autouse=True)
+def _no_real_name_lookups(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Adding a webhook endpoint resolves its host: never through real DNS in a test.
+    monkeypatch.setattr("dashboard.services.webhook_endpoints.resolve_host", stub_resolve)
 
 
 @pytest.fixture(scope="session")

@@ -98,8 +98,8 @@ def clean_url(url: object, production: bool) -> str:
     """Return the endpoint URL trimmed; raise InvalidInput unless it is an https URL.
 
     Outside production, http://localhost and http://127.0.0.1 are accepted too. This is the
-    syntactic check only: the resolver check (no private addresses) is added when the sender
-    (``dashboard.providers.webhook_sender.check_endpoint_url``) lands.
+    syntactic check only: ``WebhookEndpointService.add`` then resolves the host
+    (``dashboard.providers.webhook_sender.check_endpoint_url``: no private addresses).
     """
     problem = _url_problem(url, production)
     if problem:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import base64
 import builtins
 import secrets
+import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from dashboard.core.errors import Conflict, InvalidInput, NotFound
 from dashboard.core.ids import new_id
@@ -28,6 +30,7 @@ from dashboard.domain.webhook_endpoints import (
     clean_event_types,
     clean_url,
 )
+from dashboard.providers import webhook_sender
 from dashboard.store.secret_box import SecretBox
 from dashboard.store.webhook_endpoints import EndpointChanged, WebhookEndpointRepository
 
@@ -66,6 +69,11 @@ class WebhookEndpointBusy(Conflict):
 
     title = "Webhook endpoint changed"
     message = "The webhook endpoint changed meanwhile. Please try again."
+
+
+def resolve_host(host: str, port: int, **kwargs: Any) -> Sequence[tuple[Any, ...]]:
+    """Return the system resolver's answer for ``host`` (replaced by a stub in tests)."""
+    return socket.getaddrinfo(host, port, **kwargs)
 
 
 def new_signing_secret() -> str:
@@ -116,8 +124,11 @@ class WebhookEndpointService:
         box: SecretBox,
         production: bool = False,
         clock: Callable[[], datetime] = _utc_now,
+        resolver: webhook_sender.Resolver | None = None,
     ):
         self._repository = repository
+        # None: the system's resolver, looked up at each add (tests swap in a stub there).
+        self._resolver = resolver
         self._box = box
         self._production = production
         self._now = clock
@@ -142,7 +153,13 @@ class WebhookEndpointService:
         clean_url_, types, text = clean_endpoint_input(
             url, event_types, description, self._production
         )
-        # The resolver check (check_endpoint_url: no private address) comes with the sender.
+        # Checked again at every delivery; here so a URL into a private network is refused
+        # while the merchant is still at the form.
+        problem = webhook_sender.check_endpoint_url(
+            clean_url_, self._production, resolver=self._resolver or resolve_host
+        )
+        if problem:
+            raise InvalidInput({"url": problem})
         if len(self.list(actor.account_id)) >= MAX_ENDPOINTS:
             raise WebhookEndpointLimitReached(MAX_ENDPOINTS)
         endpoint_id = endpoint_id or new_id()

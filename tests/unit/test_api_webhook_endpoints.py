@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from dashboard.domain.api_keys import KeyScope
+from dashboard.domain.audit import AuditAction
 from dashboard.domain.events import EventType
+from dashboard.store.audit import AuditFilter
 from tests.conftest import actor_for
 from tests.unit.api_support import ALICE, BOB, api_key_for, assert_problem, bearer
 
@@ -204,3 +206,31 @@ def test_the_audit_log_page_shows_an_added_endpoint_by_its_url(app, client, alic
     assert "Webhook endpoint added" in rows
     assert "Webhook endpoint</span>" in rows
     assert NEW_ENDPOINT["url"] in rows
+
+
+def test_an_endpoint_is_disabled_and_enabled_again_and_each_change_is_audited(app, client, alice):
+    added = _add(client, alice)
+
+    disabled = client.post(f"{URL}/{added['id']}/disable", headers=alice)
+    again = client.post(f"{URL}/{added['id']}/disable", headers=alice)
+    enabled = client.post(f"{URL}/{added['id']}/enable", headers=alice)
+
+    assert disabled.status_code == 200
+    assert disabled.json["status"] == "disabled"
+    assert disabled.json["disabled_reason"] == "Disabled through the API."
+    assert again.json["status"] == "disabled"
+    assert enabled.json["status"] == "active"
+    assert enabled.json["disabled_reason"] is None
+    assert "secret" not in disabled.json
+    audit = app.extensions["store"].audit
+    for action in (AuditAction.WEBHOOK_ENDPOINT_DISABLED, AuditAction.WEBHOOK_ENDPOINT_ENABLED):
+        entries = audit.newest_first(ALICE, AuditFilter(action=action), 5).entries
+        assert len(entries) == 1, action  # disabling twice is one change
+
+
+def test_another_accounts_endpoint_cannot_be_disabled(app, client, alice):
+    added = _add(client, alice)
+    bob = bearer(api_key_for(app, BOB))
+
+    assert_problem(client.post(f"{URL}/{added['id']}/disable", headers=bob), 404, "not-found")
+    assert client.get(URL, headers=alice).json["data"][0]["status"] == "active"

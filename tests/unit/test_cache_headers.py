@@ -45,6 +45,9 @@ def test_every_signed_in_page_is_sent_with_no_store(app: Flask, merchant, endpoi
     # A second Owner, so Alice may leave; an Admin she may remove or make the Owner.
     _join(app, "alice@example.com", "bob@example.com", Role.OWNER)
     carol = _join(app, "alice@example.com", "carol@example.com", Role.ADMIN)
+    endpoint_id = (
+        app.extensions["webhook_endpoints"].add(alice, None, "https://shop.example/in", "all")[0]
+    ).endpoint_id
     with app.test_request_context():
         rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
         ids = {
@@ -52,6 +55,7 @@ def test_every_signed_in_page_is_sent_with_no_store(app: Flask, merchant, endpoi
             "order_id": order.order_id,
             "key_id": key.key_id,
             "invitation_id": invitation.invitation_id,
+            "endpoint_id": endpoint_id,
         }
         values = {arg: ids.get(arg, "x") for arg in rule.arguments}
         if endpoint in ("team.confirm_remove_member", "team.confirm_transfer_ownership"):

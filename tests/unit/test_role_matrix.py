@@ -148,6 +148,20 @@ ROLE_MATRIX: dict[tuple[str, str], frozenset[Role] | str] = {
     ("api.create_webhook_endpoint", "POST"): frozenset({OWNER, ADMIN, DEVELOPER}),
     ("api.delete_webhook_endpoint", "DELETE"): frozenset({OWNER, ADMIN, DEVELOPER}),
     ("api.rotate_webhook_endpoint_secret", "POST"): frozenset({OWNER, ADMIN, DEVELOPER}),
+    # Settings → Webhooks: Owners, Admins and Developers only.
+    ("webhook_settings.webhooks_page", "GET"): frozenset({OWNER, ADMIN, DEVELOPER}),
+    ("webhook_settings.add_endpoint", "POST"): frozenset({OWNER, ADMIN, DEVELOPER}),
+    ("webhook_settings.endpoint_page", "GET"): frozenset({OWNER, ADMIN, DEVELOPER}),
+    ("webhook_settings.confirm_rotate_secret", "GET"): frozenset({OWNER, ADMIN, DEVELOPER}),
+    ("webhook_settings.confirm_delete_endpoint", "GET"): frozenset({OWNER, ADMIN, DEVELOPER}),
+    ("webhook_settings.rotate_secret", "POST"): frozenset({OWNER, ADMIN, DEVELOPER}),
+    ("webhook_settings.disable_endpoint", "POST"): frozenset({OWNER, ADMIN, DEVELOPER}),
+    ("webhook_settings.enable_endpoint", "POST"): frozenset({OWNER, ADMIN, DEVELOPER}),
+    ("webhook_settings.delete_endpoint", "POST"): frozenset({OWNER, ADMIN, DEVELOPER}),
+    ("webhook_settings.send_test_event", "POST"): frozenset({OWNER, ADMIN, DEVELOPER}),
+    ("webhook_settings.resend_delivery", "POST"): frozenset({OWNER, ADMIN, DEVELOPER}),
+    ("api.disable_webhook_endpoint", "POST"): frozenset({OWNER, ADMIN, DEVELOPER}),
+    ("api.enable_webhook_endpoint", "POST"): frozenset({OWNER, ADMIN, DEVELOPER}),
     # The audit log: Owners and Admins (and full-scope keys).
     ("business.business_page", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
     ("business.save_business", "POST"): frozenset({OWNER, ADMIN}),
@@ -181,6 +195,8 @@ SCOPE_MATRIX: dict[tuple[str, str], frozenset[KeyScope]] = {
     ("api.create_webhook_endpoint", "POST"): frozenset({FULL}),
     ("api.delete_webhook_endpoint", "DELETE"): frozenset({FULL}),
     ("api.rotate_webhook_endpoint_secret", "POST"): frozenset({FULL}),
+    ("api.disable_webhook_endpoint", "POST"): frozenset({FULL}),
+    ("api.enable_webhook_endpoint", "POST"): frozenset({FULL}),
     ("api.list_audit_events", "GET"): frozenset({FULL}),
 }
 
@@ -268,6 +284,7 @@ class Merchant:
             "invitation_id": "01a2b3c4-0000-7000-8000-000000000000",
             "refund_id": "01a2b3c4-0000-7000-8000-00000000000f",
             "endpoint_id": "01a2b3c4-0000-7000-8000-0000000000e0",
+            "event_id": "01a2b3c4-0000-7000-8000-0000000000e1",
             "digest": "0" * 64,
             "ext": "png",
         }

@@ -138,6 +138,25 @@ def rotate_webhook_endpoint_secret(endpoint_id: str) -> ResponseReturnValue:
     return endpoint_json(endpoint, secret)
 
 
+@bp.post("/webhook-endpoints/<endpoint_id>/disable")
+@requires(Permission.MANAGE_WEBHOOKS)
+@recent_sign_in_required()
+@idempotent
+def disable_webhook_endpoint(endpoint_id: str) -> ResponseReturnValue:
+    """Stop delivering to the endpoint; 200 with it. Disabling a disabled one changes nothing."""
+    endpoint = endpoint_service().disable(current_actor(), endpoint_id, "Disabled through the API.")
+    return endpoint_json(endpoint)
+
+
+@bp.post("/webhook-endpoints/<endpoint_id>/enable")
+@requires(Permission.MANAGE_WEBHOOKS)
+@recent_sign_in_required()
+@idempotent
+def enable_webhook_endpoint(endpoint_id: str) -> ResponseReturnValue:
+    """Deliver to the endpoint again; 200 with it. Enabling an active one changes nothing."""
+    return endpoint_json(endpoint_service().enable(current_actor(), endpoint_id))
+
+
 def openapi_schemas() -> dict[str, Any]:
     """Return the component schemas of webhook endpoints."""
     text = {"type": "string"}
@@ -258,6 +277,38 @@ def openapi_endpoints() -> list[Endpoint]:
             "secret, without rotating again.",
             responses={
                 "200": json_response("The new secret.", ref("WebhookEndpointWithSecret")),
+                **problems(404, 409),
+            },
+        ),
+        endpoint(
+            "post",
+            "/webhook-endpoints/{endpoint_id}/disable",
+            "disableWebhookEndpoint",
+            "Disable a webhook endpoint",
+            tag="Webhook endpoints",
+            parameters=[endpoint_id],
+            idempotent=True,
+            step_up=True,
+            description="Stops delivering events to the endpoint (no body) until it is enabled "
+            "again. Disabling a disabled endpoint changes nothing.",
+            responses={
+                "200": json_response("The endpoint, disabled.", ref("WebhookEndpoint")),
+                **problems(404, 409),
+            },
+        ),
+        endpoint(
+            "post",
+            "/webhook-endpoints/{endpoint_id}/enable",
+            "enableWebhookEndpoint",
+            "Enable a webhook endpoint",
+            tag="Webhook endpoints",
+            parameters=[endpoint_id],
+            idempotent=True,
+            step_up=True,
+            description="Delivers events to the endpoint again (no body). Enabling an active "
+            "endpoint changes nothing.",
+            responses={
+                "200": json_response("The endpoint, active.", ref("WebhookEndpoint")),
                 **problems(404, 409),
             },
         ),

@@ -1,0 +1,1 @@
+"""Settings → Webhooks: the merchant's webhook endpoints, their secrets and delivery logs."""
