@@ -29,6 +29,7 @@ from dashboard.services.payments import NewPaymentLink
 from dashboard.services.refunds import NewRefund
 from tests.conftest import actor_for
 from tests.live import LiveApp
+from tests.webhook_receiver import answer_with, running_receiver
 
 pytestmark = pytest.mark.e2e
 
@@ -69,6 +70,7 @@ class Scene:
     key_id: str = ""
     invitation_id: str = ""
     invitation_token: str = ""
+    endpoint_id: str = ""  # a webhook endpoint with a delivered test event and a failed one
 
     def new_payment(self, reference: str, **options) -> object:
         """Create one more awaiting payment for the merchant (for pages that change it)."""
@@ -170,6 +172,20 @@ def _key_created(page: Page, scene: Scene) -> None:
     expect(page.get_by_role("heading", name="API key created")).to_be_visible()
 
 
+def _endpoint_added(page: Page, scene: Scene) -> None:
+    page.goto(scene.app.url + "/settings/webhooks")
+    _confirm_it_is_you(page, scene)
+    page.get_by_label("Endpoint URL").fill(f"https://shop.example/hooks/{new_id()[-4:]}")
+    page.get_by_role("button", name="Add endpoint").click()
+    expect(page.get_by_role("heading", name="Webhook endpoint added")).to_be_visible()
+
+
+def _delivery_expanded(page: Page, scene: Scene) -> None:
+    page.goto(f"{scene.app.url}/settings/webhooks/{scene.endpoint_id}")
+    for summary in page.locator(".delivery summary").all():
+        summary.click()
+
+
 def _sandbox_page(page: Page, scene: Scene) -> None:
     page.goto(scene.new_payment("Payer view").link_url)
     expect(page.get_by_role("button", name="Pay now")).to_be_visible()
@@ -253,6 +269,11 @@ PAGES = [
         _goto("/settings/team/invitations/{scene.invitation_id}/revoke/confirm"),
     ),
     AxePage("audit-log", "merchant", _goto("/settings/audit-log")),
+    AxePage("webhooks", "merchant", _goto("/settings/webhooks")),
+    AxePage("webhook-endpoint", "merchant", _delivery_expanded),
+    AxePage("webhook-endpoint-added", "merchant", _endpoint_added),
+    AxePage("webhook-rotate-confirm", "merchant", _goto("/settings/webhooks/{scene.endpoint_id}/rotate-secret/confirm")),
+    AxePage("webhook-delete-confirm", "merchant", _goto("/settings/webhooks/{scene.endpoint_id}/delete/confirm")),
     AxePage("confirm-it-is-you", "merchant", _goto("/confirm-sign-in?next=/settings")),
     AxePage("api-docs", "merchant", _goto("/api/v1/docs")),
 ]  # fmt: skip
@@ -328,8 +349,25 @@ def _make_scene(app: LiveApp) -> Scene:
             actor, new_id(), "viewer@example.com", Role.VIEWER
         )
         scene.invitation_id = invitation.invitation_id
+        scene.endpoint_id = _endpoint_with_deliveries(app, actor)
     time.sleep(1)  # the expiring link is past its expiry
     return scene
+
+
+def _endpoint_with_deliveries(app: LiveApp, actor) -> str:
+    """Add an endpoint at a local receiver; deliver it a test event, then fail one."""
+    ext = app.app.extensions
+    endpoints, deliveries = ext["webhook_endpoints"], ext["deliveries"]
+    with running_receiver() as receiver:
+        endpoint, _ = endpoints.add(actor, None, receiver.url(), "all", "Shop backend")
+        deliveries.send_test(actor, endpoint.endpoint_id)
+        ext["delivery_worker"].run_once()
+        receiver.answer = answer_with(503)
+        deliveries.send_test(actor, endpoint.endpoint_id)
+        ext["delivery_worker"].run_once()
+    endpoints.add(actor, None, "http://127.0.0.1:9/invoicing", ["refund.executed"])
+    endpoints.disable(actor, endpoints.list(actor.account_id)[-1].endpoint_id, "Paused for now.")
+    return endpoint.endpoint_id
 
 
 def _refunded_payment(app: LiveApp, actor) -> str:

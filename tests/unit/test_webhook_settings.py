@@ -16,6 +16,7 @@ from dashboard.services.sessions import SESSION_ID_KEY
 from tests.conftest import PRIVATE_TEST_HOST, FakeClock, actor_for, csrf_token_from
 from tests.unit.conftest import sign_in
 from tests.unit.test_confirm_pages import _join
+from tests.webhook_receiver import answer_with, running_receiver
 
 ALICE = actor_for("alice@example.com")
 PAGE = "/settings/webhooks"
@@ -279,3 +280,20 @@ def test_resend_puts_the_delivery_back_in_the_queue(app, merchant):
         data={"csrf_token": _token(merchant)},
     )
     assert unknown.status_code == 404
+
+
+def test_each_delivery_expands_to_its_attempts_with_the_answer_in_a_labelled_pre(app, merchant):
+    with app.app_context(), running_receiver() as receiver:
+        receiver.answer = answer_with(503, b"busy, try later")
+        endpoint = app.extensions["webhook_endpoints"].add(ALICE, None, receiver.url(), "all")[0]
+        app.extensions["deliveries"].send_test(ALICE, endpoint.endpoint_id)
+        app.extensions["delivery_worker"].run_once()
+
+    page = merchant.get(f"{PAGE}/{endpoint.endpoint_id}").get_data(as_text=True)
+
+    assert "Attempt 1" in page and "HTTP 503" in page and "The endpoint answered 503." in page
+    assert re.search(
+        r'<pre class="response-excerpt" tabindex="0" role="region"\s+aria-label="Response of attempt 1, first 1 KB"><code>busy, try later</code></pre>',
+        page,
+    )
+    assert "Next attempt" in page
