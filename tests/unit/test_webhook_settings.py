@@ -291,7 +291,9 @@ def test_each_delivery_expands_to_its_attempts_with_the_answer_in_a_labelled_pre
 
     page = merchant.get(f"{PAGE}/{endpoint.endpoint_id}").get_data(as_text=True)
 
-    assert "Attempt 1" in page and "HTTP 503" in page and "The endpoint answered 503." in page
+    assert "Attempt 1" in page
+    assert "HTTP 503" in page
+    assert "The endpoint answered 503." in page
     assert re.search(
         r'<pre class="response-excerpt" tabindex="0" role="region"\s+aria-label="Response of attempt 1, first 1 KB"><code>busy, try later</code></pre>',
         page,
