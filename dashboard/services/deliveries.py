@@ -25,6 +25,7 @@ import json
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,20 +36,32 @@ from dashboard.core.clock import utc_now
 from dashboard.core.errors import NotFound
 from dashboard.core.ids import new_id
 from dashboard.domain.actor import Actor
+from dashboard.domain.audit import AuditAction, AuditNote
 from dashboard.domain.deliveries import (
     TEST_EVENT_TYPE,
     Delivery,
     DeliveryAttempt,
     DeliveryState,
 )
-from dashboard.domain.events import ResourceType
+from dashboard.domain.emails import (
+    EMAIL_TARGET_PREFIX,
+    Email,
+    EmailKind,
+    EmailNotSent,
+    email_target,
+    is_email_target,
+)
+from dashboard.domain.events import EventType, ResourceType
 from dashboard.domain.webhook_endpoints import WebhookEndpoint
 from dashboard.providers.webhook_sender import DeliveryResult, send_delivery
+from dashboard.services.emails import EmailRenderer, take_daily_quota
 from dashboard.services.events import ShownEvent
 from dashboard.services.webhook_endpoints import WebhookEndpointService
+from dashboard.store.audit import AuditLogRepository
+from dashboard.store.business import BusinessRepository
 from dashboard.store.cursors import CursorCodec, InvalidCursor
 from dashboard.store.deliveries import DeliveryRepository, QueuedDelivery, StoredDelivery
-from dashboard.store.events import RETENTION, EventRepository
+from dashboard.store.events import RETENTION, EventRepository, StoredEvent
 from dashboard.store.orders import OrderRepository
 from dashboard.store.schema import QUEUE_SHARDS
 
@@ -76,6 +89,8 @@ _R = TypeVar("_R")
 EventRenderer = Callable[[ShownEvent], str]
 # Sends one attempt: (url, event id, body, live secrets) -> result.
 Sender = Callable[[str, str, bytes, list[str]], DeliveryResult]
+# Hands one email to the mail server under a stable message id; raises EmailNotSent.
+EmailSender = Callable[[Email, str], None]
 
 
 class UnknownDelivery(NotFound):
@@ -216,6 +231,12 @@ class DeliveryWorker:
     clock: Callable[[], datetime] = utc_now
     jitter: Callable[[], float] = field(default=lambda: random.uniform(-1, 1))  # noqa: S311
     send: Sender | None = None
+    # Emails (receipts; the merchant's link emails are queued by PaymentEmails): rendered in
+    # the account's name, handed to the mail server, each send audited. None: no emails.
+    render_email: EmailRenderer | None = None
+    send_email: EmailSender | None = None
+    business: BusinessRepository | None = None
+    audit: AuditLogRepository | None = None
     batch: int = 25
     threads: int = 8
     worker_id: str = field(default_factory=new_id)
@@ -317,7 +338,37 @@ class DeliveryWorker:
                     )
                     for endpoint in wanting
                 ]
+            receipt = self._receipt(event, now)
+            if receipt is not None:
+                made.append(receipt)
         return self.deliveries.fan_out(account_id, event_id, made)
+
+    def _receipt(self, event: StoredEvent, now: datetime) -> StoredDelivery | None:
+        """Return the payer's receipt of a completed payment, if one is to be sent."""
+        payment = event.payment
+        if (
+            event.type is not EventType.PAYMENT_COMPLETED
+            or payment is None
+            or not payment.payer_email
+            or self.render_email is None
+            or self.send_email is None
+        ):
+            return None
+        if not take_daily_quota(self.deliveries, payment.user_id, now):
+            log.warning("receipt of %s skipped: the account's daily email limit", event.event_id)
+            return None
+        stored = self.business.get_profile(payment.user_id) if self.business else None
+        email = self.render_email(EmailKind.RECEIPT, payment, stored.profile if stored else None)
+        delivery = Delivery(
+            account_id=payment.user_id,
+            endpoint_id=email_target(payment.payment_id),
+            event_id=event.event_id,
+            event_type=EmailKind.RECEIPT.value,
+            state=DeliveryState.PENDING,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        return StoredDelivery(delivery, email.to_json(), 1)
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -337,6 +388,8 @@ class DeliveryWorker:
         )
         if not self.deliveries.put(claimed, stored.version):
             return None
+        if is_email_target(queued.endpoint_id):
+            return self._send_email(claimed)
         endpoint = self._endpoint(queued)
         if endpoint is None or not endpoint.is_active:
             note = "The endpoint was deleted." if endpoint is None else "The endpoint is disabled."
@@ -346,6 +399,38 @@ class DeliveryWorker:
         recorded = self._record(claimed, lambda d: d.attempted(attempt, self.jitter))
         if recorded.state is DeliveryState.FAILED and not attempt.delivered:
             self._disable_if_failing(endpoint, recorded)
+        return attempt.delivered
+
+    def _send_email(self, claimed: StoredDelivery) -> bool:
+        """Hand one email to the mail server, record the attempt, audit a send."""
+        delivery = claimed.delivery
+        email = Email.from_json(claimed.payload)
+        started = time.monotonic()
+        error = None
+        if self.send_email is None:
+            error = "Email is not set up here (no SMTP_URL)."
+        else:
+            try:
+                # One Message-ID per email, kept across attempts: a resent copy is recognisable.
+                self.send_email(email, f"{delivery.event_id}.{delivery.endpoint_id}")
+            except EmailNotSent as exc:
+                error = str(exc)[:300]
+        attempt = DeliveryAttempt(
+            number=delivery.attempt_count + 1,
+            at=self.clock(),
+            status_code=None,
+            latency_ms=int((time.monotonic() - started) * 1000),
+            error=error,
+        )
+        log.info("%s for %s: %s", delivery.event_type, delivery.endpoint_id, error or "sent")
+        self._record(claimed, lambda d: d.attempted(attempt, self.jitter))
+        if attempt.delivered and self.audit is not None:
+            payment_id = delivery.endpoint_id.removeprefix(EMAIL_TARGET_PREFIX)
+            note = AuditNote(Actor.system(delivery.account_id), AuditAction.EMAIL_SENT, attempt.at)
+            kind = EmailKind(delivery.event_type)
+            self.audit.append(
+                note.entry("payment", payment_id, after={"email": kind.label, "to": email.to})
+            )
         return attempt.delivered
 
     def _endpoint(self, queued: QueuedDelivery) -> WebhookEndpoint | None:

@@ -27,7 +27,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from dashboard.core.ids import id_range
+from dashboard.domain.audit import AuditEntry
 from dashboard.domain.deliveries import Delivery, DeliveryAttempt, DeliveryState
+from dashboard.store.audit import audit_put
 from dashboard.store.dynamo import (
     ConditionFailed,
     TableNames,
@@ -87,6 +89,7 @@ class DeliveryRepository:
         self._client = client
         self._table = tables.deliveries
         self._events = tables.events
+        self._audit = tables.audit
 
     # -- the fan-out queue -------------------------------------------------------------------
 
@@ -176,6 +179,73 @@ class DeliveryRepository:
                 TableName=self._table, Item=delivery_item(stored), **condition
             )
         )
+
+    def add_email(
+        self, stored: StoredDelivery, entry: AuditEntry, slot: tuple[str, int] | None = None
+    ) -> bool:
+        """Store a new email and its audit entry in one transaction; False if it lost a race.
+
+        ``slot`` (a payment id, how many of its link emails the merchant saw) makes the email
+        that payment's next one: of two requests made from one page (a double click, a retried
+        submit), one is queued and the other refused.
+        """
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": delivery_item(stored),
+                    "ConditionExpression": "attribute_not_exists(eventId)",
+                }
+            },
+            audit_put(self._audit, entry),
+        ]
+        if slot is not None:
+            payment_id, sent_before = slot
+            update: dict[str, Any] = {
+                "TableName": self._table,
+                "Key": to_item(
+                    {
+                        "endpointKey": f"{stored.delivery.account_id}#email-links",
+                        "eventId": payment_id,
+                    }
+                ),
+                "UpdateExpression": "SET sent = :next",
+                "ExpressionAttributeValues": {":next": {"N": str(sent_before + 1)}},
+                "ConditionExpression": "attribute_not_exists(sent)",
+            }
+            if sent_before:
+                update["ConditionExpression"] = "sent = :before"
+                update["ExpressionAttributeValues"][":before"] = {"N": str(sent_before)}
+            items.append({"Update": update})
+        try:
+            transact_write(self._client, items)
+        except ConditionFailed:
+            return False
+        return True
+
+    def take_email_quota(self, account_id: str, day: str, most: int) -> bool:
+        """Count one email against the account's ``day``; False once ``most`` were counted."""
+        return conditional_write(
+            lambda: self._client.update_item(
+                TableName=self._table,
+                Key=to_item({"endpointKey": f"{account_id}#email-quota", "eventId": day}),
+                UpdateExpression="ADD sent :one",
+                ConditionExpression="attribute_not_exists(sent) OR sent < :most",
+                ExpressionAttributeValues={":one": {"N": "1"}, ":most": {"N": str(most)}},
+            )
+        )
+
+    def for_target(self, account_id: str, target: str, limit: int = 50) -> list[Delivery]:
+        """Return the deliveries to one target (the emails of a payment), newest first."""
+        with translate_unavailable():
+            items = self._client.query(
+                TableName=self._table,
+                KeyConditionExpression="endpointKey = :k",
+                ExpressionAttributeValues={":k": {"S": endpoint_key(account_id, target)}},
+                ScanIndexForward=False,
+                Limit=limit,
+            ).get("Items", [])
+        return [stored_delivery(i).delivery for i in items]
 
     # -- the delivery log --------------------------------------------------------------------
 

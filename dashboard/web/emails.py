@@ -1,0 +1,52 @@
+"""The emails' words: each kind rendered from its templates (plain text and HTML), in the
+account's business name, with times in the account's zone.
+
+Rendered when the email is queued, so every attempt sends the same message. Called in a
+request (the merchant's link email) or by the delivery worker (receipts) with an app context.
+"""
+
+from __future__ import annotations
+
+from flask import g, render_template
+
+from dashboard.domain.business import BusinessProfile
+from dashboard.domain.emails import Email, EmailKind
+from dashboard.domain.money import format_money
+from dashboard.domain.payments import Payment
+from dashboard.domain.timezones import zone_named
+
+_TEMPLATES = {EmailKind.PAYMENT_LINK: "payment_link", EmailKind.RECEIPT: "receipt"}
+_DEFAULT_NAME = "Payment Dashboard"
+
+
+def render_email(kind: EmailKind, payment: Payment, profile: BusinessProfile | None) -> Email:
+    """Return the ``kind`` email about ``payment`` to its payer, both bodies rendered."""
+    assert payment.payer_email, "an email about a payment goes to its payer"
+    business = (profile.name if profile else "") or _DEFAULT_NAME
+    # Times read in the merchant's zone (the payer has none we know), named by abbreviation.
+    g.time_zone = zone_named(profile.time_zone if profile else None)
+    subject = {
+        EmailKind.PAYMENT_LINK: f"{business}: payment of {_amount(payment)} requested",
+        EmailKind.RECEIPT: f"{business}: receipt for {_amount(payment)}",
+    }[kind]
+    context = {
+        "payment": payment,
+        "business": business,
+        "support_email": profile.support_email if profile else None,
+        "amount": _amount(payment),
+        "subject": subject,
+    }
+    name = _TEMPLATES[kind]
+    return Email(
+        kind=kind,
+        to=payment.payer_email,
+        subject=subject,
+        text=render_template(f"emails/{name}.txt", **context),
+        html=render_template(f"emails/{name}.html", **context),
+        sender_name=business,
+        reply_to=profile.support_email if profile else None,
+    )
+
+
+def _amount(payment: Payment) -> str:
+    return format_money(payment.amount_minor, payment.currency)
