@@ -7,7 +7,7 @@ request (the merchant's link email) or by the delivery worker (receipts) with an
 
 from __future__ import annotations
 
-from flask import g, render_template
+from flask import current_app, g
 
 from dashboard.domain.business import BusinessProfile
 from dashboard.domain.emails import Email, EmailKind
@@ -41,11 +41,17 @@ def render_email(kind: EmailKind, payment: Payment, profile: BusinessProfile | N
         kind=kind,
         to=payment.payer_email,
         subject=subject,
-        text=render_template(f"emails/{name}.txt", **context),
-        html=render_template(f"emails/{name}.html", **context),
+        text=_render(f"emails/{name}.txt", context),
+        html=_render(f"emails/{name}.html", context),
         sender_name=business,
         reply_to=profile.support_email if profile else None,
     )
+
+
+def _render(template: str, context: dict[str, object]) -> str:
+    # The app's templates and filters, without its context processors: those read the
+    # request (the theme, the signed-in person), and the worker renders with none.
+    return current_app.jinja_env.get_template(template).render(**context)
 
 
 def _amount(payment: Payment) -> str:
