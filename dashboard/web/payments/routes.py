@@ -29,6 +29,7 @@ from dashboard.domain.money import SUPPORTED_CURRENCIES
 from dashboard.domain.orders import Order
 from dashboard.domain.payments import REFERENCE_MAX_LENGTH, Payment, StatusGroup
 from dashboard.domain.permissions import Permission
+from dashboard.services.emails import EmailNotAllowed, PaymentEmails
 from dashboard.services.orders import OrderNotFound
 from dashboard.services.payment_listing import (
     InvalidCursor,
@@ -37,7 +38,6 @@ from dashboard.services.payment_listing import (
     StatusCounts,
     result_count,
 )
-from dashboard.services.emails import EmailNotAllowed, PaymentEmails
 from dashboard.services.payments import ActionNotAllowed, PaymentService
 from dashboard.store.payments import PaymentAlreadyExists
 from dashboard.web.actor import current_actor
