@@ -358,6 +358,8 @@ class DeliveryWorker:
             log.warning("receipt of %s skipped: the account's daily email limit", event.event_id)
             return None
         stored = self.business.get_profile(payment.user_id) if self.business else None
+        if stored is not None and not stored.profile.send_receipts:
+            return None  # the account turned receipts off (Settings → Business)
         email = self.render_email(EmailKind.RECEIPT, payment, stored.profile if stored else None)
         delivery = Delivery(
             account_id=payment.user_id,

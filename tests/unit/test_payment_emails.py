@@ -6,6 +6,7 @@ sender has its own tests against a real server."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -247,3 +248,31 @@ def test_emails_speak_in_the_business_name_with_its_reply_to(app, merchant, paym
     assert email.subject.startswith("Ada's Bakery: payment of")
     assert "help@ada.example" in email.text
     assert "Ada&#39;s Bakery" in email.html  # escaped in HTML
+
+
+def test_receipts_follow_the_business_setting(app, merchant, payment, worker, mail):
+    page = merchant.get("/settings/business").get_data(as_text=True)
+    assert 'name="send_receipts"' in page
+    (box,) = re.findall(r'<input[^>]*name="send_receipts"[^>]*>', page)
+    assert "checked" in box  # on, unless the account turns it off
+    answer = merchant.post(
+        "/settings/business",
+        data={
+            "csrf_token": csrf_token(merchant),
+            "account": ACCOUNT,
+            "business_name": "Ada's Bakery",
+            "support_email": "",
+        },  # the box unticked
+    )
+    assert answer.status_code == 303
+    assert app.extensions["business"].profile(ACCOUNT).send_receipts is False
+
+    with app.app_context():
+        service = app.extensions["payment_service"]
+        for event in app.extensions["payment_provider"].pay(payment.provider_link_id):
+            service.apply_provider_event(event)
+        worker.run_once()
+
+    assert mail.sent == []
+    (changed,) = audit_entries(app, AuditAction.SETTINGS_CHANGED)
+    assert changed.after["receipts to payers"] == "off"
