@@ -155,9 +155,9 @@ class BusinessService:
     ) -> BusinessProfile:
         """Change the business settings, with their audit entry in the same transaction.
 
-        ``send_receipts`` None keeps the setting as it is. Raise InvalidInput (InvalidLogo) for a value the rules refuse, SettingsChangedMeanwhile
-        when another change landed first. The name also becomes the members' copy of it, so
-        the header's account switcher says it.
+        ``send_receipts`` None keeps the setting as it is. Raise InvalidInput (InvalidLogo) for
+        a value the rules refuse, SettingsChangedMeanwhile when another change landed first.
+        The name also becomes the members' copy of it, so the header's account switcher says it.
         """
         if not can(actor, Permission.MANAGE_SETTINGS):
             raise NotPermitted(actor, Permission.MANAGE_SETTINGS)
