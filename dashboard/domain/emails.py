@@ -30,6 +30,7 @@ class EmailKind(StrEnum):
 
     PAYMENT_LINK = "email.payment_link"  # the merchant sends the payer the link
     RECEIPT = "email.receipt"  # to the payer when the payment completes
+    REFUND_RECEIPT = "email.refund_receipt"  # to the payer when a refund reaches them
 
     @property
     def label(self) -> str:
@@ -37,6 +38,7 @@ class EmailKind(StrEnum):
         return {
             "email.payment_link": "Payment link",
             "email.receipt": "Receipt",
+            "email.refund_receipt": "Refund receipt",
         }[self.value]
 
 

@@ -82,6 +82,11 @@ DISABLED_FOR_FAILURES = "No delivery succeeded for 3 days, so deliveries stopped
 _FINGERPRINT = "deliveries"
 _MAX_RACES = 5  # a change raced by another is decided again on what is stored then
 
+# The events whose payer gets a receipt.
+_RECEIPTS = {
+    EventType.PAYMENT_COMPLETED: EmailKind.RECEIPT,
+    EventType.REFUND_EXECUTED: EmailKind.REFUND_RECEIPT,
+}
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -344,10 +349,11 @@ class DeliveryWorker:
         return self.deliveries.fan_out(account_id, event_id, made)
 
     def _receipt(self, event: StoredEvent, now: datetime) -> StoredDelivery | None:
-        """Return the payer's receipt of a completed payment, if one is to be sent."""
+        """Return the payer's receipt of a completed payment or an executed refund, if due."""
         payment = event.payment
+        kind = _RECEIPTS.get(event.type)
         if (
-            event.type is not EventType.PAYMENT_COMPLETED
+            kind is None
             or payment is None
             or not payment.payer_email
             or self.render_email is None
@@ -360,12 +366,13 @@ class DeliveryWorker:
         stored = self.business.get_profile(payment.user_id) if self.business else None
         if stored is not None and not stored.profile.send_receipts:
             return None  # the account turned receipts off (Settings → Business)
-        email = self.render_email(EmailKind.RECEIPT, payment, stored.profile if stored else None)
+        profile = stored.profile if stored else None
+        email = self.render_email(kind, payment, profile, event.refund_id)
         delivery = Delivery(
             account_id=payment.user_id,
             endpoint_id=email_target(payment.payment_id),
             event_id=event.event_id,
-            event_type=EmailKind.RECEIPT.value,
+            event_type=kind.value,
             state=DeliveryState.PENDING,
             created_at=now,
             next_attempt_at=now,

@@ -32,8 +32,9 @@ from dashboard.store.business import BusinessRepository
 from dashboard.store.deliveries import DeliveryRepository, StoredDelivery
 from dashboard.store.payments import PaymentRepository
 
-# Renders one kind of email about a payment, in the account's business name.
-EmailRenderer = Callable[[EmailKind, Payment, BusinessProfile | None], Email]
+# Renders one kind of email about a payment (and, for a refund receipt, the refund's id), in
+# the account's business name.
+EmailRenderer = Callable[[EmailKind, Payment, BusinessProfile | None, str | None], Email]
 
 _LINK_IS_LIVE = (PaymentStatus.AWAITING_PAYMENT, PaymentStatus.ATTEMPT_FAILED)
 
@@ -102,7 +103,8 @@ class PaymentEmails:
                 "day. Try again tomorrow, or copy the link and send it yourself."
             )
         stored = self._business.get_profile(actor.account_id)
-        message = self._render(EmailKind.PAYMENT_LINK, payment, stored.profile if stored else None)
+        profile = stored.profile if stored else None
+        message = self._render(EmailKind.PAYMENT_LINK, payment, profile, None)
         delivery = Delivery(
             account_id=actor.account_id,
             endpoint_id=email_target(payment.payment_id),

@@ -12,12 +12,14 @@ from datetime import datetime, timedelta
 import pytest
 
 from dashboard.core.clock import utc_now
+from dashboard.core.ids import new_id
 from dashboard.domain.actor import Channel
 from dashboard.domain.audit import AuditAction
 from dashboard.domain.deliveries import DeliveryState
 from dashboard.domain.emails import Email, EmailKind, EmailNotSent
 from dashboard.services import emails as emails_service
 from dashboard.services.business import LogoUpload
+from dashboard.services.refunds import NewRefund
 from dashboard.store.audit import AuditFilter
 from tests.conftest import actor_for
 from tests.unit.conftest import csrf_token, sign_in
@@ -276,3 +278,32 @@ def test_receipts_follow_the_business_setting(app, merchant, payment, worker, ma
     assert mail.sent == []
     (changed,) = audit_entries(app, AuditAction.SETTINGS_CHANGED)
     assert changed.after["receipts to payers"] == "off"
+
+
+def test_the_payer_gets_a_refund_receipt_when_a_refund_is_executed(
+    app, merchant, payment, worker, mail
+):
+    with app.app_context():
+        service = app.extensions["payment_service"]
+        provider = app.extensions["payment_provider"]
+        for event in provider.pay(payment.provider_link_id):
+            service.apply_provider_event(event)
+        paid = app.extensions["refund_service"].request_refund(
+            ALICE, payment.payment_id, NewRefund(new_id(), 250)
+        )
+        link_id, attempt_id = paid.provider_link_id, paid.succeeded_attempt.provider_payment_id
+        provider.settle(link_id, attempt_id)
+        refund = paid.refunds[0]
+        for event in provider.execute_refund(link_id, attempt_id, refund.provider_refund_id):
+            service.apply_provider_event(event)
+        worker.run_once()
+        worker.run_once()
+
+    kinds = [email.kind for email, _ in mail.sent]
+    assert sorted(kinds) == [EmailKind.RECEIPT, EmailKind.REFUND_RECEIPT]
+    (refunded,) = [email for email, _ in mail.sent if email.kind is EmailKind.REFUND_RECEIPT]
+    assert refunded.subject == f"{ACCOUNT}: £2.50 refunded"
+    assert "£2.50 back to you" in refunded.text
+    assert "£12.50 for Invoice 42" in refunded.text
+    page = merchant.get(f"/payments/{payment.payment_id}").get_data(as_text=True)
+    assert "Refund receipt" in page
