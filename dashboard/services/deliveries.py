@@ -38,6 +38,7 @@ from dashboard.core.ids import new_id
 from dashboard.domain.actor import Actor
 from dashboard.domain.audit import AuditAction, AuditNote
 from dashboard.domain.deliveries import (
+    ATTEMPTS_KEPT,
     TEST_EVENT_TYPE,
     Delivery,
     DeliveryAttempt,
@@ -60,7 +61,12 @@ from dashboard.services.webhook_endpoints import WebhookEndpointService
 from dashboard.store.audit import AuditLogRepository
 from dashboard.store.business import BusinessRepository
 from dashboard.store.cursors import CursorCodec, InvalidCursor
-from dashboard.store.deliveries import DeliveryRepository, QueuedDelivery, StoredDelivery
+from dashboard.store.deliveries import (
+    SUCCESS_GRAIN,
+    DeliveryRepository,
+    QueuedDelivery,
+    StoredDelivery,
+)
 from dashboard.store.events import RETENTION, EventRepository, StoredEvent
 from dashboard.store.orders import OrderRepository
 from dashboard.store.schema import QUEUE_SHARDS
@@ -170,7 +176,15 @@ class DeliveryService:
             now = self._now()
             if stored is None or stored.delivery.created_at < now - RETENTION:
                 raise UnknownDelivery(event_id[:64])
-            resent = StoredDelivery(stored.delivery.resent(now), stored.payload, stored.version + 1)
+            delivery = stored.delivery.resent(now)
+            in_flight = stored.delivery.next_attempt_at
+            if stored.lease_owner and in_flight and in_flight > now:
+                # A worker is sending it now: the resend waits for that attempt (its record
+                # makes the delivery due at once), so two workers never send it at one time.
+                delivery = dataclasses.replace(delivery, next_attempt_at=in_flight)
+            resent = StoredDelivery(
+                delivery, stored.payload, stored.version + 1, stored.lease_owner
+            )
             if self._deliveries.put(resent, stored.version):
                 self._wake()
                 return resent.delivery
@@ -216,6 +230,7 @@ class WorkerRound:
     delivered: int = 0
     failed: int = 0
     lost_races: int = 0
+    errors: int = 0  # an event or delivery whose handling raised: logged, tried next round
 
     @property
     def busy(self) -> bool:
@@ -248,6 +263,7 @@ class DeliveryWorker:
     _wake: threading.Event = field(default_factory=threading.Event)
     _pool: ThreadPoolExecutor | None = None
     _round_endpoints: dict[str, list[WebhookEndpoint]] = field(default_factory=dict)
+    _cache_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def wake(self) -> None:
         """Start the next round now rather than after the idle pause (something was queued)."""
@@ -282,14 +298,18 @@ class DeliveryWorker:
         shards = [str(shard) for shard in range(QUEUE_SHARDS)]
         waiting = [e for s in shards for e in self.deliveries.waiting_events(s, self.batch)]
         for fanned_out in self._each(lambda e: self._fan_out(*e), waiting):
-            if fanned_out:
+            if isinstance(fanned_out, Exception):
+                done.errors += 1
+            elif fanned_out:
                 done.fanned_out += 1
             else:
                 done.lost_races += 1
         now = self.clock()
         due = [q for s in shards for q in self.deliveries.due(s, now, self.batch)]
         for outcome in self._each(self._deliver, due):
-            if outcome is None:
+            if isinstance(outcome, Exception):
+                done.errors += 1
+            elif outcome is None:
                 done.lost_races += 1
             elif outcome:
                 done.delivered += 1
@@ -297,18 +317,29 @@ class DeliveryWorker:
                 done.failed += 1
         return done
 
-    def _each(self, action: Callable[[_T], _R], items: list[_T]) -> list[_R]:
+    def _each(self, action: Callable[[_T], _R], items: list[_T]) -> list[_R | Exception]:
+        """Return ``action`` of each item, or what it raised: one item never stops the rest."""
+
+        def guarded(item: _T) -> _R | Exception:
+            try:
+                return action(item)
+            except Exception as exc:
+                log.exception("delivery worker: %r failed; it is tried again next round", item)
+                return exc
+
         if self.threads <= 1 or len(items) <= 1:
-            return [action(item) for item in items]
+            return [guarded(item) for item in items]
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="deliveries")
-        return list(self._pool.map(action, items))
+        return list(self._pool.map(guarded, items))
 
     def _endpoints_of(self, account_id: str) -> list[WebhookEndpoint]:
-        # Read once a round: a change shows from the next round, a second or so later.
-        if account_id not in self._round_endpoints:
-            self._round_endpoints[account_id] = self.endpoints.list(account_id)
-        return self._round_endpoints[account_id]
+        # Read once a round (a change shows from the next round, a second or so later); the
+        # round's threads share it, so the first to need an account reads it, under the lock.
+        with self._cache_lock:
+            if account_id not in self._round_endpoints:
+                self._round_endpoints[account_id] = self.endpoints.list(account_id)
+            return self._round_endpoints[account_id]
 
     # -- fan-out -----------------------------------------------------------------------------
 
@@ -406,6 +437,8 @@ class DeliveryWorker:
             return False
         attempt = self._attempt(endpoint, claimed)
         recorded = self._record(claimed, lambda d: d.attempted(attempt, self.jitter))
+        if attempt.delivered:
+            self.deliveries.note_success(endpoint.account_id, endpoint.endpoint_id, attempt.at)
         if recorded.state is DeliveryState.FAILED and not attempt.delivered:
             self._disable_if_failing(endpoint, recorded)
         return attempt.delivered
@@ -481,10 +514,9 @@ class DeliveryWorker:
             if current.version == claimed.version:
                 after = outcome(claimed.delivery)
             else:
-                # Resent while this attempt was in flight: keep the attempt, and the resend.
-                resent = current.delivery
-                attempts = outcome(claimed.delivery).attempts
-                after = dataclasses.replace(resent, attempts=attempts)
+                after = _with_resend(
+                    claimed.delivery, outcome(claimed.delivery), current, self.clock()
+                )
             if self.deliveries.put(StoredDelivery(after, claimed.payload, version + 1), version):
                 return after
             reread = self.deliveries.get(
@@ -499,16 +531,30 @@ class DeliveryWorker:
     def _disable_if_failing(self, endpoint: WebhookEndpoint, failed: Delivery) -> None:
         """Disable the endpoint when nothing reached it since the failed delivery was made."""
         since = failed.schedule_start
-        for delivered in self.deliveries.latest_delivered(
-            endpoint.account_id, endpoint.endpoint_id
-        ):
-            last = delivered.last_attempt
-            if last is not None and last.at >= since:
-                return
+        last = self.deliveries.last_success(endpoint.account_id, endpoint.endpoint_id)
+        if last is not None and last >= since - SUCCESS_GRAIN:
+            return  # something got through meanwhile (kept to the hour: never disabled early)
         self.endpoints.disable(
             Actor.system(endpoint.account_id), endpoint.endpoint_id, DISABLED_FOR_FAILURES
         )
         log.warning("webhook endpoint %s disabled after 3 days of failures", endpoint.endpoint_id)
+
+
+def _with_resend(
+    claimed: Delivery, outcome: Delivery, current: StoredDelivery, now: datetime
+) -> Delivery:
+    """Return the stored delivery, resent while this attempt was in flight, with the attempt.
+
+    The resend waited for the attempt (``DeliveryService.resend``): it is due now.
+    """
+    resent = current.delivery
+    attempts = resent.attempts
+    if outcome.attempt_count > claimed.attempt_count:
+        attempts = (*attempts, outcome.attempts[-1])[-ATTEMPTS_KEPT:]
+    due = resent.next_attempt_at
+    if resent.state is DeliveryState.PENDING:
+        due = min(due, now) if due else now
+    return dataclasses.replace(resent, attempts=attempts, next_attempt_at=due)
 
 
 def _replace_due(delivery: Delivery, due: datetime) -> Delivery:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from dashboard.core.ids import id_range
@@ -299,19 +299,42 @@ class DeliveryRepository:
         found = found[:limit]
         return DeliveryPage(found, found[-1].event_id if more and found else None)
 
-    def latest_delivered(self, account_id: str, endpoint_id: str, limit: int = 5) -> list[Delivery]:
-        """Return the endpoint's newest delivered deliveries (by event), up to ``limit``."""
-        key = f"{endpoint_key(account_id, endpoint_id)}#{DeliveryState.DELIVERED}"
-        with translate_unavailable():
-            items = self._client.query(
+    def note_success(self, account_id: str, endpoint_id: str, at: datetime) -> None:
+        """Remember that a delivery reached the endpoint at ``at`` (kept to the hour).
+
+        One small item per endpoint, written at most once an hour (a conditional update), so
+        a busy endpoint costs a write an hour, not one per delivery.
+        """
+        conditional_write(
+            lambda: self._client.update_item(
                 TableName=self._table,
-                IndexName=DELIVERY_STATE_INDEX,
-                KeyConditionExpression="stateKey = :k",
-                ExpressionAttributeValues={":k": {"S": key}},
-                ScanIndexForward=False,
-                Limit=limit,
-            ).get("Items", [])
-        return [stored_delivery(i).delivery for i in items]
+                Key=to_item(_health_key(account_id, endpoint_id)),
+                UpdateExpression="SET succeededAt = :at",
+                ConditionExpression="attribute_not_exists(succeededAt) OR succeededAt < :stale",
+                ExpressionAttributeValues=to_item(
+                    {":at": store_time(at), ":stale": store_time(at - SUCCESS_GRAIN)}
+                ),
+            )
+        )
+
+    def last_success(self, account_id: str, endpoint_id: str) -> datetime | None:
+        """Return when a delivery last reached the endpoint (to the hour), or None: never."""
+        with translate_unavailable():
+            item = self._client.get_item(
+                TableName=self._table,
+                Key=to_item(_health_key(account_id, endpoint_id)),
+                ConsistentRead=True,
+            ).get("Item")
+        return parse_store_time(item["succeededAt"]["S"]) if item else None
+
+
+# How stale the remembered last success of an endpoint may be.
+SUCCESS_GRAIN = timedelta(hours=1)
+
+
+def _health_key(account_id: str, endpoint_id: str) -> dict[str, str]:
+    # Its own partition: the endpoint's log (its deliveries' partition) never reads it.
+    return {"endpointKey": f"{endpoint_key(account_id, endpoint_id)}#health", "eventId": "last"}
 
 
 def endpoint_key(account_id: str, endpoint_id: str) -> str:
