@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, g
@@ -19,6 +20,7 @@ from dashboard import __version__
 from dashboard.config import ConfigError, Settings, load_settings
 from dashboard.core.clock import utc_now
 from dashboard.core.side_reads import SideReads
+from dashboard.domain.emails import Email
 from dashboard.domain.payments import ProviderEvent
 from dashboard.providers.base import PaymentProvider
 from dashboard.store.database import Store
@@ -51,6 +53,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from dashboard.services.audit import AuditLogService
     from dashboard.services.business import BusinessService
     from dashboard.services.deliveries import DeliveryService, DeliveryWorker
+    from dashboard.services.emails import PaymentEmails
     from dashboard.services.events import EventListing
     from dashboard.services.invitations import InvitationService
     from dashboard.services.orders import OrderService
@@ -70,6 +73,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from dashboard.web.audit import routes as audit_routes
     from dashboard.web.auth import routes as auth_routes
     from dashboard.web.business import routes as business_routes
+    from dashboard.web.emails import render_email
     from dashboard.web.extensions import csrf
     from dashboard.web.main import routes as main_routes
     from dashboard.web.orders import routes as order_routes
@@ -137,8 +141,15 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
         SecretBox(decode_key(settings.webhook_secrets_key)),
         production=settings.is_production,
     )
+
     # The worker sends each event as GET /api/v1/events shows it: the web layer's JSON, handed
     # down from here, the one place that knows every layer.
+    def render_email_in_app(*args: Any) -> Email:
+        # Its own app context: the worker renders outside any request, and a request's g
+        # (its time zone) is not the email's.
+        with app.app_context():
+            return render_email(*args)
+
     worker = DeliveryWorker(
         store.deliveries,
         store.events,
@@ -146,10 +157,17 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
         app.extensions["webhook_endpoints"],
         render=lambda shown: json.dumps(event_json(shown), separators=(",", ":")),
         allow_loopback=not settings.is_production,
+        render_email=render_email_in_app,
+        send_email=None,  # UNFINISHED: the SMTP sender (issue 16) is wired when it lands
+        business=store.business,
+        audit=store.audit,
     )
     app.extensions["delivery_worker"] = worker
     app.extensions["deliveries"] = DeliveryService(
         store.deliveries, app.extensions["webhook_endpoints"], cursors, wake=worker.wake
+    )
+    app.extensions["payment_emails"] = PaymentEmails(
+        store.payments, store.deliveries, store.business, render_email_in_app, wake=worker.wake
     )
     app.extensions["statistics"] = StatisticsService(store.rollups, app.extensions["side_reads"])
     app.extensions["business"] = BusinessService(store.business, store.accounts, store.payments)

@@ -26,6 +26,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.body = body  # for an answer that depends on what was sent
         self.server.received.append(Received(self.path, dict(self.headers.items()), body))
         self.server.answer(self)
 

@@ -52,6 +52,8 @@ class AuditAction(StrEnum):
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
     WEBHOOK_ENDPOINT_ENABLED = "webhook_endpoint.enabled"
     WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint.deleted"
+    EMAIL_REQUESTED = "email.requested"
+    EMAIL_SENT = "email.sent"
     SETTINGS_CHANGED = "settings.changed"
     SIGNED_IN = "session.signed_in"
     SIGNED_OUT = "session.signed_out"
@@ -87,6 +89,8 @@ _LABELS = {
     AuditAction.WEBHOOK_ENDPOINT_DISABLED: "Webhook endpoint disabled",
     AuditAction.WEBHOOK_ENDPOINT_ENABLED: "Webhook endpoint enabled",
     AuditAction.WEBHOOK_ENDPOINT_DELETED: "Webhook endpoint deleted",
+    AuditAction.EMAIL_REQUESTED: "Email to payer requested",
+    AuditAction.EMAIL_SENT: "Email sent",
     AuditAction.SETTINGS_CHANGED: "Settings changed",
     AuditAction.SIGNED_IN: "Signed in",
     AuditAction.SIGNED_OUT: "Signed out",

@@ -61,6 +61,7 @@ class BusinessProfile:
     support_email: str | None = None
     logo: LogoRef | None = None
     time_zone: str = DEFAULT_ZONE
+    send_receipts: bool = True  # email the payer a receipt when a payment completes
 
     def summary(self) -> dict[str, str]:
         """Return what the audit log records of the profile (the logo by its digest)."""
@@ -69,4 +70,5 @@ class BusinessProfile:
             "support email": self.support_email or "",
             "logo": self.logo.digest[:12] if self.logo else "",
             "time zone": self.time_zone,
+            "receipts to payers": "on" if self.send_receipts else "off",
         }

@@ -57,12 +57,12 @@ class DeliveryAttempt:
     status_code: int | None
     latency_ms: int
     response_excerpt: str = ""  # the first 1 KB of the answer's body
-    error: str | None = None  # why it failed; None when the endpoint answered 2xx
+    error: str | None = None  # why it failed; None when it got through
 
     @property
     def delivered(self) -> bool:
-        """Return True when the endpoint answered 2xx."""
-        return self.status_code is not None and 200 <= self.status_code < 300
+        """Return True when it got through: an endpoint's 2xx, or a mail server's acceptance."""
+        return self.error is None
 
 
 @dataclass(frozen=True)

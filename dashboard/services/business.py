@@ -146,13 +146,18 @@ class BusinessService:
         return self._business.logo_by_digest(digest)
 
     def update(
-        self, actor: Actor, name: str, support_email: str, upload: LogoUpload
+        self,
+        actor: Actor,
+        name: str,
+        support_email: str,
+        upload: LogoUpload,
+        send_receipts: bool | None = None,
     ) -> BusinessProfile:
         """Change the business settings, with their audit entry in the same transaction.
 
-        Raise InvalidInput (InvalidLogo) for a value the rules refuse, SettingsChangedMeanwhile
-        when another change landed first. The name also becomes the members' copy of it, so
-        the header's account switcher says it.
+        ``send_receipts`` None keeps the setting as it is. Raise InvalidInput (InvalidLogo) for
+        a value the rules refuse, SettingsChangedMeanwhile when another change landed first.
+        The name also becomes the members' copy of it, so the header's account switcher says it.
         """
         if not can(actor, Permission.MANAGE_SETTINGS):
             raise NotPermitted(actor, Permission.MANAGE_SETTINGS)
@@ -165,7 +170,8 @@ class BusinessService:
             logo_ref: LogoRef | None = LogoRef(new_logo.digest(actor.account_id), new_logo.format)
         else:
             logo_ref = None if upload.remove else before.logo
-        after = BusinessProfile(cleaned_name, cleaned_email, logo_ref, before.time_zone)
+        receipts = before.send_receipts if send_receipts is None else send_receipts
+        after = BusinessProfile(cleaned_name, cleaned_email, logo_ref, before.time_zone, receipts)
         return self._save(actor, stored, after, new_logo)
 
     def set_time_zone(self, actor: Actor, time_zone: str) -> BusinessProfile:

@@ -25,6 +25,7 @@ import json
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,20 +36,38 @@ from dashboard.core.clock import utc_now
 from dashboard.core.errors import NotFound
 from dashboard.core.ids import new_id
 from dashboard.domain.actor import Actor
+from dashboard.domain.audit import AuditAction, AuditNote
 from dashboard.domain.deliveries import (
+    ATTEMPTS_KEPT,
     TEST_EVENT_TYPE,
     Delivery,
     DeliveryAttempt,
     DeliveryState,
 )
-from dashboard.domain.events import ResourceType
+from dashboard.domain.emails import (
+    EMAIL_TARGET_PREFIX,
+    Email,
+    EmailKind,
+    EmailNotSent,
+    email_target,
+    is_email_target,
+)
+from dashboard.domain.events import EventType, ResourceType
 from dashboard.domain.webhook_endpoints import WebhookEndpoint
 from dashboard.providers.webhook_sender import DeliveryResult, send_delivery
+from dashboard.services.emails import EmailRenderer, take_daily_quota
 from dashboard.services.events import ShownEvent
 from dashboard.services.webhook_endpoints import WebhookEndpointService
+from dashboard.store.audit import AuditLogRepository
+from dashboard.store.business import BusinessRepository
 from dashboard.store.cursors import CursorCodec, InvalidCursor
-from dashboard.store.deliveries import DeliveryRepository, QueuedDelivery, StoredDelivery
-from dashboard.store.events import RETENTION, EventRepository
+from dashboard.store.deliveries import (
+    SUCCESS_GRAIN,
+    DeliveryRepository,
+    QueuedDelivery,
+    StoredDelivery,
+)
+from dashboard.store.events import RETENTION, EventRepository, StoredEvent
 from dashboard.store.orders import OrderRepository
 from dashboard.store.schema import QUEUE_SHARDS
 
@@ -69,6 +88,11 @@ DISABLED_FOR_FAILURES = "No delivery succeeded for 3 days, so deliveries stopped
 _FINGERPRINT = "deliveries"
 _MAX_RACES = 5  # a change raced by another is decided again on what is stored then
 
+# The events whose payer gets a receipt.
+_RECEIPTS = {
+    EventType.PAYMENT_COMPLETED: EmailKind.RECEIPT,
+    EventType.REFUND_EXECUTED: EmailKind.REFUND_RECEIPT,
+}
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -76,6 +100,8 @@ _R = TypeVar("_R")
 EventRenderer = Callable[[ShownEvent], str]
 # Sends one attempt: (url, event id, body, live secrets) -> result.
 Sender = Callable[[str, str, bytes, list[str]], DeliveryResult]
+# Hands one email to the mail server under a stable message id; raises EmailNotSent.
+EmailSender = Callable[[Email, str], None]
 
 
 class UnknownDelivery(NotFound):
@@ -150,7 +176,15 @@ class DeliveryService:
             now = self._now()
             if stored is None or stored.delivery.created_at < now - RETENTION:
                 raise UnknownDelivery(event_id[:64])
-            resent = StoredDelivery(stored.delivery.resent(now), stored.payload, stored.version + 1)
+            delivery = stored.delivery.resent(now)
+            in_flight = stored.delivery.next_attempt_at
+            if stored.lease_owner and in_flight and in_flight > now:
+                # A worker is sending it now: the resend waits for that attempt (its record
+                # makes the delivery due at once), so two workers never send it at one time.
+                delivery = dataclasses.replace(delivery, next_attempt_at=in_flight)
+            resent = StoredDelivery(
+                delivery, stored.payload, stored.version + 1, stored.lease_owner
+            )
             if self._deliveries.put(resent, stored.version):
                 self._wake()
                 return resent.delivery
@@ -196,6 +230,7 @@ class WorkerRound:
     delivered: int = 0
     failed: int = 0
     lost_races: int = 0
+    errors: int = 0  # an event or delivery whose handling raised: logged, tried next round
 
     @property
     def busy(self) -> bool:
@@ -216,12 +251,19 @@ class DeliveryWorker:
     clock: Callable[[], datetime] = utc_now
     jitter: Callable[[], float] = field(default=lambda: random.uniform(-1, 1))  # noqa: S311
     send: Sender | None = None
+    # Emails (receipts; the merchant's link emails are queued by PaymentEmails): rendered in
+    # the account's name, handed to the mail server, each send audited. None: no emails.
+    render_email: EmailRenderer | None = None
+    send_email: EmailSender | None = None
+    business: BusinessRepository | None = None
+    audit: AuditLogRepository | None = None
     batch: int = 25
     threads: int = 8
     worker_id: str = field(default_factory=new_id)
     _wake: threading.Event = field(default_factory=threading.Event)
     _pool: ThreadPoolExecutor | None = None
     _round_endpoints: dict[str, list[WebhookEndpoint]] = field(default_factory=dict)
+    _cache_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def wake(self) -> None:
         """Start the next round now rather than after the idle pause (something was queued)."""
@@ -256,14 +298,18 @@ class DeliveryWorker:
         shards = [str(shard) for shard in range(QUEUE_SHARDS)]
         waiting = [e for s in shards for e in self.deliveries.waiting_events(s, self.batch)]
         for fanned_out in self._each(lambda e: self._fan_out(*e), waiting):
-            if fanned_out:
+            if isinstance(fanned_out, Exception):
+                done.errors += 1
+            elif fanned_out:
                 done.fanned_out += 1
             else:
                 done.lost_races += 1
         now = self.clock()
         due = [q for s in shards for q in self.deliveries.due(s, now, self.batch)]
         for outcome in self._each(self._deliver, due):
-            if outcome is None:
+            if isinstance(outcome, Exception):
+                done.errors += 1
+            elif outcome is None:
                 done.lost_races += 1
             elif outcome:
                 done.delivered += 1
@@ -271,18 +317,29 @@ class DeliveryWorker:
                 done.failed += 1
         return done
 
-    def _each(self, action: Callable[[_T], _R], items: list[_T]) -> list[_R]:
+    def _each(self, action: Callable[[_T], _R], items: list[_T]) -> list[_R | Exception]:
+        """Return ``action`` of each item, or what it raised: one item never stops the rest."""
+
+        def guarded(item: _T) -> _R | Exception:
+            try:
+                return action(item)
+            except Exception as exc:
+                log.exception("delivery worker: %r failed; it is tried again next round", item)
+                return exc
+
         if self.threads <= 1 or len(items) <= 1:
-            return [action(item) for item in items]
+            return [guarded(item) for item in items]
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="deliveries")
-        return list(self._pool.map(action, items))
+        return list(self._pool.map(guarded, items))
 
     def _endpoints_of(self, account_id: str) -> list[WebhookEndpoint]:
-        # Read once a round: a change shows from the next round, a second or so later.
-        if account_id not in self._round_endpoints:
-            self._round_endpoints[account_id] = self.endpoints.list(account_id)
-        return self._round_endpoints[account_id]
+        # Read once a round (a change shows from the next round, a second or so later); the
+        # round's threads share it, so the first to need an account reads it, under the lock.
+        with self._cache_lock:
+            if account_id not in self._round_endpoints:
+                self._round_endpoints[account_id] = self.endpoints.list(account_id)
+            return self._round_endpoints[account_id]
 
     # -- fan-out -----------------------------------------------------------------------------
 
@@ -317,7 +374,41 @@ class DeliveryWorker:
                     )
                     for endpoint in wanting
                 ]
+            receipt = self._receipt(event, now)
+            if receipt is not None:
+                made.append(receipt)
         return self.deliveries.fan_out(account_id, event_id, made)
+
+    def _receipt(self, event: StoredEvent, now: datetime) -> StoredDelivery | None:
+        """Return the payer's receipt of a completed payment or an executed refund, if due."""
+        payment = event.payment
+        kind = _RECEIPTS.get(event.type)
+        if (
+            kind is None
+            or payment is None
+            or not payment.payer_email
+            or self.render_email is None
+            or self.send_email is None
+        ):
+            return None
+        if not take_daily_quota(self.deliveries, payment.user_id, now):
+            log.warning("receipt of %s skipped: the account's daily email limit", event.event_id)
+            return None
+        stored = self.business.get_profile(payment.user_id) if self.business else None
+        if stored is not None and not stored.profile.send_receipts:
+            return None  # the account turned receipts off (Settings → Business)
+        profile = stored.profile if stored else None
+        email = self.render_email(kind, payment, profile, event.refund_id)
+        delivery = Delivery(
+            account_id=payment.user_id,
+            endpoint_id=email_target(payment.payment_id),
+            event_id=event.event_id,
+            event_type=kind.value,
+            state=DeliveryState.PENDING,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        return StoredDelivery(delivery, email.to_json(), 1)
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -337,6 +428,8 @@ class DeliveryWorker:
         )
         if not self.deliveries.put(claimed, stored.version):
             return None
+        if is_email_target(queued.endpoint_id):
+            return self._send_email(claimed)
         endpoint = self._endpoint(queued)
         if endpoint is None or not endpoint.is_active:
             note = "The endpoint was deleted." if endpoint is None else "The endpoint is disabled."
@@ -344,8 +437,42 @@ class DeliveryWorker:
             return False
         attempt = self._attempt(endpoint, claimed)
         recorded = self._record(claimed, lambda d: d.attempted(attempt, self.jitter))
+        if attempt.delivered:
+            self.deliveries.note_success(endpoint.account_id, endpoint.endpoint_id, attempt.at)
         if recorded.state is DeliveryState.FAILED and not attempt.delivered:
             self._disable_if_failing(endpoint, recorded)
+        return attempt.delivered
+
+    def _send_email(self, claimed: StoredDelivery) -> bool:
+        """Hand one email to the mail server, record the attempt, audit a send."""
+        delivery = claimed.delivery
+        email = Email.from_json(claimed.payload)
+        started = time.monotonic()
+        error = None
+        if self.send_email is None:
+            error = "Email is not set up here (no SMTP_URL)."
+        else:
+            try:
+                # One Message-ID per email, kept across attempts: a resent copy is recognisable.
+                self.send_email(email, f"{delivery.event_id}.{delivery.endpoint_id}")
+            except EmailNotSent as exc:
+                error = str(exc)[:300]
+        attempt = DeliveryAttempt(
+            number=delivery.attempt_count + 1,
+            at=self.clock(),
+            status_code=None,
+            latency_ms=int((time.monotonic() - started) * 1000),
+            error=error,
+        )
+        log.info("%s for %s: %s", delivery.event_type, delivery.endpoint_id, error or "sent")
+        self._record(claimed, lambda d: d.attempted(attempt, self.jitter))
+        if attempt.delivered and self.audit is not None:
+            payment_id = delivery.endpoint_id.removeprefix(EMAIL_TARGET_PREFIX)
+            note = AuditNote(Actor.system(delivery.account_id), AuditAction.EMAIL_SENT, attempt.at)
+            kind = EmailKind(delivery.event_type)
+            self.audit.append(
+                note.entry("payment", payment_id, after={"email": kind.label, "to": email.to})
+            )
         return attempt.delivered
 
     def _endpoint(self, queued: QueuedDelivery) -> WebhookEndpoint | None:
@@ -387,10 +514,9 @@ class DeliveryWorker:
             if current.version == claimed.version:
                 after = outcome(claimed.delivery)
             else:
-                # Resent while this attempt was in flight: keep the attempt, and the resend.
-                resent = current.delivery
-                attempts = outcome(claimed.delivery).attempts
-                after = dataclasses.replace(resent, attempts=attempts)
+                after = _with_resend(
+                    claimed.delivery, outcome(claimed.delivery), current, self.clock()
+                )
             if self.deliveries.put(StoredDelivery(after, claimed.payload, version + 1), version):
                 return after
             reread = self.deliveries.get(
@@ -405,16 +531,30 @@ class DeliveryWorker:
     def _disable_if_failing(self, endpoint: WebhookEndpoint, failed: Delivery) -> None:
         """Disable the endpoint when nothing reached it since the failed delivery was made."""
         since = failed.schedule_start
-        for delivered in self.deliveries.latest_delivered(
-            endpoint.account_id, endpoint.endpoint_id
-        ):
-            last = delivered.last_attempt
-            if last is not None and last.at >= since:
-                return
+        last = self.deliveries.last_success(endpoint.account_id, endpoint.endpoint_id)
+        if last is not None and last >= since - SUCCESS_GRAIN:
+            return  # something got through meanwhile (kept to the hour: never disabled early)
         self.endpoints.disable(
             Actor.system(endpoint.account_id), endpoint.endpoint_id, DISABLED_FOR_FAILURES
         )
         log.warning("webhook endpoint %s disabled after 3 days of failures", endpoint.endpoint_id)
+
+
+def _with_resend(
+    claimed: Delivery, outcome: Delivery, current: StoredDelivery, now: datetime
+) -> Delivery:
+    """Return the stored delivery, resent while this attempt was in flight, with the attempt.
+
+    The resend waited for the attempt (``DeliveryService.resend``): it is due now.
+    """
+    resent = current.delivery
+    attempts = resent.attempts
+    if outcome.attempt_count > claimed.attempt_count:
+        attempts = (*attempts, outcome.attempts[-1])[-ATTEMPTS_KEPT:]
+    due = resent.next_attempt_at
+    if resent.state is DeliveryState.PENDING:
+        due = min(due, now) if due else now
+    return dataclasses.replace(resent, attempts=attempts, next_attempt_at=due)
 
 
 def _replace_due(delivery: Delivery, due: datetime) -> Delivery:

@@ -76,7 +76,7 @@ class BusinessRepository:
                 TableName=self._accounts,
                 Key=to_item({"accountId": account_id, "sk": ACCOUNT_SK}),
                 ProjectionExpression="accountId, #name, supportEmail, logoDigest, logoFormat, "
-                "#zone, settingsVersion",
+                "#zone, settingsVersion, noReceipts",
                 ExpressionAttributeNames={"#name": "name", "#zone": "timeZone"},
                 ConsistentRead=True,
             ).get("Item")
@@ -93,6 +93,8 @@ class BusinessRepository:
             support_email=values.get("supportEmail"),
             logo=logo,
             time_zone=values.get("timeZone") or DEFAULT_ZONE,
+            # Stored as the exception, so every account from before the setting sends them.
+            send_receipts=not values.get("noReceipts"),
         )
         return StoredProfile(profile, int(values.get("settingsVersion", 0)))
 
@@ -167,6 +169,7 @@ class BusinessRepository:
             "supportEmail": profile.support_email,
             "logoDigest": profile.logo.digest if profile.logo else None,
             "logoFormat": profile.logo.format if profile.logo else None,
+            "noReceipts": None if profile.send_receipts else True,
         }
         for attribute, value in optional.items():
             if value is None:

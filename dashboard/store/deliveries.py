@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from dashboard.core.ids import id_range
+from dashboard.domain.audit import AuditEntry
 from dashboard.domain.deliveries import Delivery, DeliveryAttempt, DeliveryState
+from dashboard.store.audit import audit_put
 from dashboard.store.dynamo import (
     ConditionFailed,
     TableNames,
@@ -87,6 +89,7 @@ class DeliveryRepository:
         self._client = client
         self._table = tables.deliveries
         self._events = tables.events
+        self._audit = tables.audit
 
     # -- the fan-out queue -------------------------------------------------------------------
 
@@ -177,6 +180,73 @@ class DeliveryRepository:
             )
         )
 
+    def add_email(
+        self, stored: StoredDelivery, entry: AuditEntry, slot: tuple[str, int] | None = None
+    ) -> bool:
+        """Store a new email and its audit entry in one transaction; False if it lost a race.
+
+        ``slot`` (a payment id, how many of its link emails the merchant saw) makes the email
+        that payment's next one: of two requests made from one page (a double click, a retried
+        submit), one is queued and the other refused.
+        """
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": delivery_item(stored),
+                    "ConditionExpression": "attribute_not_exists(eventId)",
+                }
+            },
+            audit_put(self._audit, entry),
+        ]
+        if slot is not None:
+            payment_id, sent_before = slot
+            update: dict[str, Any] = {
+                "TableName": self._table,
+                "Key": to_item(
+                    {
+                        "endpointKey": f"{stored.delivery.account_id}#email-links",
+                        "eventId": payment_id,
+                    }
+                ),
+                "UpdateExpression": "SET sent = :next",
+                "ExpressionAttributeValues": {":next": {"N": str(sent_before + 1)}},
+                "ConditionExpression": "attribute_not_exists(sent)",
+            }
+            if sent_before:
+                update["ConditionExpression"] = "sent = :before"
+                update["ExpressionAttributeValues"][":before"] = {"N": str(sent_before)}
+            items.append({"Update": update})
+        try:
+            transact_write(self._client, items)
+        except ConditionFailed:
+            return False
+        return True
+
+    def take_email_quota(self, account_id: str, day: str, most: int) -> bool:
+        """Count one email against the account's ``day``; False once ``most`` were counted."""
+        return conditional_write(
+            lambda: self._client.update_item(
+                TableName=self._table,
+                Key=to_item({"endpointKey": f"{account_id}#email-quota", "eventId": day}),
+                UpdateExpression="ADD sent :one",
+                ConditionExpression="attribute_not_exists(sent) OR sent < :most",
+                ExpressionAttributeValues={":one": {"N": "1"}, ":most": {"N": str(most)}},
+            )
+        )
+
+    def for_target(self, account_id: str, target: str, limit: int = 50) -> list[Delivery]:
+        """Return the deliveries to one target (the emails of a payment), newest first."""
+        with translate_unavailable():
+            items = self._client.query(
+                TableName=self._table,
+                KeyConditionExpression="endpointKey = :k",
+                ExpressionAttributeValues={":k": {"S": endpoint_key(account_id, target)}},
+                ScanIndexForward=False,
+                Limit=limit,
+            ).get("Items", [])
+        return [stored_delivery(i).delivery for i in items]
+
     # -- the delivery log --------------------------------------------------------------------
 
     def log(
@@ -229,19 +299,42 @@ class DeliveryRepository:
         found = found[:limit]
         return DeliveryPage(found, found[-1].event_id if more and found else None)
 
-    def latest_delivered(self, account_id: str, endpoint_id: str, limit: int = 5) -> list[Delivery]:
-        """Return the endpoint's newest delivered deliveries (by event), up to ``limit``."""
-        key = f"{endpoint_key(account_id, endpoint_id)}#{DeliveryState.DELIVERED}"
-        with translate_unavailable():
-            items = self._client.query(
+    def note_success(self, account_id: str, endpoint_id: str, at: datetime) -> None:
+        """Remember that a delivery reached the endpoint at ``at`` (kept to the hour).
+
+        One small item per endpoint, written at most once an hour (a conditional update), so
+        a busy endpoint costs a write an hour, not one per delivery.
+        """
+        conditional_write(
+            lambda: self._client.update_item(
                 TableName=self._table,
-                IndexName=DELIVERY_STATE_INDEX,
-                KeyConditionExpression="stateKey = :k",
-                ExpressionAttributeValues={":k": {"S": key}},
-                ScanIndexForward=False,
-                Limit=limit,
-            ).get("Items", [])
-        return [stored_delivery(i).delivery for i in items]
+                Key=to_item(_health_key(account_id, endpoint_id)),
+                UpdateExpression="SET succeededAt = :at",
+                ConditionExpression="attribute_not_exists(succeededAt) OR succeededAt < :stale",
+                ExpressionAttributeValues=to_item(
+                    {":at": store_time(at), ":stale": store_time(at - SUCCESS_GRAIN)}
+                ),
+            )
+        )
+
+    def last_success(self, account_id: str, endpoint_id: str) -> datetime | None:
+        """Return when a delivery last reached the endpoint (to the hour), or None: never."""
+        with translate_unavailable():
+            item = self._client.get_item(
+                TableName=self._table,
+                Key=to_item(_health_key(account_id, endpoint_id)),
+                ConsistentRead=True,
+            ).get("Item")
+        return parse_store_time(item["succeededAt"]["S"]) if item else None
+
+
+# How stale the remembered last success of an endpoint may be.
+SUCCESS_GRAIN = timedelta(hours=1)
+
+
+def _health_key(account_id: str, endpoint_id: str) -> dict[str, str]:
+    # Its own partition: the endpoint's log (its deliveries' partition) never reads it.
+    return {"endpointKey": f"{endpoint_key(account_id, endpoint_id)}#health", "eventId": "last"}
 
 
 def endpoint_key(account_id: str, endpoint_id: str) -> str:

@@ -237,6 +237,7 @@ PAGES = [
     AxePage("refund-form-errors", "merchant", _refund_with_errors),
     AxePage("sandbox-controls", "merchant", _sandbox_controls),
     AxePage("payment-awaiting", "merchant", _payment("awaiting_payment")),
+    AxePage("payment-emailed", "merchant", _payment("emailed")),
     AxePage("payment-processing", "merchant", _payment("processing")),
     AxePage("payment-attempt-failed", "merchant", _payment("attempt_failed")),
     AxePage("payment-completed", "merchant", _payment("completed")),
@@ -292,8 +293,12 @@ def _make_scene(app: LiveApp) -> Scene:
     with app.app.test_request_context(base_url=app.url):
         for n in range(30):
             payment = service.create_payment_link(
-                actor, NewPaymentLink(new_id(), 1000 + n, "GBP", f"Invoice {n}", payer_name="Ann")
-            )
+                actor,
+                NewPaymentLink(
+                    new_id(), 1000 + n, "GBP", f"Invoice {n}", payer_name="Ann",
+                    payer_email="ann@example.com" if n == 0 else None,
+                ),
+            )  # fmt: skip
             if n == 0:
                 scene.payments["awaiting_payment"] = payment.payment_id
             elif n == 1:
@@ -318,6 +323,11 @@ def _make_scene(app: LiveApp) -> Scene:
             ),
         )
         scene.payments["expired"] = expiring.payment_id
+        emailed = service.create_payment_link(
+            actor, NewPaymentLink(new_id(), 4200, "GBP", "Emailed", payer_email="bo@example.com")
+        )
+        ext["payment_emails"].email_link(actor, emailed.payment_id, 0)
+        scene.payments["emailed"] = emailed.payment_id
         scene.payments["refunded"] = _refunded_payment(app, actor)
         examples = {
             "open": ("Charles Babbage", "Difference engine", 1, "1249.99", "GBP"),

@@ -466,3 +466,92 @@ def test_the_worker_reads_no_table_with_a_scan(app, receiver, clock):
 
     assert "Scan" not in calls
     assert "Query" in calls
+
+
+def test_a_resend_during_an_attempt_waits_for_it_so_no_second_worker_sends_at_once(
+    app, deliveries, receiver, clock
+):
+    endpoint, _ = add_endpoint(app, receiver, ["payment.created"])
+    app.extensions["payment_service"].create_payment_link(ALICE, a_request())
+    first, second = worker(app, clock, "first"), worker(app, clock, "second")
+    sent_meanwhile = []
+
+    def resend_and_let_another_worker_look(handler):
+        if len(receiver.received) == 1:
+            event_id = json.loads(receiver.received[0].body)["id"]
+            deliveries.resend(ALICE, endpoint.endpoint_id, event_id)
+            sent_meanwhile.append(second.run_once().delivered)
+        answer_with(200)(handler)
+
+    receiver.answer = resend_and_let_another_worker_look
+    first.run_once()
+
+    assert sent_meanwhile == [0]  # the resend waited for the attempt in flight
+    (delivery,) = deliveries.log(ACCOUNT, endpoint.endpoint_id).deliveries
+    assert delivery.state is DeliveryState.PENDING  # and is due now
+    assert delivery.next_attempt_at <= clock.now
+    second.run_once()
+    (delivery,) = deliveries.log(ACCOUNT, endpoint.endpoint_id).deliveries
+    assert [a.number for a in delivery.attempts] == [1, 2]
+    assert delivery.state is DeliveryState.DELIVERED
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    first.run_once()
+    second.run_once()
+    assert len(receiver.received) == 2  # the attempt and the resend, never a third
+
+
+def test_one_delivery_that_raises_does_not_stop_the_round(app, deliveries, receiver, clock):
+    broken, _ = add_endpoint(app, receiver, ["payment.created"])
+    working, _ = add_endpoint(app, receiver, ["payment.created"])
+    app.extensions["payment_service"].create_payment_link(ALICE, a_request())
+    real = app.extensions["webhook_endpoints"].signing_secrets
+
+    def secrets_or_fail(endpoint, now):
+        if endpoint.endpoint_id == broken.endpoint_id:
+            raise ValueError("a sealed secret that does not open")
+        return real(endpoint, now)
+
+    sender = worker(app, clock)
+    sender.endpoints.signing_secrets = secrets_or_fail
+    try:
+        done = sender.run_once()
+    finally:
+        del sender.endpoints.signing_secrets
+
+    assert (done.delivered, done.errors) == (1, 1)
+    (delivered,) = deliveries.log(ACCOUNT, working.endpoint_id).deliveries
+    assert delivered.state is DeliveryState.DELIVERED
+
+
+def test_a_resent_old_event_that_got_through_keeps_the_endpoint_enabled(
+    app, deliveries, receiver, clock
+):
+    endpoint, _ = add_endpoint(app, receiver, ["payment.created"])
+    payments = app.extensions["payment_service"]
+    sender = worker(app, clock)
+    for _ in range(6):
+        payments.create_payment_link(ALICE, a_request())
+    sender.run_once()  # six events delivered
+    oldest = deliveries.log(ACCOUNT, endpoint.endpoint_id).deliveries[-1]
+    failing_from = clock.now
+    receiver.answer = answer_with(500)
+    clock.advance(seconds=1)
+    payments.create_payment_link(ALICE, a_request())
+    sender.run_once()  # the seventh fails, and will for 3 days
+    clock.advance(days=1)
+
+    def only_the_oldest(handler):
+        answer_with(200 if json.loads(handler.body)["id"] == oldest.event_id else 500)(handler)
+
+    receiver.answer = only_the_oldest
+    deliveries.resend(ALICE, endpoint.endpoint_id, oldest.event_id)
+    sender.run_once()  # the resent oldest gets through, a day into the failures
+
+    for _ in range(8):
+        clock.advance(hours=12)
+        sender.run_once()
+
+    log = deliveries.log(ACCOUNT, endpoint.endpoint_id).deliveries
+    assert [d.state for d in log if d.created_at > failing_from] == [DeliveryState.FAILED]
+    stored = app.extensions["webhook_endpoints"].get(ACCOUNT, endpoint.endpoint_id)
+    assert stored.status is EndpointStatus.ACTIVE

@@ -78,6 +78,7 @@ ROLE_MATRIX: dict[tuple[str, str], frozenset[Role] | str] = {
     ("payments.cancel_payment", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
     ("payments.retry_payment", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
     ("payments.refresh_payment", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
+    ("payments.email_payment_link", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),
     # Refunds: money going back, so the roles that take payments, after a step-up.
     ("refunds.new_refund", "GET"): frozenset({OWNER, ADMIN, OPERATOR}),
     ("refunds.create_refund", "POST"): frozenset({OWNER, ADMIN, OPERATOR}),

@@ -34,6 +34,7 @@ class BusinessForm(FlaskForm):
     )
     logo = FileField("Choose a logo file", render_kw={"accept": "image/png,image/jpeg"})
     remove_logo = BooleanField("Remove the logo")
+    send_receipts = BooleanField("Email payers a receipt when they pay")
 
     def validate_business_name(self, field: StringField) -> None:
         """Check the name by the service's rule, for one message per mistake."""

@@ -48,7 +48,10 @@ def _page(
 
 def _business_form(profile: BusinessProfile) -> BusinessForm:
     return BusinessForm(
-        formdata=None, business_name=profile.name, support_email=profile.support_email or ""
+        formdata=None,
+        business_name=profile.name,
+        support_email=profile.support_email or "",
+        send_receipts=profile.send_receipts,
     )
 
 
@@ -84,6 +87,7 @@ def save_business() -> ResponseReturnValue:
             form.business_name.data or "",
             form.support_email.data or "",
             LogoUpload(content=content, remove=bool(form.remove_logo.data)),
+            send_receipts=bool(form.send_receipts.data),
         )
     except SettingsChangedMeanwhile as exc:
         flash(exc.message, "warning")

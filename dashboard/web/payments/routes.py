@@ -29,6 +29,7 @@ from dashboard.domain.money import SUPPORTED_CURRENCIES
 from dashboard.domain.orders import Order
 from dashboard.domain.payments import REFERENCE_MAX_LENGTH, Payment, StatusGroup
 from dashboard.domain.permissions import Permission
+from dashboard.services.emails import EmailNotAllowed, PaymentEmails
 from dashboard.services.orders import OrderNotFound
 from dashboard.services.payment_listing import (
     InvalidCursor,
@@ -226,7 +227,30 @@ def show_payment(payment_id: str) -> ResponseReturnValue:
         qr_svg=qr_code_svg(payment.link_url) if payment.link_url else None,
         order=_order_of(payment),
         sandbox_controls_url=_sandbox_controls_url(payment),
+        emails=payment_emails().emails_of(payment.user_id, payment.payment_id),
     )
+
+
+def payment_emails() -> PaymentEmails:
+    """Return the app's emails to payers."""
+    return current_app.extensions["payment_emails"]
+
+
+@bp.post("/<payment_id>/email-link")
+@requires(Permission.TAKE_PAYMENTS)
+def email_payment_link(payment_id: str) -> ResponseReturnValue:
+    """Queue an email of the link to the payer; the page shows when it went."""
+    try:
+        sent_before = int(request.form.get("sent_before", "0"))
+    except ValueError:
+        sent_before = 0
+    try:
+        payment_emails().email_link(current_actor(), payment_id, max(sent_before, 0))
+        flash("The payment link is on its way to the payer's email.", "success")
+    except EmailNotAllowed as exc:
+        flash(str(exc), "error")
+    shown = url_for("payments.show_payment", payment_id=payment_id)
+    return redirect(f"{shown}#payment-emails", 303)
 
 
 def _sandbox_controls_url(payment: Payment) -> str | None:
