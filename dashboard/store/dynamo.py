@@ -7,6 +7,7 @@ One low-level client per app: it is thread-safe, and the low-level API is what
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import random
 import re
@@ -131,7 +132,16 @@ def make_client(
         # Letters and digits only: DynamoDB Local rejects other characters in the key id.
         kwargs.setdefault("aws_access_key_id", "local")
         kwargs.setdefault("aws_secret_access_key", "local")
-    return boto3.client("dynamodb", **kwargs)
+    return _boto_session().client("dynamodb", **kwargs)
+
+
+@functools.cache
+def _boto_session() -> boto3.Session:
+    # One session per process: a new one (what ``boto3.client`` makes whenever boto3's default
+    # session is reset, as moto does for every test) re-reads botocore's JSON service models,
+    # which the session's loader otherwise caches. Its clients are thread-safe; the session is
+    # not, so clients are still made at startup, one per app, CLI command or bench run.
+    return boto3.Session()
 
 
 _STORED_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
