@@ -38,7 +38,14 @@ class LiveApp:
         self._server = make_server("127.0.0.1", self.port, self.app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
-        # The webhook delivery worker runs beside the app, as `make run` runs it.
+
+    def start_worker(self) -> None:
+        """Run the webhook delivery worker beside the app, as `make run` does.
+
+        Only while a test needs it (``stop_worker`` after): its thread reads DynamoDB every
+        half second, and moto, once a unit test turns it on, would answer those reads too.
+        """
+        assert self.app is not None
         self._stop_worker = threading.Event()
         worker = self.app.extensions["delivery_worker"]
         self._worker = threading.Thread(
@@ -46,12 +53,16 @@ class LiveApp:
         )
         self._worker.start()
 
-    def stop(self) -> None:
-        """Stop serving; the data stays in DynamoDB."""
+    def stop_worker(self) -> None:
+        """Stop the delivery worker after the attempt in flight."""
         self._stop_worker.set()
         if self._worker:
             self._worker.join(15)
             self._worker = None
+
+    def stop(self) -> None:
+        """Stop serving; the data stays in DynamoDB."""
+        self.stop_worker()
         if self._server:
             self._server.shutdown()
             self._server.server_close()

@@ -26,6 +26,14 @@ def receiver():
         yield server
 
 
+@pytest.fixture
+def worker(live_app):
+    """The delivery worker beside the live app, for this test only."""
+    live_app.start_worker()
+    yield
+    live_app.stop_worker()
+
+
 def wait_for(receiver: Receiver, event_type: str, count: int = 1, timeout: float = 15) -> list:
     """Return the deliveries of ``event_type`` once ``count`` have arrived."""
     deadline = time.monotonic() + timeout
@@ -51,7 +59,7 @@ def open_log_until(page: Page, event_type: str, timeout: float = 15) -> None:
 
 
 def test_a_paid_link_is_delivered_to_the_merchants_receiver_resent_and_tested(
-    visitor_factory, receiver
+    visitor_factory, receiver, worker
 ):
     merchant = visitor_factory()
     merchant.sign_in(f"hooks-{new_id()[-8:]}@example.com")
