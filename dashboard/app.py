@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, g
@@ -26,6 +26,9 @@ from dashboard.providers.base import PaymentProvider
 from dashboard.store.database import Store
 from dashboard.store.dynamo import TableNames, make_client
 from dashboard.web import hosts
+
+if TYPE_CHECKING:
+    from dashboard.services.deliveries import EmailSender
 
 
 def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
@@ -158,7 +161,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
         render=lambda shown: json.dumps(event_json(shown), separators=(",", ":")),
         allow_loopback=not settings.is_production,
         render_email=render_email_in_app,
-        send_email=None,  # UNFINISHED: the SMTP sender (issue 16) is wired when it lands
+        send_email=_make_email_sender(settings),
         business=store.business,
         audit=store.audit,
     )
@@ -239,6 +242,16 @@ def _make_store(app: Flask, settings: Settings) -> Store:
     store = Store(client, TableNames.with_prefix(settings.dynamodb_table_prefix))
     app.extensions["store"] = store
     return store
+
+
+def _make_email_sender(settings: Settings) -> EmailSender | None:
+    """Return the worker's email sender, or None without SMTP_URL (emails stay queued)."""
+    if not settings.smtp_url:
+        return None
+    from dashboard.providers.mailer import SmtpEmailSender, SmtpMailer
+
+    mailer = SmtpMailer(settings.smtp_url, production=settings.is_production)
+    return SmtpEmailSender(mailer, settings.mail_from)
 
 
 def _configure(app: Flask, settings: Settings) -> None:

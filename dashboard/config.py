@@ -11,7 +11,7 @@ import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from dashboard.core.addresses import IPAddress, ipv4_shorthand, is_public_address
@@ -71,6 +71,12 @@ class Settings:
     # kept apart from SECRET_KEY so rotating the session key never loses a signing secret.
     # Empty until load_settings fills in the development key (never in production).
     webhook_secrets_key: str = ""
+    # Email: the SMTP server (smtp://user:password@host:587 with STARTTLS, smtps://host:465),
+    # out of repr since it may hold a password. Empty: emails stay queued ("not sent yet").
+    smtp_url: str = field(default="", repr=False)
+    mail_from: str = ""  # the From address; the account's business name is its display name
+    # Development and tests: where the local mail server writes and the Mailbox page reads.
+    mailbox_dir: str = "var/mail"
 
     @property
     def is_production(self) -> bool:
@@ -207,6 +213,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://"
         ),
         webhook_secrets_key=_webhook_secrets_key(env.get("WEBHOOK_SECRETS_KEY", "")),
+        smtp_url=_smtp_url(env.get("SMTP_URL", "").strip()),
+        mail_from=_mail_from(env.get("MAIL_FROM", "").strip()),
+        mailbox_dir=env.get("MAILBOX_DIR", "").strip() or "var/mail",
     )
     _validate(settings)
     if not settings.secret_key:
@@ -219,6 +228,31 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         # the endpoints made locally keep working after a restart.
         settings = replace(settings, webhook_secrets_key=DEVELOPMENT_KEY)
     return settings
+
+
+def _smtp_url(raw: str) -> str:
+    from dashboard.providers.mailer import parse_smtp_url
+
+    if raw:
+        try:
+            parse_smtp_url(raw)
+        except ValueError as exc:
+            # The message never repeats the URL: it may hold the password.
+            raise ConfigError(f"SMTP_URL {exc}") from None
+    return raw
+
+
+def _mail_from(raw: str) -> str:
+    from dashboard.providers.mailer import UnsafeHeader, build_sender_address
+
+    if raw:
+        try:
+            build_sender_address(raw)
+        except UnsafeHeader:
+            raise ConfigError(
+                f"MAIL_FROM must be one address like payments@example.com, not {raw!r}"
+            ) from None
+    return raw
 
 
 def _webhook_secrets_key(raw: str) -> str:
@@ -248,6 +282,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("SESSION_IDLE_MINUTES and SESSION_LIFETIME_HOURS must be at least 1")
     if settings.session_idle_minutes > settings.session_lifetime_hours * 60:
         raise ConfigError("SESSION_IDLE_MINUTES cannot be longer than SESSION_LIFETIME_HOURS")
+    if settings.smtp_url and not settings.mail_from:
+        raise ConfigError("SMTP_URL is set: set MAIL_FROM too (e.g. payments@example.com)")
     if not settings.is_production:
         return
     problems = []

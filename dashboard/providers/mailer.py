@@ -32,6 +32,7 @@ from urllib.parse import unquote, urlsplit
 import certifi
 
 from dashboard.core.clock import utc_now
+from dashboard.domain.emails import Email, EmailNotSent
 
 MAIL_DEADLINE_SECONDS = 10.0
 # Every character str.splitlines() breaks on: any of them could end a header for some reader.
@@ -106,6 +107,14 @@ def _address(name: str, value: str, display_name: str = "") -> Address:
         raise
     except (ValueError, IndexError):
         raise UnsafeHeader(f"The {name} is not an email address.") from None
+
+
+def build_sender_address(address: str) -> Address:
+    """Return ``address`` (MAIL_FROM) as an Address; raise UnsafeHeader unless it is one."""
+    built = _address("sender", address)
+    if not built.domain or not built.username or built.addr_spec != address:
+        raise UnsafeHeader("The sender is not an email address.")
+    return built
 
 
 def build_message(
@@ -228,6 +237,36 @@ class SmtpMailer:
         if self._server.password:
             reason = reason.replace(self._server.password, "…")
         return reason[:300]
+
+
+class SmtpEmailSender:
+    """Sends the app's emails (``Email``) From ``MAIL_FROM`` through one ``SmtpMailer``.
+
+    The worker's ``send_email``: any failure is an ``EmailNotSent``. A header with a line break
+    (a business name or reference crafted to inject one) is never sent: each attempt refuses
+    it the same way and the delivery is given up on the worker's usual schedule.
+    """
+
+    def __init__(self, mailer: SmtpMailer, mail_from: str):
+        self._mailer = mailer
+        self._mail_from = mail_from
+
+    def __call__(self, email: Email, record_id: str) -> None:
+        """Build ``email`` under the Message-ID of ``record_id`` and send it once."""
+        try:
+            message = build_message(
+                sender_address=self._mail_from,
+                sender_name=email.sender_name,
+                to=email.to,
+                subject=email.subject,
+                text=email.text,
+                html=email.html,
+                reply_to=email.reply_to,
+                message_id=message_id_for(record_id, self._mail_from),
+            )
+            self._mailer.send(message)
+        except (UnsafeHeader, MailNotSent) as exc:
+            raise EmailNotSent(str(exc)) from None
 
 
 def _cut(connection: smtplib.SMTP) -> None:
