@@ -23,6 +23,7 @@ from hypothesis import settings as hypothesis_settings
 from dashboard.core.ids import id_minted_at
 from dashboard.domain.actor import Actor, Person
 from dashboard.domain.orders import Order, OrderFields
+from dashboard.local.mail_server import MailServer, start_mail_server
 from dashboard.local.services import (
     LocalService,
     free_port,
@@ -140,6 +141,14 @@ def redis_server(artifacts_dir: Path) -> Iterator[LocalService]:
     service.stop()
 
 
+@pytest.fixture(scope="session")
+def mail_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailServer]:
+    """The local mail server of ``make run`` (aiosmtpd), on a free port, for the whole session."""
+    server = start_mail_server(free_port(), tmp_path_factory.mktemp("mailbox"))
+    yield server
+    server.stop()
+
+
 _CSRF_FIELD = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|'
     r'name="csrf_token" value="([^"]+)"'
@@ -154,8 +163,10 @@ def csrf_token_from(html: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def live_settings(dynamodb_local: LocalService, oidc_provider: LocalService) -> dict[str, str]:
-    """Settings for an app on the real local services."""
+def live_settings(
+    dynamodb_local: LocalService, oidc_provider: LocalService, mail_server: MailServer
+) -> dict[str, str]:
+    """Settings for an app on the real local services, its emails to the local mail server."""
     return {
         "APP_ENV": "test",
         "SECRET_KEY": TEST_SECRET_KEY,
@@ -165,6 +176,9 @@ def live_settings(dynamodb_local: LocalService, oidc_provider: LocalService) -> 
         "OIDC_CLIENT_ID": "payment-dashboard-tests",
         "OIDC_CLIENT_SECRET": "tests-secret",
         "PAYMENT_PROVIDER": "sandbox",
+        "SMTP_URL": mail_server.url,
+        "MAIL_FROM": "payments@dashboard.localhost",
+        "MAILBOX_DIR": str(mail_server.directory),
     }
 
 

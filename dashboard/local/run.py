@@ -1,10 +1,11 @@
-"""``make run``: start DynamoDB Local, the tables, the local sign-in provider and the app.
+"""``make run``: start DynamoDB Local, the tables, the sign-in provider, a mail server, the app.
 
 Everything persists under ``var/``. Ctrl-C or SIGTERM stops every process this started; more
 signals during the stop do not cut it short, and a child that does not stop within
 ``STOP_TIMEOUT`` seconds is killed. A second copy, or a port that is taken, gets a clear message
-instead of a traceback. ``RUN_VAR_DIR``, ``DYNAMODB_LOCAL_PORT`` and ``OIDC_PROVIDER_PORT`` move
-the data and the services (the launcher's own test runs a copy beside a developer's).
+instead of a traceback. ``RUN_VAR_DIR``, ``DYNAMODB_LOCAL_PORT``, ``OIDC_PROVIDER_PORT`` and
+``MAIL_SERVER_PORT`` move the data and the services (the launcher's own test runs a copy beside a
+developer's).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from dashboard.local.services import (
 
 DYNAMODB_PORT = 8000
 OIDC_PORT = 9400
+MAIL_PORT = 8025
+LOCAL_MAIL_FROM = "payments@dashboard.localhost"
 # How long the children get to exit after SIGTERM before they are killed.
 STOP_TIMEOUT = 10.0
 
@@ -89,6 +92,7 @@ def main() -> int:
         sys.exit(f"Port {app_port} is taken. Stop what uses it, or run: PORT=5001 make run")
 
     services: list[LocalService] = []
+    mail_server = None
     try:
         signal.signal(signal.SIGINT, _stop_requested)
         signal.signal(signal.SIGTERM, _stop_requested)
@@ -109,11 +113,23 @@ def main() -> int:
             )
             env["OIDC_ISSUER"] = oidc.url
             print(f"Sign-in provider {oidc.url}  (local users: alice@, bob@, carol@example.com)")
+        if not env.get("SMTP_URL"):
+            # Imported here: aiosmtpd is a development dependency, never needed in production.
+            from dashboard.local.mail_server import start_mail_server
+
+            mailbox = Path(env.get("MAILBOX_DIR") or var / "mail")
+            mail_server = start_mail_server(int(env.get("MAIL_SERVER_PORT") or MAIL_PORT), mailbox)
+            env["SMTP_URL"] = mail_server.url
+            env["MAILBOX_DIR"] = str(mailbox)
+            env.setdefault("MAIL_FROM", LOCAL_MAIL_FROM)
+            print(f"Mail server      {mail_server.url}  (every email kept in {mailbox})")
         env.setdefault("SECRET_KEY", _dev_secret_key(var))
         env.setdefault("APP_ENV", "development")
         flask = [sys.executable, "-m", "flask", "--app", "app"]
         subprocess.run([*flask, "init-db"], env=env, check=True, cwd=PROJECT_ROOT)
         print(f"Payment Dashboard http://127.0.0.1:{app_port}  (Ctrl-C stops everything)")
+        if mail_server is not None:
+            print(f"Mailbox          http://127.0.0.1:{app_port}/dev/mailbox")
         app = subprocess.Popen(
             [*flask, "run", "--reload", "--host", "127.0.0.1", "--port", str(app_port)],
             env=env,
@@ -143,6 +159,8 @@ def main() -> int:
         signal.signal(signal.SIGINT, _already_stopping)
         signal.signal(signal.SIGTERM, _already_stopping)
         stop_services(services, STOP_TIMEOUT)
+        if mail_server is not None:
+            mail_server.stop()
         lock.close()
 
 

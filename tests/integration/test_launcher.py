@@ -100,11 +100,14 @@ def launcher(tmp_path: Path) -> Iterator[Launcher]:
         PORT=str(app_port),
         DYNAMODB_LOCAL_PORT=str(free_port()),
         OIDC_PROVIDER_PORT=str(free_port()),
+        MAIL_SERVER_PORT=str(free_port()),
         RUN_VAR_DIR=str(tmp_path / "var"),
         # Empty, so the launcher starts its own, as on a fresh clone.
         DYNAMODB_ENDPOINT="",
         OIDC_ISSUER="",
         AUTH0_DOMAIN="",
+        SMTP_URL="",
+        MAILBOX_DIR="",
     )
     log_path = tmp_path / "launcher.log"
     with open(log_path, "wb") as log:
