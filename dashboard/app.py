@@ -219,6 +219,12 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
 
         app.extensions["sandbox_webhook_retries"] = WebhookRetries(send_in_app)
 
+    if not settings.is_production:
+        # Development and tests only: the local mail server's messages (a 404 in production).
+        from dashboard.web.mailbox import routes as mailbox_routes
+
+        app.register_blueprint(mailbox_routes.bp)
+
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(rebuild_stats_command)
     app.cli.add_command(truelayer_check_command)

@@ -37,6 +37,10 @@ PUBLIC_ENDPOINTS = {
     "sandbox.execute_refund",
     "sandbox.fail_refund",
     "sandbox.return_refund",
+    # The local mail server's Mailbox (never in production): the payer of a test is signed out
+    "mailbox.mailbox_page",
+    "mailbox.email_page",
+    "mailbox.email_html",
     "webhooks.truelayer_webhook",  # authenticated by TrueLayer's signature
     "api.health",
     "api.openapi_document",  # the API's OpenAPI document and its docs page
