@@ -17,8 +17,10 @@ from dashboard.domain.deliveries import Delivery, DeliveryState
 from dashboard.domain.emails import EmailKind
 from dashboard.domain.notifications import Notice, NoticeNotAllowed, member_target
 from dashboard.services.deliveries import DISABLED_FOR_FAILURES
+from dashboard.services.sessions import SESSION_ID_KEY
 from dashboard.store.audit import AuditFilter
 from tests.conftest import TEST_ISSUER
+from tests.unit.conftest import csrf_token
 from tests.unit.test_payment_emails import ALICE, MailServer, RunningClock
 from tests.unit.test_payment_service import a_request
 
@@ -48,6 +50,12 @@ def member(app, name: str, role: Role) -> Actor:
         Membership(ACCOUNT, "Shop", person, role, email=person.sub)
     )
     return Actor.for_person(ACCOUNT, person, role=role)
+
+
+def signed_in_alice(app) -> Actor:
+    """Alice as her browser session is: a person of the app's sign-in issuer."""
+    issuer = app.extensions["settings"].oidc_issuer
+    return Actor.for_person(ACCOUNT, Person(issuer, ACCOUNT))
 
 
 def choose(app, actor: Actor, *notices: Notice) -> None:
@@ -197,3 +205,58 @@ def test_owners_and_admins_who_asked_are_told_when_an_endpoint_is_disabled(
     assert DISABLED_FOR_FAILURES in email.text
     assert f"/settings/webhooks/{endpoint.endpoint_id}" in email.html
     assert endpoints.get(ACCOUNT, endpoint.endpoint_id).disabled_reason == DISABLED_FOR_FAILURES
+
+
+# -- the page ---------------------------------------------------------------------------------
+
+
+def test_a_member_sets_their_own_notifications_on_the_page(app, merchant):
+    page = merchant.get("/settings/notifications").get_data(as_text=True)
+    assert "Email me when" in page
+    assert 'value="endpoint_disabled"' in page  # Alice is an Owner
+    assert "checked" not in page  # all off until chosen
+
+    response = merchant.post(
+        "/settings/notifications",
+        data={
+            "csrf_token": csrf_token(merchant),
+            "account": ACCOUNT,
+            "notices": ["payment_completed", "endpoint_disabled"],
+        },
+    )
+
+    assert response.status_code == 303
+    _, chosen = app.extensions["team"].notices_of(signed_in_alice(app))
+    assert chosen == {Notice.PAYMENT_COMPLETED, Notice.ENDPOINT_DISABLED}
+    page = merchant.get("/settings/notifications").get_data(as_text=True)
+    assert page.count("checked") == 2
+
+
+def test_a_viewer_is_not_offered_the_endpoint_notice_and_cannot_post_it(app, merchant):
+    vera = member(app, "vera", Role.VIEWER)
+    viewer = app.test_client()
+    sessions = app.extensions["sessions"]
+    session_id = sessions.start(
+        vera.person, ACCOUNT, email=vera.person.sub, auth_time=sessions.clock()
+    )
+    with viewer.session_transaction() as session:
+        session[SESSION_ID_KEY] = session_id
+
+    page = viewer.get("/settings/notifications").get_data(as_text=True)
+    assert 'value="endpoint_disabled"' not in page
+    response = viewer.post(
+        "/settings/notifications",
+        data={"csrf_token": csrf_token(viewer), "account": ACCOUNT, "notices": "endpoint_disabled"},
+    )
+
+    assert response.status_code == 403
+    assert app.extensions["team"].notices_of(vera)[1] == frozenset()
+
+
+def test_a_post_without_csrf_is_refused(app, merchant):
+    response = merchant.post(
+        "/settings/notifications", data={"account": ACCOUNT, "notices": "payment_completed"}
+    )
+
+    assert response.status_code == 400
+    assert app.extensions["team"].notices_of(signed_in_alice(app))[1] == frozenset()
