@@ -76,7 +76,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from dashboard.web.audit import routes as audit_routes
     from dashboard.web.auth import routes as auth_routes
     from dashboard.web.business import routes as business_routes
-    from dashboard.web.emails import render_email
+    from dashboard.web.emails import render_email, render_notice
     from dashboard.web.extensions import csrf
     from dashboard.web.main import routes as main_routes
     from dashboard.web.orders import routes as order_routes
@@ -153,6 +153,10 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
         with app.app_context():
             return render_email(*args)
 
+    def render_notice_in_app(*args: Any) -> Email:
+        with app.app_context():
+            return render_notice(*args)
+
     worker = DeliveryWorker(
         store.deliveries,
         store.events,
@@ -164,6 +168,8 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
         send_email=_make_email_sender(settings),
         business=store.business,
         audit=store.audit,
+        accounts=store.accounts,
+        render_notice=render_notice_in_app,
     )
     app.extensions["delivery_worker"] = worker
     app.extensions["deliveries"] = DeliveryService(

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from dashboard.core.ids import new_id
 from dashboard.domain.actor import Person, Role
+from dashboard.domain.notifications import Notice
 from dashboard.domain.timezones import DEFAULT_ZONE
 
 NEW_ACCOUNT_PREFIX = "acct_"
@@ -54,6 +55,7 @@ class Membership:
     joined_at: datetime | None = None
     last_sign_in_at: datetime | None = None
     time_zone: str | None = None  # the account's, copied like its name (None: the default)
+    notices: frozenset[Notice] = frozenset()  # what they asked to be emailed about (their own)
 
 
 @dataclass(frozen=True)

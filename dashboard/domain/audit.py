@@ -43,6 +43,7 @@ class AuditAction(StrEnum):
     MEMBER_JOINED = "member.joined"
     MEMBER_ROLE_CHANGED = "member.role_changed"
     MEMBER_REMOVED = "member.removed"
+    NOTIFICATIONS_CHANGED = "member.notifications_changed"
     INVITATION_REVOKED = "invitation.revoked"
     OWNERSHIP_TRANSFERRED = "ownership.transferred"
     API_KEY_CREATED = "api_key.created"
@@ -80,6 +81,7 @@ _LABELS = {
     AuditAction.MEMBER_JOINED: "Member joined",
     AuditAction.MEMBER_ROLE_CHANGED: "Role changed",
     AuditAction.MEMBER_REMOVED: "Member removed",
+    AuditAction.NOTIFICATIONS_CHANGED: "Notifications changed",
     AuditAction.INVITATION_REVOKED: "Invitation revoked",
     AuditAction.OWNERSHIP_TRANSFERRED: "Ownership transferred",
     AuditAction.API_KEY_CREATED: "API key created",

@@ -31,6 +31,11 @@ class EmailKind(StrEnum):
     PAYMENT_LINK = "email.payment_link"  # the merchant sends the payer the link
     RECEIPT = "email.receipt"  # to the payer when the payment completes
     REFUND_RECEIPT = "email.refund_receipt"  # to the payer when a refund reaches them
+    # To team members who asked for them (Settings → Notifications), never to the payer.
+    NOTICE_PAYMENT_COMPLETED = "email.notice.payment_completed"
+    NOTICE_PAYMENT_FAILED = "email.notice.payment_failed"
+    NOTICE_REFUND = "email.notice.refund"
+    NOTICE_ENDPOINT_DISABLED = "email.notice.endpoint_disabled"
 
     @property
     def label(self) -> str:
@@ -39,6 +44,10 @@ class EmailKind(StrEnum):
             "email.payment_link": "Payment link",
             "email.receipt": "Receipt",
             "email.refund_receipt": "Refund receipt",
+            "email.notice.payment_completed": "Team notice: payment completed",
+            "email.notice.payment_failed": "Team notice: payment attempt failed",
+            "email.notice.refund": "Team notice: refund",
+            "email.notice.endpoint_disabled": "Team notice: webhook endpoint disabled",
         }[self.value]
 
 
@@ -53,6 +62,9 @@ class Email:
     html: str
     sender_name: str  # the account's business name: the From header's display name
     reply_to: str | None = None  # the account's support email
+    # What the email is about, as its audit entry names it; None: the payment its target names.
+    about_type: str | None = None
+    about_id: str | None = None
 
     def to_json(self) -> str:
         """Return the message as a delivery's payload holds it."""

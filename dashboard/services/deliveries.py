@@ -35,8 +35,10 @@ from typing import TypeVar
 from dashboard.core.clock import utc_now
 from dashboard.core.errors import NotFound
 from dashboard.core.ids import new_id
+from dashboard.domain.accounts import Membership
 from dashboard.domain.actor import Actor
 from dashboard.domain.audit import AuditAction, AuditNote
+from dashboard.domain.business import BusinessProfile
 from dashboard.domain.deliveries import (
     ATTEMPTS_KEPT,
     TEST_EVENT_TYPE,
@@ -53,11 +55,14 @@ from dashboard.domain.emails import (
     is_email_target,
 )
 from dashboard.domain.events import EventType, ResourceType
+from dashboard.domain.notifications import NOTICE_OF_EVENT, Notice, member_target, wants
+from dashboard.domain.payments import Payment
 from dashboard.domain.webhook_endpoints import WebhookEndpoint
 from dashboard.providers.webhook_sender import DeliveryResult, send_delivery
-from dashboard.services.emails import EmailRenderer, take_daily_quota
+from dashboard.services.emails import EmailRenderer, NoticeRenderer, take_daily_quota
 from dashboard.services.events import ShownEvent
 from dashboard.services.webhook_endpoints import WebhookEndpointService
+from dashboard.store.accounts import AccountRepository
 from dashboard.store.audit import AuditLogRepository
 from dashboard.store.business import BusinessRepository
 from dashboard.store.cursors import CursorCodec, InvalidCursor
@@ -257,12 +262,17 @@ class DeliveryWorker:
     send_email: EmailSender | None = None
     business: BusinessRepository | None = None
     audit: AuditLogRepository | None = None
+    # Team notices (Settings → Notifications): the members are read once a round, one Query.
+    # None: no notices.
+    accounts: AccountRepository | None = None
+    render_notice: NoticeRenderer | None = None
     batch: int = 25
     threads: int = 8
     worker_id: str = field(default_factory=new_id)
     _wake: threading.Event = field(default_factory=threading.Event)
     _pool: ThreadPoolExecutor | None = None
     _round_endpoints: dict[str, list[WebhookEndpoint]] = field(default_factory=dict)
+    _round_members: dict[str, list[Membership]] = field(default_factory=dict)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def wake(self) -> None:
@@ -295,6 +305,7 @@ class DeliveryWorker:
         """
         done = WorkerRound()
         self._round_endpoints = {}
+        self._round_members = {}
         shards = [str(shard) for shard in range(QUEUE_SHARDS)]
         waiting = [e for s in shards for e in self.deliveries.waiting_events(s, self.batch)]
         for fanned_out in self._each(lambda e: self._fan_out(*e), waiting):
@@ -341,6 +352,14 @@ class DeliveryWorker:
                 self._round_endpoints[account_id] = self.endpoints.list(account_id)
             return self._round_endpoints[account_id]
 
+    def _members_of(self, account_id: str) -> list[Membership]:
+        # Like the endpoints: once a round, so a flood of payments reads the team once.
+        assert self.accounts is not None
+        with self._cache_lock:
+            if account_id not in self._round_members:
+                self._round_members[account_id] = self.accounts.members_of(account_id)
+            return self._round_members[account_id]
+
     # -- fan-out -----------------------------------------------------------------------------
 
     def _fan_out(self, account_id: str, event_id: str) -> bool:
@@ -377,6 +396,7 @@ class DeliveryWorker:
             receipt = self._receipt(event, now)
             if receipt is not None:
                 made.append(receipt)
+            made.extend(self._event_notices(account_id, event, now))
         return self.deliveries.fan_out(account_id, event_id, made)
 
     def _receipt(self, event: StoredEvent, now: datetime) -> StoredDelivery | None:
@@ -409,6 +429,78 @@ class DeliveryWorker:
             next_attempt_at=now,
         )
         return StoredDelivery(delivery, email.to_json(), 1)
+
+    def _event_notices(
+        self, account_id: str, event: StoredEvent, now: datetime
+    ) -> list[StoredDelivery]:
+        """Return one notice per member who asked to be emailed about this event."""
+        notice = NOTICE_OF_EVENT.get(event.type)
+        payment = event.payment
+        if notice is None or payment is None:
+            return []
+        return self._notices(
+            account_id,
+            notice,
+            event.event_id,
+            now,
+            lambda kind, to, profile: self._render_notice(
+                kind, to, payment, None, profile, event.refund_id
+            ),
+        )
+
+    def _notices(
+        self,
+        account_id: str,
+        notice: Notice,
+        event_id: str,
+        now: datetime,
+        render: Callable[[EmailKind, str, BusinessProfile | None], Email],
+    ) -> list[StoredDelivery]:
+        """Return the ``notice`` email of each member who wants it, each to their own target.
+
+        Keyed by ``event_id`` on the member's target: made twice (a fan-out retried), a member
+        still has one.
+        """
+        if self.accounts is None or self.render_notice is None or self.send_email is None:
+            return []
+        members = [
+            m for m in self._members_of(account_id) if m.email and wants(m.role, m.notices, notice)
+        ]
+        if not members:
+            return []
+        stored = self.business.get_profile(account_id) if self.business else None
+        profile = stored.profile if stored else None
+        made = []
+        for member in members:
+            assert member.email is not None
+            if not take_daily_quota(self.deliveries, account_id, now):
+                log.warning("notices of %s skipped: the account's daily email limit", event_id)
+                break
+            kind = notice.email_kind
+            email = render(kind, member.email, profile)
+            delivery = Delivery(
+                account_id=account_id,
+                endpoint_id=member_target(member.person),
+                event_id=event_id,
+                event_type=kind.value,
+                state=DeliveryState.PENDING,
+                created_at=now,
+                next_attempt_at=now,
+            )
+            made.append(StoredDelivery(delivery, email.to_json(), 1))
+        return made
+
+    def _render_notice(
+        self,
+        kind: EmailKind,
+        to: str,
+        payment: Payment | None,
+        endpoint: WebhookEndpoint | None,
+        profile: BusinessProfile | None,
+        refund_id: str | None,
+    ) -> Email:
+        assert self.render_notice is not None
+        return self.render_notice(kind, to, payment, endpoint, profile, refund_id)
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -467,11 +559,14 @@ class DeliveryWorker:
         log.info("%s for %s: %s", delivery.event_type, delivery.endpoint_id, error or "sent")
         self._record(claimed, lambda d: d.attempted(attempt, self.jitter))
         if attempt.delivered and self.audit is not None:
-            payment_id = delivery.endpoint_id.removeprefix(EMAIL_TARGET_PREFIX)
+            # A payer's email is about the payment its target names; a team notice or an
+            # invitation names what it is about itself.
+            about_type = email.about_type or "payment"
+            about_id = email.about_id or delivery.endpoint_id.removeprefix(EMAIL_TARGET_PREFIX)
             note = AuditNote(Actor.system(delivery.account_id), AuditAction.EMAIL_SENT, attempt.at)
             kind = EmailKind(delivery.event_type)
             self.audit.append(
-                note.entry("payment", payment_id, after={"email": kind.label, "to": email.to})
+                note.entry(about_type, about_id, after={"email": kind.label, "to": email.to})
             )
         return attempt.delivered
 
@@ -534,10 +629,23 @@ class DeliveryWorker:
         last = self.deliveries.last_success(endpoint.account_id, endpoint.endpoint_id)
         if last is not None and last >= since - SUCCESS_GRAIN:
             return  # something got through meanwhile (kept to the hour: never disabled early)
-        self.endpoints.disable(
+        disabled = self.endpoints.disable(
             Actor.system(endpoint.account_id), endpoint.endpoint_id, DISABLED_FOR_FAILURES
         )
         log.warning("webhook endpoint %s disabled after 3 days of failures", endpoint.endpoint_id)
+        # The members who asked are told. Not in the disabling's transaction (the endpoint
+        # service writes it): each notice is added on its own, keyed by the failed delivery
+        # and the endpoint, so a worker that disables the same endpoint again adds none.
+        notices = self._notices(
+            endpoint.account_id,
+            Notice.ENDPOINT_DISABLED,
+            f"{failed.event_id}.{endpoint.endpoint_id}",
+            self.clock(),
+            lambda kind, to, profile: self._render_notice(kind, to, None, disabled, profile, None),
+        )
+        added = [n for n in notices if self.deliveries.put(n, None)]
+        if added:
+            self.wake()
 
 
 def _with_resend(

@@ -27,6 +27,7 @@ from dashboard.domain.emails import (
     email_target,
 )
 from dashboard.domain.payments import Payment, PaymentStatus
+from dashboard.domain.webhook_endpoints import WebhookEndpoint
 from dashboard.services.payments import find_payment
 from dashboard.store.business import BusinessRepository
 from dashboard.store.deliveries import DeliveryRepository, StoredDelivery
@@ -35,6 +36,13 @@ from dashboard.store.payments import PaymentRepository
 # Renders one kind of email about a payment (and, for a refund receipt, the refund's id), in
 # the account's business name.
 EmailRenderer = Callable[[EmailKind, Payment, BusinessProfile | None, str | None], Email]
+
+# Renders one team notice: (kind, the member's address, the payment or the disabled endpoint,
+# the business profile, the refund's id).
+NoticeRenderer = Callable[
+    [EmailKind, str, Payment | None, WebhookEndpoint | None, BusinessProfile | None, str | None],
+    Email,
+]
 
 _LINK_IS_LIVE = (PaymentStatus.AWAITING_PAYMENT, PaymentStatus.ATTEMPT_FAILED)
 

@@ -20,6 +20,7 @@ from dashboard.core.errors import InvalidInput, NotFound
 from dashboard.domain.accounts import Membership
 from dashboard.domain.actor import Actor, Person, Role
 from dashboard.domain.audit import AuditAction
+from dashboard.domain.notifications import Notice, clean_notices, notices_for
 from dashboard.domain.team import (
     ROLES_BY_RANK,
     CannotChangeOwnRole,
@@ -234,6 +235,47 @@ class TeamService:
             raise (LastOwner() if exc.item == OWNER else TeamChangedMeanwhile()) from exc
         return replace(member, role=Role.OWNER)
 
+    # -- the member's own notifications ------------------------------------------------------
+
+    def notices_of(self, actor: Actor) -> tuple[list[Notice], frozenset[Notice]]:
+        """Return the notices the actor may choose and those they chose (one GetItem)."""
+        you = self._you(actor)
+        return notices_for(you.role), you.notices
+
+    def set_notices(self, actor: Actor, chosen: list[str]) -> frozenset[Notice]:
+        """Store what the actor asks to be emailed about in this account; return it.
+
+        Raise NoticeNotAllowed for a notice their role may not have, MemberNotFound for an
+        actor who is no member (an API key), TeamChangedMeanwhile when their role changed.
+        """
+        you = self._you(actor)
+        notices = clean_notices(you.role, chosen)
+        if notices == you.notices:
+            return notices
+        entry = audit_entry(
+            self.clock(),
+            actor,
+            you,
+            AuditAction.NOTIFICATIONS_CHANGED,
+            "member",
+            you.person.key,
+            before={"email": you.email or "", "notices": _listed(you.notices)},
+            after={"email": you.email or "", "notices": _listed(notices)},
+        )
+        try:
+            self._team.set_notices(you, notices, entry)
+        except TeamWriteRefused as exc:
+            raise TeamChangedMeanwhile() from exc
+        return notices
+
+    def _you(self, actor: Actor) -> Membership:
+        you = (
+            self._accounts.get_membership(actor.account_id, actor.person) if actor.person else None
+        )
+        if you is None:
+            raise MemberNotFound()
+        return you
+
     # -- helpers ------------------------------------------------------------------------------
 
     def _write_member_change(
@@ -246,6 +288,10 @@ class TeamService:
             # The acting Owner was demoted or removed meanwhile (an Owner demoting them at the
             # same moment): this change would have left the account without an Owner.
             raise (LastOwner() if exc.item == OWNER else TeamChangedMeanwhile()) from exc
+
+
+def _listed(notices: frozenset[Notice]) -> str:
+    return ", ".join(n.label for n in Notice if n in notices) or "none"
 
 
 def _member_order(member: Membership) -> tuple[int, str]:

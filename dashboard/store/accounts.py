@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from dashboard.domain.accounts import Account, Membership, PersonRecord
 from dashboard.domain.actor import Person, Role
+from dashboard.domain.notifications import Notice
 from dashboard.store.dynamo import (
     ConditionFailed,
     TableNames,
@@ -393,7 +394,16 @@ def _membership_from_item(item: dict[str, Any]) -> Membership:
         name=values.get("name"),
         joined_at=_optional_time(values.get("joinedAt")),
         last_sign_in_at=_optional_time(values.get("lastSignInAt")),
+        notices=_notices(values.get("notices")),
     )
+
+
+def _notices(stored: object) -> frozenset[Notice]:
+    # A string set (absent when empty: DynamoDB stores no empty set); a value a later
+    # version adds is skipped rather than failing the read.
+    known = {n.value for n in Notice}
+    values = stored if isinstance(stored, (set, list, tuple)) else ()
+    return frozenset(Notice(v) for v in values if v in known)
 
 
 def _optional_store_time(value: datetime | None) -> str | None:

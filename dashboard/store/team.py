@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from dashboard.domain.accounts import Membership, PersonRecord
 from dashboard.domain.actor import Person, Role
 from dashboard.domain.audit import AuditEntry
+from dashboard.domain.notifications import Notice
 from dashboard.domain.team import Invitation, InvitationStatus
 from dashboard.store.accounts import (
     account_items,
@@ -280,6 +281,32 @@ class TeamRepository:
             (OWNER, self._set_role(owner, Role.ADMIN)),
             (AUDIT, audit_put(self._audit, entry)),
         )
+
+    def set_notices(
+        self, member: Membership, notices: frozenset[Notice], entry: AuditEntry
+    ) -> None:
+        """Store what the member asked to be emailed about, with its audit entry.
+
+        The one write of a member's notices (a string set, removed when empty: DynamoDB keeps
+        no empty set). MEMBER refuses when they left or their role changed since it was read:
+        what a role may choose depends on it.
+        """
+        update: dict[str, Any] = {
+            "TableName": self._accounts,
+            "Key": _member_key(member.account_id, member.person),
+            "ConditionExpression": "#role = :role",
+            "ExpressionAttributeNames": {"#role": "role"},
+        }
+        if notices:
+            update["UpdateExpression"] = "SET notices = :notices"
+            update["ExpressionAttributeValues"] = {
+                ":role": {"S": member.role.value},
+                ":notices": {"SS": sorted(n.value for n in notices)},
+            }
+        else:
+            update["UpdateExpression"] = "REMOVE notices"
+            update["ExpressionAttributeValues"] = {":role": {"S": member.role.value}}
+        self._write((MEMBER, {"Update": update}), (AUDIT, audit_put(self._audit, entry)))
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -13,7 +13,9 @@ from dashboard.domain.business import BusinessProfile
 from dashboard.domain.emails import Email, EmailKind
 from dashboard.domain.money import format_money
 from dashboard.domain.payments import Payment
+from dashboard.domain.refunds import RefundStatus
 from dashboard.domain.timezones import zone_named
+from dashboard.domain.webhook_endpoints import WebhookEndpoint
 
 _TEMPLATES = {
     EmailKind.PAYMENT_LINK: "payment_link",
@@ -59,6 +61,78 @@ def render_email(
         html=_render(f"emails/{name}.html", context),
         sender_name=business,
         reply_to=profile.support_email if profile else None,
+    )
+
+
+def render_notice(
+    kind: EmailKind,
+    to: str,
+    payment: Payment | None,
+    endpoint: WebhookEndpoint | None,
+    profile: BusinessProfile | None,
+    refund_id: str | None = None,
+) -> Email:
+    """Return the team notice ``kind`` to the member at ``to``: about ``payment`` (and its
+    refund ``refund_id``), or about the disabled ``endpoint``.
+
+    Links are absolute (PUBLIC_BASE_URL): the worker renders with no request to take a host
+    from. They open in the account the member's session works in.
+    """
+    business = (profile.name if profile else "") or _DEFAULT_NAME
+    g.time_zone = zone_named(profile.time_zone if profile else None)
+    base = current_app.extensions["settings"].public_base_url
+    rows: list[tuple[str, str]] = []
+    if kind is EmailKind.NOTICE_ENDPOINT_DISABLED:
+        assert endpoint is not None, "an endpoint notice names its endpoint"
+        subject = f"{business}: webhook endpoint disabled"
+        headline = (
+            "A webhook endpoint was disabled: no delivery to it succeeded for 3 days, so "
+            "deliveries to it stopped."
+        )
+        rows = [("Endpoint", endpoint.url), ("Reason", endpoint.disabled_reason or "")]
+        link, link_text = f"{base}/settings/webhooks/{endpoint.endpoint_id}", "See the endpoint"
+        about: tuple[str, str] = ("webhook_endpoint", endpoint.endpoint_id)
+    else:
+        assert payment is not None, "a payment notice names its payment"
+        refund = payment.refund(refund_id) if refund_id else None
+        amount = _amount(payment)
+        if kind is EmailKind.NOTICE_PAYMENT_COMPLETED:
+            subject = f"{business}: {amount} received"
+            headline = f"A payment of {amount} completed."
+        elif kind is EmailKind.NOTICE_PAYMENT_FAILED:
+            subject = f"{business}: a payment attempt of {amount} failed"
+            headline = f"A payer's attempt to pay {amount} failed; the link can be paid again."
+        else:
+            refunded = format_money(refund.amount_minor, payment.currency) if refund else ""
+            executed = refund is not None and refund.status is RefundStatus.EXECUTED
+            subject = f"{business}: refund of {refunded} " + ("executed" if executed else "failed")
+            headline = f"A refund of {refunded} " + (
+                "reached the payer." if executed else "failed: the payer did not get it."
+            )
+        rows = [("Amount", amount), ("Reference", payment.reference)]
+        if payment.payer_email:
+            rows.append(("Payer", payment.payer_email))
+        link, link_text = f"{base}/payments/{payment.payment_id}", "See the payment"
+        about = ("payment", payment.payment_id)
+    context: dict[str, object] = {
+        "business": business,
+        "support_email": None,
+        "subject": subject,
+        "headline": headline,
+        "rows": rows,
+        "link": link,
+        "link_text": link_text,
+        "settings_link": f"{base}/settings/notifications",
+    }
+    return Email(
+        kind=kind,
+        to=to,
+        subject=subject,
+        text=_render("emails/notice.txt", context),
+        html=_render("emails/notice.html", context),
+        sender_name=business,
+        about_type=about[0],
+        about_id=about[1],
     )
 
 

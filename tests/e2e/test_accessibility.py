@@ -264,6 +264,7 @@ PAGES = [
     AxePage("sign-out-everywhere-confirm", "merchant", _goto("/settings/sign-out-everywhere/confirm")),
     AxePage("business", "merchant", _goto("/settings/business")),
     AxePage("team", "merchant", _goto("/settings/team")),
+    AxePage("notifications", "merchant", _goto("/settings/notifications")),
     AxePage(
         "team-revoke-invitation-confirm",
         "merchant",

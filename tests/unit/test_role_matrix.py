@@ -120,6 +120,8 @@ ROLE_MATRIX: dict[tuple[str, str], frozenset[Role] | str] = {
     # Team: everyone sees the members; Owner and Admin invite, change roles and remove; only
     # an Owner transfers ownership.
     ("team.team_page", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
+    ("team.notifications_page", "GET"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
+    ("team.save_notifications", "POST"): frozenset({OWNER, ADMIN, DEVELOPER, OPERATOR, VIEWER}),
     ("team.invite_member", "POST"): frozenset({OWNER, ADMIN}),
     ("team.confirm_revoke_invitation", "GET"): frozenset({OWNER, ADMIN}),
     ("team.revoke_invitation", "POST"): frozenset({OWNER, ADMIN}),

@@ -26,6 +26,7 @@ from dashboard.core.errors import DomainError, ErrorKind, InvalidInput
 from dashboard.core.signed_ids import FormExpired
 from dashboard.domain.accounts import Membership
 from dashboard.domain.actor import Role
+from dashboard.domain.notifications import Notice
 from dashboard.domain.permissions import Permission
 from dashboard.domain.team import ROLE_SUMMARIES, Invitation, TeamChangeForbidden
 from dashboard.services.accounts import AccountService
@@ -36,7 +37,7 @@ from dashboard.services.invitations import (
     InvitationService,
 )
 from dashboard.services.sessions import SESSION_ID_KEY, SessionService, session_hash
-from dashboard.services.team import Team, TeamService
+from dashboard.services.team import MemberNotFound, Team, TeamService
 from dashboard.web.actor import current_actor, resolve_actor
 from dashboard.web.confirm import Confirmation, confirm_page
 from dashboard.web.hosts import external_url
@@ -460,3 +461,38 @@ def _article(role: Role) -> str:
     """Return the role with its article: "an Owner", "a Viewer"."""
     article = "an" if role.label[0] in "AEIOU" else "a"
     return f"{article} {role.label}"
+
+
+# -- the member's own notifications (Settings → Notifications) --------------------------------
+
+
+@bp.get("/settings/notifications")
+@signed_in
+def notifications_page() -> ResponseReturnValue:
+    """Show what the signed-in member is emailed about in this account, to change it."""
+    available, chosen = _notices_or_403()
+    return render_template("team/notifications.html", available=available, chosen=chosen)
+
+
+@bp.post("/settings/notifications")
+@signed_in
+def save_notifications() -> ResponseReturnValue:
+    """Store the member's own choices; each member sets theirs, whatever their role."""
+    try:
+        team_service().set_notices(current_actor(), request.form.getlist("notices"))
+    except ValueError:
+        abort(400)  # a value no page offers
+    except DomainError as exc:
+        flash(exc.explanation(), "warning")
+        available, chosen = _notices_or_403()
+        page = render_template("team/notifications.html", available=available, chosen=chosen)
+        return page, STATUS.get(exc.kind, 409)
+    flash("Notifications saved.", "success")
+    return redirect(url_for("team.notifications_page"), 303)
+
+
+def _notices_or_403() -> tuple[list[Notice], frozenset[Notice]]:
+    try:
+        return team_service().notices_of(current_actor())
+    except MemberNotFound:
+        abort(403)  # signed in without a membership here (an account made before members)
