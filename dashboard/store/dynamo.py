@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import json
 import logging
 import random
@@ -133,10 +134,19 @@ def make_client(
         # Letters and digits only: DynamoDB Local rejects other characters in the key id.
         kwargs.setdefault("aws_access_key_id", "local")
         kwargs.setdefault("aws_secret_access_key", "local")
-    client = boto3.client("dynamodb", **kwargs)
+    client = _boto_session().client("dynamodb", **kwargs)
     for operation in _ITEM_FIELDS:
         client.meta.events.register(f"before-parse.dynamodb.{operation}", _take_items_as_sent)
     return client
+
+
+@functools.cache
+def _boto_session() -> boto3.Session:
+    # One session per process: a new one (what ``boto3.client`` makes whenever boto3's default
+    # session is reset, as moto does for every test) re-reads botocore's JSON service models,
+    # which the session's loader otherwise caches. Its clients are thread-safe; the session is
+    # not, so clients are still made at startup, one per app, CLI command or bench run.
+    return boto3.Session()
 
 
 # Where the read operations carry their items. botocore's shape-driven parser walks every
