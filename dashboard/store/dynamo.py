@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
-import boto3
+import botocore.loaders
+import botocore.session
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
@@ -134,19 +135,29 @@ def make_client(
         # Letters and digits only: DynamoDB Local rejects other characters in the key id.
         kwargs.setdefault("aws_access_key_id", "local")
         kwargs.setdefault("aws_secret_access_key", "local")
-    client = _boto_session().client("dynamodb", **kwargs)
+    # botocore's client is boto3's low-level client (boto3.client only picks the session).
+    client = cast("DynamoDBClient", _botocore_session().create_client("dynamodb", **kwargs))
     for operation in _ITEM_FIELDS:
         client.meta.events.register(f"before-parse.dynamodb.{operation}", _take_items_as_sent)
     return client
 
 
+def _botocore_session() -> botocore.session.Session:
+    # A session of its own per client, as boto3.client makes, so each client has the event
+    # handlers and credentials of the process as it is now. One session shared by the whole
+    # test run made moto's clients in later unit tests reach for AWS itself (moto adds its
+    # handler to sessions, and something one earlier test did stayed in the shared one). What
+    # is shared is the loader of botocore's JSON service models: a new one re-parsed them for
+    # every client, about a third of a unit test's app setup on moto.
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _models_loader())
+    return session
+
+
 @functools.cache
-def _boto_session() -> boto3.Session:
-    # One session per process: a new one (what ``boto3.client`` makes whenever boto3's default
-    # session is reset, as moto does for every test) re-reads botocore's JSON service models,
-    # which the session's loader otherwise caches. Its clients are thread-safe; the session is
-    # not, so clients are still made at startup, one per app, CLI command or bench run.
-    return boto3.Session()
+def _models_loader() -> botocore.loaders.Loader:
+    # Thread-safe enough for its use: it only fills a cache of parsed, never-changed models.
+    return botocore.loaders.create_loader()
 
 
 # Where the read operations carry their items. botocore's shape-driven parser walks every
