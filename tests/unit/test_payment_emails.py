@@ -70,7 +70,9 @@ def clock() -> RunningClock:
 def worker(app, mail, clock):
     """The app's delivery worker, sending emails to ``mail``, on the test clock."""
     base = app.extensions["delivery_worker"]
-    return dataclasses.replace(base, send_email=mail, clock=clock, jitter=lambda: 0.0)
+    return dataclasses.replace(
+        base, send_email=mail, clock=clock, jitter=lambda: 0.0, threads=1
+    )  # moto is not thread-safe
 
 
 @pytest.fixture

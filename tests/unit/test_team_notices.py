@@ -40,7 +40,9 @@ def clock() -> RunningClock:
 @pytest.fixture
 def worker(app, mail, clock):
     base = app.extensions["delivery_worker"]
-    return dataclasses.replace(base, send_email=mail, clock=clock, jitter=lambda: 0.0)
+    return dataclasses.replace(
+        base, send_email=mail, clock=clock, jitter=lambda: 0.0, threads=1
+    )  # moto is not thread-safe
 
 
 def member(app, name: str, role: Role) -> Actor:
