@@ -30,7 +30,7 @@ class Settings:
     """Everything the app reads from its environment, typed, with safe defaults."""
 
     app_env: str = "development"
-    secret_key: str = ""
+    secret_key: str = field(default="", repr=False)  # secrets stay out of repr, as SMTP_URL
     # DynamoDB
     aws_region: str = "eu-west-2"
     dynamodb_endpoint: str | None = None
@@ -39,7 +39,8 @@ class Settings:
     # Sign-in (OpenID Connect)
     oidc_issuer: str = LOCAL_OIDC_ISSUER
     oidc_client_id: str = "payment-dashboard"
-    oidc_client_secret: str = "local-dev-secret"  # noqa: S105 - the local provider accepts any
+    # The local provider accepts any secret.
+    oidc_client_secret: str = field(default="local-dev-secret", repr=False)
     is_auth0: bool = False
     signin_allowed_email_domains: tuple[str, ...] = ()
     # Server-side sessions: ended after this long without a request, and this long after sign-in.
@@ -49,7 +50,7 @@ class Settings:
     payment_provider: str = "sandbox"
     truelayer_env: str = "sandbox"
     truelayer_client_id: str = ""
-    truelayer_client_secret: str = ""
+    truelayer_client_secret: str = field(default="", repr=False)
     truelayer_signing_key_id: str = ""
     truelayer_signing_private_key_path: str = ""
     truelayer_merchant_accounts: tuple[tuple[str, str], ...] = ()
@@ -70,7 +71,7 @@ class Settings:
     # Webhook signing secrets are encrypted at rest under this AES-256 key (base64 of 32 bytes),
     # kept apart from SECRET_KEY so rotating the session key never loses a signing secret.
     # Empty until load_settings fills in the development key (never in production).
-    webhook_secrets_key: str = ""
+    webhook_secrets_key: str = field(default="", repr=False)
     # Email: the SMTP server (smtp://user:password@host:587 with STARTTLS, smtps://host:465),
     # out of repr since it may hold a password. Empty: emails stay queued ("not sent yet").
     smtp_url: str = field(default="", repr=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard.app import create_app
-from dashboard.config import ConfigError, load_settings
+from dashboard.config import ConfigError, Settings, load_settings
 from tests.conftest import TEST_SECRET_KEY
 
 BASE = {"APP_ENV": "test", "SECRET_KEY": TEST_SECRET_KEY}
@@ -56,3 +56,18 @@ def test_with_smtp_url_the_worker_sends_through_it():
     app = create_app({**BASE, "SMTP_URL": "smtp://127.0.0.1:2525", "MAIL_FROM": "p@d.localhost"})
 
     assert app.extensions["delivery_worker"].send_email is not None
+
+
+def test_no_secret_of_the_settings_is_in_their_repr():
+    settings = Settings(
+        secret_key="session-secret-1234",
+        oidc_client_secret="oidc-secret-1234",
+        truelayer_client_secret="truelayer-secret-1234",
+        webhook_secrets_key="webhook-key-1234",
+        smtp_url="smtp://user:smtp-secret-1234@mail.example.com:587",
+    )
+
+    shown = repr(settings)
+
+    assert "-1234" not in shown
+    assert "app_env=" in shown
