@@ -554,35 +554,3 @@ def test_an_order_paid_twice_says_so_and_links_the_extra_payment(merchant, app):
     assert "Paid twice." in html
     assert f'href="/payments/{first.payment_id}"' in html
     assert "refund what is not owed" in html
-
-
-def test_the_order_page_emails_the_payment_link_to_the_customer(app, merchant):
-    order_path = _create(merchant)
-    link = _request_payment(merchant, order_path)
-    html = merchant.get(order_path).get_data(as_text=True)
-    assert "Email link to ada@example.com" in html
-    payment_id = re.search(r'action="/payments/([^/"]+)/email-link"', html).group(1)
-    sent_before = re.search(r'name="sent_before" value="(\d+)"', html).group(1)
-
-    fields = {"account": "alice@example.com", "sent_before": sent_before}
-    answer = _post(
-        merchant,
-        f"/payments/{payment_id}/email-link",
-        **fields,
-        back_to_order=order_path.rsplit("/", 1)[1],
-    )
-    again = _post(
-        merchant,
-        f"/payments/{payment_id}/email-link",
-        **fields,
-        back_to_order=order_path.rsplit("/", 1)[1],
-    )  # a double click
-
-    assert answer.status_code == again.status_code == 303
-    assert answer.headers["Location"] == order_path
-    emails = app.extensions["payment_emails"].emails_of("alice@example.com", payment_id)
-    assert [email.event_type for email in emails] == ["email.payment_link"]
-    html = merchant.get(order_path).get_data(as_text=True)
-    assert "The payment link is on its way" in html
-    assert "Emailed 1 time:" in html
-    assert link in html

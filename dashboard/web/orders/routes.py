@@ -24,10 +24,8 @@ from flask_login import login_required
 from dashboard.core.clock import utc_now
 from dashboard.core.ids import new_id
 from dashboard.core.signed_ids import FormExpired
-from dashboard.domain.emails import EmailKind
 from dashboard.domain.money import SUPPORTED_CURRENCIES
 from dashboard.domain.orders import InvalidOrder, Order, OrderStatus, shown_order_status
-from dashboard.domain.payments import Payment, PaymentStatus
 from dashboard.domain.permissions import Permission
 from dashboard.domain.timezones import local_today
 from dashboard.services.orders import OrderCounts, OrderPage, OrderService, order_result_count
@@ -213,26 +211,11 @@ def show_order(order_id: str) -> ResponseReturnValue:
         can_request_payment=service.can_request_payment(order, payment, now),
         payment=payment,
         payment_status=payment_status,
-        link_emails_sent=_link_emails_sent(payment, payment_status),
         now=now,
         OrderStatus=OrderStatus,
         cancel_confirmation=_cancel_confirmation(order),
         delete_confirmation=_delete_confirmation(order),
     )
-
-
-def _link_emails_sent(payment: Payment | None, status: PaymentStatus | None) -> int | None:
-    """Return how many times the live link was emailed to the customer; None: it can't be."""
-    if payment is None or not payment.payer_email or not payment.link_url:
-        return None
-    if status not in (
-        PaymentStatus.AWAITING_PAYMENT,
-        PaymentStatus.ATTEMPT_FAILED,
-        PaymentStatus.PROCESSING,
-    ):
-        return None
-    emails = current_app.extensions["payment_emails"].emails_of(payment.user_id, payment.payment_id)
-    return sum(1 for email in emails if email.event_type == EmailKind.PAYMENT_LINK.value)
 
 
 @bp.post("/<order_id>/request-payment")

@@ -249,10 +249,6 @@ def email_payment_link(payment_id: str) -> ResponseReturnValue:
         flash("The payment link is on its way to the payer's email.", "success")
     except EmailNotAllowed as exc:
         flash(str(exc), "error")
-    # From an order's page, back to it (url_for builds a path of this app, never another site).
-    order_id = request.form.get("back_to_order")
-    if order_id:
-        return redirect(url_for("orders.show_order", order_id=order_id), 303)
     shown = url_for("payments.show_payment", payment_id=payment_id)
     return redirect(f"{shown}#payment-emails", 303)
 
